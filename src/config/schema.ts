@@ -1,0 +1,174 @@
+/**
+ * The one configuration schema. Every source (built-in defaults, a JSON/YAML file,
+ * RINGLOG_* environment variables, command-line flags) is merged into one plain
+ * object and validated here, so a bad value gets the same message wherever it came from.
+ */
+import { z } from 'zod';
+import { parseDuration, parseSize, formatSize, formatDuration } from './units.js';
+import { parseHostPort } from './address.js';
+
+/** A size in bytes, given as a number or a string with a unit (`64KiB`). */
+function size(min: number, max: number) {
+  return z.union([z.number(), z.string()]).transform((v, ctx) => {
+    const n = parseSize(v);
+    if (n === null || n < min || n > max) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be a size between ${formatSize(min)} and ${formatSize(max)} (a number of bytes or e.g. "64KiB", "16MiB"); got ${JSON.stringify(v)}`,
+      });
+      return z.NEVER;
+    }
+    return n;
+  });
+}
+
+/** A duration in milliseconds, given as a number or a string with a unit (`30s`). */
+function duration(min: number, max: number) {
+  return z.union([z.number(), z.string()]).transform((v, ctx) => {
+    const n = parseDuration(v);
+    if (n === null || n < min || n > max) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be a duration between ${formatDuration(min)} and ${formatDuration(max)} (milliseconds or e.g. "30s", "5m"); got ${JSON.stringify(v)}`,
+      });
+      return z.NEVER;
+    }
+    return n;
+  });
+}
+
+const hostPort = z.string().refine((s) => parseHostPort(s) !== null, {
+  message: 'must be an address "host:port", "[ipv6]:port" or ":port" (port 0-65535)',
+});
+
+export const FRAMING_MODES = ['auto', 'lf', 'octet'] as const;
+export const OVERSIZE_ACTIONS = ['truncate', 'drop'] as const;
+export const LISTENER_TYPES = ['tcp', 'tls', 'udp', 'unix', 'unix-dgram'] as const;
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+const DAY = 86_400_000;
+
+/** Options every listener may set; unset ones inherit `limits`. */
+const listenerCommon = {
+  name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ . -').optional(),
+  framing: z.enum(FRAMING_MODES).optional(),
+  maxFrame: size(64, 16 * MiB).optional(),
+  onOversize: z.enum(OVERSIZE_ACTIONS).optional(),
+  nulDelimiter: z.boolean().optional(),
+};
+
+const streamCommon = {
+  ...listenerCommon,
+  idleTimeout: duration(0, 30 * DAY).optional(),
+  maxConnections: z.number().int().min(1).max(1_000_000).optional(),
+};
+
+const tcpListener = z.object({ type: z.literal('tcp'), address: hostPort, ...streamCommon }).strict();
+const tlsListener = z
+  .object({
+    type: z.literal('tls'),
+    address: hostPort,
+    ...streamCommon,
+    cert: z.string().min(1, 'must be the path of a PEM certificate file'),
+    key: z.string().min(1, 'must be the path of a PEM private key file'),
+    ca: z.string().min(1).optional(),
+    /** Ask clients for a certificate and refuse those the CA does not sign (mutual TLS). */
+    requireClientCert: z.boolean().optional(),
+    handshakeTimeout: duration(100, 600_000).optional(),
+  })
+  .strict();
+const udpListener = z
+  .object({ type: z.literal('udp'), address: hostPort, ...listenerCommon, recvBufferSize: size(4 * KiB, 1 * GiB).optional() })
+  .strict();
+const unixListener = z
+  .object({
+    type: z.literal('unix'),
+    path: z.string().min(1, 'must be a file system path'),
+    ...streamCommon,
+    /** File mode of the socket, e.g. "0666" so that every local process can log (as /dev/log). */
+    mode: z.string().regex(/^0?[0-7]{3}$/, 'must be an octal file mode such as "0666"').optional(),
+  })
+  .strict();
+const unixDgramListener = z
+  .object({
+    type: z.literal('unix-dgram'),
+    path: z.string().min(1, 'must be a file system path'),
+    ...listenerCommon,
+    mode: z.string().regex(/^0?[0-7]{3}$/, 'must be an octal file mode such as "0666"').optional(),
+  })
+  .strict();
+
+export const listenerSchema = z.discriminatedUnion('type', [tcpListener, tlsListener, udpListener, unixListener, unixDgramListener]);
+
+const outputSpec = z.string().refine((s) => s === 'null' || /^ndjson:.+/.test(s), {
+  message: 'must be "ndjson:PATH" or "null"',
+});
+
+export const configSchema = z
+  .object({
+    listeners: z.array(listenerSchema).default([
+      { type: 'tcp', address: ':5140' },
+      { type: 'udp', address: ':5140' },
+    ]),
+    http: z
+      .object({ address: hostPort })
+      .strict()
+      .or(z.literal(false))
+      .default({ address: ':5080' }),
+    dataDir: z.string().min(1).default('./ringlog-data'),
+    outputs: z.array(outputSpec).default([]),
+    limits: z
+      .object({
+        /** Largest frame; longer ones are truncated or dropped. 64 KiB is syslog-ng's and rsyslog's practical ceiling. */
+        maxFrame: size(64, 16 * MiB).default(64 * KiB),
+        onOversize: z.enum(OVERSIZE_ACTIONS).default('truncate'),
+        /** A stream connection that sends nothing for this long is closed; 0 disables. */
+        idleTimeout: duration(0, 30 * DAY).default(300_000),
+        /** Per stream listener; over it new connections are refused and counted. */
+        maxConnections: z.number().int().min(1).max(1_000_000).default(16_384),
+        /** On SIGTERM, how long open connections may keep sending before they are closed. */
+        shutdownGrace: duration(0, 600_000).default(5_000),
+      })
+      .strict()
+      .default({ maxFrame: 64 * KiB, onOversize: 'truncate', idleTimeout: 300_000, maxConnections: 16_384, shutdownGrace: 5_000 }),
+    framing: z
+      .object({
+        mode: z.enum(FRAMING_MODES).default('auto'),
+        nulDelimiter: z.boolean().default(true),
+      })
+      .strict()
+      .default({ mode: 'auto', nulDelimiter: true }),
+    pipeline: z
+      .object({
+        /** Bytes queued between the edge and the outputs before stream sockets are paused. */
+        highWatermark: size(64 * KiB, 64 * GiB).default(64 * MiB),
+        /** Paused sockets resume once the queue is back under this. */
+        lowWatermark: size(0, 64 * GiB).default(32 * MiB),
+      })
+      .strict()
+      .default({ highWatermark: 64 * MiB, lowWatermark: 32 * MiB })
+      .refine((p) => p.lowWatermark < p.highWatermark, {
+        message: 'lowWatermark must be smaller than highWatermark',
+        path: ['lowWatermark'],
+      }),
+    ndjson: z
+      .object({
+        /** The NDJSON output calls fdatasync this often (and at shutdown). */
+        fsyncInterval: duration(1, 60_000).default(200),
+      })
+      .strict()
+      .default({ fsyncInterval: 200 }),
+    log: z
+      .object({
+        level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+        format: z.enum(['logfmt', 'json']).default('logfmt'),
+      })
+      .strict()
+      .default({ level: 'info', format: 'logfmt' }),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type ListenerConfig = z.infer<typeof listenerSchema>;

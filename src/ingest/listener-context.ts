@@ -1,0 +1,120 @@
+/**
+ * What every listener shares: its resolved options, its metric children (looked up
+ * once, not per chunk), the framer options, and how framing events are counted and
+ * logged with the peer that caused them.
+ */
+import type { Counter, Gauge } from 'prom-client';
+import type { Config, ListenerConfig } from '../config/schema.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { Logger } from '../log.js';
+import { RateLimitedLog } from '../log.js';
+import type { Pipeline } from '../pipeline/pipeline.js';
+import type { FramerOptions, FramingEventKind } from '../protocols/framing/framer.js';
+import type { Transport } from '../pipeline/batch.js';
+
+export interface ResolvedListener {
+  name: string;
+  transport: Transport;
+  maxFrame: number;
+  onOversize: 'truncate' | 'drop';
+  framing: 'auto' | 'lf' | 'octet';
+  nulDelimiter: boolean;
+  idleTimeout: number;
+  maxConnections: number;
+  config: ListenerConfig;
+}
+
+/** `ordinal` counts listeners of the same type: the first TCP listener is `tcp`, the second `tcp-2`. */
+export function resolveListener(cfg: Config, l: ListenerConfig, ordinal: number): ResolvedListener {
+  const stream = l.type === 'tcp' || l.type === 'tls' || l.type === 'unix';
+  return {
+    name: l.name ?? (ordinal === 1 ? l.type : `${l.type}-${ordinal}`),
+    transport: l.type,
+    maxFrame: l.maxFrame ?? cfg.limits.maxFrame,
+    onOversize: l.onOversize ?? cfg.limits.onOversize,
+    framing: l.framing ?? cfg.framing.mode,
+    nulDelimiter: l.nulDelimiter ?? cfg.framing.nulDelimiter,
+    idleTimeout: stream && 'idleTimeout' in l && l.idleTimeout !== undefined ? l.idleTimeout : cfg.limits.idleTimeout,
+    maxConnections: stream && 'maxConnections' in l && l.maxConnections !== undefined ? l.maxConnections : cfg.limits.maxConnections,
+    config: l,
+  };
+}
+
+export class ListenerContext {
+  readonly bytes: Counter.Internal;
+  readonly frames: Counter.Internal;
+  readonly open: Gauge.Internal<'listener'>;
+  readonly accepted: Counter.Internal;
+  private readonly warnings: RateLimitedLog;
+
+  constructor(
+    readonly opts: ResolvedListener,
+    readonly pipeline: Pipeline,
+    readonly metrics: Metrics,
+    readonly log: Logger,
+  ) {
+    const l = { listener: opts.name };
+    this.bytes = metrics.receivedBytes.labels(l);
+    this.frames = metrics.receivedFrames.labels(l);
+    this.open = metrics.connectionsOpen.labels(l);
+    this.accepted = metrics.connectionsAccepted.labels(l);
+    // Zero-valued series exist from the start, so dashboards and tests see them.
+    this.bytes.inc(0);
+    this.frames.inc(0);
+    metrics.framesTruncated.labels(l).inc(0);
+    if (opts.transport !== 'udp' && opts.transport !== 'unix-dgram') {
+      this.open.set(0);
+      this.accepted.inc(0);
+    }
+    this.warnings = new RateLimitedLog(log);
+  }
+
+  /** Framer options for one connection or datagram socket; events name the peer. */
+  framerOptions(peer: () => string): FramerOptions {
+    return {
+      mode: this.opts.framing,
+      maxFrame: this.opts.maxFrame,
+      onOversize: this.opts.onOversize,
+      nulDelimiter: this.opts.nulDelimiter,
+      onEvent: (kind, frameBytes) => this.framingEvent(kind, frameBytes, peer()),
+    };
+  }
+
+  framingEvent(kind: FramingEventKind, frameBytes: number, peer: string): void {
+    const listener = this.opts.name;
+    switch (kind) {
+      case 'truncated':
+        this.metrics.framesTruncated.inc({ listener });
+        this.warnings.warn(`truncated:${listener}`, 'frame longer than max-frame truncated', {
+          listener, peer, frame_bytes: frameBytes, max_frame: this.opts.maxFrame,
+        });
+        break;
+      case 'oversize_dropped':
+        this.metrics.dropped.inc({ listener, reason: 'oversize' });
+        this.warnings.warn(`oversize:${listener}`, 'frame longer than max-frame dropped', {
+          listener, peer, frame_bytes: frameBytes, max_frame: this.opts.maxFrame,
+        });
+        break;
+      case 'bad_octet_count':
+        this.metrics.framingErrors.inc({ listener, reason: kind });
+        this.warnings.warn(`octet:${listener}`, 'invalid octet count; frame read up to the next LF instead', { listener, peer });
+        break;
+    }
+  }
+
+  refused(reason: string, peer: string, detail?: string): void {
+    this.metrics.connectionsRefused.inc({ listener: this.opts.name, reason });
+    this.warnings.warn(`refused:${this.opts.name}:${reason}`, 'connection refused', {
+      listener: this.opts.name, reason, peer, detail,
+    });
+  }
+
+  closed(reason: string): void {
+    this.metrics.connectionsClosed.inc({ listener: this.opts.name, reason });
+  }
+
+  dropped(reason: string, n: number): void {
+    this.metrics.dropped.inc({ listener: this.opts.name, reason }, n);
+    this.warnings.warn(`drop:${this.opts.name}:${reason}`, 'datagrams dropped', { listener: this.opts.name, reason, count: n });
+  }
+}

@@ -1,0 +1,227 @@
+/**
+ * TCP, TLS and Unix stream listeners. libuv runs the reactor (epoll, non-blocking
+ * sockets, accept loop, EAGAIN handling); this file is the per-connection logic the
+ * seeds ask for on top of it:
+ *
+ *   'data' chunk ──► framer (state machine) ──► BatchBuilder ──► pipeline.push()
+ *                                                          └─ false → socket.pause() until 'resume'
+ *   limits: max connections (refused, counted), idle timeout, max frame (in the framer),
+ *   keepalive for dead peers, half-close ('end' flushes the last frame), EMFILE survived.
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import { readFileSync, statSync, unlinkSync, chmodSync } from 'node:fs';
+import type { ListenerContext } from './listener-context.js';
+import { BatchBuilder, nowMs, type Source } from '../pipeline/batch.js';
+import { createFramer } from '../protocols/framing/index.js';
+import { parseHostPort, formatHostPort } from '../config/address.js';
+import { RinglogError } from '../errors.js';
+import type { PauseSet } from './pause-set.js';
+
+/** Idle limit applied to every connection once shutdown starts: quiet senders are done. */
+const SHUTDOWN_IDLE_MS = 500;
+
+class Connection {
+  private readonly framer;
+  private readonly builder: BatchBuilder;
+  private finished = false;
+  closeReason = 'peer';
+
+  constructor(
+    readonly socket: net.Socket,
+    private readonly ctx: ListenerContext,
+    pauses: PauseSet,
+    readonly peer: string,
+  ) {
+    const source: Source = { listener: ctx.opts.name, transport: ctx.opts.transport, peer };
+    this.framer = createFramer(ctx.framerOptions(() => peer));
+    this.builder = new BatchBuilder(source, (batch) => {
+      ctx.frames.inc(batch.count);
+      if (!ctx.pipeline.push(batch)) pauses.add(socket);
+    });
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => this.finish());
+    socket.on('timeout', () => {
+      if (this.closeReason === 'peer') this.closeReason = 'idle_timeout';
+      this.drainAndDestroy();
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      this.closeReason = 'error';
+      ctx.log.debug('connection error', { listener: ctx.opts.name, peer, error: err.code ?? err.message });
+    });
+  }
+
+  private onData(chunk: Buffer): void {
+    this.ctx.bytes.inc(chunk.length);
+    this.builder.stamp(nowMs());
+    this.framer.push(chunk, this.builder.emit);
+    this.builder.flush();
+  }
+
+  /** End of input (peer FIN, idle, shutdown or error): the trailing partial frame is kept, not lost. */
+  finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.framer.end(this.builder.emit);
+    this.builder.flush();
+  }
+
+  /** Processes whatever Node has already read for this socket, then closes it. */
+  drainAndDestroy(): void {
+    if (!this.finished) {
+      for (let chunk = this.socket.read() as Buffer | null; chunk !== null; chunk = this.socket.read() as Buffer | null) this.onData(chunk);
+    }
+    this.finish();
+    this.socket.destroy();
+  }
+}
+
+function peerOf(socket: net.Socket, fallback: string): string {
+  if (socket.remoteAddress === undefined) return fallback;
+  return formatHostPort(socket.remoteAddress, socket.remotePort ?? 0);
+}
+
+export class StreamListener {
+  private server: net.Server | null = null;
+  private readonly connections = new Set<Connection>();
+  private closing = false;
+  address = '';
+
+  constructor(
+    private readonly ctx: ListenerContext,
+    private readonly pauses: PauseSet,
+  ) {}
+
+  get openConnections(): number {
+    return this.connections.size;
+  }
+
+  private onConnection(socket: net.Socket): void {
+    const peer = peerOf(socket, this.address);
+    if (this.closing) {
+      this.ctx.refused('shutting_down', peer);
+      socket.destroy();
+      return;
+    }
+    const conn = new Connection(socket, this.ctx, this.pauses, peer);
+    this.connections.add(conn);
+    this.ctx.accepted.inc();
+    this.ctx.open.inc();
+    if (this.ctx.opts.idleTimeout > 0) socket.setTimeout(this.ctx.opts.idleTimeout);
+    socket.on('close', () => {
+      conn.finish();
+      this.connections.delete(conn);
+      this.pauses.delete(socket);
+      this.ctx.open.dec();
+      this.ctx.closed(conn.closeReason);
+    });
+  }
+
+  private createServer(): net.Server {
+    const cfg = this.ctx.opts.config;
+    const common = { noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 };
+    if (cfg.type === 'tls') {
+      let secure: tls.TlsOptions;
+      try {
+        secure = {
+          cert: readFileSync(cfg.cert),
+          key: readFileSync(cfg.key),
+          ...(cfg.ca ? { ca: readFileSync(cfg.ca) } : {}),
+          requestCert: cfg.requireClientCert === true,
+          rejectUnauthorized: cfg.requireClientCert === true,
+          handshakeTimeout: cfg.handshakeTimeout ?? 10_000,
+        };
+        tls.createSecureContext(secure);
+      } catch (err) {
+        throw new RinglogError('RL_TLS_FILES', `listener ${this.ctx.opts.name}: cannot load TLS files: ${(err as Error).message}`, { cause: err });
+      }
+      const server = tls.createServer({ ...secure, ...common }, (s) => this.onConnection(s));
+      server.on('tlsClientError', (err, s) => this.ctx.refused('tls_handshake', peerOf(s, this.address), err.message));
+      return server;
+    }
+    return net.createServer(common, (s) => this.onConnection(s));
+  }
+
+  async listen(): Promise<void> {
+    const cfg = this.ctx.opts.config;
+    const server = this.createServer();
+    this.server = server;
+    server.maxConnections = this.ctx.opts.maxConnections;
+    server.on('drop', (d?: { remoteAddress?: string; remotePort?: number }) => {
+      this.ctx.refused('max_connections', d?.remoteAddress ? formatHostPort(d.remoteAddress, d.remotePort ?? 0) : this.address);
+    });
+    if (cfg.type === 'unix') {
+      removeStaleSocket(cfg.path, this.ctx.opts.name);
+      await listenOn(server, { path: cfg.path }, this.ctx.opts.name, cfg.path);
+      if (cfg.mode) chmodSync(cfg.path, parseInt(cfg.mode, 8));
+      this.address = cfg.path;
+    } else if (cfg.type === 'tcp' || cfg.type === 'tls') {
+      const hp = parseHostPort(cfg.address)!;
+      await listenTcp(server, hp.host, hp.port, this.ctx.opts.name);
+      const a = server.address() as net.AddressInfo;
+      this.address = formatHostPort(a.address, a.port);
+    }
+    // After listening, errors come from accept(): EMFILE/ENFILE when out of descriptors.
+    // libuv keeps a spare descriptor to shed such connections; we count and go on.
+    server.on('error', (err: NodeJS.ErrnoException) => {
+      this.ctx.refused(err.code === 'EMFILE' || err.code === 'ENFILE' ? 'emfile' : 'accept_error', this.address, err.message);
+    });
+  }
+
+  /**
+   * Stops accepting; open connections may go on sending until they are quiet for
+   * SHUTDOWN_IDLE_MS or `graceMs` has passed, whichever is first. Resolves when all are closed.
+   */
+  async close(graceMs: number): Promise<void> {
+    this.closing = true;
+    this.server?.close();
+    for (const c of this.connections) {
+      c.closeReason = 'shutdown';
+      c.socket.setTimeout(Math.min(SHUTDOWN_IDLE_MS, graceMs || SHUTDOWN_IDLE_MS));
+    }
+    const deadline = Date.now() + graceMs;
+    while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const c of this.connections) c.drainAndDestroy();
+    while (this.connections.size > 0) await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+function removeStaleSocket(path: string, name: string): void {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    return;
+  }
+  if (!st.isSocket()) throw new RinglogError('RL_LISTEN_FAILED', `listener ${name}: ${path} exists and is not a socket; refusing to replace it`);
+  // A socket file left by a previous run; if a live server owned it, listen() would fail with EADDRINUSE below.
+  unlinkSync(path);
+}
+
+function listenOn(server: net.Server, opts: net.ListenOptions, name: string, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      server.off('listening', onListening);
+      reject(Object.assign(new RinglogError('RL_LISTEN_FAILED', `listener ${name}: cannot listen on ${what}: ${err.message}`, { cause: err }), { errno: err.code }));
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen({ ...opts, backlog: 4096 });
+  });
+}
+
+/** An empty host means every interface: IPv6 dual-stack, or IPv4 where IPv6 is unavailable. */
+export async function listenTcp(server: net.Server, host: string, port: number, name: string): Promise<void> {
+  if (host !== '') return listenOn(server, { host, port }, name, formatHostPort(host, port));
+  try {
+    await listenOn(server, { host: '::', port, ipv6Only: false }, name, `[::]:${port}`);
+  } catch (err) {
+    const code = (err as { errno?: string }).errno;
+    if (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL') throw err;
+    await listenOn(server, { host: '0.0.0.0', port }, name, `0.0.0.0:${port}`);
+  }
+}

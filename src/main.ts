@@ -1,0 +1,100 @@
+/**
+ * Wiring only: config → outputs → pipeline → edge → HTTP, and the shutdown order
+ * (docs/architecture.md):
+ *
+ *   1. stop accepting; open connections get `limits.shutdownGrace` to finish sending
+ *   2. every frame received is in the pipeline (partial frames at close included)
+ *   3. the pipeline writes everything queued to every output
+ *   4. outputs flush and fdatasync, then close
+ *   5. the HTTP port closes last, so /healthz says 503 while draining
+ */
+import { join } from 'node:path';
+import type { Config } from './config/schema.js';
+import { Metrics } from './metrics/metrics.js';
+import { Logger } from './log.js';
+import { Pipeline, type Output } from './pipeline/pipeline.js';
+import { Edge } from './ingest/edge.js';
+import { HttpServer } from './api/http-server.js';
+import { NdjsonOutput } from './sinks/ndjson/ndjson-output.js';
+import { NullOutput } from './sinks/null/null-output.js';
+
+export class RinglogServer {
+  readonly metrics = new Metrics();
+  readonly log: Logger;
+  private pipeline: Pipeline | null = null;
+  private edge: Edge | null = null;
+  private http: HttpServer | null = null;
+  private stopping: Promise<void> | null = null;
+
+  constructor(readonly config: Config, log?: Logger) {
+    this.log = log ?? new Logger(config.log.level, config.log.format);
+  }
+
+  /** Until the store lands, records go to an NDJSON file in the data directory unless outputs are given. */
+  private outputSpecs(): string[] {
+    return this.config.outputs.length > 0 ? this.config.outputs : [`ndjson:${join(this.config.dataDir, 'records.ndjson')}`];
+  }
+
+  private async openOutputs(): Promise<Output[]> {
+    const outputs: Output[] = [];
+    for (const spec of this.outputSpecs()) {
+      if (spec === 'null') outputs.push(new NullOutput(this.metrics));
+      else {
+        const o = new NdjsonOutput(spec.slice('ndjson:'.length), this.config.ndjson.fsyncInterval, this.metrics, this.log);
+        await o.open();
+        outputs.push(o);
+      }
+    }
+    return outputs;
+  }
+
+  async start(): Promise<void> {
+    const outputs = await this.openOutputs();
+    const pipeline = new Pipeline(this.config.pipeline, outputs, this.metrics, this.log);
+    this.pipeline = pipeline;
+    const edge = new Edge(this.config, pipeline, this.metrics, this.log);
+    this.edge = edge;
+    try {
+      await edge.start();
+      if (this.config.http !== false) {
+        const http = new HttpServer({
+          metricsText: () => {
+            pipeline.observe();
+            return this.metrics.text();
+          },
+          unhealthy: () => (this.stopping ? 'shutting down' : null),
+          health: () => ({ listeners: edge.listeners, connections: edge.openConnections, queueBytes: pipeline.queuedBytes }),
+        });
+        this.http = http;
+        await http.listen(this.config.http.address);
+        this.log.info('listening', { listener: 'http', transport: 'http', address: http.address });
+      }
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+    this.log.info('ringlog started', { outputs: this.outputSpecs().join(','), data_dir: this.config.dataDir });
+  }
+
+  get listeners() {
+    return this.edge?.listeners ?? [];
+  }
+
+  get httpAddress(): string {
+    return this.http?.address ?? '';
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    const t0 = Date.now();
+    this.log.info('shutting down: no new connections; draining', { grace_ms: this.config.limits.shutdownGrace });
+    await this.edge?.stop(this.config.limits.shutdownGrace);
+    await this.pipeline?.close();
+    await this.http?.close();
+    this.log.info('shutdown complete', { ms: Date.now() - t0 });
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Every metric ringlog exports, registered on one prom-client Registry per server
+ * (so tests can run several servers in one process). Hot paths never touch these
+ * per message: listeners count in plain numbers per chunk and call `inc(n)` once.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly connectionsOpen = new Gauge({
+    name: 'ringlog_connections_open', help: 'Stream connections currently open', labelNames: ['listener'], registers: [this.registry],
+  });
+  readonly connectionsAccepted = new Counter({
+    name: 'ringlog_connections_accepted_total', help: 'Stream connections accepted', labelNames: ['listener'], registers: [this.registry],
+  });
+  readonly connectionsRefused = new Counter({
+    name: 'ringlog_connections_refused_total',
+    help: 'Stream connections refused or failed before use, by reason (max_connections, emfile, tls_handshake, shutting_down)',
+    labelNames: ['listener', 'reason'], registers: [this.registry],
+  });
+  readonly connectionsClosed = new Counter({
+    name: 'ringlog_connections_closed_total',
+    help: 'Stream connections closed, by reason (peer, idle_timeout, error, shutdown)',
+    labelNames: ['listener', 'reason'], registers: [this.registry],
+  });
+  readonly receivedBytes = new Counter({
+    name: 'ringlog_received_bytes_total', help: 'Bytes read from sockets', labelNames: ['listener'], registers: [this.registry],
+  });
+  readonly receivedFrames = new Counter({
+    name: 'ringlog_received_frames_total', help: 'Frames (messages) handed to the pipeline', labelNames: ['listener'], registers: [this.registry],
+  });
+  readonly framesTruncated = new Counter({
+    name: 'ringlog_frames_truncated_total', help: 'Frames longer than the maximum frame size, cut and flagged', labelNames: ['listener'], registers: [this.registry],
+  });
+  readonly framingErrors = new Counter({
+    name: 'ringlog_framing_errors_total', help: 'Framing anomalies by reason (bad_octet_count)', labelNames: ['listener', 'reason'], registers: [this.registry],
+  });
+  readonly dropped = new Counter({
+    name: 'ringlog_dropped_total',
+    help: 'Messages dropped, by reason (oversize: longer than the maximum frame with on-oversize=drop; queue_full: datagram arrived while the pipeline was over its high watermark)',
+    labelNames: ['listener', 'reason'], registers: [this.registry],
+  });
+  readonly queueBytes = new Gauge({
+    name: 'ringlog_pipeline_queue_bytes', help: 'Bytes queued between the edge and the outputs', registers: [this.registry],
+  });
+  readonly queueBatches = new Gauge({
+    name: 'ringlog_pipeline_queue_batches', help: 'Batches queued between the edge and the outputs', registers: [this.registry],
+  });
+  readonly socketsPaused = new Gauge({
+    name: 'ringlog_sockets_paused', help: 'Stream sockets whose reads are paused for backpressure', registers: [this.registry],
+  });
+  readonly pauses = new Counter({
+    name: 'ringlog_backpressure_pauses_total', help: 'Times the pipeline crossed its high watermark and paused stream sockets', registers: [this.registry],
+  });
+  readonly outputRecords = new Counter({
+    name: 'ringlog_output_records_total', help: 'Records written by each output', labelNames: ['output'], registers: [this.registry],
+  });
+  readonly outputBytes = new Counter({
+    name: 'ringlog_output_bytes_total', help: 'Bytes written by each output', labelNames: ['output'], registers: [this.registry],
+  });
+  readonly outputErrors = new Counter({
+    name: 'ringlog_output_errors_total', help: 'Write or sync errors of each output', labelNames: ['output'], registers: [this.registry],
+  });
+  readonly outputLatency = new Histogram({
+    name: 'ringlog_output_latency_seconds',
+    help: 'Time from receive to written by the output, per batch',
+    labelNames: ['output'],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
+  constructor(opts: { processMetrics?: boolean } = {}) {
+    if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'ringlog_' });
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
