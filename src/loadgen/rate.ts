@@ -1,0 +1,49 @@
+/**
+ * Token bucket shared by all connections of a run. Tokens are added per tick
+ * (lazily, from the elapsed time, whenever someone asks), and a connection takes
+ * up to a whole chunk's worth at once, so the cost is per chunk, not per message.
+ */
+export class TokenBucket {
+  private tokens = 0;
+  private last: number;
+  private readonly burst: number;
+
+  /**
+   * @param rate messages per second (> 0)
+   * @param tickMs refill granularity; also bounds the burst (rate × 2 ticks, at least 1)
+   */
+  constructor(readonly rate: number, readonly tickMs = 10) {
+    if (!(rate > 0)) throw new RangeError(`rate must be > 0, got ${rate}`);
+    this.burst = Math.max(1, (rate * tickMs * 2) / 1000);
+    this.last = performance.now();
+  }
+
+  private refill(): void {
+    const now = performance.now();
+    const dt = now - this.last;
+    if (dt >= this.tickMs || this.tokens < 1) {
+      this.tokens = Math.min(this.burst, this.tokens + (dt * this.rate) / 1000);
+      this.last = now;
+    }
+  }
+
+  /** Takes up to `max` whole tokens; returns how many were taken (maybe 0). */
+  take(max: number): number {
+    this.refill();
+    const n = Math.min(max, Math.floor(this.tokens));
+    if (n > 0) this.tokens -= n;
+    return n;
+  }
+
+  /** Gives back tokens taken but not used. */
+  giveBack(n: number): void {
+    this.tokens += n;
+  }
+
+  /** Milliseconds until at least one token is available (≥ 1, ≤ tickMs). */
+  waitMs(): number {
+    const missing = 1 - this.tokens;
+    if (missing <= 0) return 1;
+    return Math.min(this.tickMs, Math.max(1, Math.ceil((missing * 1000) / this.rate)));
+  }
+}
