@@ -81,6 +81,8 @@ export interface BenchSummary {
   congestionWaits: number;
   /** True if stopped early by the abort signal. */
   interrupted: boolean;
+  /** Wall-clock time (epoch ms, sub-ms precision) when sending started, i.e. all connections were open. */
+  startedAtMs: number;
 }
 
 /** Hands out blocks of sequence numbers until the message budget or the deadline is used up. */
@@ -491,6 +493,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchSummary> {
     senderDrops: ctx.drops,
     congestionWaits: ctx.congestionWaits,
     interrupted,
+    startedAtMs: performance.timeOrigin + t0,
   };
 }
 

@@ -1,0 +1,261 @@
+/**
+ * Edge throughput: how fast does `ringlog serve` take in TCP syslog, compared
+ * with a plain Node discard listener measured in the same run?
+ *
+ *   node dist/bench/edge.js [--quick] [--messages N] [--connections C] [--per-conn M]
+ *                           [--size BYTES] [--output null|ndjson] [--no-server] [--server-arg ARG]...
+ *
+ * Scenarios: (a) 1 connection × 2,000,000 messages, (b) 100 connections × 20,000
+ * messages each; 128-byte RFC 5424 messages, LF framing. --quick divides the
+ * message counts by 10.
+ *
+ * For each scenario the load generator (`ringlog bench`, its own process) sends
+ * into (1) the discard listener, then (2) a fresh `ringlog serve --output null`.
+ * The rate reported is the *receiver's*: messages / (time of the last record
+ * counted − time of the first byte). The discard listener timestamps both itself;
+ * for the server, the start is when the sender started writing (its JSON
+ * summary has startedAtMs; on loopback the first byte arrives well under a
+ * millisecond later), and the end is the first poll of /metrics (every 10 ms
+ * near the end, 50 ms before) where ringlog_output_records_total reaches N.
+ * Peak RSS is VmHWM of the receiving process.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startServer, sumMetric, type MetricSample } from './lib/server.js';
+import { DiscardListener, commandLine, fmtInt, fmtMiB, formatTable, runLoadgen, sleep, type LoadgenSummary } from './lib/harness.js';
+
+interface Args {
+  quick: boolean;
+  messages: number;
+  connections: number;
+  perConn: number;
+  size: number;
+  output: 'null' | 'ndjson';
+  server: boolean;
+  serverArgs: string[];
+  timeoutSec: number;
+}
+
+function usage(msg?: string): never {
+  if (msg) process.stderr.write(`edge: ${msg}\n`);
+  process.stderr.write('usage: node dist/bench/edge.js [--quick] [--messages N] [--connections C] [--per-conn M] [--size BYTES] [--output null|ndjson] [--no-server] [--server-arg ARG]... [--timeout SECONDS]\n');
+  process.exit(msg ? 2 : 0);
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { quick: false, messages: 2_000_000, connections: 100, perConn: 20_000, size: 128, output: 'null', server: true, serverArgs: [], timeoutSec: 300 };
+  let setMessages = false;
+  let setPerConn = false;
+  const int = (name: string, v: string | undefined) => {
+    const n = Number(v?.replace(/_/g, ''));
+    if (!Number.isInteger(n) || n < 1) usage(`${name} needs a positive integer`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i]!;
+    switch (k) {
+      case '--quick': a.quick = true; break;
+      case '--messages': a.messages = int(k, argv[++i]); setMessages = true; break;
+      case '--connections': a.connections = int(k, argv[++i]); break;
+      case '--per-conn': a.perConn = int(k, argv[++i]); setPerConn = true; break;
+      case '--size': a.size = int(k, argv[++i]); break;
+      case '--timeout': a.timeoutSec = int(k, argv[++i]); break;
+      case '--output': {
+        const v = argv[++i];
+        if (v !== 'null' && v !== 'ndjson') usage('--output is null or ndjson');
+        a.output = v;
+        break;
+      }
+      case '--no-server': a.server = false; break;
+      case '--server-arg': {
+        const v = argv[++i];
+        if (v === undefined) usage('--server-arg needs a value');
+        a.serverArgs.push(v);
+        break;
+      }
+      case '--help': case '-h': usage(); break;
+      default: usage(`unknown argument ${k}`);
+    }
+  }
+  if (a.quick) {
+    if (!setMessages) a.messages = Math.round(a.messages / 10);
+    if (!setPerConn) a.perConn = Math.round(a.perConn / 10);
+  }
+  return a;
+}
+
+interface Scenario {
+  name: string;
+  connections: number;
+  messages: number;
+}
+
+interface Result {
+  scenario: Scenario;
+  target: string;
+  msgsPerSec: number;
+  mbPerSec: number;
+  peakRssKb: number | null;
+  sender: LoadgenSummary | null;
+  note: string;
+  error?: string;
+}
+
+function loadgenArgs(target: string, sc: Scenario, size: number): string[] {
+  return ['--target', target, '--connections', String(sc.connections), '--messages', String(sc.messages), '--size', String(size)];
+}
+
+async function measureDiscard(sc: Scenario, args: Args): Promise<Result> {
+  const d = await DiscardListener.start({ expect: sc.messages });
+  try {
+    const sender = await runLoadgen(loadgenArgs(d.target, sc, args.size));
+    const done = await d.done(args.timeoutSec * 1000);
+    const mem = d.memory();
+    return {
+      scenario: sc,
+      target: 'discard listener',
+      msgsPerSec: done.lines / done.seconds,
+      mbPerSec: done.bytes / done.seconds / 1e6,
+      peakRssKb: mem?.hwmKb ?? null,
+      sender,
+      note: '',
+    };
+  } finally {
+    await d.stop();
+  }
+}
+
+function outputRecords(samples: MetricSample[], output: string): number {
+  let sum = 0;
+  for (const s of samples) {
+    if (s.name === 'ringlog_output_records_total' && (s.labels.output ?? '').startsWith(output)) sum += s.value;
+  }
+  return sum;
+}
+
+async function measureServer(sc: Scenario, args: Args): Promise<Result> {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'ringlog-edge-'));
+  const output = args.output === 'null' ? 'null' : `ndjson:${path.join(tmp, 'out.ndjson')}`;
+  const srv = await startServer({ output, dataDir: path.join(tmp, 'data'), args: args.serverArgs });
+  let stopped = false;
+  try {
+    const frames0 = sumMetric(await srv.metrics(), 'ringlog_received_frames_total');
+    const records0 = outputRecords(await srv.metrics(), args.output);
+    const want = records0 + sc.messages;
+    let sender: LoadgenSummary | null = null;
+    let senderErr: Error | null = null;
+    const lg = runLoadgen(loadgenArgs(srv.target('tcp'), sc, args.size)).then(
+      (s) => { sender = s; },
+      (e: Error) => { senderErr = e; },
+    );
+    let tFirst = 0;
+    let tLast = 0;
+    let frames = frames0;
+    let records = records0;
+    const deadline = performance.now() + args.timeoutSec * 1000;
+    for (;;) {
+      const t0 = performance.now();
+      const samples = await srv.metrics();
+      const t = (t0 + performance.now()) / 2; // the scrape happened somewhere in between
+      frames = sumMetric(samples, 'ringlog_received_frames_total');
+      records = outputRecords(samples, args.output);
+      if (!tFirst && frames > frames0) tFirst = t;
+      if (records >= want) {
+        tLast = t;
+        break;
+      }
+      if (senderErr) throw senderErr;
+      if (t > deadline) {
+        throw new Error(`timed out after ${args.timeoutSec} s: server counted ${fmtInt(records - records0)}/${fmtInt(sc.messages)} records ` +
+          `(${fmtInt(frames - frames0)} frames received)`);
+      }
+      let interval = 10;
+      if (tFirst && t > tFirst) {
+        const rate = (records - records0) / (t - tFirst); // per ms
+        const etaMs = rate > 0 ? (want - records) / rate : Infinity;
+        if (etaMs > 150) interval = 50;
+      }
+      await sleep(interval);
+    }
+    await lg;
+    if (senderErr) throw senderErr;
+    // Precise start: the sender's own clock (same machine), converted to our performance.now() timeline.
+    const startedAt = (sender as LoadgenSummary | null)?.startedAtMs;
+    if (typeof startedAt === 'number') tFirst = startedAt - performance.timeOrigin;
+    const mem = srv.memory();
+    const samples = await srv.metrics();
+    const received = sumMetric(samples, 'ringlog_received_frames_total') - frames0;
+    const dropped = sumMetric(samples, 'ringlog_dropped_total');
+    const notes: string[] = [];
+    if (received !== sc.messages) notes.push(`received ${fmtInt(received)} frames`);
+    if (dropped > 0) notes.push(`${fmtInt(dropped)} dropped`);
+    stopped = true;
+    const code = await srv.stop();
+    if (code !== 0) notes.push(`exit ${srv.describeExit()}`);
+    const seconds = (tLast - tFirst) / 1000;
+    return {
+      scenario: sc,
+      target: `ringlog serve (${args.output})`,
+      msgsPerSec: sc.messages / seconds,
+      mbPerSec: (sc.messages * args.size) / seconds / 1e6,
+      peakRssKb: mem?.hwmKb ?? null,
+      sender,
+      note: notes.join(', '),
+    };
+  } finally {
+    if (!stopped) await srv.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  process.stdout.write(`$ ${commandLine()}\n`);
+  process.stdout.write(`node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), ${args.size}-byte RFC 5424 messages, LF framing, TCP on 127.0.0.1\n\n`);
+  const scenarios: Scenario[] = [
+    { name: `(a) 1 conn × ${fmtInt(args.messages)}`, connections: 1, messages: args.messages },
+    { name: `(b) ${args.connections} conns × ${fmtInt(args.perConn)}`, connections: args.connections, messages: args.connections * args.perConn },
+  ];
+  const results: Result[] = [];
+  let failed = false;
+  for (const sc of scenarios) {
+    process.stderr.write(`${sc.name}: discard listener…\n`);
+    const base = await measureDiscard(sc, args);
+    results.push(base);
+    if (!args.server) continue;
+    process.stderr.write(`${sc.name}: ringlog serve…\n`);
+    try {
+      results.push(await measureServer(sc, args));
+    } catch (err) {
+      failed = true;
+      const msg = (err as Error).message;
+      process.stderr.write(`${sc.name}: ringlog serve failed: ${msg}\n`);
+      results.push({ scenario: sc, target: `ringlog serve (${args.output})`, msgsPerSec: NaN, mbPerSec: NaN, peakRssKb: null, sender: null, note: 'FAILED', error: msg });
+    }
+  }
+
+  const rows: string[][] = [['scenario', 'target', 'msgs/s', 'MB/s', 'vs discard', 'peak RSS', 'sender msgs/s', 'note']];
+  for (const r of results) {
+    const base = results.find((x) => x.scenario === r.scenario && x.target === 'discard listener');
+    const ratio = base && Number.isFinite(r.msgsPerSec) ? r.msgsPerSec / base.msgsPerSec : NaN;
+    rows.push([
+      r.scenario.name,
+      r.target,
+      fmtInt(r.msgsPerSec),
+      Number.isFinite(r.mbPerSec) ? r.mbPerSec.toFixed(1) : '-',
+      Number.isFinite(ratio) ? ratio.toFixed(2) : '-',
+      fmtMiB(r.peakRssKb),
+      r.sender ? fmtInt(r.sender.msgsPerSec) : '-',
+      r.note,
+    ]);
+  }
+  process.stdout.write(formatTable(rows));
+  process.stdout.write('\nmsgs/s and MB/s are the receiver\'s: first byte received → last record counted. "vs discard" = ratio to the discard listener in the same scenario of this run.\n');
+  if (failed) process.exitCode = 1;
+}
+
+main().catch((err) => {
+  process.stderr.write(`edge: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});
