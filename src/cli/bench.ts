@@ -215,7 +215,8 @@ export function benchCommand(): Command {
     .addHelpText('after', `
 Every message carries conn="C" (0-based connection id) and seq="NNNNNNNNN": seqs
 are global, handed out in blocks from one counter, so a run of N messages uses
-exactly 0..N-1 once each, increasing within each connection.
+exactly 0..N-1 once each, increasing within each connection; each connection
+sends an equal share of --messages.
 
 Examples:
   ringlog bench --target 127.0.0.1:5140 --connections 4 --messages 2000000

@@ -129,6 +129,14 @@ function assertSeqs(frames: string[], n: number, connections: number): void {
   assert.equal(lastByConn.size, connections, 'every connection sent something');
 }
 
+/** Asserts each connection sent its equal share of the n messages. */
+function assertShares(frames: string[], n: number, connections: number): void {
+  const counts = new Array<number>(connections).fill(0);
+  for (const f of frames) counts[parseSeq(f)!.conn]!++;
+  const share = Math.floor(n / connections);
+  counts.forEach((c, i) => assert.equal(c, share + (i < n % connections ? 1 : 0), `conn ${i} sent ${c}`));
+}
+
 function base(port: number, extra: Partial<BenchOptions> = {}): BenchOptions {
   return {
     transport: 'tcp',
@@ -157,6 +165,7 @@ describe('runBench over TCP', () => {
         await c.waitFor(n);
         assert.equal(c.connections, connections);
         assertSeqs(c.frames, n, connections);
+        assertShares(c.frames, n, connections);
         for (const f of c.frames) assert.equal(f.length, 127);
       } finally {
         await c.close();
@@ -178,6 +187,19 @@ describe('runBench over TCP', () => {
       }
     });
   }
+
+  it('splits --messages evenly over many connections', async () => {
+    const c = await tcpCollector();
+    try {
+      const n = 10_007;
+      await runBench(base(c.port, { connections: 100, messages: n }));
+      await c.waitFor(n);
+      assertSeqs(c.frames, n, 100);
+      assertShares(c.frames, n, 100);
+    } finally {
+      await c.close();
+    }
+  });
 
   it('sends nothing for --messages 0 and still finishes', async () => {
     const c = await tcpCollector();

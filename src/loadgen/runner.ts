@@ -7,7 +7,9 @@
  * Sequence numbers: one global counter for the whole run. A connection claims
  * a contiguous block of seqs (one chunk's worth) at a time, so every message of
  * a run has a distinct seq, the seqs of a run of N messages are exactly 0..N-1,
- * and within one connection they are strictly increasing. The connection id
+ * and within one connection they are strictly increasing. With a message count
+ * N and C connections, each connection sends exactly its share: floor(N/C), plus
+ * one for the first N mod C connections. The connection id
  * (0-based) is written into every message as well; see payload.ts for the
  * formats and `parseSeq` to read both back.
  */
@@ -134,6 +136,8 @@ interface Ctx {
 /** Per-worker state for nextBlock. */
 interface Turn {
   lastYield: number;
+  /** Messages this connection still has to send (its share of --messages; Infinity with --duration only). */
+  quota: number;
 }
 
 const YIELD_EVERY_MS = 20;
@@ -151,8 +155,8 @@ async function nextBlock(ctx: Ctx, turn: Turn): Promise<[number, number] | null>
     turn.lastYield = performance.now();
   }
   for (;;) {
-    if (ctx.failure) return null;
-    let n = ctx.perChunk;
+    if (ctx.failure || turn.quota <= 0) return null;
+    let n = Math.min(ctx.perChunk, turn.quota);
     if (ctx.bucket) {
       if (ctx.budget.done) return null;
       n = ctx.bucket.take(n);
@@ -169,6 +173,7 @@ async function nextBlock(ctx: Ctx, turn: Turn): Promise<[number, number] | null>
     }
     const count = ctx.budget.count;
     if (ctx.bucket && count < n) ctx.bucket.giveBack(n - count);
+    turn.quota -= count;
     return [start, count];
   }
 }
@@ -185,10 +190,10 @@ function waitDrain(sock: net.Socket): Promise<void> {
   });
 }
 
-async function streamWorker(ctx: Ctx, id: number, sock: net.Socket, tmpl: MessageTemplate): Promise<void> {
+async function streamWorker(ctx: Ctx, id: number, sock: net.Socket, tmpl: MessageTemplate, quota: number): Promise<void> {
   const per = ctx.perChunk;
   const size = ctx.size;
-  const turn: Turn = { lastYield: performance.now() };
+  const turn: Turn = { lastYield: performance.now(), quota };
   const pool: Buffer[] = [];
   let closed = false;
   sock.on('close', () => {
@@ -222,10 +227,10 @@ async function streamWorker(ctx: Ctx, id: number, sock: net.Socket, tmpl: Messag
 const DROP_CODES = new Set(['EAGAIN', 'EWOULDBLOCK', 'ENOBUFS']);
 const UDP_MAX_INFLIGHT = 4096;
 
-async function udpWorker(ctx: Ctx, id: number, sock: dgram.Socket, tmpl: MessageTemplate): Promise<void> {
+async function udpWorker(ctx: Ctx, id: number, sock: dgram.Socket, tmpl: MessageTemplate, quota: number): Promise<void> {
   const per = ctx.perChunk;
   const size = ctx.size;
-  const turn: Turn = { lastYield: performance.now() };
+  const turn: Turn = { lastYield: performance.now(), quota };
   const pool: Buffer[] = [];
   let inflight = 0;
   let wake: (() => void) | null = null;
@@ -281,10 +286,10 @@ async function udpWorker(ctx: Ctx, id: number, sock: dgram.Socket, tmpl: Message
   }
 }
 
-async function unixDgramWorker(ctx: Ctx, id: number, sock: UnixDgramSocket, tmpl: MessageTemplate): Promise<void> {
+async function unixDgramWorker(ctx: Ctx, id: number, sock: UnixDgramSocket, tmpl: MessageTemplate, quota: number): Promise<void> {
   const per = ctx.perChunk;
   const size = ctx.size;
-  const turn: Turn = { lastYield: performance.now() };
+  const turn: Turn = { lastYield: performance.now(), quota };
   // send() is synchronous here, so one chunk buffer per connection is enough.
   const buf = tmpl.newChunk(per);
   type SendErr = Error & { code?: number | string };
@@ -391,6 +396,13 @@ export async function runBench(opts: BenchOptions): Promise<BenchSummary> {
   const templates = buildTemplates(opts);
   const limit = opts.messages ?? (opts.durationSec !== undefined ? MAX_SEQ + 1 : 1_000_000);
   const budget = new Budget(limit, Infinity);
+  // With a message count, each connection sends an equal share (the first
+  // limit % connections send one more); seqs still come from the global counter.
+  const quotaOf = (i: number): number => {
+    if (opts.messages === undefined && opts.durationSec !== undefined) return Infinity;
+    const share = Math.floor(limit / opts.connections);
+    return share + (i < limit % opts.connections ? 1 : 0);
+  };
   const sockets: { close(): void }[] = [];
   const ctx: Ctx = {
     ep: opts,
@@ -429,19 +441,19 @@ export async function runBench(opts: BenchOptions): Promise<BenchSummary> {
         const s = await connectUdp(opts);
         sockets.push({ close: () => { try { s.close(); } catch { /* closed */ } } });
         s.on('error', (err) => ctx.fail(sendError(opts, i, err)));
-        workers[i] = () => udpWorker(ctx, i, s, tmpl);
+        workers[i] = () => udpWorker(ctx, i, s, tmpl, quotaOf(i));
       } else if (opts.transport === 'unix-dgram') {
         const s = connectUnixDgram(opts);
         let open = true;
         sockets.push({ close: () => { if (open) { open = false; try { s.close(); } catch { /* closed */ } } } });
         s.on('error', (err) => ctx.fail(sendError(opts, i, err)));
-        workers[i] = () => unixDgramWorker(ctx, i, s, tmpl);
+        workers[i] = () => unixDgramWorker(ctx, i, s, tmpl, quotaOf(i));
       } else {
         const s = await connectStream(opts);
         sockets.push({ close: () => s.destroy() });
         s.on('error', (err) => ctx.fail(sendError(opts, i, err)));
         s.resume(); // discard anything the server sends
-        workers[i] = () => streamWorker(ctx, i, s, tmpl);
+        workers[i] = () => streamWorker(ctx, i, s, tmpl, quotaOf(i));
       }
     });
   } catch (err) {
