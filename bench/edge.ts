@@ -3,7 +3,7 @@
  * with a plain Node discard listener measured in the same run?
  *
  *   node dist/bench/edge.js [--quick] [--messages N] [--connections C] [--per-conn M]
- *                           [--size BYTES] [--output null|ndjson] [--no-server] [--server-arg ARG]...
+ *                           [--size BYTES] [--output null|ndjson] [--repeat R] [--no-server] [--server-arg ARG]...
  *
  * Scenarios: (a) 1 connection × 2,000,000 messages, (b) 100 connections × 20,000
  * messages each; 128-byte RFC 5424 messages, LF framing. --quick divides the
@@ -18,6 +18,10 @@
  * millisecond later), and the end is the first poll of /metrics (every 10 ms
  * near the end, 50 ms before) where ringlog_output_records_total reaches N.
  * Peak RSS is VmHWM of the receiving process.
+ *
+ * Each scenario is repeated R times (default 3, 1 with --quick), alternating
+ * discard and server, each time with fresh processes; the table shows the
+ * median rate and the largest peak RSS.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -35,16 +39,17 @@ interface Args {
   server: boolean;
   serverArgs: string[];
   timeoutSec: number;
+  repeat: number;
 }
 
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`edge: ${msg}\n`);
-  process.stderr.write('usage: node dist/bench/edge.js [--quick] [--messages N] [--connections C] [--per-conn M] [--size BYTES] [--output null|ndjson] [--no-server] [--server-arg ARG]... [--timeout SECONDS]\n');
+  process.stderr.write('usage: node dist/bench/edge.js [--quick] [--messages N] [--connections C] [--per-conn M] [--size BYTES] [--output null|ndjson] [--repeat R] [--no-server] [--server-arg ARG]... [--timeout SECONDS]\n');
   process.exit(msg ? 2 : 0);
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { quick: false, messages: 2_000_000, connections: 100, perConn: 20_000, size: 128, output: 'null', server: true, serverArgs: [], timeoutSec: 300 };
+  const a: Args = { quick: false, messages: 2_000_000, connections: 100, perConn: 20_000, size: 128, output: 'null', server: true, serverArgs: [], timeoutSec: 300, repeat: 0 };
   let setMessages = false;
   let setPerConn = false;
   const int = (name: string, v: string | undefined) => {
@@ -61,6 +66,7 @@ function parseArgs(argv: string[]): Args {
       case '--per-conn': a.perConn = int(k, argv[++i]); setPerConn = true; break;
       case '--size': a.size = int(k, argv[++i]); break;
       case '--timeout': a.timeoutSec = int(k, argv[++i]); break;
+      case '--repeat': a.repeat = int(k, argv[++i]); break;
       case '--output': {
         const v = argv[++i];
         if (v !== 'null' && v !== 'ndjson') usage('--output is null or ndjson');
@@ -78,6 +84,7 @@ function parseArgs(argv: string[]): Args {
       default: usage(`unknown argument ${k}`);
     }
   }
+  if (a.repeat === 0) a.repeat = a.quick ? 1 : 3;
   if (a.quick) {
     if (!setMessages) a.messages = Math.round(a.messages / 10);
     if (!setPerConn) a.perConn = Math.round(a.perConn / 10);
@@ -209,6 +216,35 @@ async function measureServer(sc: Scenario, args: Args): Promise<Result> {
   }
 }
 
+function median(xs: number[]): number {
+  const v = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
+}
+
+/** Median rates, largest peak RSS, union of notes over the repeats of one target. */
+function aggregate(runs: Result[]): Result {
+  const first = runs[0]!;
+  if (runs.some((r) => r.error)) return runs.find((r) => r.error)!;
+  const rss = runs.map((r) => r.peakRssKb).filter((x): x is number => x !== null);
+  const notes = [...new Set(runs.map((r) => r.note).filter(Boolean))];
+  if (runs.length > 1) {
+    const rates = runs.map((r) => r.msgsPerSec);
+    notes.unshift(`median of ${runs.length} (${fmtInt(Math.min(...rates))}..${fmtInt(Math.max(...rates))})`);
+  }
+  const senders = runs.map((r) => r.sender).filter((x): x is LoadgenSummary => x !== null);
+  return {
+    scenario: first.scenario,
+    target: first.target,
+    msgsPerSec: median(runs.map((r) => r.msgsPerSec)),
+    mbPerSec: median(runs.map((r) => r.mbPerSec)),
+    peakRssKb: rss.length ? Math.max(...rss) : null,
+    sender: senders.length ? { ...senders[0]!, msgsPerSec: median(senders.map((x) => x.msgsPerSec)) } : null,
+    note: notes.join(', '),
+  };
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   process.stdout.write(`$ ${commandLine()}\n`);
@@ -220,19 +256,25 @@ async function main(): Promise<void> {
   const results: Result[] = [];
   let failed = false;
   for (const sc of scenarios) {
-    process.stderr.write(`${sc.name}: discard listener…\n`);
-    const base = await measureDiscard(sc, args);
-    results.push(base);
-    if (!args.server) continue;
-    process.stderr.write(`${sc.name}: ringlog serve…\n`);
-    try {
-      results.push(await measureServer(sc, args));
-    } catch (err) {
-      failed = true;
-      const msg = (err as Error).message;
-      process.stderr.write(`${sc.name}: ringlog serve failed: ${msg}\n`);
-      results.push({ scenario: sc, target: `ringlog serve (${args.output})`, msgsPerSec: NaN, mbPerSec: NaN, peakRssKb: null, sender: null, note: 'FAILED', error: msg });
+    const discardRuns: Result[] = [];
+    const serverRuns: Result[] = [];
+    for (let r = 1; r <= args.repeat; r++) {
+      const tag = args.repeat > 1 ? ` [${r}/${args.repeat}]` : '';
+      process.stderr.write(`${sc.name}${tag}: discard listener…\n`);
+      discardRuns.push(await measureDiscard(sc, args));
+      if (!args.server || failed) continue;
+      process.stderr.write(`${sc.name}${tag}: ringlog serve…\n`);
+      try {
+        serverRuns.push(await measureServer(sc, args));
+      } catch (err) {
+        failed = true;
+        const msg = (err as Error).message;
+        process.stderr.write(`${sc.name}: ringlog serve failed: ${msg}\n`);
+        serverRuns.push({ scenario: sc, target: `ringlog serve (${args.output})`, msgsPerSec: NaN, mbPerSec: NaN, peakRssKb: null, sender: null, note: 'FAILED', error: msg });
+      }
     }
+    results.push(aggregate(discardRuns));
+    if (serverRuns.length > 0) results.push(aggregate(serverRuns));
   }
 
   const rows: string[][] = [['scenario', 'target', 'msgs/s', 'MB/s', 'vs discard', 'peak RSS', 'sender msgs/s', 'note']];

@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { readProcMemory, repoRoot, ringlogBin, type ProcMemory } from './server.js';
+import { readProcMemory, repoRoot, ringlogBin, trackChild, type ProcMemory } from './server.js';
 
 /** Reads a child's stdout line by line; `next(pred)` waits for a matching line. */
 export class LineReader {
@@ -101,6 +101,7 @@ export class DiscardListener {
     const args = [script, '--host', opts.host ?? '127.0.0.1', '--port', '0'];
     if (opts.expect) args.push('--expect', String(opts.expect));
     const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  trackChild(proc);
     let stderr = '';
     proc.stderr!.on('data', (d: Buffer) => (stderr += d));
     const out = new LineReader(proc.stdout!);
@@ -160,6 +161,7 @@ export interface LoadgenSummary {
 export async function runLoadgen(args: string[], timeoutMs = 600_000): Promise<LoadgenSummary> {
   const argv = [ringlogBin, 'bench', ...args, '--json-summary', '--no-progress'];
   const proc = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  trackChild(proc);
   let stdout = '';
   let stderr = '';
   proc.stdout!.on('data', (d: Buffer) => (stdout += d));
@@ -182,6 +184,7 @@ export async function runLoadgen(args: string[], timeoutMs = 600_000): Promise<L
 export async function startIdleClient(args: string[], timeoutMs = 120_000): Promise<{ proc: ChildProcess; stop(): Promise<number | null> }> {
   const argv = [ringlogBin, 'bench', '--idle', '--no-progress', ...args];
   const proc = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  trackChild(proc);
   let stderr = '';
   proc.stderr!.on('data', (d: Buffer) => (stderr += d));
   const exited = exitPromise(proc);

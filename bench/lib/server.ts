@@ -172,6 +172,28 @@ function splitAddress(address: string): { host?: string; port?: number; path?: s
 
 const STDERR_KEEP = 1 << 20;
 
+/** Children still running; SIGKILLed if this process exits without stopping them. */
+const liveChildren = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/** Makes sure `proc` does not outlive this process (crash, failed assertion, process.exit). */
+export function trackChild(proc: ChildProcess): void {
+  liveChildren.add(proc);
+  proc.once('exit', () => liveChildren.delete(proc));
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', () => {
+      for (const p of liveChildren) {
+        try {
+          p.kill('SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }
+    });
+  }
+}
+
 export class RinglogServer {
   readonly listeners: ListenerInfo[] = [];
   /** Resolves when the process exits. */
@@ -362,6 +384,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Ringlo
     env: opts.env ?? process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  trackChild(proc);
   const srv = new RinglogServer(proc, dataDir, ownDataDir, argv, opts.echoStderr ?? false);
   const timeoutMs = opts.startTimeoutMs ?? 20_000;
   const deadline = Date.now() + timeoutMs;
