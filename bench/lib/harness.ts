@@ -101,7 +101,7 @@ export class DiscardListener {
     const args = [script, '--host', opts.host ?? '127.0.0.1', '--port', '0'];
     if (opts.expect) args.push('--expect', String(opts.expect));
     const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  trackChild(proc);
+    trackChild(proc);
     let stderr = '';
     proc.stderr!.on('data', (d: Buffer) => (stderr += d));
     const out = new LineReader(proc.stdout!);
