@@ -239,7 +239,7 @@ describe('runBench over TCP', () => {
       const s = await runBench(base(c.port, { messages: undefined, durationSec: 0.5, rate: 10_000 }));
       const elapsed = (performance.now() - t0) / 1000;
       assert.ok(elapsed >= 0.4 && elapsed < 5, `elapsed ${elapsed}`);
-      assert.ok(s.messages > 1000 && s.messages <= 10_000, `messages ${s.messages}`);
+      assert.ok(s.messages > 100 && s.messages <= 10_000, `messages ${s.messages}`);
       await c.waitFor(s.messages);
       assertSeqs(c.frames, s.messages, 1);
     } finally {
