@@ -42,16 +42,26 @@ export function nowMs(): number {
 }
 
 /**
+ * Offsets of the batch being built. One scratch serves every builder: a read is
+ * framed and flushed synchronously, so only one builder fills it at a time, and an
+ * idle connection then costs no offset memory at all (10,000 idle connections would
+ * otherwise hold 80 MB of scratch). `owner` guards the rare interleaving (a frame
+ * emitted by another connection's close while a batch is open): the owner flushes first.
+ */
+let scratch = new Uint32Array(8192);
+let flagScratch = new Uint8Array(4096);
+let owner: BatchBuilder | null = null;
+
+/**
  * Collects the frames one read produces into batches, starting a new batch whenever
  * the frame's buffer changes (a frame assembled across reads lives in its own buffer).
  * `emit` is a bound FrameSink to hand to a framer; `flush` hands the batches on.
  */
 export class BatchBuilder {
   private buf: Buffer | null = null;
-  private scratch = new Uint32Array(2048);
-  private flagScratch: Uint8Array | null = null;
   private count = 0;
   private bytes = 0;
+  private flagged = false;
   private received = 0;
   readonly emit: FrameSink;
 
@@ -68,47 +78,50 @@ export class BatchBuilder {
   }
 
   add(buf: Buffer, start: number, end: number, flags: number): void {
+    if (owner !== this) {
+      if (owner !== null) owner.flush();
+      owner = this;
+    }
     if (buf !== this.buf) {
       if (this.count > 0) this.flush();
+      owner = this;
       this.buf = buf;
     }
     const i = this.count * 2;
-    if (i === this.scratch.length) {
-      const next = new Uint32Array(this.scratch.length * 2);
-      next.set(this.scratch);
-      this.scratch = next;
+    if (i === scratch.length) {
+      const next = new Uint32Array(scratch.length * 2);
+      next.set(scratch);
+      scratch = next;
+      const f = new Uint8Array(scratch.length / 2);
+      f.set(flagScratch);
+      flagScratch = f;
     }
-    this.scratch[i] = start;
-    this.scratch[i + 1] = end;
-    if (flags !== 0) {
-      if (this.flagScratch === null || this.flagScratch.length < this.scratch.length / 2) {
-        const f = new Uint8Array(this.scratch.length / 2);
-        if (this.flagScratch) f.set(this.flagScratch);
-        this.flagScratch = f;
-      }
-      this.flagScratch[this.count] = flags;
-    }
+    scratch[i] = start;
+    scratch[i + 1] = end;
+    flagScratch[this.count] = flags;
+    if (flags !== 0) this.flagged = true;
     this.count++;
     this.bytes += end - start;
   }
 
   flush(): void {
+    if (owner === this) owner = null;
     if (this.count === 0) return;
     const n = this.count;
     const batch: FrameBatch = {
       buf: this.buf!,
-      offsets: this.scratch.slice(0, n * 2),
-      flags: this.flagScratch ? this.flagScratch.slice(0, n) : null,
+      offsets: scratch.slice(0, n * 2),
+      flags: this.flagged ? flagScratch.slice(0, n) : null,
       count: n,
       bytes: this.bytes,
       received: this.received,
       source: this.source,
       peers: null,
     };
-    this.flagScratch = null; // flags are rare: the next flagged frame allocates afresh
     this.buf = null;
     this.count = 0;
     this.bytes = 0;
+    this.flagged = false;
     this.deliver(batch);
   }
 }

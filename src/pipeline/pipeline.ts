@@ -136,7 +136,8 @@ export class Pipeline extends EventEmitter {
       // Each output gets every batch; one that fails is retried alone so the others are not written twice.
       let pending = this.outputs.slice();
       while (pending.length > 0) {
-        const results = await Promise.allSettled(pending.map((o) => o.write(batches)));
+        // async wrapper: an output that throws synchronously is a rejection, not a crash of the loop.
+        const results = await Promise.allSettled(pending.map(async (o) => o.write(batches)));
         const failed: Output[] = [];
         results.forEach((r, i) => {
           if (r.status === 'rejected') {

@@ -1,0 +1,114 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Pipeline, type Output } from './pipeline.js';
+import { BatchBuilder, type FrameBatch } from './batch.js';
+import { Metrics } from '../metrics/metrics.js';
+import { Logger } from '../log.js';
+
+const quiet = new Logger('error', 'logfmt', () => {});
+const source = { listener: 't', transport: 'tcp' as const, peer: 'p' };
+
+function batchOf(text: string): FrameBatch {
+  let out: FrameBatch | null = null;
+  const b = new BatchBuilder(source, (x) => (out = x));
+  const buf = Buffer.from(text);
+  b.stamp(1);
+  b.add(buf, 0, buf.length, 0);
+  b.flush();
+  return out!;
+}
+
+/** An output that writes nothing until `open()` is called: stands for a stalled disk or downstream. */
+class GatedOutput implements Output {
+  readonly name = 'gated';
+  readonly written: string[] = [];
+  private gate: Promise<void>;
+  open!: () => void;
+  constructor() {
+    this.gate = new Promise((r) => (this.open = r));
+  }
+  async write(batches: FrameBatch[]): Promise<void> {
+    await this.gate;
+    for (const b of batches) for (let i = 0; i < b.count; i++) this.written.push(b.buf.toString('utf8', b.offsets[2 * i], b.offsets[2 * i + 1]));
+  }
+  async close(): Promise<void> {}
+}
+
+test('push() turns false at the high watermark and resume fires under the low one', async () => {
+  const out = new GatedOutput();
+  const p = new Pipeline({ highWatermark: 100, lowWatermark: 40 }, [out], new Metrics({ processMetrics: false }), quiet);
+  let resumed = 0;
+  p.on('resume', () => resumed++);
+  const accepted: boolean[] = [];
+  for (let i = 0; i < 6; i++) accepted.push(p.push(batchOf(`message ${i} `.padEnd(30, '.'))));
+  assert.deepEqual(accepted, [true, true, true, false, false, false]);
+  assert.equal(p.paused, true);
+  assert.equal(p.offer(batchOf('datagram')), false, 'datagrams are refused while paused');
+  assert.equal(resumed, 0);
+  out.open();
+  await p.drain();
+  assert.equal(resumed, 1);
+  assert.equal(p.paused, false);
+  assert.equal(p.queuedBytes, 0);
+  assert.equal(out.written.length, 6, 'every pushed batch is written, none of the refused');
+  assert.match(out.written[5]!, /^message 5 /);
+});
+
+test('a failing output is retried until it succeeds; the others get each batch once', async () => {
+  let failures = 2;
+  const flaky: Output & { got: number } = {
+    name: 'flaky',
+    got: 0,
+    write(batches) {
+      if (failures > 0) {
+        failures--;
+        throw new Error('ENOSPC: no space left on device');
+      }
+      this.got += batches.length;
+    },
+    async close() {},
+  };
+  const steady: Output & { got: number } = { name: 'steady', got: 0, write(b) { this.got += b.length; }, async close() {} };
+  const metrics = new Metrics({ processMetrics: false });
+  const p = new Pipeline({ highWatermark: 1 << 20, lowWatermark: 1 << 19 }, [flaky, steady], metrics, quiet);
+  p.push(batchOf('one'));
+  await p.drain();
+  assert.equal(flaky.got, 1);
+  assert.equal(steady.got, 1);
+  assert.match(await metrics.text(), /ringlog_output_errors_total\{output="flaky"\} 2/);
+  await p.close();
+});
+
+test('close() writes what is queued before closing the outputs', async () => {
+  const out = new GatedOutput();
+  let closed = false;
+  out.close = async () => {
+    closed = true;
+  };
+  const p = new Pipeline({ highWatermark: 1 << 20, lowWatermark: 1 << 19 }, [out], new Metrics({ processMetrics: false }), quiet);
+  for (let i = 0; i < 10; i++) p.push(batchOf(`m${i}`));
+  const closing = p.close();
+  setTimeout(() => out.open(), 20);
+  await closing;
+  assert.equal(out.written.length, 10);
+  assert.equal(closed, true);
+});
+
+test('BatchBuilder starts a new batch when the buffer changes and keeps flags', () => {
+  const got: FrameBatch[] = [];
+  const b = new BatchBuilder(source, (x) => got.push(x));
+  const a = Buffer.from('aaa\nbbb\n');
+  const c = Buffer.from('ccc');
+  b.add(a, 0, 3, 0);
+  b.add(a, 4, 7, 1);
+  b.add(c, 0, 3, 0);
+  b.flush();
+  assert.equal(got.length, 2);
+  assert.deepEqual([...got[0]!.offsets], [0, 3, 4, 7]);
+  assert.deepEqual([...got[0]!.flags!], [0, 1]);
+  assert.equal(got[1]!.flags, null);
+  assert.equal(got[0]!.bytes, 6);
+  for (let i = 0; i < 5000; i++) b.add(a, 0, 3, 0);
+  b.flush();
+  assert.equal(got[2]!.count, 5000);
+});

@@ -1,0 +1,47 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { NdjsonOutput } from './ndjson-output.js';
+import { writeJsonStringBody, maxEscapedLength } from './json-escape.js';
+import { Metrics } from '../../metrics/metrics.js';
+import { Logger } from '../../log.js';
+import type { FrameBatch } from '../../pipeline/batch.js';
+
+test('JSON string body equals JSON.stringify of the UTF-8 decoding, for any bytes', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+      const src = Buffer.from(bytes);
+      const dst = Buffer.alloc(maxEscapedLength(src.length));
+      const n = writeJsonStringBody(dst, 0, src, 0, src.length);
+      const parsed = JSON.parse(`"${dst.toString('utf8', 0, n)}"`);
+      assert.equal(parsed, src.toString('utf8'));
+    }),
+    { numRuns: 2000 },
+  );
+});
+
+test('records are appended as NDJSON with source, message and the truncated flag', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ringlog-ndjson-'));
+  const path = join(dir, 'out.ndjson');
+  writeFileSync(path, '{"earlier":true}\n');
+  const out = new NdjsonOutput(path, 50, new Metrics({ processMetrics: false }), new Logger('error', 'logfmt', () => {}));
+  await out.open();
+  const buf = Buffer.from('plain "quoted" \\ back\ttab\x00nul \xff\xfe bad utf8 é');
+  const batch: FrameBatch = {
+    buf, offsets: Uint32Array.of(0, 5, 0, buf.length), flags: Uint8Array.of(0, 1), count: 2, bytes: 5 + buf.length,
+    received: Date.UTC(2026, 10, 22, 10, 0, 0, 123) + 0.456, source: { listener: 'tcp', transport: 'tcp', peer: '[::1]:4000' }, peers: null,
+  };
+  await out.write([batch]);
+  await out.close();
+  const lines = readFileSync(path, 'utf8').trimEnd().split('\n');
+  assert.equal(lines.length, 3);
+  assert.deepEqual(JSON.parse(lines[0]!), { earlier: true });
+  const a = JSON.parse(lines[1]!);
+  assert.deepEqual(a, { received: '2026-11-22T10:00:00.123456Z', source: { transport: 'tcp', listener: 'tcp', peer: '[::1]:4000' }, message: 'plain' });
+  const b = JSON.parse(lines[2]!);
+  assert.equal(b.message, buf.toString('utf8'));
+  assert.equal(b.truncated, true);
+});
