@@ -11,12 +11,13 @@
  *
  * For each scenario the load generator (`ringlog bench`, its own process) sends
  * into (1) the discard listener, then (2) a fresh `ringlog serve --output null`.
- * The rate reported is the *receiver's*: messages / (time of the last record
- * counted − time of the first byte). The discard listener timestamps both itself;
- * for the server, the start is when the sender started writing (its JSON
- * summary has startedAtMs; on loopback the first byte arrives well under a
- * millisecond later), and the end is the first poll of /metrics (every 10 ms
- * near the end, 50 ms before) where ringlog_output_records_total reaches N.
+ * The rate reported is the *receiver's*, measured the same way for both targets:
+ * messages / (time the receiver handled the last record − time the sender started
+ * writing). The start is the sender's own clock (its JSON summary has startedAtMs);
+ * the end is the discard listener's own timestamp of its last line, and for the
+ * server the ringlog_output_last_write_timestamp_seconds gauge once
+ * ringlog_output_records_total has reached N (polled every 50 ms, so the polling
+ * neither costs the server CPU nor adds its interval to the time).
  * Peak RSS is VmHWM of the receiving process.
  *
  * Each scenario is repeated R times (default 3, 1 with --quick), alternating
@@ -119,11 +120,12 @@ async function measureDiscard(sc: Scenario, args: Args): Promise<Result> {
     const sender = await runLoadgen(loadgenArgs(d.target, sc, args.size));
     const done = await d.done(args.timeoutSec * 1000);
     const mem = d.memory();
+    const seconds = sender.startedAtMs !== undefined ? (done.lastMs - sender.startedAtMs) / 1000 : done.seconds;
     return {
       scenario: sc,
       target: 'discard listener',
-      msgsPerSec: done.lines / done.seconds,
-      mbPerSec: done.bytes / done.seconds / 1e6,
+      msgsPerSec: done.lines / seconds,
+      mbPerSec: done.bytes / seconds / 1e6,
       peakRssKb: mem?.hwmKb ?? null,
       sender,
       note: '',
@@ -169,7 +171,9 @@ async function measureServer(sc: Scenario, args: Args): Promise<Result> {
       records = outputRecords(samples, args.output);
       if (!tFirst && frames > frames0) tFirst = t;
       if (records >= want) {
-        tLast = t;
+        // The server's own time of its last write (epoch s) on our performance.now() timeline.
+        const last = samples.find((x) => x.name === 'ringlog_output_last_write_timestamp_seconds' && (x.labels.output ?? '').startsWith(args.output));
+        tLast = last ? last.value * 1000 - performance.timeOrigin : t;
         break;
       }
       if (senderErr) throw senderErr;
@@ -177,13 +181,7 @@ async function measureServer(sc: Scenario, args: Args): Promise<Result> {
         throw new Error(`timed out after ${args.timeoutSec} s: server counted ${fmtInt(records - records0)}/${fmtInt(sc.messages)} records ` +
           `(${fmtInt(frames - frames0)} frames received)`);
       }
-      let interval = 10;
-      if (tFirst && t > tFirst) {
-        const rate = (records - records0) / (t - tFirst); // per ms
-        const etaMs = rate > 0 ? (want - records) / rate : Infinity;
-        if (etaMs > 150) interval = 50;
-      }
-      await sleep(interval);
+      await sleep(50);
     }
     await lg;
     if (senderErr) throw senderErr;

@@ -124,9 +124,9 @@ export class DiscardListener {
   }
 
   /** Waits for the `done` line (after --expect lines): exact first-byte → last-line time. */
-  async done(timeoutMs = 120_000): Promise<{ lines: number; bytes: number; seconds: number }> {
+  async done(timeoutMs = 120_000): Promise<{ lines: number; bytes: number; seconds: number; lastMs: number }> {
     const l = kv(await this.out.next((x) => x.startsWith('done '), timeoutMs, 'the discard listener to count every line'));
-    return { lines: Number(l.lines), bytes: Number(l.bytes), seconds: Number(l.seconds) };
+    return { lines: Number(l.lines), bytes: Number(l.bytes), seconds: Number(l.seconds), lastMs: Number(l.last_ms) };
   }
 
   /** Asks for a `stats` line (SIGUSR1). */

@@ -86,7 +86,7 @@ class DatagramBatcher {
     this.count = 0;
     this.flags = null;
     this.peers = [];
-    if (this.ctx.pipeline.offer(batch)) this.ctx.frames.inc(n);
+    if (this.ctx.pipeline.offer(batch)) this.ctx.framesIn += n;
     else this.ctx.dropped('queue_full', n);
   }
 }
@@ -96,22 +96,16 @@ export class DatagramListener {
   private unix: { close(): void } | null = null;
   private batcher: DatagramBatcher | null = null;
   private drops = 0;
-  private bytesPending = 0;
-  private tickScheduled = false;
   address = '';
 
   constructor(private readonly ctx: ListenerContext) {}
 
   private onMessage(msg: Buffer, peer: string, opts: FramerOptions): void {
-    // Counters are summed here and reported once per event-loop turn, not per datagram.
-    this.bytesPending += msg.length;
-    if (!this.tickScheduled) {
-      this.tickScheduled = true;
-      setImmediate(() => this.report());
-    }
+    this.ctx.bytesIn += msg.length;
     // Checked before copying: while over the watermark the datagram is dropped at once.
+    // Drops are summed and reported (counter and rate-limited log) once per event-loop turn.
     if (this.ctx.pipeline.paused) {
-      this.drops++;
+      if (this.drops++ === 0) setImmediate(() => this.report());
       return;
     }
     this.batcher!.from(peer);
@@ -119,9 +113,6 @@ export class DatagramListener {
   }
 
   private report(): void {
-    this.tickScheduled = false;
-    if (this.bytesPending > 0) this.ctx.bytes.inc(this.bytesPending);
-    this.bytesPending = 0;
     const n = this.drops;
     this.drops = 0;
     if (n > 0) this.ctx.dropped('queue_full', n);

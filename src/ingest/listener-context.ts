@@ -41,8 +41,11 @@ export function resolveListener(cfg: Config, l: ListenerConfig, ordinal: number)
 }
 
 export class ListenerContext {
-  readonly bytes: Counter.Internal;
-  readonly frames: Counter.Internal;
+  /** Bytes read and frames handed on since the last scrape: plain numbers on the hot path. */
+  bytesIn = 0;
+  framesIn = 0;
+  private readonly bytes: Counter.Internal;
+  private readonly frames: Counter.Internal;
   readonly open: Gauge.Internal<'listener'>;
   readonly accepted: Counter.Internal;
   private readonly warnings: RateLimitedLog;
@@ -67,6 +70,14 @@ export class ListenerContext {
       this.accepted.inc(0);
     }
     this.warnings = new RateLimitedLog(log);
+    metrics.onCollect(() => this.flushCounters());
+  }
+
+  flushCounters(): void {
+    if (this.bytesIn > 0) this.bytes.inc(this.bytesIn);
+    if (this.framesIn > 0) this.frames.inc(this.framesIn);
+    this.bytesIn = 0;
+    this.framesIn = 0;
   }
 
   /** Framer options for one connection or datagram socket; events name the peer. */

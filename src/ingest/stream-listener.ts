@@ -36,7 +36,7 @@ class Connection {
     const source: Source = { listener: ctx.opts.name, transport: ctx.opts.transport, peer };
     this.framer = createFramer(ctx.framerOptions(() => peer));
     this.builder = new BatchBuilder(source, (batch) => {
-      ctx.frames.inc(batch.count);
+      ctx.framesIn += batch.count;
       if (!ctx.pipeline.push(batch)) pauses.add(socket);
     });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -52,7 +52,7 @@ class Connection {
   }
 
   private onData(chunk: Buffer): void {
-    this.ctx.bytes.inc(chunk.length);
+    this.ctx.bytesIn += chunk.length;
     this.builder.stamp(nowMs());
     this.framer.push(chunk, this.builder.emit);
     this.builder.flush();

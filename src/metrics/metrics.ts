@@ -59,6 +59,11 @@ export class Metrics {
   readonly outputBytes = new Counter({
     name: 'ringlog_output_bytes_total', help: 'Bytes written by each output', labelNames: ['output'], registers: [this.registry],
   });
+  readonly outputLastWrite = new Gauge({
+    name: 'ringlog_output_last_write_timestamp_seconds',
+    help: 'Wall-clock time of the last successful write of each output (a stalled output stops advancing it)',
+    labelNames: ['output'], registers: [this.registry],
+  });
   readonly outputErrors = new Counter({
     name: 'ringlog_output_errors_total', help: 'Write or sync errors of each output', labelNames: ['output'], registers: [this.registry],
   });
@@ -74,7 +79,18 @@ export class Metrics {
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'ringlog_' });
   }
 
+  private readonly collectors: (() => void)[] = [];
+
+  /**
+   * Registers a function run before each scrape: hot paths keep plain-number
+   * counters and move them into the registry here, instead of calling prom-client per read.
+   */
+  onCollect(fn: () => void): void {
+    this.collectors.push(fn);
+  }
+
   text(): Promise<string> {
+    for (const fn of this.collectors) fn();
     return this.registry.metrics();
   }
 }

@@ -42,15 +42,31 @@ export function nowMs(): number {
 }
 
 /**
- * Offsets of the batch being built. One scratch serves every builder: a read is
- * framed and flushed synchronously, so only one builder fills it at a time, and an
- * idle connection then costs no offset memory at all (10,000 idle connections would
- * otherwise hold 80 MB of scratch). `owner` guards the rare interleaving (a frame
- * emitted by another connection's close while a batch is open): the owner flushes first.
+ * Offsets live in a shared pool: a builder writes a batch's offsets straight into
+ * the free end of the pool and, on flush, hands on a view of that region (no copy,
+ * no ArrayBuffer per batch). A read is framed and flushed synchronously, so only one
+ * builder fills the pool at a time, and an idle connection holds no offset memory.
+ * `owner` guards the rare interleaving (a frame emitted by another connection's
+ * close while a batch is open): the previous owner flushes first.
+ * A pool is dropped once full; the batches still holding views keep it alive.
  */
-let scratch = new Uint32Array(8192);
-let flagScratch = new Uint8Array(4096);
+const POOL_ENTRIES = 64 * 1024;
+let pool = new Uint32Array(POOL_ENTRIES);
+let flagPool = new Uint8Array(POOL_ENTRIES / 2);
+let poolUsed = 0; // entries of `pool` already handed out
 let owner: BatchBuilder | null = null;
+
+/** Makes room for `entries` more offsets after the open region of `open` entries. */
+function growPool(open: number, entries: number): void {
+  const size = Math.max(POOL_ENTRIES, (open + entries) * 2);
+  const next = new Uint32Array(size);
+  next.set(pool.subarray(poolUsed, poolUsed + open));
+  const nextFlags = new Uint8Array(size / 2);
+  nextFlags.set(flagPool.subarray(poolUsed / 2, (poolUsed + open) / 2));
+  pool = next;
+  flagPool = nextFlags;
+  poolUsed = 0;
+}
 
 /**
  * Collects the frames one read produces into batches, starting a new batch whenever
@@ -87,18 +103,12 @@ export class BatchBuilder {
       owner = this;
       this.buf = buf;
     }
-    const i = this.count * 2;
-    if (i === scratch.length) {
-      const next = new Uint32Array(scratch.length * 2);
-      next.set(scratch);
-      scratch = next;
-      const f = new Uint8Array(scratch.length / 2);
-      f.set(flagScratch);
-      flagScratch = f;
-    }
-    scratch[i] = start;
-    scratch[i + 1] = end;
-    flagScratch[this.count] = flags;
+    const open = this.count * 2;
+    if (poolUsed + open + 2 > pool.length) growPool(open, 2);
+    const i = poolUsed + open;
+    pool[i] = start;
+    pool[i + 1] = end;
+    flagPool[i >> 1] = flags;
     if (flags !== 0) this.flagged = true;
     this.count++;
     this.bytes += end - start;
@@ -110,14 +120,15 @@ export class BatchBuilder {
     const n = this.count;
     const batch: FrameBatch = {
       buf: this.buf!,
-      offsets: scratch.slice(0, n * 2),
-      flags: this.flagged ? flagScratch.slice(0, n) : null,
+      offsets: pool.subarray(poolUsed, poolUsed + n * 2),
+      flags: this.flagged ? flagPool.slice(poolUsed >> 1, (poolUsed >> 1) + n) : null,
       count: n,
       bytes: this.bytes,
       received: this.received,
       source: this.source,
       peers: null,
     };
+    poolUsed += n * 2;
     this.buf = null;
     this.count = 0;
     this.bytes = 0;

@@ -99,6 +99,7 @@ export class NdjsonOutput implements Output {
     for (const b of batches) records += b.count;
     this.metrics.outputRecords.inc({ output: this.name }, records);
     this.metrics.outputBytes.inc({ output: this.name }, len);
+    this.metrics.outputLastWrite.set({ output: this.name }, Date.now() / 1000);
     const now = performance.timeOrigin + performance.now();
     this.metrics.outputLatency.observe({ output: this.name }, (now - batches[0]!.received) / 1000);
   }

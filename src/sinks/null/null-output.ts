@@ -18,6 +18,7 @@ export class NullOutput implements Output {
     this.records += n;
     this.metrics.outputRecords.inc({ output: this.name }, n);
     this.metrics.outputBytes.inc({ output: this.name }, bytes);
+    this.metrics.outputLastWrite.set({ output: this.name }, Date.now() / 1000);
   }
 
   async close(): Promise<void> {}
