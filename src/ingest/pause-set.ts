@@ -20,6 +20,10 @@ export class PauseSet {
     return this.sockets.size;
   }
 
+  has(socket: Socket): boolean {
+    return this.sockets.has(socket);
+  }
+
   add(socket: Socket): void {
     if (this.sockets.has(socket) || socket.destroyed) return;
     socket.pause();

@@ -14,6 +14,7 @@ import { readFileSync, statSync, unlinkSync, chmodSync } from 'node:fs';
 import type { ListenerContext } from './listener-context.js';
 import { BatchBuilder, nowMs, type Source } from '../pipeline/batch.js';
 import { createFramer } from '../protocols/framing/index.js';
+import type { Framer } from '../protocols/framing/framer.js';
 import { parseHostPort, formatHostPort } from '../config/address.js';
 import { RinglogError } from '../errors.js';
 import type { PauseSet } from './pause-set.js';
@@ -21,49 +22,95 @@ import type { PauseSet } from './pause-set.js';
 /** Idle limit applied to every connection once shutdown starts: quiet senders are done. */
 const SHUTDOWN_IDLE_MS = 500;
 
+const kConn = Symbol('ringlog.connection');
+type ConnSocket = net.Socket & { [kConn]: Connection };
+
+// Handlers shared by every socket (`this` is the socket): an idle connection costs
+// no closures. With 10,000 idle connections, every byte per connection counts.
+function onSocketData(this: ConnSocket, chunk: Buffer): void {
+  this[kConn].onData(chunk);
+}
+function onSocketEnd(this: ConnSocket): void {
+  this[kConn].finish();
+}
+function onSocketError(this: ConnSocket, err: NodeJS.ErrnoException): void {
+  this[kConn].onError(err);
+}
+function onSocketClose(this: ConnSocket): void {
+  const conn = this[kConn];
+  conn.finish();
+  conn.onClosed(conn);
+}
+
+/**
+ * One stream connection. The framer and batch builder are created on the first
+ * data (an idle connection holds neither); `lastActive` is checked by the
+ * listener's idle sweep (one timer for all connections, as in the seeds'
+ * reactor: update a timestamp per read, close the stale ones on a timer tick).
+ */
 class Connection {
-  private readonly framer;
-  private readonly builder: BatchBuilder;
+  private framer: Framer | null = null;
+  private builder: BatchBuilder | null = null;
   private finished = false;
   closeReason = 'peer';
+  lastActive = nowMs();
+
+  private peerText: string | null = null;
 
   constructor(
     readonly socket: net.Socket,
     private readonly ctx: ListenerContext,
-    pauses: PauseSet,
-    readonly peer: string,
+    private readonly pauses: PauseSet,
+    private readonly listenAddress: string,
+    readonly onClosed: (conn: Connection) => void,
   ) {
+    (socket as ConnSocket)[kConn] = this;
+    socket.on('data', onSocketData);
+    socket.on('end', onSocketEnd);
+    socket.on('error', onSocketError);
+    socket.on('close', onSocketClose);
+  }
+
+  /** `ip:port` of the sender, looked up on first use (getpeername allocates; idle connections skip it). */
+  get peer(): string {
+    this.peerText ??= peerOf(this.socket, this.listenAddress);
+    return this.peerText;
+  }
+
+  private start(): { framer: Framer; builder: BatchBuilder } {
+    const { ctx, pauses, socket } = this;
+    const peer = this.peer;
     const source: Source = { listener: ctx.opts.name, transport: ctx.opts.transport, peer };
     this.framer = createFramer(ctx.framerOptions(() => peer));
     this.builder = new BatchBuilder(source, (batch) => {
       ctx.framesIn += batch.count;
       if (!ctx.pipeline.push(batch)) pauses.add(socket);
     });
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('end', () => this.finish());
-    socket.on('timeout', () => {
-      if (this.closeReason === 'peer') this.closeReason = 'idle_timeout';
-      this.drainAndDestroy();
-    });
-    socket.on('error', (err: NodeJS.ErrnoException) => {
-      this.closeReason = 'error';
-      ctx.log.debug('connection error', { listener: ctx.opts.name, peer, error: err.code ?? err.message });
-    });
+    return { framer: this.framer, builder: this.builder };
   }
 
-  private onData(chunk: Buffer): void {
+  onData(chunk: Buffer): void {
     this.ctx.bytesIn += chunk.length;
-    this.builder.stamp(nowMs());
-    this.framer.push(chunk, this.builder.emit);
-    this.builder.flush();
+    const { framer, builder } = this.framer !== null ? { framer: this.framer, builder: this.builder! } : this.start();
+    const now = nowMs();
+    this.lastActive = now;
+    builder.stamp(now);
+    framer.push(chunk, builder.emit);
+    builder.flush();
+  }
+
+  onError(err: NodeJS.ErrnoException): void {
+    this.closeReason = 'error';
+    this.ctx.log.debug('connection error', { listener: this.ctx.opts.name, peer: this.peer, error: err.code ?? err.message });
   }
 
   /** End of input (peer FIN, idle, shutdown or error): the trailing partial frame is kept, not lost. */
   finish(): void {
     if (this.finished) return;
     this.finished = true;
-    this.framer.end(this.builder.emit);
-    this.builder.flush();
+    if (this.framer === null) return;
+    this.framer.end(this.builder!.emit);
+    this.builder!.flush();
   }
 
   /** Processes whatever Node has already read for this socket, then closes it. */
@@ -85,37 +132,62 @@ export class StreamListener {
   private server: net.Server | null = null;
   private readonly connections = new Set<Connection>();
   private closing = false;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  /** Current idle limit in ms (0 = none); shortened when shutdown starts. */
+  private idleLimit: number;
   address = '';
 
   constructor(
     private readonly ctx: ListenerContext,
     private readonly pauses: PauseSet,
-  ) {}
+  ) {
+    this.idleLimit = ctx.opts.idleTimeout;
+  }
+
+  /** Closes connections quiet for longer than the idle limit; paused ones are quiet because of us, not idle. */
+  private sweep(): void {
+    const limit = this.idleLimit;
+    if (limit <= 0) return;
+    const cutoff = nowMs() - limit;
+    for (const c of this.connections) {
+      if (c.lastActive > cutoff || this.pauses.has(c.socket)) continue;
+      if (c.closeReason === 'peer') c.closeReason = 'idle_timeout';
+      c.drainAndDestroy();
+    }
+  }
+
+  /** Sweeps at a quarter of the limit, so a connection is closed within 1.25 × the limit. */
+  private startSweep(): void {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+    if (this.idleLimit <= 0) return;
+    this.sweepTimer = setInterval(() => this.sweep(), Math.min(Math.max(this.idleLimit / 4, 25), 5_000));
+    this.sweepTimer.unref();
+  }
 
   get openConnections(): number {
     return this.connections.size;
   }
 
   private onConnection(socket: net.Socket): void {
-    const peer = peerOf(socket, this.address);
     if (this.closing) {
-      this.ctx.refused('shutting_down', peer);
+      this.ctx.refused('shutting_down', peerOf(socket, this.address));
       socket.destroy();
       return;
     }
-    const conn = new Connection(socket, this.ctx, this.pauses, peer);
+    const conn = new Connection(socket, this.ctx, this.pauses, this.address, this.onClosed);
     this.connections.add(conn);
     this.ctx.accepted.inc();
     this.ctx.open.inc();
-    if (this.ctx.opts.idleTimeout > 0) socket.setTimeout(this.ctx.opts.idleTimeout);
-    socket.on('close', () => {
-      conn.finish();
-      this.connections.delete(conn);
-      this.pauses.delete(socket);
-      this.ctx.open.dec();
-      this.ctx.closed(conn.closeReason);
-    });
   }
+
+  /** Shared by this listener's connections (one closure per listener, not per connection). */
+  private readonly onClosed = (conn: Connection): void => {
+    this.connections.delete(conn);
+    this.pauses.delete(conn.socket);
+    this.ctx.open.dec();
+    this.ctx.closed(conn.closeReason);
+  };
 
   private createServer(): net.Server {
     const cfg = this.ctx.opts.config;
@@ -161,6 +233,7 @@ export class StreamListener {
       const a = server.address() as net.AddressInfo;
       this.address = formatHostPort(a.address, a.port);
     }
+    this.startSweep();
     // After listening, errors come from accept(): EMFILE/ENFILE when out of descriptors.
     // libuv keeps a spare descriptor to shed such connections; we count and go on.
     server.on('error', (err: NodeJS.ErrnoException) => {
@@ -175,14 +248,15 @@ export class StreamListener {
   async close(graceMs: number): Promise<void> {
     this.closing = true;
     this.server?.close();
-    for (const c of this.connections) {
-      c.closeReason = 'shutdown';
-      c.socket.setTimeout(Math.min(SHUTDOWN_IDLE_MS, graceMs || SHUTDOWN_IDLE_MS));
-    }
+    for (const c of this.connections) c.closeReason = 'shutdown';
+    this.idleLimit = Math.min(SHUTDOWN_IDLE_MS, graceMs || SHUTDOWN_IDLE_MS);
+    this.startSweep();
     const deadline = Date.now() + graceMs;
     while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const c of this.connections) c.drainAndDestroy();
     while (this.connections.size > 0) await new Promise((r) => setTimeout(r, 5));
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
   }
 }
 
