@@ -11,7 +11,7 @@
  */
 import dgram from 'node:dgram';
 import { createRequire } from 'node:module';
-import { statSync, unlinkSync, chmodSync } from 'node:fs';
+import { statSync, unlinkSync, chmodSync, readFileSync } from 'node:fs';
 import type { ListenerContext } from './listener-context.js';
 import { nowMs, type FrameBatch, type Source } from '../pipeline/batch.js';
 import { frameDatagram } from '../protocols/framing/index.js';
@@ -20,6 +20,33 @@ import { parseHostPort, formatHostPort } from '../config/address.js';
 import { RinglogError } from '../errors.js';
 
 const ARENA_BYTES = 256 * 1024;
+/** Receive buffer asked for when none is configured: bursts of small datagrams overflow the 208 KiB default. The kernel caps it at net.core.rmem_max. */
+const DEFAULT_RCVBUF = 8 * 1024 * 1024;
+
+/**
+ * The kernel's drop count for the UDP socket bound to this port, from the `drops`
+ * column of /proc/net/udp{,6}; null where that is not readable (not Linux).
+ */
+function kernelUdpDrops(port: number): number | null {
+  const portHex = ':' + port.toString(16).toUpperCase().padStart(4, '0');
+  let found = false;
+  let drops = 0;
+  for (const file of ['/proc/net/udp', '/proc/net/udp6']) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'latin1');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n')) {
+      const cols = line.trim().split(/\s+/);
+      if (cols.length < 13 || !cols[1]!.endsWith(portHex)) continue;
+      found = true;
+      drops += Number(cols[cols.length - 1]) || 0;
+    }
+  }
+  return found ? drops : null;
+}
 const MAX_FRAMES_PER_BATCH = 4096;
 
 /** Builds batches of datagrams, each frame copied into a shared arena. */
@@ -124,10 +151,20 @@ export class DatagramListener {
     this.batcher = new DatagramBatcher(source, this.ctx, this.ctx.opts.maxFrame);
     if (cfg.type === 'udp') {
       const hp = parseHostPort(cfg.address)!;
-      const sock = await bindUdp(hp.host, hp.port, this.ctx.opts.name, cfg.recvBufferSize);
+      const sock = await bindUdp(hp.host, hp.port, this.ctx.opts.name);
       this.udp = sock;
       const a = sock.address();
       this.address = formatHostPort(a.address, a.port);
+      this.setRecvBuffer(sock, cfg.recvBufferSize);
+      let reported = kernelUdpDrops(a.port) ?? 0;
+      const counter = this.ctx.metrics.kernelDrops.labels({ listener: this.ctx.opts.name });
+      counter.inc(0);
+      this.ctx.metrics.onCollect(() => {
+        if (!this.udp) return;
+        const now = kernelUdpDrops(a.port);
+        if (now !== null && now > reported) counter.inc(now - reported);
+        if (now !== null) reported = now;
+      });
       const opts = this.ctx.framerOptions(() => this.batcher!.peer);
       sock.on('message', (msg, rinfo) => this.onMessage(msg, formatHostPort(rinfo.address, rinfo.port), opts));
       sock.on('error', (err) => this.ctx.log.error('UDP socket error', { listener: this.ctx.opts.name, error: err.message }));
@@ -136,6 +173,22 @@ export class DatagramListener {
       this.unix = await bindUnixDgram(cfg.path, this.ctx.opts.name, (msg) => this.onMessage(msg, cfg.path, opts));
       if (cfg.mode) chmodSync(cfg.path, parseInt(cfg.mode, 8));
       this.address = cfg.path;
+    }
+  }
+
+  private setRecvBuffer(sock: dgram.Socket, wanted: number | undefined): void {
+    const ask = wanted ?? DEFAULT_RCVBUF;
+    try {
+      sock.setRecvBufferSize(ask);
+    } catch {
+      /* reported below through the effective size */
+    }
+    // Linux doubles the value for bookkeeping and caps it at 2 × net.core.rmem_max.
+    const got = sock.getRecvBufferSize();
+    if (wanted !== undefined && got < wanted) {
+      this.ctx.log.warn('UDP receive buffer is smaller than configured; raise net.core.rmem_max', {
+        listener: this.ctx.opts.name, wanted, effective: got,
+      });
     }
   }
 
@@ -157,9 +210,9 @@ export class DatagramListener {
   }
 }
 
-function bindSocket(type: 'udp4' | 'udp6', host: string, port: number, recvBufferSize?: number): Promise<dgram.Socket> {
+function bindSocket(type: 'udp4' | 'udp6', host: string, port: number): Promise<dgram.Socket> {
   return new Promise((resolve, reject) => {
-    const sock = dgram.createSocket({ type, ipv6Only: false, ...(recvBufferSize ? { recvBufferSize } : {}) });
+    const sock = dgram.createSocket({ type, ipv6Only: false });
     sock.once('error', (err) => {
       sock.close();
       reject(err);
@@ -171,25 +224,25 @@ function bindSocket(type: 'udp4' | 'udp6', host: string, port: number, recvBuffe
   });
 }
 
-async function bindUdp(host: string, port: number, name: string, recvBufferSize?: number): Promise<dgram.Socket> {
+async function bindUdp(host: string, port: number, name: string): Promise<dgram.Socket> {
   const fail = (err: NodeJS.ErrnoException, what: string) =>
     new RinglogError('RL_LISTEN_FAILED', `listener ${name}: cannot bind UDP ${what}: ${err.message}`, { cause: err });
   if (host !== '') {
     const type = host.includes(':') ? 'udp6' : 'udp4';
     try {
-      return await bindSocket(type, host, port, recvBufferSize);
+      return await bindSocket(type, host, port);
     } catch (err) {
       throw fail(err as NodeJS.ErrnoException, formatHostPort(host, port));
     }
   }
   try {
-    return await bindSocket('udp6', '::', port, recvBufferSize);
+    return await bindSocket('udp6', '::', port);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL') throw fail(err as NodeJS.ErrnoException, `[::]:${port}`);
   }
   try {
-    return await bindSocket('udp4', '0.0.0.0', port, recvBufferSize);
+    return await bindSocket('udp4', '0.0.0.0', port);
   } catch (err) {
     throw fail(err as NodeJS.ErrnoException, `0.0.0.0:${port}`);
   }

@@ -41,6 +41,11 @@ export class Metrics {
     help: 'Messages dropped, by reason (oversize: longer than the maximum frame with on-oversize=drop; queue_full: datagram arrived while the pipeline was over its high watermark)',
     labelNames: ['listener', 'reason'], registers: [this.registry],
   });
+  readonly kernelDrops = new Counter({
+    name: 'ringlog_udp_kernel_drops_total',
+    help: 'Datagrams the kernel dropped because the socket receive buffer was full (from /proc/net/udp); raise recvBufferSize and net.core.rmem_max',
+    labelNames: ['listener'], registers: [this.registry],
+  });
   readonly queueBytes = new Gauge({
     name: 'ringlog_pipeline_queue_bytes', help: 'Bytes queued between the edge and the outputs', registers: [this.registry],
   });
