@@ -23,6 +23,18 @@ test('JSON string body equals JSON.stringify of the UTF-8 decoding, for any byte
   );
 });
 
+test('ASCII with quotes, backslashes and control bytes stays on the fast path and is exact', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 200, max: 0x7f }), (bytes) => {
+      const src = Buffer.from(bytes);
+      const dst = Buffer.alloc(maxEscapedLength(src.length));
+      const n = writeJsonStringBody(dst, 0, src, 0, src.length);
+      assert.equal(dst.toString('utf8', 0, n), JSON.stringify(src.toString('latin1')).slice(1, -1));
+    }),
+    { numRuns: 2000 },
+  );
+});
+
 test('records are appended as NDJSON with source, message and the truncated flag', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ringlog-ndjson-'));
   const path = join(dir, 'out.ndjson');
