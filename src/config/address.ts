@@ -1,3 +1,5 @@
+import { isIPv4 } from 'node:net';
+
 /** `host:port` parsing for listener addresses: `127.0.0.1:5140`, `[::1]:5140`, `:5140`, `5140`. */
 
 export interface HostPort {
@@ -34,4 +36,14 @@ export function parseHostPort(input: string): HostPort | null {
 
 export function formatHostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * A sender's address as shown in records and logs. A dual-stack socket reports IPv4
+ * senders as IPv4-mapped IPv6 (`::ffff:127.0.0.1`); they are shown as the IPv4
+ * address they are (`127.0.0.1:40312`).
+ */
+export function formatPeer(address: string, port: number): string {
+  if (address.startsWith('::ffff:') && isIPv4(address.slice(7))) return `${address.slice(7)}:${port}`;
+  return formatHostPort(address, port);
 }

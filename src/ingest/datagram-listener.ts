@@ -16,7 +16,7 @@ import type { ListenerContext } from './listener-context.js';
 import { nowMs, type FrameBatch, type Source } from '../pipeline/batch.js';
 import { frameDatagram } from '../protocols/framing/index.js';
 import type { FramerOptions } from '../protocols/framing/framer.js';
-import { parseHostPort, formatHostPort } from '../config/address.js';
+import { parseHostPort, formatHostPort, formatPeer } from '../config/address.js';
 import { RinglogError } from '../errors.js';
 
 const ARENA_BYTES = 256 * 1024;
@@ -166,7 +166,7 @@ export class DatagramListener {
         if (now !== null) reported = now;
       });
       const opts = this.ctx.framerOptions(() => this.batcher!.peer);
-      sock.on('message', (msg, rinfo) => this.onMessage(msg, formatHostPort(rinfo.address, rinfo.port), opts));
+      sock.on('message', (msg, rinfo) => this.onMessage(msg, formatPeer(rinfo.address, rinfo.port), opts));
       sock.on('error', (err) => this.ctx.log.error('UDP socket error', { listener: this.ctx.opts.name, error: err.message }));
     } else if (cfg.type === 'unix-dgram') {
       const opts = this.ctx.framerOptions(() => cfg.path);

@@ -15,7 +15,7 @@ import type { ListenerContext } from './listener-context.js';
 import { BatchBuilder, nowMs, type Source } from '../pipeline/batch.js';
 import { createFramer } from '../protocols/framing/index.js';
 import type { Framer } from '../protocols/framing/framer.js';
-import { parseHostPort, formatHostPort } from '../config/address.js';
+import { parseHostPort, formatHostPort, formatPeer } from '../config/address.js';
 import { RinglogError } from '../errors.js';
 import type { PauseSet } from './pause-set.js';
 
@@ -125,7 +125,7 @@ class Connection {
 
 function peerOf(socket: net.Socket, fallback: string): string {
   if (socket.remoteAddress === undefined) return fallback;
-  return formatHostPort(socket.remoteAddress, socket.remotePort ?? 0);
+  return formatPeer(socket.remoteAddress, socket.remotePort ?? 0);
 }
 
 export class StreamListener {
@@ -220,7 +220,7 @@ export class StreamListener {
     this.server = server;
     server.maxConnections = this.ctx.opts.maxConnections;
     server.on('drop', (d?: { remoteAddress?: string; remotePort?: number }) => {
-      this.ctx.refused('max_connections', d?.remoteAddress ? formatHostPort(d.remoteAddress, d.remotePort ?? 0) : this.address);
+      this.ctx.refused('max_connections', d?.remoteAddress ? formatPeer(d.remoteAddress, d.remotePort ?? 0) : this.address);
     });
     if (cfg.type === 'unix') {
       removeStaleSocket(cfg.path, this.ctx.opts.name);

@@ -65,22 +65,31 @@ export class NdjsonOutput implements Output {
 
   /** Formats the batches into one buffer (grown when needed). */
   private format(batches: FrameBatch[]): number {
+    // Record heads: one per batch, or one per record for batches that coalesce several senders.
+    const heads = batches.map((b) => {
+      const src = `{"received":"${isoMicros(b.received)}","source":{"transport":"${b.source.transport}","listener":${JSON.stringify(b.source.listener)},"peer":`;
+      return b.peers
+        ? b.peers.map((p) => Buffer.from(`${src}${JSON.stringify(p)}},"message":"`))
+        : Buffer.from(`${src}${JSON.stringify(b.source.peer)}},"message":"`);
+    });
     let need = 0;
-    for (const b of batches) need += maxEscapedLength(b.bytes) + b.count * (TAIL_TRUNCATED.length + 1) + 512 + (b.peers ? b.count * 160 : 0);
+    batches.forEach((b, j) => {
+      const h = heads[j]!;
+      const headBytes = Array.isArray(h) ? h.reduce((n, x) => n + x.length, 0) : h.length * b.count;
+      need += maxEscapedLength(b.bytes) + headBytes + b.count * TAIL_TRUNCATED.length;
+    });
     if (this.buf.length < need) this.buf = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
     const out = this.buf;
     let o = 0;
-    for (const b of batches) {
-      const src = `{"received":"${isoMicros(b.received)}","source":{"transport":"${b.source.transport}","listener":${JSON.stringify(b.source.listener)},"peer":`;
-      const sharedHead = Buffer.from(`${src}${JSON.stringify(b.source.peer)}},"message":"`);
-      const { offsets, flags, buf, peers } = b;
+    batches.forEach((b, j) => {
+      const h = heads[j]!;
+      const { offsets, flags, buf } = b;
       for (let i = 0; i < b.count; i++) {
-        if (peers) o += out.write(`${src}${JSON.stringify(peers[i])}},"message":"`, o, 'latin1');
-        else o += sharedHead.copy(out, o);
+        o += (Array.isArray(h) ? h[i]! : h).copy(out, o);
         o = writeJsonStringBody(out, o, buf, offsets[2 * i]!, offsets[2 * i + 1]!);
         o += (flags !== null && (flags[i]! & FRAME_TRUNCATED) !== 0 ? TAIL_TRUNCATED : TAIL).copy(out, o);
       }
-    }
+    });
     return o;
   }
 
