@@ -11,6 +11,7 @@ import { ListenerContext, resolveListener } from './listener-context.js';
 import { StreamListener } from './stream-listener.js';
 import { DatagramListener } from './datagram-listener.js';
 import { PauseSet } from './pause-set.js';
+import { connectionBudget } from './fd-budget.js';
 
 export interface BoundListener {
   name: string;
@@ -41,6 +42,8 @@ export class Edge {
   async start(): Promise<void> {
     const names = new Set<string>();
     const perType = new Map<string, number>();
+    const streamCount = this.config.listeners.filter((l) => l.type === 'tcp' || l.type === 'tls' || l.type === 'unix').length;
+    const fdBudget = connectionBudget(streamCount);
     try {
       for (const l of this.config.listeners) {
         perType.set(l.type, (perType.get(l.type) ?? 0) + 1);
@@ -57,7 +60,7 @@ export class Edge {
         } else {
           const s = new StreamListener(ctx, this.pauses);
           this.streams.push(s);
-          await s.listen();
+          await s.listen(fdBudget);
           address = s.address;
         }
         this.bound.push({ name: opts.name, transport: opts.transport, address });

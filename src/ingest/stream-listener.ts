@@ -214,13 +214,25 @@ export class StreamListener {
     return net.createServer(common, (s) => this.onConnection(s));
   }
 
-  async listen(): Promise<void> {
+  /**
+   * `fdBudget`: connections the open-files limit leaves for this listener (fd-budget.ts);
+   * when it is below max-connections, it becomes the cap and refusals are counted as `fd_limit`.
+   */
+  async listen(fdBudget: number | null): Promise<void> {
     const cfg = this.ctx.opts.config;
     const server = this.createServer();
     this.server = server;
-    server.maxConnections = this.ctx.opts.maxConnections;
+    const configured = this.ctx.opts.maxConnections;
+    const fdBound = fdBudget !== null && fdBudget < configured;
+    server.maxConnections = fdBound ? fdBudget : configured;
+    if (fdBound) {
+      this.ctx.log.warn('max-connections lowered to what the open-files limit allows; raise ulimit -n (LimitNOFILE)', {
+        listener: this.ctx.opts.name, max_connections: configured, effective: fdBudget,
+      });
+    }
+    const reason = fdBound ? 'fd_limit' : 'max_connections';
     server.on('drop', (d?: { remoteAddress?: string; remotePort?: number }) => {
-      this.ctx.refused('max_connections', d?.remoteAddress ? formatPeer(d.remoteAddress, d.remotePort ?? 0) : this.address);
+      this.ctx.refused(reason, d?.remoteAddress ? formatPeer(d.remoteAddress, d.remotePort ?? 0) : this.address);
     });
     if (cfg.type === 'unix') {
       removeStaleSocket(cfg.path, this.ctx.opts.name);

@@ -240,7 +240,7 @@ test('EMFILE: started under a 160-descriptor limit, the server sheds what does n
 
 test('EMFILE: every connection shed for lack of descriptors is counted in /metrics and logged', {
   timeout: 30_000,
-  todo: 'BUG: libuv sheds EMFILE connections itself (accept + close with its spare descriptor) without reporting an error, so the "emfile" refusal is never counted',
+
 }, async (t) => {
   const started = await startUnderFdLimit();
   if ('skip' in started) {
@@ -261,7 +261,7 @@ test('EMFILE: every connection shed for lack of descriptors is counted in /metri
 
 test('ringlog serve under a hard 64-descriptor limit starts, or fails with a clear message (not a stack trace)', {
   timeout: 30_000,
-  todo: 'BUG: startup loads zod\'s ~60 locale modules concurrently (ESM loader) and dies with an uncaught EMFILE stack trace under 64 descriptors',
+
 }, async (t) => {
   const probe = await run('prlimit', ['--nofile=64:64', '--', 'true']);
   if (probe.code !== 0) {
