@@ -291,7 +291,7 @@ async function main(): Promise<void> {
     ]);
   }
   process.stdout.write(formatTable(rows));
-  process.stdout.write('\nmsgs/s and MB/s are the receiver\'s: first byte received → last record counted. "vs discard" = ratio to the discard listener in the same scenario of this run.\n');
+  process.stdout.write('\nmsgs/s and MB/s are the receiver\'s: sender\'s start → the receiver\'s own time of its last record. "vs discard" = ratio to the discard listener in the same scenario of this run.\n');
   if (failed) process.exitCode = 1;
 }
 

@@ -11,7 +11,8 @@ try {
   } else if (code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('/dist/')) {
     process.stderr.write('ringlog: not built; run `npm install` (or `npm run build`) first\n');
   } else {
-    process.stderr.write(`ringlog: ${err && err.message ? err.message : String(err)}\n`);
+    const tag = typeof code === 'string' && code.startsWith('RL_') ? ` [${code}]` : '';
+    process.stderr.write(`ringlog: ${err && err.message ? err.message : String(err)}${tag}\n`);
   }
   process.exit(1);
 }

@@ -64,7 +64,7 @@ export class RateLimitedLog {
       const suppressed = s?.suppressed ?? 0;
       s = { windowStart: now, count: 0, suppressed: 0 };
       this.state.set(key, s);
-      if (this.state.size > 1000) this.state.clear(); // bounded: keys include peers
+      if (this.state.size > 1000) this.state.clear(); // bounded, whatever keys callers use
       if (suppressed > 0) fields = { ...fields, suppressed };
     }
     if (s.count < this.perInterval) {

@@ -25,6 +25,8 @@ export class RinglogServer {
   private edge: Edge | null = null;
   private http: HttpServer | null = null;
   private stopping: Promise<void> | null = null;
+  private startFailed = false;
+  private outputs: Output[] = [];
 
   constructor(readonly config: Config, log?: Logger) {
     this.log = log ?? new Logger(config.log.level, config.log.format);
@@ -50,6 +52,7 @@ export class RinglogServer {
 
   async start(): Promise<void> {
     const outputs = await this.openOutputs();
+    this.outputs = outputs;
     const pipeline = new Pipeline(this.config.pipeline, outputs, this.metrics, this.log);
     this.pipeline = pipeline;
     const edge = new Edge(this.config, pipeline, this.metrics, this.log);
@@ -70,10 +73,20 @@ export class RinglogServer {
         this.log.info('listening', { listener: 'http', transport: 'http', address: http.address });
       }
     } catch (err) {
+      this.startFailed = true;
       await this.stop();
       throw err;
     }
     this.log.info('ringlog started', { outputs: this.outputSpecs().join(','), data_dir: this.config.dataDir });
+  }
+
+  get queuedBytes(): number {
+    return this.pipeline?.queuedBytes ?? 0;
+  }
+
+  /** Reopens file outputs at their paths (SIGHUP, after log rotation). */
+  async reopenOutputs(): Promise<void> {
+    for (const o of this.outputs) if (o instanceof NdjsonOutput) await o.reopen();
   }
 
   get listeners() {
@@ -91,9 +104,21 @@ export class RinglogServer {
 
   private async shutdown(): Promise<void> {
     const t0 = Date.now();
-    this.log.info('shutting down: no new connections; draining', { grace_ms: this.config.limits.shutdownGrace });
+    if (!this.startFailed) this.log.info('shutting down: no new connections; draining', { grace_ms: this.config.limits.shutdownGrace });
     await this.edge?.stop(this.config.limits.shutdownGrace);
-    await this.pipeline?.close();
+    const pipeline = this.pipeline;
+    // An output that cannot write (disk full…) holds shutdown: the records are still only in memory. Say so.
+    const waiting = setInterval(() => {
+      if (pipeline && pipeline.queuedBytes > 0) {
+        this.log.warn('shutdown waiting for outputs to write queued records; a second signal exits without them', { queued_bytes: pipeline.queuedBytes });
+      }
+    }, 5_000);
+    waiting.unref();
+    try {
+      await pipeline?.close();
+    } finally {
+      clearInterval(waiting);
+    }
     await this.http?.close();
     this.log.info('shutdown complete', { ms: Date.now() - t0 });
   }

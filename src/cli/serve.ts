@@ -1,4 +1,5 @@
 /** `ringlog serve`: runs the server until SIGTERM or SIGINT, then shuts down gracefully. */
+import { constants as osConstants } from 'node:os';
 import { Command, Option } from 'commander';
 import { SERVE_OPTIONS, envName, loadConfig } from '../config/load.js';
 import { RinglogServer } from '../main.js';
@@ -22,8 +23,8 @@ export function serveCommand(): Command {
     const onSignal = (sig: NodeJS.Signals) => {
       signals++;
       if (signals > 1) {
-        server.log.warn('second signal: exiting without draining', { signal: sig });
-        process.exit(130);
+        server.log.warn('second signal: exiting without draining', { signal: sig, queued_bytes: server.queuedBytes });
+        process.exit(128 + (osConstants.signals[sig] ?? 15));
       }
       server.log.info('signal received', { signal: sig });
       server.stop().then(
@@ -36,6 +37,11 @@ export function serveCommand(): Command {
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    // SIGHUP: reopen output files (after logrotate moved them away).
+    process.on('SIGHUP', () => {
+      server.log.info('signal received: reopening outputs', { signal: 'SIGHUP' });
+      server.reopenOutputs().catch((err) => server.log.error('reopening outputs failed', { error: (err as Error).message }));
+    });
     // A peer closing mid-write must not kill the process (Node ignores SIGPIPE already; be explicit).
     process.on('SIGPIPE', () => {});
   });

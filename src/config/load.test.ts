@@ -71,6 +71,26 @@ test('a bad value is refused with the key, the flag, the env variable and what i
   rejects({ env: { RINGLOG_IDLE_TIMEOUT: '-5' } }, 'limits.idleTimeout', 'duration');
 });
 
+test('the file may give TLS and Unix socket defaults for its listeners; duplicate names are refused', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ringlog-config-'));
+  const file = join(dir, 'c.yaml');
+  writeFileSync(file, 'tls: { cert: c.pem, key: k.pem }\nsocketMode: "0666"\nlisteners:\n  - { type: tls, address: ":6514" }\n  - { type: unix-dgram, path: /tmp/log.sock }\n  - { type: unix, path: /tmp/s.sock, mode: "0600" }\n');
+  const c = loadConfig({ configFile: file, env: {} });
+  assert.deepEqual(c.listeners, [
+    { type: 'tls', address: ':6514', cert: 'c.pem', key: 'k.pem' },
+    { type: 'unix-dgram', path: '/tmp/log.sock', mode: '0666' },
+    { type: 'unix', path: '/tmp/s.sock', mode: '0600' },
+  ]);
+  writeFileSync(file, 'listeners:\n  - { type: tcp, address: ":1", name: edge }\n  - { type: udp, address: ":1", name: edge }\n');
+  rejects({ configFile: file, env: {} }, 'listeners.1.name', 'both named "edge"');
+  writeFileSync(file, 'listeners:\n  - { type: udp, address: ":1", framing: octet }\n');
+  rejects({ configFile: file, env: {} }, 'framing', 'Unrecognized');
+});
+
+test('a TLS listener without a certificate names the flag to use', () => {
+  rejects({ env: {}, flags: { tls: [':6514'] } }, 'listeners.0.cert', '--tls-cert');
+});
+
 test('unknown keys in the file are refused by name', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ringlog-config-'));
   const file = join(dir, 'c.json');

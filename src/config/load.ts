@@ -35,9 +35,10 @@ export const SERVE_OPTIONS: OptionDef[] = [
   { flag: 'tls-cert', arg: 'FILE', key: 'tls.cert', kind: 'string', help: 'PEM certificate (chain) for the --tls listeners' },
   { flag: 'tls-key', arg: 'FILE', key: 'tls.key', kind: 'string', help: 'PEM private key for the --tls listeners' },
   { flag: 'tls-ca', arg: 'FILE', key: 'tls.ca', kind: 'string', help: 'PEM CA bundle; with it, --tls listeners require client certificates it signed' },
+  { flag: 'socket-mode', arg: 'MODE', key: 'socketMode', kind: 'string', help: 'file mode of Unix socket listeners, e.g. 0666 so every local user can log (default: from the umask)' },
   { flag: 'http', arg: 'ADDR', key: 'http.address', kind: 'string', help: 'HTTP API, /metrics and /healthz on host:port, or "off" (default ":5080")' },
   { flag: 'data-dir', arg: 'DIR', key: 'dataDir', kind: 'string', help: 'data directory (default "./ringlog-data")' },
-  { flag: 'output', arg: 'SPEC', key: 'outputs', kind: 'list', help: 'extra output: "ndjson:PATH" appends records as NDJSON, "null" counts and discards (repeatable)' },
+  { flag: 'output', arg: 'SPEC', key: 'outputs', kind: 'list', help: 'where records go: "ndjson:PATH" appends them as NDJSON, "null" counts and discards them (repeatable; replaces the default ndjson:DATA_DIR/records.ndjson)' },
   { flag: 'framing', arg: 'MODE', key: 'framing.mode', kind: 'string', help: 'stream framing: auto (octet counting or LF, per frame), lf, octet (default auto)' },
   { flag: 'no-nul-delimiter', arg: '', key: 'framing.nulDelimiter', kind: 'bool', help: 'do not treat NUL as a frame terminator on stream listeners' },
   { flag: 'max-frame', arg: 'SIZE', key: 'limits.maxFrame', kind: 'string', help: 'largest frame, e.g. 64KiB (default 64KiB)' },
@@ -142,26 +143,23 @@ function apply(merged: Obj, raw: RawValues): void {
     }
   }
   if (listeners.length > 0) merged.listeners = listeners;
-  const tls: Obj = {};
   for (const def of SERVE_OPTIONS) {
     if (def.key === 'listeners' || !raw.has(def.flag)) continue;
     const v = raw.get(def.flag);
-    if (def.key.startsWith('tls.')) tls[def.key.slice(4)] = v;
-    else if (def.flag === 'http' && v === 'off') merged.http = false;
+    if (def.flag === 'http' && v === 'off') merged.http = false;
     else setPath(merged, def.key, v);
-  }
-  if (Object.keys(tls).length > 0) {
-    const cur = (merged.tlsDefaults as Obj | undefined) ?? {};
-    merged.tlsDefaults = { ...cur, ...tls };
   }
 }
 
-/** Fills cert/key/ca of TLS listeners given on the command line from --tls-cert/--tls-key/--tls-ca. */
-function resolveTls(merged: Obj): void {
-  const defaults = merged.tlsDefaults as Obj | undefined;
-  delete merged.tlsDefaults;
+/**
+ * Fills what listeners leave unset from the top-level defaults: cert/key/ca of TLS
+ * listeners (`tls`, --tls-cert…), the mode of Unix sockets (`socketMode`).
+ */
+function resolveListenerDefaults(merged: Obj): void {
+  const defaults = merged.tls as Obj | undefined;
   if (!Array.isArray(merged.listeners)) return;
   for (const l of merged.listeners as Obj[]) {
+    if ((l.type === 'unix' || l.type === 'unix-dgram') && merged.socketMode !== undefined && l.mode === undefined) l.mode = merged.socketMode;
     if (l.type !== 'tls') continue;
     if (defaults?.cert !== undefined && l.cert === undefined) l.cert = defaults.cert;
     if (defaults?.key !== undefined && l.key === undefined) l.key = defaults.key;
@@ -193,7 +191,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   const merged: Obj = file ? readConfigFile(file) : {};
   apply(merged, fromEnv(env));
   apply(merged, fromFlags(opts.flags ?? {}));
-  resolveTls(merged);
+  resolveListenerDefaults(merged);
   const result = configSchema.safeParse(merged);
   if (!result.success) {
     const lines = result.error.issues.map((i) => `  ${describeKey(i.path as (string | number)[])}: ${i.message}`);

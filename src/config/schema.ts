@@ -41,6 +41,8 @@ const hostPort = z.string().refine((s) => parseHostPort(s) !== null, {
   message: 'must be an address "host:port", "[ipv6]:port" or ":port" (port 0-65535)',
 });
 
+const socketMode = z.string().regex(/^0?[0-7]{3}$/, 'must be an octal file mode such as "0666"');
+
 export const FRAMING_MODES = ['auto', 'lf', 'octet'] as const;
 export const OVERSIZE_ACTIONS = ['truncate', 'drop'] as const;
 export const LISTENER_TYPES = ['tcp', 'tls', 'udp', 'unix', 'unix-dgram'] as const;
@@ -53,14 +55,15 @@ const DAY = 86_400_000;
 /** Options every listener may set; unset ones inherit `limits`. */
 const listenerCommon = {
   name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ . -').optional(),
-  framing: z.enum(FRAMING_MODES).optional(),
   maxFrame: size(64, 16 * MiB).optional(),
   onOversize: z.enum(OVERSIZE_ACTIONS).optional(),
-  nulDelimiter: z.boolean().optional(),
 };
 
+/** Framing applies to streams only: a datagram is always one frame. */
 const streamCommon = {
   ...listenerCommon,
+  framing: z.enum(FRAMING_MODES).optional(),
+  nulDelimiter: z.boolean().optional(),
   idleTimeout: duration(0, 30 * DAY).optional(),
   maxConnections: z.number().int().min(1).max(1_000_000).optional(),
 };
@@ -71,8 +74,8 @@ const tlsListener = z
     type: z.literal('tls'),
     address: hostPort,
     ...streamCommon,
-    cert: z.string().min(1, 'must be the path of a PEM certificate file'),
-    key: z.string().min(1, 'must be the path of a PEM private key file'),
+    cert: z.string({ error: 'a TLS listener needs a PEM certificate file (--tls-cert, or "cert" on the listener)' }).min(1),
+    key: z.string({ error: 'a TLS listener needs a PEM private key file (--tls-key, or "key" on the listener)' }).min(1),
     ca: z.string().min(1).optional(),
     /** Ask clients for a certificate and refuse those the CA does not sign (mutual TLS). */
     requireClientCert: z.boolean().optional(),
@@ -88,7 +91,7 @@ const unixListener = z
     path: z.string().min(1, 'must be a file system path'),
     ...streamCommon,
     /** File mode of the socket, e.g. "0666" so that every local process can log (as /dev/log). */
-    mode: z.string().regex(/^0?[0-7]{3}$/, 'must be an octal file mode such as "0666"').optional(),
+    mode: socketMode.optional(),
   })
   .strict();
 const unixDgramListener = z
@@ -96,7 +99,7 @@ const unixDgramListener = z
     type: z.literal('unix-dgram'),
     path: z.string().min(1, 'must be a file system path'),
     ...listenerCommon,
-    mode: z.string().regex(/^0?[0-7]{3}$/, 'must be an octal file mode such as "0666"').optional(),
+    mode: socketMode.optional(),
   })
   .strict();
 
@@ -118,6 +121,13 @@ export const configSchema = z
       .or(z.literal(false))
       .default({ address: ':5080' }),
     dataDir: z.string().min(1).default('./ringlog-data'),
+    /** Defaults for TLS listeners that do not set their own cert/key/ca (--tls-cert, --tls-key, --tls-ca). */
+    tls: z
+      .object({ cert: z.string().min(1).optional(), key: z.string().min(1).optional(), ca: z.string().min(1).optional() })
+      .strict()
+      .optional(),
+    /** File mode for Unix socket listeners that do not set their own (--socket-mode). */
+    socketMode: socketMode.optional(),
     outputs: z.array(outputSpec).default([]),
     limits: z
       .object({
@@ -168,7 +178,28 @@ export const configSchema = z
       .strict()
       .default({ level: 'info', format: 'logfmt' }),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    const seen = new Map<string, number>();
+    listenerNames(c.listeners).forEach((name, i) => {
+      if (seen.has(name)) {
+        ctx.addIssue({ code: 'custom', path: ['listeners', i, 'name'], message: `listeners ${seen.get(name)} and ${i} are both named "${name}"; give them distinct names` });
+      } else seen.set(name, i);
+    });
+  });
+
+/**
+ * Listener names as metrics and logs show them: the `name` given, else the type,
+ * numbered from the second listener of a type on (`tcp`, `tcp-2`, `udp`…).
+ */
+export function listenerNames(listeners: readonly { type: string; name?: string | undefined }[]): string[] {
+  const perType = new Map<string, number>();
+  return listeners.map((l) => {
+    const n = (perType.get(l.type) ?? 0) + 1;
+    perType.set(l.type, n);
+    return l.name ?? (n === 1 ? l.type : `${l.type}-${n}`);
+  });
+}
 
 export type Config = z.infer<typeof configSchema>;
 export type ListenerConfig = z.infer<typeof listenerSchema>;

@@ -11,7 +11,8 @@
  */
 import dgram from 'node:dgram';
 import { createRequire } from 'node:module';
-import { statSync, unlinkSync, chmodSync, readFileSync } from 'node:fs';
+import { unlinkSync, chmodSync, readFileSync } from 'node:fs';
+import { prepareSocketPath } from './unix-path.js';
 import type { ListenerContext } from './listener-context.js';
 import { nowMs, type FrameBatch, type Source } from '../pipeline/batch.js';
 import { frameDatagram } from '../protocols/framing/index.js';
@@ -51,7 +52,7 @@ const MAX_FRAMES_PER_BATCH = 4096;
 
 /** Builds batches of datagrams, each frame copied into a shared arena. */
 class DatagramBatcher {
-  private arena = Buffer.allocUnsafe(ARENA_BYTES);
+  private arena: Buffer;
   private used = 0;
   private offsets = new Uint32Array(MAX_FRAMES_PER_BATCH * 2);
   private flags: Uint8Array | null = null;
@@ -66,7 +67,9 @@ class DatagramBatcher {
     private readonly source: Source,
     private readonly ctx: ListenerContext,
     private readonly maxFrame: number,
-  ) {}
+  ) {
+    this.arena = Buffer.allocUnsafe(Math.max(ARENA_BYTES, maxFrame));
+  }
 
   /** Sets the sender of the frames emitted next. */
   from(peer: string): void {
@@ -103,6 +106,7 @@ class DatagramBatcher {
       flags: this.flags ? this.flags.slice(0, n) : null,
       count: n,
       bytes: this.used,
+      retained: this.used + n * 8,
       received: this.received,
       source: this.source,
       peers: this.peers,
@@ -184,7 +188,8 @@ export class DatagramListener {
       /* reported below through the effective size */
     }
     // Linux doubles the value for bookkeeping and caps it at 2 × net.core.rmem_max.
-    const got = sock.getRecvBufferSize();
+    // Linux reports twice what it granted (the other half is its bookkeeping).
+    const got = sock.getRecvBufferSize() / 2;
     if (wanted !== undefined && got < wanted) {
       this.ctx.log.warn('UDP receive buffer is smaller than configured; raise net.core.rmem_max', {
         listener: this.ctx.opts.name, wanted, effective: got,
@@ -257,15 +262,10 @@ interface UnixDgramSocket {
 }
 
 /** Node has no AF_UNIX datagram sockets; the `unix-dgram` addon provides them (recv in C++, one callback per datagram). */
-function bindUnixDgram(path: string, name: string, onMessage: (msg: Buffer) => void): Promise<UnixDgramSocket> {
+async function bindUnixDgram(path: string, name: string, onMessage: (msg: Buffer) => void): Promise<UnixDgramSocket> {
   const require = createRequire(import.meta.url);
   const unix = require('unix-dgram') as { createSocket(type: 'unix_dgram', cb: (msg: Buffer) => void): UnixDgramSocket };
-  try {
-    if (statSync(path).isSocket()) unlinkSync(path);
-    else throw new RinglogError('RL_LISTEN_FAILED', `listener ${name}: ${path} exists and is not a socket; refusing to replace it`);
-  } catch (err) {
-    if (err instanceof RinglogError) throw err;
-  }
+  await prepareSocketPath(path, name, 'dgram');
   return new Promise((resolve, reject) => {
     const sock = unix.createSocket('unix_dgram', onMessage);
     sock.once('error', (err) => reject(new RinglogError('RL_LISTEN_FAILED', `listener ${name}: cannot bind ${path}: ${(err as Error).message}`, { cause: err })));

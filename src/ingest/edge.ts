@@ -3,7 +3,7 @@
  * paused sockets and the shutdown of the edge (stop accepting, let open connections
  * finish within the grace period, hand on every frame already received).
  */
-import type { Config } from '../config/schema.js';
+import { listenerNames, type Config } from '../config/schema.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Logger } from '../log.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
@@ -40,16 +40,12 @@ export class Edge {
 
   /** Binds every listener; on any failure closes those already bound and throws. */
   async start(): Promise<void> {
-    const names = new Set<string>();
-    const perType = new Map<string, number>();
+    const names = listenerNames(this.config.listeners);
     const streamCount = this.config.listeners.filter((l) => l.type === 'tcp' || l.type === 'tls' || l.type === 'unix').length;
     const fdBudget = connectionBudget(streamCount);
     try {
-      for (const l of this.config.listeners) {
-        perType.set(l.type, (perType.get(l.type) ?? 0) + 1);
-        const opts = resolveListener(this.config, l, perType.get(l.type)!);
-        if (names.has(opts.name)) throw new Error(`two listeners are named ${opts.name}; give them distinct "name"s`);
-        names.add(opts.name);
+      for (const [i, l] of this.config.listeners.entries()) {
+        const opts = resolveListener(this.config, l, names[i]!);
         const ctx = new ListenerContext(opts, this.pipeline, this.metrics, this.log);
         let address: string;
         if (opts.transport === 'udp' || opts.transport === 'unix-dgram') {

@@ -24,16 +24,16 @@ export interface ResolvedListener {
   config: ListenerConfig;
 }
 
-/** `ordinal` counts listeners of the same type: the first TCP listener is `tcp`, the second `tcp-2`. */
-export function resolveListener(cfg: Config, l: ListenerConfig, ordinal: number): ResolvedListener {
+/** `name` comes from listenerNames() in the config schema. */
+export function resolveListener(cfg: Config, l: ListenerConfig, name: string): ResolvedListener {
   const stream = l.type === 'tcp' || l.type === 'tls' || l.type === 'unix';
   return {
-    name: l.name ?? (ordinal === 1 ? l.type : `${l.type}-${ordinal}`),
+    name,
     transport: l.type,
     maxFrame: l.maxFrame ?? cfg.limits.maxFrame,
     onOversize: l.onOversize ?? cfg.limits.onOversize,
-    framing: l.framing ?? cfg.framing.mode,
-    nulDelimiter: l.nulDelimiter ?? cfg.framing.nulDelimiter,
+    framing: ('framing' in l ? l.framing : undefined) ?? cfg.framing.mode,
+    nulDelimiter: ('nulDelimiter' in l ? l.nulDelimiter : undefined) ?? cfg.framing.nulDelimiter,
     idleTimeout: stream && 'idleTimeout' in l && l.idleTimeout !== undefined ? l.idleTimeout : cfg.limits.idleTimeout,
     maxConnections: stream && 'maxConnections' in l && l.maxConnections !== undefined ? l.maxConnections : cfg.limits.maxConnections,
     config: l,

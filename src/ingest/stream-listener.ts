@@ -10,7 +10,8 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import { readFileSync, statSync, unlinkSync, chmodSync } from 'node:fs';
+import { readFileSync, chmodSync } from 'node:fs';
+import { prepareSocketPath } from './unix-path.js';
 import type { ListenerContext } from './listener-context.js';
 import { BatchBuilder, nowMs, type Source } from '../pipeline/batch.js';
 import { createFramer } from '../protocols/framing/index.js';
@@ -151,7 +152,7 @@ export class StreamListener {
     const cutoff = nowMs() - limit;
     for (const c of this.connections) {
       if (c.lastActive > cutoff || this.pauses.has(c.socket)) continue;
-      if (c.closeReason === 'peer') c.closeReason = 'idle_timeout';
+      if (c.closeReason === 'peer') c.closeReason = this.closing ? 'shutdown' : 'idle_timeout';
       c.drainAndDestroy();
     }
   }
@@ -235,7 +236,7 @@ export class StreamListener {
       this.ctx.refused(reason, d?.remoteAddress ? formatPeer(d.remoteAddress, d.remotePort ?? 0) : this.address);
     });
     if (cfg.type === 'unix') {
-      removeStaleSocket(cfg.path, this.ctx.opts.name);
+      await prepareSocketPath(cfg.path, this.ctx.opts.name, 'stream');
       await listenOn(server, { path: cfg.path }, this.ctx.opts.name, cfg.path);
       if (cfg.mode) chmodSync(cfg.path, parseInt(cfg.mode, 8));
       this.address = cfg.path;
@@ -246,8 +247,8 @@ export class StreamListener {
       this.address = formatHostPort(a.address, a.port);
     }
     this.startSweep();
-    // After listening, errors come from accept(): EMFILE/ENFILE when out of descriptors.
-    // libuv keeps a spare descriptor to shed such connections; we count and go on.
+    // After listening, errors come from accept(). EMFILE/ENFILE rarely get here: libuv sheds such
+    // connections itself (a spare descriptor), which is why the cap above stays under the limit (fd-budget.ts).
     server.on('error', (err: NodeJS.ErrnoException) => {
       this.ctx.refused(err.code === 'EMFILE' || err.code === 'ENFILE' ? 'emfile' : 'accept_error', this.address, err.message);
     });
@@ -260,28 +261,18 @@ export class StreamListener {
   async close(graceMs: number): Promise<void> {
     this.closing = true;
     this.server?.close();
-    for (const c of this.connections) c.closeReason = 'shutdown';
     this.idleLimit = Math.min(SHUTDOWN_IDLE_MS, graceMs || SHUTDOWN_IDLE_MS);
     this.startSweep();
     const deadline = Date.now() + graceMs;
     while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    for (const c of this.connections) c.drainAndDestroy();
+    for (const c of this.connections) {
+      c.closeReason = 'shutdown';
+      c.drainAndDestroy();
+    }
     while (this.connections.size > 0) await new Promise((r) => setTimeout(r, 5));
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.sweepTimer = null;
   }
-}
-
-function removeStaleSocket(path: string, name: string): void {
-  let st;
-  try {
-    st = statSync(path);
-  } catch {
-    return;
-  }
-  if (!st.isSocket()) throw new RinglogError('RL_LISTEN_FAILED', `listener ${name}: ${path} exists and is not a socket; refusing to replace it`);
-  // A socket file left by a previous run; if a live server owned it, listen() would fail with EADDRINUSE below.
-  unlinkSync(path);
 }
 
 function listenOn(server: net.Server, opts: net.ListenOptions, name: string, what: string): Promise<void> {

@@ -16,12 +16,12 @@ export class Metrics {
   });
   readonly connectionsRefused = new Counter({
     name: 'ringlog_connections_refused_total',
-    help: 'Stream connections refused or failed before use, by reason (max_connections, emfile, tls_handshake, shutting_down)',
+    help: 'Stream connections refused or failed before use, by reason (max_connections; fd_limit: the cap the open-files limit imposes; emfile, accept_error: accept() failed; tls_handshake; shutting_down)',
     labelNames: ['listener', 'reason'], registers: [this.registry],
   });
   readonly connectionsClosed = new Counter({
     name: 'ringlog_connections_closed_total',
-    help: 'Stream connections closed, by reason (peer, idle_timeout, error, shutdown)',
+    help: 'Stream connections closed, by reason (peer: the sender closed; idle_timeout; error; shutdown: closed by the server while shutting down)',
     labelNames: ['listener', 'reason'], registers: [this.registry],
   });
   readonly receivedBytes = new Counter({
@@ -62,7 +62,7 @@ export class Metrics {
     name: 'ringlog_output_records_total', help: 'Records written by each output', labelNames: ['output'], registers: [this.registry],
   });
   readonly outputBytes = new Counter({
-    name: 'ringlog_output_bytes_total', help: 'Bytes written by each output', labelNames: ['output'], registers: [this.registry],
+    name: 'ringlog_output_bytes_total', help: 'Bytes written by each output (NDJSON: formatted bytes; null: frame bytes)', labelNames: ['output'], registers: [this.registry],
   });
   readonly outputLastWrite = new Gauge({
     name: 'ringlog_output_last_write_timestamp_seconds',
@@ -74,7 +74,7 @@ export class Metrics {
   });
   readonly outputLatency = new Histogram({
     name: 'ringlog_output_latency_seconds',
-    help: 'Time from receive to written by the output, per batch',
+    help: 'Per output write: time from the receipt of the oldest record in it to the write completing',
     labelNames: ['output'],
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [this.registry],

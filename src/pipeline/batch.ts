@@ -26,8 +26,13 @@ export interface FrameBatch {
   /** Per-frame flags (FRAME_TRUNCATED…), or null when no frame has any. */
   flags: Uint8Array | null;
   count: number;
-  /** Sum of frame lengths: what the queue accounts for. */
+  /** Sum of frame lengths (what the metrics count). */
   bytes: number;
+  /**
+   * Memory the batch keeps alive, which the queue's watermarks count: the whole
+   * buffer (delimiters and the bytes of cut frames included) plus the offsets.
+   */
+  retained: number;
   /** Receive time, ms since the epoch with µs fraction. */
   received: number;
   source: Source;
@@ -124,6 +129,7 @@ export class BatchBuilder {
       flags: this.flagged ? flagPool.slice(poolUsed >> 1, (poolUsed >> 1) + n) : null,
       count: n,
       bytes: this.bytes,
+      retained: this.buf!.length + n * 8,
       received: this.received,
       source: this.source,
       peers: null,

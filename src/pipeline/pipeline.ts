@@ -89,7 +89,7 @@ export class Pipeline extends EventEmitter {
 
   private enqueue(batch: FrameBatch): void {
     this.queue.push(batch);
-    this.bytes += batch.bytes;
+    this.bytes += batch.retained;
     if (this.wake) {
       const w = this.wake;
       this.wake = null;
@@ -104,7 +104,7 @@ export class Pipeline extends EventEmitter {
       const b = this.queue[this.head]!;
       this.queue[this.head++] = undefined as unknown as FrameBatch;
       out.push(b);
-      size += b.bytes;
+      size += b.retained;
     }
     if (this.head === this.queue.length) {
       this.queue = [];
@@ -117,7 +117,7 @@ export class Pipeline extends EventEmitter {
   }
 
   private release(batches: FrameBatch[]): void {
-    for (const b of batches) this.bytes -= b.bytes;
+    for (const b of batches) this.bytes -= b.retained;
     if (this.over && this.bytes <= this.opts.lowWatermark) {
       this.over = false;
       this.emit('resume');

@@ -217,7 +217,7 @@ test('idle connections do not hold the shutdown for the whole grace period', { t
   assert.deepEqual(readRecords(out).map((r) => r.message), ['one line then quiet']);
 });
 
-test('a second signal while draining exits at once (130) without waiting for the grace period', { timeout: 30_000 }, async () => {
+test('a second signal while draining exits at once (128 + SIGTERM = 143) without waiting for the grace period', { timeout: 30_000 }, async () => {
   const { srv } = await start(['--shutdown-grace', '60s']);
   const held = await connect(srv.address('tcp').port);
   watchClose(held);
@@ -231,7 +231,7 @@ test('a second signal while draining exits at once (130) without waiting for the
     assert.equal(srv.describeExit(), 'running', 'still draining the busy connection');
     srv.proc.kill('SIGTERM');
     const exit = await withTimeout(srv.exited, 10_000, 'exit after the second signal');
-    assert.deepEqual(exit, { code: 130, signal: null });
+    assert.deepEqual(exit, { code: 143, signal: null });
     assert.match(srv.stderr(), /second signal: exiting without draining/);
   } finally {
     clearInterval(ticker);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -43,7 +43,7 @@ test('records are appended as NDJSON with source, message and the truncated flag
   await out.open();
   const buf = Buffer.from('plain "quoted" \\ back\ttab\x00nul \xff\xfe bad utf8 é');
   const batch: FrameBatch = {
-    buf, offsets: Uint32Array.of(0, 5, 0, buf.length), flags: Uint8Array.of(0, 1), count: 2, bytes: 5 + buf.length,
+    buf, offsets: Uint32Array.of(0, 5, 0, buf.length), flags: Uint8Array.of(0, 1), count: 2, bytes: 5 + buf.length, retained: buf.length + 16,
     received: Date.UTC(2026, 10, 22, 10, 0, 0, 123) + 0.456, source: { listener: 'tcp', transport: 'tcp', peer: '[::1]:4000' }, peers: null,
   };
   await out.write([batch]);
@@ -56,4 +56,51 @@ test('records are appended as NDJSON with source, message and the truncated flag
   const b = JSON.parse(lines[2]!);
   assert.equal(b.message, buf.toString('utf8'));
   assert.equal(b.truncated, true);
+});
+
+function textBatch(...lines: string[]): FrameBatch {
+  const buf = Buffer.from(lines.join('\n'));
+  const offsets: number[] = [];
+  let at = 0;
+  for (const l of lines) {
+    offsets.push(at, at + Buffer.byteLength(l));
+    at += Buffer.byteLength(l) + 1;
+  }
+  return {
+    buf, offsets: Uint32Array.from(offsets), flags: null, count: lines.length, bytes: buf.length, retained: buf.length,
+    received: Date.now(), source: { listener: 'udp', transport: 'udp', peer: '' }, peers: lines.map((_, i) => `10.0.0.${i}:514`),
+  };
+}
+
+test('a partial last line left by a crash is ended before new records are appended', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ringlog-ndjson-'));
+  const path = join(dir, 'out.ndjson');
+  writeFileSync(path, '{"message":"whole"}\n{"message":"cut sh');
+  const logged: string[] = [];
+  const out = new NdjsonOutput(path, 50, new Metrics({ processMetrics: false }), new Logger('warn', 'logfmt', (l) => logged.push(l)));
+  await out.open();
+  await out.write([textBatch('after the crash')]);
+  await out.close();
+  const lines = readFileSync(path, 'utf8').split('\n');
+  assert.equal(lines[1], '{"message":"cut sh');
+  assert.equal(JSON.parse(lines[2]!).message, 'after the crash');
+  assert.equal(JSON.parse(lines[2]!).source.peer, '10.0.0.0:514');
+  assert.match(logged.join(''), /partial line/);
+});
+
+test('reopen() after the file was moved away writes to a new file at the path', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ringlog-ndjson-'));
+  const path = join(dir, 'out.ndjson');
+  const out = new NdjsonOutput(path, 50, new Metrics({ processMetrics: false }), new Logger('error', 'logfmt', () => {}));
+  await out.open();
+  await out.write([textBatch('one', 'two')]);
+  renameSync(path, `${path}.1`);
+  await out.write([textBatch('three')]); // still into the moved file until reopened
+  await out.reopen();
+  await out.write([textBatch('four')]);
+  await out.close();
+  const rotated = readFileSync(`${path}.1`, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l).message);
+  const fresh = readFileSync(path, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l).message);
+  assert.deepEqual(rotated, ['one', 'two', 'three']);
+  assert.deepEqual(fresh, ['four']);
 });

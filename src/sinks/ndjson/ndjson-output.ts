@@ -8,6 +8,9 @@
  * record); fdatasync runs every `fsyncInterval` ms when something was written, and at close.
  * A write that fails (ENOSPC…) throws, so the pipeline keeps the batch queued and retries;
  * the bytes of a partly failed write are overwritten by the retry, never duplicated.
+ * A crash can leave a partial last line; the next open ends it with a newline so the
+ * records that follow start on a line of their own. reopen() (SIGHUP) starts a new
+ * file at the same path after log rotation moved the old one away.
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { constants, mkdirSync } from 'node:fs';
@@ -38,7 +41,8 @@ export class NdjsonOutput implements Output {
   private buf = Buffer.allocUnsafe(4 * 1024 * 1024);
   private dirty = false;
   private timer: NodeJS.Timeout | null = null;
-  private syncing: Promise<void> = Promise.resolve();
+  /** write, sync, reopen and close run one at a time, in call order. */
+  private chain: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly path: string,
@@ -49,18 +53,48 @@ export class NdjsonOutput implements Output {
     this.name = `ndjson:${path}`;
   }
 
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.chain.then(fn, fn);
+    this.chain = p.catch(() => {});
+    return p;
+  }
+
   async open(): Promise<void> {
+    await this.openFile();
+    this.timer = setInterval(() => void this.sync(), this.fsyncIntervalMs);
+    this.timer.unref();
+  }
+
+  private async openFile(): Promise<void> {
     try {
       mkdirSync(dirname(this.path), { recursive: true });
       // Not O_APPEND: Linux ignores pwrite's offset under O_APPEND. We append at the end
       // ourselves so that a failed write is retried at the same offset, never duplicated.
-      this.fh = await open(this.path, constants.O_WRONLY | constants.O_CREAT, 0o644);
-      this.position = (await this.fh.stat()).size;
+      const fh = await open(this.path, constants.O_RDWR | constants.O_CREAT, 0o644);
+      this.fh = fh;
+      this.position = (await fh.stat()).size;
+      if (this.position > 0) {
+        const last = Buffer.alloc(1);
+        await fh.read(last, 0, 1, this.position - 1);
+        if (last[0] !== 0x0a) {
+          await fh.write(Buffer.from('\n'), 0, 1, this.position);
+          this.position++;
+          this.log.warn('NDJSON output ended with a partial line (an earlier crash?); ended it with a newline', { output: this.name });
+        }
+      }
     } catch (err) {
       throw new RinglogError('RL_OUTPUT_FAILED', `cannot open NDJSON output ${this.path}: ${(err as Error).message}`, { cause: err });
     }
-    this.timer = setInterval(() => void this.sync(), this.fsyncIntervalMs);
-    this.timer.unref();
+  }
+
+  /** Syncs and closes the current file, then opens the path again (a new file if it was moved away). */
+  reopen(): Promise<void> {
+    return this.serial(async () => {
+      await this.syncNow();
+      await this.fh?.close();
+      this.fh = null;
+      await this.openFile();
+    });
   }
 
   /** Formats the batches into one buffer (grown when needed). */
@@ -93,9 +127,13 @@ export class NdjsonOutput implements Output {
     return o;
   }
 
-  async write(batches: FrameBatch[]): Promise<void> {
+  write(batches: FrameBatch[]): Promise<void> {
+    return this.serial(() => this.writeNow(batches));
+  }
+
+  private async writeNow(batches: FrameBatch[]): Promise<void> {
     const fh = this.fh;
-    if (!fh) throw new Error('NDJSON output is not open');
+    if (!fh) throw new RinglogError('RL_OUTPUT_FAILED', `NDJSON output ${this.path} is not open`);
     const len = this.format(batches);
     let done = 0;
     while (done < len) {
@@ -113,27 +151,30 @@ export class NdjsonOutput implements Output {
     this.metrics.outputLatency.observe({ output: this.name }, (now - batches[0]!.received) / 1000);
   }
 
-  /** fdatasync when something was written since the last one; serialised. */
+  /** fdatasync when something was written since the last one. */
   sync(): Promise<void> {
-    this.syncing = this.syncing.then(async () => {
-      if (!this.dirty || !this.fh) return;
-      this.dirty = false;
-      try {
-        await this.fh.datasync();
-      } catch (err) {
-        this.dirty = true;
-        this.metrics.outputErrors.inc({ output: this.name });
-        this.log.error('NDJSON output fdatasync failed', { output: this.name, error: (err as Error).message });
-      }
-    });
-    return this.syncing;
+    return this.serial(() => this.syncNow());
   }
 
-  async close(): Promise<void> {
+  private async syncNow(): Promise<void> {
+    if (!this.dirty || !this.fh) return;
+    this.dirty = false;
+    try {
+      await this.fh.datasync();
+    } catch (err) {
+      this.dirty = true;
+      this.metrics.outputErrors.inc({ output: this.name });
+      this.log.error('NDJSON output fdatasync failed', { output: this.name, error: (err as Error).message });
+    }
+  }
+
+  close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    await this.sync();
-    await this.fh?.close();
-    this.fh = null;
+    return this.serial(async () => {
+      await this.syncNow();
+      await this.fh?.close();
+      this.fh = null;
+    });
   }
 }
