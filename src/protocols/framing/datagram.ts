@@ -11,29 +11,33 @@ import { CR, LF, NUL } from './common.js';
 
 export type DatagramOptions = Pick<FramerOptions, 'maxFrame' | 'onOversize' | 'onEvent'>;
 
-/** Emits the frame of one datagram as a zero-copy view of `buf`. Returns the number of frames emitted (0 or 1). */
-export function frameDatagram(buf: Buffer, opts: DatagramOptions, emit: FrameSink): number {
-  let end = buf.length;
-  if (end !== 0) {
+/**
+ * Emits the frame of one datagram, `buf[start, end)` (the whole buffer by default,
+ * or one datagram of a batch received together), as a zero-copy view. Returns the
+ * number of frames emitted (0 or 1).
+ */
+export function frameDatagram(buf: Buffer, opts: DatagramOptions, emit: FrameSink, start = 0, end = buf.length): number {
+  if (end !== start) {
     const last = buf[end - 1];
     if (last === LF) {
       end--;
-      if (end !== 0 && buf[end - 1] === CR) end--;
+      if (end !== start && buf[end - 1] === CR) end--;
     } else if (last === NUL) {
       end--;
     }
   }
-  if (end === 0) return 0;
+  const len = end - start;
+  if (len === 0) return 0;
   const max = opts.maxFrame;
-  if (end <= max) {
-    emit(buf, 0, end, 0);
+  if (len <= max) {
+    emit(buf, start, end, 0);
     return 1;
   }
   if (opts.onOversize === 'drop') {
-    opts.onEvent?.('oversize_dropped', end);
+    opts.onEvent?.('oversize_dropped', len);
     return 0;
   }
-  emit(buf, 0, max, FRAME_TRUNCATED);
-  opts.onEvent?.('truncated', end);
+  emit(buf, start, start + max, FRAME_TRUNCATED);
+  opts.onEvent?.('truncated', len);
   return 1;
 }
