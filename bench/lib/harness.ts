@@ -2,6 +2,7 @@
  * Shared pieces of the benchmark scripts: the discard-listener child process,
  * `ringlog bench` as a child process, and table printing.
  */
+import type { BenchSummary } from '../../src/loadgen/runner.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { readProcMemory, repoRoot, ringlogBin, trackChild, type ProcMemory } from './server.js';
@@ -145,17 +146,8 @@ export class DiscardListener {
   }
 }
 
-export interface LoadgenSummary {
-  messages: number;
-  bytes: number;
-  seconds: number;
-  msgsPerSec: number;
-  mbPerSec: number;
-  senderDrops: number;
-  /** Epoch ms when the sender started sending (all connections open). */
-  startedAtMs?: number;
-  [k: string]: unknown;
-}
+/** What `ringlog bench --json-summary` prints. */
+export type LoadgenSummary = BenchSummary;
 
 /** Runs `node bin/ringlog.js bench ARGS --json-summary --no-progress` to completion. */
 export async function runLoadgen(args: string[], timeoutMs = 600_000): Promise<LoadgenSummary> {

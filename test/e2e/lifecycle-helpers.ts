@@ -5,48 +5,15 @@
  * The server itself is always started through bench/lib/server.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { RinglogServer, parseLogfmt, repoRoot, ringlogBin, trackChild } from '../../bench/lib/server.js';
 import { parseSeq } from '../../src/loadgen/payload.js';
+import { makeTempDir as tempDir, readNdjson, removeDir, sleep, type NdjsonRecord } from './helpers.js';
 
-export interface NdjsonRecord {
-  received: string;
-  source: { transport: string; listener: string; peer: string };
-  message: string;
-  truncated?: boolean;
-}
+export { tempDir, removeDir, sleep, type NdjsonRecord };
 
-/** A fresh directory under the system temp dir; remove it with `rmSync(dir, { recursive: true, force: true })`. */
-export function tempDir(prefix: string): string {
-  return mkdtempSync(path.join(os.tmpdir(), `ringlog-e2e-${prefix}-`));
-}
-
-export function removeDir(dir: string | undefined): void {
-  if (dir) rmSync(dir, { recursive: true, force: true });
-}
-
-/**
- * Every complete line of an NDJSON output file, parsed. A last line without its
- * newline (a write in progress) is left out; any other line that is not JSON throws.
- */
-export function readRecords(file: string): NdjsonRecord[] {
-  if (!existsSync(file)) return [];
-  const text = readFileSync(file, 'utf8');
-  const lines = text.split('\n');
-  lines.pop(); // '' after the final newline, or an incomplete line
-  return lines.map((l, i) => {
-    try {
-      return JSON.parse(l) as NdjsonRecord;
-    } catch {
-      throw new Error(`${file}: line ${i + 1} is not JSON: ${l.slice(0, 200)}`);
-    }
-  });
-}
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** Every complete line of an NDJSON output file, parsed (a last line still being written is left out). */
+export const readRecords = (file: string): NdjsonRecord[] => readNdjson(file);
 
 /** Polls `cond` every `intervalMs` until it is true; throws `what` after `timeoutMs`. */
 export async function waitUntil(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000, intervalMs = 25): Promise<void> {
