@@ -84,39 +84,52 @@ export class BatchBuilder {
   private bytes = 0;
   private flagged = false;
   private received = 0;
-  readonly emit: FrameSink;
+  /** Pool index of the next offset to write. */
+  private at = 0;
 
   constructor(
     private readonly source: Source,
     private readonly deliver: (batch: FrameBatch) => void,
-  ) {
-    this.emit = (buf, start, end, flags) => this.add(buf, start, end, flags);
-  }
+  ) {}
 
   /** Marks the receive time for the frames that follow (one clock read per chunk). */
   stamp(received: number): void {
     this.received = received;
   }
 
-  add(buf: Buffer, start: number, end: number, flags: number): void {
-    if (owner !== this) {
-      if (owner !== null) owner.flush();
-      owner = this;
+  /**
+   * The FrameSink handed to a framer: called once per frame, so it is one function
+   * (no call through to a method) with a single test on the fast path.
+   */
+  readonly emit: FrameSink = (buf, start, end, flags) => {
+    if (buf !== this.buf || owner !== this) this.switchTo(buf);
+    let i = this.at;
+    if (i + 2 > pool.length) {
+      growPool(this.count * 2, 2);
+      i = this.count * 2;
     }
-    if (buf !== this.buf) {
-      if (this.count > 0) this.flush();
-      owner = this;
-      this.buf = buf;
-    }
-    const open = this.count * 2;
-    if (poolUsed + open + 2 > pool.length) growPool(open, 2);
-    const i = poolUsed + open;
     pool[i] = start;
     pool[i + 1] = end;
-    flagPool[i >> 1] = flags;
-    if (flags !== 0) this.flagged = true;
+    if (flags !== 0) {
+      flagPool[i >> 1] = flags;
+      this.flagged = true;
+    }
+    this.at = i + 2;
     this.count++;
     this.bytes += end - start;
+  };
+
+  add(buf: Buffer, start: number, end: number, flags: number): void {
+    this.emit(buf, start, end, flags);
+  }
+
+  /** Takes the pool (flushing its previous owner) and/or starts a batch on a new buffer. */
+  private switchTo(buf: Buffer): void {
+    if (owner !== this && owner !== null) owner.flush();
+    if (buf !== this.buf && this.count > 0) this.flush();
+    owner = this;
+    this.buf = buf;
+    this.at = poolUsed + this.count * 2;
   }
 
   flush(): void {

@@ -112,4 +112,29 @@ test('BatchBuilder starts a new batch when the buffer changes and keeps flags', 
   for (let i = 0; i < 5000; i++) b.add(a, 0, 3, 0);
   b.flush();
   assert.equal(got[2]!.count, 5000);
+  // More offsets than a whole pool holds: the open batch moves to a bigger pool intact.
+  for (let i = 0; i < 50_000; i++) b.add(a, i % 4, (i % 4) + 1, i === 49_999 ? 1 : 0);
+  b.flush();
+  const big = got[3]!;
+  assert.equal(big.count, 50_000);
+  assert.equal(big.offsets[2 * 49_998], 49_998 % 4);
+  assert.equal(big.offsets[2 * 49_999 + 1], (49_999 % 4) + 1);
+  assert.equal(big.flags![49_999], 1);
+  assert.equal(big.flags![49_998], 0);
+  // Batches handed out earlier are untouched by later ones.
+  assert.deepEqual([...got[0]!.offsets], [0, 3, 4, 7]);
+});
+
+test('BatchBuilder: two connections interleaving never mix their frames', () => {
+  const got: FrameBatch[] = [];
+  const x = new BatchBuilder({ ...source, peer: 'x' }, (b) => got.push(b));
+  const y = new BatchBuilder({ ...source, peer: 'y' }, (b) => got.push(b));
+  const bx = Buffer.from('xxxx');
+  const by = Buffer.from('yyyy');
+  x.add(bx, 0, 1, 0);
+  y.add(by, 1, 2, 0); // takes the pool: x's open batch is flushed first
+  x.add(bx, 2, 3, 0);
+  x.flush();
+  y.flush();
+  assert.deepEqual(got.map((b) => [b.source.peer, [...b.offsets]]), [['x', [0, 1]], ['y', [1, 2]], ['x', [2, 3]]]);
 });
