@@ -235,8 +235,18 @@ export class OctetFramer implements Framer {
             this.bad = false;
             this.onEvent?.('bad_octet_count', n);
           }
-          this.state = State.Start;
           pos = e + 1;
+          // Fast path for runs of LF-framed lines (the common case on the auto port): when the
+          // next frame plainly is not counted, go straight on with it instead of via Start.
+          if (pos < len) {
+            const b = chunk[pos]!;
+            if ((b < D1 || b > D9) && b !== LF && b !== CR && b !== NUL) {
+              fs = pos;
+              this.bad = this.strict;
+              break; // still LfFallback
+            }
+          }
+          this.state = State.Start;
           break;
         }
       }
