@@ -118,6 +118,7 @@ class DatagramBatcher {
       received: this.received,
       source: this.source,
       peers: this.peers,
+      hold: null,
     };
     // The arena now belongs to the batch; start a fresh one (sized so a max frame always fits).
     this.arena = Buffer.allocUnsafe(Math.max(ARENA_BYTES, this.maxFrame));
@@ -210,6 +211,7 @@ export class DatagramListener {
       received: nowMs(),
       source: this.batcher!.source,
       peers,
+      hold: null,
     };
     if (this.ctx.pipeline.offer(batch)) this.ctx.framesIn += j;
     else this.ctx.dropped('queue_full', j);

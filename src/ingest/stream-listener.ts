@@ -3,8 +3,9 @@
  * sockets, accept loop, EAGAIN handling); this file is the per-connection logic the
  * seeds ask for on top of it:
  *
- *   'data' chunk ──► framer (state machine) ──► BatchBuilder ──► pipeline.push()
- *                                                          └─ false → socket.pause() until 'resume'
+ *   read ──► slab (read-slabs.ts) ──► framer (state machine) ──► BatchBuilder ──► pipeline.push()
+ *                                                                     └─ false → socket.pause() until 'resume'
+ *   (TLS sockets cannot read into a user buffer: they take Node's 'data' chunks instead.)
  *   limits: max connections (refused, counted), idle timeout, max frame (in the framer),
  *   keepalive for dead peers, half-close ('end' flushes the last frame), EMFILE survived.
  */
@@ -19,6 +20,7 @@ import type { Framer } from '../protocols/framing/framer.js';
 import { parseHostPort, formatHostPort, formatPeer } from '../config/address.js';
 import { RinglogError } from '../errors.js';
 import type { PauseSet } from './pause-set.js';
+import { SlabPool } from './read-slabs.js';
 
 /** Idle limit applied to every connection once shutdown starts: quiet senders are done. */
 const SHUTDOWN_IDLE_MS = 500;
@@ -30,6 +32,10 @@ type ConnSocket = net.Socket & { [kConn]: Connection };
 // no closures. With 10,000 idle connections, every byte per connection counts.
 function onSocketData(this: ConnSocket, chunk: Buffer): void {
   this[kConn].onData(chunk);
+}
+/** net.Socket `onread` callback: `n` bytes are in the shared read buffer. */
+function onSocketRead(this: ConnSocket, n: number): void {
+  this[kConn].onRead(n);
 }
 function onSocketEnd(this: ConnSocket): void {
   this[kConn].finish();
@@ -64,9 +70,10 @@ class Connection {
     private readonly pauses: PauseSet,
     private readonly listenAddress: string,
     readonly onClosed: (conn: Connection) => void,
+    private readonly slabs: SlabPool | null,
   ) {
     (socket as ConnSocket)[kConn] = this;
-    socket.on('data', onSocketData);
+    if (slabs === null) socket.on('data', onSocketData);
     socket.on('end', onSocketEnd);
     socket.on('error', onSocketError);
     socket.on('close', onSocketClose);
@@ -100,6 +107,19 @@ class Connection {
     builder.flush();
   }
 
+  /** A read into the shared buffer: copied into a slab, framed there, batches hold the slab. */
+  onRead(n: number): void {
+    this.ctx.bytesIn += n;
+    const { framer, builder } = this.framer !== null ? { framer: this.framer, builder: this.builder! } : this.start();
+    const { slab, start } = this.slabs!.copyIn(n);
+    const region = slab.buf.subarray(start, start + n);
+    const now = nowMs();
+    this.lastActive = now;
+    builder.stamp(now, region, slab);
+    framer.push(region, builder.emit);
+    builder.flush();
+  }
+
   onError(err: NodeJS.ErrnoException): void {
     this.closeReason = 'error';
     this.ctx.log.debug('connection error', { listener: this.ctx.opts.name, peer: this.peer, error: err.code ?? err.message });
@@ -124,6 +144,32 @@ class Connection {
   }
 }
 
+let slabPool: SlabPool | null = null;
+/** One slab pool for the process: reads happen one at a time on the one event loop. */
+function sharedSlabs(): SlabPool {
+  slabPool ??= new SlabPool();
+  return slabPool;
+}
+
+/**
+ * Moves an accepted socket's descriptor to a new net.Socket that reads into the shared
+ * read buffer (the `onread` option, which Node offers only to sockets it creates from
+ * a handle, not to the ones a server accepts). The accepting Socket object, left
+ * without a handle, is destroyed: that closes nothing and lets it be collected.
+ */
+function adopt(accepted: net.Socket, slabs: SlabPool): net.Socket {
+  const holder = accepted as unknown as { _handle: unknown };
+  const handle = holder._handle;
+  holder._handle = null;
+  accepted.destroy();
+  return new net.Socket({
+    handle,
+    readable: true,
+    writable: true,
+    onread: { buffer: slabs.readBuffer, callback: onSocketRead as unknown as (n: number, buf: Uint8Array) => boolean },
+  } as net.SocketConstructorOpts);
+}
+
 function peerOf(socket: net.Socket, fallback: string): string {
   if (socket.remoteAddress === undefined) return fallback;
   return formatPeer(socket.remoteAddress, socket.remotePort ?? 0);
@@ -134,6 +180,11 @@ export class StreamListener {
   private readonly connections = new Set<Connection>();
   private closing = false;
   private sweepTimer: NodeJS.Timeout | null = null;
+  /** Connection cap in force (max-connections, or lower under the open-files limit) and the reason refusals get. */
+  private cap = 0;
+  private capReason = 'max_connections';
+  /** Read memory for plain TCP and Unix sockets; null for TLS (Node's 'data' chunks). */
+  private readonly slabs: SlabPool | null;
   /** Current idle limit in ms (0 = none); shortened when shutdown starts. */
   private idleLimit: number;
   address = '';
@@ -143,6 +194,7 @@ export class StreamListener {
     private readonly pauses: PauseSet,
   ) {
     this.idleLimit = ctx.opts.idleTimeout;
+    this.slabs = ctx.opts.transport === 'tls' ? null : sharedSlabs();
   }
 
   /** Closes connections quiet for longer than the idle limit; paused ones are quiet because of us, not idle. */
@@ -170,13 +222,24 @@ export class StreamListener {
     return this.connections.size;
   }
 
-  private onConnection(socket: net.Socket): void {
+  private onConnection(accepted: net.Socket): void {
     if (this.closing) {
-      this.ctx.refused('shutting_down', peerOf(socket, this.address));
-      socket.destroy();
+      this.ctx.refused('shutting_down', peerOf(accepted, this.address));
+      accepted.destroy();
       return;
     }
-    const conn = new Connection(socket, this.ctx, this.pauses, this.address, this.onClosed);
+    let socket = accepted;
+    if (this.slabs !== null) {
+      // Node's own max-connections count ends with the adoption below, so the cap is kept here.
+      if (this.connections.size >= this.cap) {
+        this.ctx.refused(this.capReason, peerOf(accepted, this.address));
+        accepted.destroy();
+        return;
+      }
+      socket = adopt(accepted, this.slabs);
+    }
+    const conn = new Connection(socket, this.ctx, this.pauses, this.address, this.onClosed, this.slabs);
+    if (this.slabs !== null) socket.resume();
     this.connections.add(conn);
     this.ctx.accepted.inc();
     this.ctx.open.inc();
@@ -212,7 +275,8 @@ export class StreamListener {
       server.on('tlsClientError', (err, s) => this.ctx.refused('tls_handshake', peerOf(s, this.address), err.message));
       return server;
     }
-    return net.createServer(common, (s) => this.onConnection(s));
+    // Paused on connect: plain sockets are adopted (adopt()) before any read happens.
+    return net.createServer({ ...common, pauseOnConnect: true }, (s) => this.onConnection(s));
   }
 
   /**
@@ -225,15 +289,17 @@ export class StreamListener {
     this.server = server;
     const configured = this.ctx.opts.maxConnections;
     const fdBound = fdBudget !== null && fdBudget < configured;
-    server.maxConnections = fdBound ? fdBudget : configured;
+    this.cap = fdBound ? fdBudget : configured;
+    this.capReason = fdBound ? 'fd_limit' : 'max_connections';
+    // TLS connections are refused by Node before the handshake; plain ones in onConnection().
+    if (this.slabs === null) server.maxConnections = this.cap;
     if (fdBound) {
       this.ctx.log.warn('max-connections lowered to what the open-files limit allows; raise ulimit -n (LimitNOFILE)', {
         listener: this.ctx.opts.name, max_connections: configured, effective: fdBudget,
       });
     }
-    const reason = fdBound ? 'fd_limit' : 'max_connections';
     server.on('drop', (d?: { remoteAddress?: string; remotePort?: number }) => {
-      this.ctx.refused(reason, d?.remoteAddress ? formatPeer(d.remoteAddress, d.remotePort ?? 0) : this.address);
+      this.ctx.refused(this.capReason, d?.remoteAddress ? formatPeer(d.remoteAddress, d.remotePort ?? 0) : this.address);
     });
     if (cfg.type === 'unix') {
       await prepareSocketPath(cfg.path, this.ctx.opts.name, 'stream');

@@ -38,6 +38,17 @@ export interface FrameBatch {
   source: Source;
   /** Per-frame peers for batches that coalesce datagrams from several senders. */
   peers: string[] | null;
+  /**
+   * The pooled memory `buf` lives in (a read slab), released by the pipeline once
+   * every output has written the batch; null when `buf` is ordinary garbage-collected memory.
+   */
+  hold: Hold | null;
+}
+
+/** A reference-counted owner of pooled memory (src/ingest/read-slabs.ts). */
+export interface Hold {
+  retain(): void;
+  release(): void;
 }
 
 /** Wall clock in ms with sub-ms precision, monotonic within the process. */
@@ -86,15 +97,24 @@ export class BatchBuilder {
   private received = 0;
   /** Pool index of the next offset to write. */
   private at = 0;
+  /** The current read's bytes and the pooled memory they live in (see stamp()). */
+  private region: Buffer | null = null;
+  private hold: Hold | null = null;
 
   constructor(
     private readonly source: Source,
     private readonly deliver: (batch: FrameBatch) => void,
   ) {}
 
-  /** Marks the receive time for the frames that follow (one clock read per chunk). */
-  stamp(received: number): void {
+  /**
+   * Marks the receive time for the frames that follow (one clock read per chunk) and,
+   * for reads into pooled memory, the region and its owner: a batch of frames in that
+   * region retains the owner until the pipeline releases the batch.
+   */
+  stamp(received: number, region: Buffer | null = null, hold: Hold | null = null): void {
     this.received = received;
+    this.region = region;
+    this.hold = hold;
   }
 
   /**
@@ -136,16 +156,20 @@ export class BatchBuilder {
     if (owner === this) owner = null;
     if (this.count === 0) return;
     const n = this.count;
+    const buf = this.buf!;
+    const hold = buf === this.region ? this.hold : null;
+    hold?.retain();
     const batch: FrameBatch = {
-      buf: this.buf!,
+      buf,
       offsets: pool.subarray(poolUsed, poolUsed + n * 2),
       flags: this.flagged ? flagPool.slice(poolUsed >> 1, (poolUsed >> 1) + n) : null,
       count: n,
       bytes: this.bytes,
-      retained: this.buf!.length + n * 8,
+      retained: buf.length + n * 8,
       received: this.received,
       source: this.source,
       peers: null,
+      hold,
     };
     poolUsed += n * 2;
     this.buf = null;

@@ -19,7 +19,11 @@ import type { Metrics } from '../metrics/metrics.js';
 
 export interface Output {
   readonly name: string;
-  /** Writes the batches; the queue frees their bytes when this resolves. Throwing means "retry later". */
+  /**
+   * Writes the batches; the queue frees their bytes when this resolves. Throwing means
+   * "retry later". An output must not keep references to batch buffers afterwards:
+   * pooled read memory is reused once every output is done with it.
+   */
   write(batches: FrameBatch[]): Promise<void> | void;
   /** Writes and syncs everything it holds, then releases its resources. */
   close(): Promise<void>;
@@ -117,7 +121,10 @@ export class Pipeline extends EventEmitter {
   }
 
   private release(batches: FrameBatch[]): void {
-    for (const b of batches) this.bytes -= b.retained;
+    for (const b of batches) {
+      this.bytes -= b.retained;
+      b.hold?.release();
+    }
     if (this.over && this.bytes <= this.opts.lowWatermark) {
       this.over = false;
       this.emit('resume');

@@ -44,7 +44,7 @@ test('records are appended as NDJSON with source, message and the truncated flag
   const buf = Buffer.from('plain "quoted" \\ back\ttab\x00nul \xff\xfe bad utf8 é');
   const batch: FrameBatch = {
     buf, offsets: Uint32Array.of(0, 5, 0, buf.length), flags: Uint8Array.of(0, 1), count: 2, bytes: 5 + buf.length, retained: buf.length + 16,
-    received: Date.UTC(2026, 10, 22, 10, 0, 0, 123) + 0.456, source: { listener: 'tcp', transport: 'tcp', peer: '[::1]:4000' }, peers: null,
+    received: Date.UTC(2026, 10, 22, 10, 0, 0, 123) + 0.456, source: { listener: 'tcp', transport: 'tcp', peer: '[::1]:4000' }, peers: null, hold: null,
   };
   await out.write([batch]);
   await out.close();
@@ -68,7 +68,7 @@ function textBatch(...lines: string[]): FrameBatch {
   }
   return {
     buf, offsets: Uint32Array.from(offsets), flags: null, count: lines.length, bytes: buf.length, retained: buf.length,
-    received: Date.now(), source: { listener: 'udp', transport: 'udp', peer: '' }, peers: lines.map((_, i) => `10.0.0.${i}:514`),
+    received: Date.now(), source: { listener: 'udp', transport: 'udp', peer: '' }, peers: lines.map((_, i) => `10.0.0.${i}:514`), hold: null,
   };
 }
 
