@@ -17,6 +17,7 @@
 import dgram from 'node:dgram';
 import { isIP, isIPv6 } from 'node:net';
 import { lookup } from 'node:dns/promises';
+import { bindAddress } from './bind-address.js';
 import { loadNative, nativeLoadError, type NativeModule, type NativeDgramReceiver, type OnDatagrams } from '../native/dgram-receiver.js';
 import { createRequire } from 'node:module';
 import { unlinkSync, chmodSync, readFileSync } from 'node:fs';
@@ -321,30 +322,12 @@ export class DatagramListener {
   }
 }
 
-/** Binds the native receiver; an empty host means IPv6 dual-stack, else IPv4 where IPv6 is unavailable. */
-async function bindNativeUdp(native: NativeModule, host: string, port: number, name: string, onBatch: OnDatagrams): Promise<NativeDgramReceiver> {
-  const attempt = (family: 'udp4' | 'udp6', h: string) => new native.DgramReceiver({ family, host: h, port }, onBatch);
-  const fail = (err: unknown, what: string) =>
-    new RinglogError('RL_LISTEN_FAILED', `listener ${name}: cannot bind UDP ${what}: ${(err as Error).message}`, { cause: err });
-  if (host !== '') {
-    try {
-      const ip = isIP(host) ? host : (await lookup(host)).address; // the addon takes literals only
-      return attempt(isIPv6(ip) ? 'udp6' : 'udp4', ip);
-    } catch (err) {
-      throw fail(err, formatHostPort(host, port));
-    }
-  }
-  try {
-    return attempt('udp6', '::');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL') throw fail(err, `[::]:${port}`);
-  }
-  try {
-    return attempt('udp4', '0.0.0.0');
-  } catch (err) {
-    throw fail(err, `0.0.0.0:${port}`);
-  }
+/** Binds the native receiver (it takes IP literals only, so names are looked up first). */
+function bindNativeUdp(native: NativeModule, host: string, port: number, name: string, onBatch: OnDatagrams): Promise<NativeDgramReceiver> {
+  return bindAddress(host, port, name, 'bind UDP', async (h) => {
+    const ip = isIP(h) ? h : (await lookup(h)).address;
+    return new native.DgramReceiver({ family: isIPv6(ip) ? 'udp6' : 'udp4', host: ip, port }, onBatch);
+  });
 }
 
 function bindSocket(type: 'udp4' | 'udp6', host: string, port: number): Promise<dgram.Socket> {
@@ -361,28 +344,8 @@ function bindSocket(type: 'udp4' | 'udp6', host: string, port: number): Promise<
   });
 }
 
-async function bindUdp(host: string, port: number, name: string): Promise<dgram.Socket> {
-  const fail = (err: NodeJS.ErrnoException, what: string) =>
-    new RinglogError('RL_LISTEN_FAILED', `listener ${name}: cannot bind UDP ${what}: ${err.message}`, { cause: err });
-  if (host !== '') {
-    const type = host.includes(':') ? 'udp6' : 'udp4';
-    try {
-      return await bindSocket(type, host, port);
-    } catch (err) {
-      throw fail(err as NodeJS.ErrnoException, formatHostPort(host, port));
-    }
-  }
-  try {
-    return await bindSocket('udp6', '::', port);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL') throw fail(err as NodeJS.ErrnoException, `[::]:${port}`);
-  }
-  try {
-    return await bindSocket('udp4', '0.0.0.0', port);
-  } catch (err) {
-    throw fail(err as NodeJS.ErrnoException, `0.0.0.0:${port}`);
-  }
+function bindUdp(host: string, port: number, name: string): Promise<dgram.Socket> {
+  return bindAddress(host, port, name, 'bind UDP', (h) => bindSocket(h.includes(':') ? 'udp6' : 'udp4', h, port));
 }
 
 interface UnixDgramSocket {

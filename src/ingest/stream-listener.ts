@@ -13,6 +13,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { readFileSync, chmodSync } from 'node:fs';
 import { prepareSocketPath } from './unix-path.js';
+import { bindAddress } from './bind-address.js';
 import type { ListenerContext } from './listener-context.js';
 import { BatchBuilder, nowMs, type Source } from '../pipeline/batch.js';
 import { createFramer } from '../protocols/framing/index.js';
@@ -20,7 +21,7 @@ import type { Framer } from '../protocols/framing/framer.js';
 import { parseHostPort, formatHostPort, formatPeer } from '../config/address.js';
 import { RinglogError } from '../errors.js';
 import type { PauseSet } from './pause-set.js';
-import { SlabPool } from './read-slabs.js';
+import { SlabPool, type Slab } from './read-slabs.js';
 
 /** Idle limit applied to every connection once shutdown starts: quiet senders are done. */
 const SHUTDOWN_IDLE_MS = 500;
@@ -97,26 +98,25 @@ class Connection {
     return { framer: this.framer, builder: this.builder };
   }
 
+  /** A chunk from Node's own read buffers (TLS sockets). */
   onData(chunk: Buffer): void {
     this.ctx.bytesIn += chunk.length;
-    const { framer, builder } = this.framer !== null ? { framer: this.framer, builder: this.builder! } : this.start();
-    const now = nowMs();
-    this.lastActive = now;
-    builder.stamp(now);
-    framer.push(chunk, builder.emit);
-    builder.flush();
+    this.frame(chunk, null);
   }
 
   /** A read into the shared buffer: copied into a slab, framed there, batches hold the slab. */
   onRead(n: number): void {
     this.ctx.bytesIn += n;
-    const { framer, builder } = this.framer !== null ? { framer: this.framer, builder: this.builder! } : this.start();
     const { slab, start } = this.slabs!.copyIn(n);
-    const region = slab.buf.subarray(start, start + n);
+    this.frame(slab.buf.subarray(start, start + n), slab);
+  }
+
+  private frame(bytes: Buffer, hold: Slab | null): void {
+    const { framer, builder } = this.framer !== null ? { framer: this.framer, builder: this.builder! } : this.start();
     const now = nowMs();
     this.lastActive = now;
-    builder.stamp(now, region, slab);
-    framer.push(region, builder.emit);
+    builder.stamp(now, bytes, hold);
+    framer.push(bytes, builder.emit);
     builder.flush();
   }
 
@@ -303,7 +303,11 @@ export class StreamListener {
     });
     if (cfg.type === 'unix') {
       await prepareSocketPath(cfg.path, this.ctx.opts.name, 'stream');
-      await listenOn(server, { path: cfg.path }, this.ctx.opts.name, cfg.path);
+      try {
+        await listenOn(server, { path: cfg.path });
+      } catch (err) {
+        throw new RinglogError('RL_LISTEN_FAILED', `listener ${this.ctx.opts.name}: cannot listen on ${cfg.path}: ${(err as Error).message}`, { cause: err });
+      }
       if (cfg.mode) chmodSync(cfg.path, parseInt(cfg.mode, 8));
       this.address = cfg.path;
     } else if (cfg.type === 'tcp' || cfg.type === 'tls') {
@@ -341,11 +345,12 @@ export class StreamListener {
   }
 }
 
-function listenOn(server: net.Server, opts: net.ListenOptions, name: string, what: string): Promise<void> {
+/** Listens; rejects with the system error (its `code`, e.g. EADDRINUSE, intact). */
+function listenOn(server: net.Server, opts: net.ListenOptions): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       server.off('listening', onListening);
-      reject(Object.assign(new RinglogError('RL_LISTEN_FAILED', `listener ${name}: cannot listen on ${what}: ${err.message}`, { cause: err }), { errno: err.code }));
+      reject(err);
     };
     const onListening = () => {
       server.off('error', onError);
@@ -358,13 +363,6 @@ function listenOn(server: net.Server, opts: net.ListenOptions, name: string, wha
 }
 
 /** An empty host means every interface: IPv6 dual-stack, or IPv4 where IPv6 is unavailable. */
-export async function listenTcp(server: net.Server, host: string, port: number, name: string): Promise<void> {
-  if (host !== '') return listenOn(server, { host, port }, name, formatHostPort(host, port));
-  try {
-    await listenOn(server, { host: '::', port, ipv6Only: false }, name, `[::]:${port}`);
-  } catch (err) {
-    const code = (err as { errno?: string }).errno;
-    if (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL') throw err;
-    await listenOn(server, { host: '0.0.0.0', port }, name, `0.0.0.0:${port}`);
-  }
+export function listenTcp(server: net.Server, host: string, port: number, name: string): Promise<void> {
+  return bindAddress(host, port, name, 'listen on', (h) => listenOn(server, { host: h, port, ...(h === '::' ? { ipv6Only: false } : {}) }));
 }

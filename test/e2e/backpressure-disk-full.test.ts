@@ -200,26 +200,36 @@ test('disk full: sockets pause, senders stall, memory stays bounded; more space:
   await assertEveryMessageOnce(out, N);
 });
 
-test('a connection paused by backpressure is not closed by --idle-timeout (the peer is not idle, the server is)', {
-  timeout: 60_000,
-}, async (t) => {
+/**
+ * A server whose NDJSON output is on a full 4 MiB tmpfs (4/2 MiB watermarks plus `args`),
+ * and two raw senders of 20,000 × 1 KiB messages stalled by its backpressure.
+ */
+async function stalledOnFullDisk(args: string[]) {
   const fs = await smallTmpfs();
-  if ('skip' in fs) {
-    t.skip(fs.skip);
-    return;
-  }
+  if ('skip' in fs) return fs;
   const out = path.join(fs.mnt, 'out.ndjson');
   const srv = await startServer({
     dataDir: fs.dir,
     output: `ndjson:${out}`,
-    args: ['--high-watermark', '4MiB', '--low-watermark', '2MiB', '--idle-timeout', '1s'],
+    args: ['--high-watermark', '4MiB', '--low-watermark', '2MiB', ...args],
   });
   servers.push(srv);
   const CONNS = 2;
   const PER = 20_000;
-  const N = CONNS * PER;
   const ss = await startSenders(srv, CONNS, PER, 1024);
   await waitForStall(srv, ss);
+  return { fs, out, srv, ss, CONNS, N: CONNS * PER };
+}
+
+test('a connection paused by backpressure is not closed by --idle-timeout (the peer is not idle, the server is)', {
+  timeout: 60_000,
+}, async (t) => {
+  const stalled = await stalledOnFullDisk(['--idle-timeout', '1s']);
+  if ('skip' in stalled) {
+    t.skip(stalled.skip);
+    return;
+  }
+  const { fs, out, srv, ss, CONNS, N } = stalled;
 
   // Paused for three idle timeouts.
   await sleep(3_000);
@@ -240,23 +250,12 @@ test('a connection paused by backpressure is not closed by --idle-timeout (the p
 test('SIGTERM while sockets are paused on a full disk: the grace period applies, nothing is cut off as idle', {
   timeout: 60_000,
 }, async (t) => {
-  const fs = await smallTmpfs();
-  if ('skip' in fs) {
-    t.skip(fs.skip);
+  const stalled = await stalledOnFullDisk(['--shutdown-grace', '30s']);
+  if ('skip' in stalled) {
+    t.skip(stalled.skip);
     return;
   }
-  const out = path.join(fs.mnt, 'out.ndjson');
-  const srv = await startServer({
-    dataDir: fs.dir,
-    output: `ndjson:${out}`,
-    args: ['--high-watermark', '4MiB', '--low-watermark', '2MiB', '--shutdown-grace', '30s'],
-  });
-  servers.push(srv);
-  const CONNS = 2;
-  const PER = 20_000;
-  const N = CONNS * PER;
-  const ss = await startSenders(srv, CONNS, PER, 1024);
-  await waitForStall(srv, ss);
+  const { fs, out, srv, ss, CONNS, N } = stalled;
 
   srv.proc.kill('SIGTERM');
   await waitUntil(async () => (await srv.healthz(1000)).status === 503, '/healthz 503 after SIGTERM', 5_000);
