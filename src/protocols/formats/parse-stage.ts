@@ -1,0 +1,122 @@
+/**
+ * The parse step of a listener: frame batch in, record batch out (same object, with
+ * columns added), synchronously, on the thread that read the bytes. One stage per
+ * listener; connections share it because a batch is parsed in one go.
+ *
+ * After the parser, two rules of the record model apply to every format:
+ *  - a frame cut at max-frame gets the field `truncated` = `true`;
+ *  - an absurd timestamp (before 1970, or more than FUTURE_LIMIT_MS after receipt:
+ *    a sender with a broken clock) is replaced by the receive time, and the original
+ *    is kept in the field `original_timestamp`.
+ * Counts (records per format, parse errors per reason) are plain numbers here and
+ * reach prom-client at scrape time.
+ */
+import { FRAME_TRUNCATED } from '../framing/framer.js';
+import type { FrameBatch } from '../../pipeline/batch.js';
+import { RecordWriter, type RecordBatch } from '../../record/record-batch.js';
+import { formatTimestamp } from '../../record/time.js';
+import type { FormatName } from './format.js';
+import { parserFor } from './index.js';
+import { parseSyslog } from './syslog.js';
+import { parseJson } from './json.js';
+import { looksLikeLogfmt, parseLogfmt } from './logfmt.js';
+import { parseRaw } from './raw.js';
+
+/** How far ahead of the receive time a timestamp may be before it counts as absurd. */
+export const FUTURE_LIMIT_MS = 7 * 86_400_000;
+
+/** Detected formats in auto mode, in counter order. */
+const AUTO_FORMATS = ['syslog', 'json', 'logfmt', 'raw'] as const;
+
+export interface ParseCounts {
+  /** format → records since the last take. */
+  formats: Map<string, number>;
+  /** reason → records since the last take. */
+  errors: Map<string, number>;
+  timestampsReplaced: number;
+}
+
+export class ParseStage {
+  private readonly w = new RecordWriter();
+  private readonly auto: boolean;
+  private readonly parser;
+  /** Records per AUTO_FORMATS index (auto) or in slot 0 (forced format). */
+  private readonly perFormat = new Float64Array(AUTO_FORMATS.length);
+  private replaced = 0;
+  /** Called with the error of a parser that threw (a bug); the record is kept raw. */
+  onInternalError: ((err: unknown) => void) | null = null;
+
+  constructor(readonly format: FormatName) {
+    this.auto = format === 'auto';
+    this.parser = parserFor(format);
+  }
+
+  parse(batch: FrameBatch): RecordBatch {
+    const w = this.w;
+    w.begin(batch);
+    const { offsets, flags, count } = batch;
+    const buf = batch.buf;
+    const limit = w.receivedMs + FUTURE_LIMIT_MS;
+    for (let i = 0; i < count; i++) {
+      const s = offsets[2 * i]!;
+      const e = offsets[2 * i + 1]!;
+      try {
+        if (this.auto) {
+          // The same decision as parseAuto (index.ts), inlined to count formats.
+          let p = s;
+          while (p < e && (buf[p] === 0x20 || buf[p] === 0x09)) p++;
+          const c = p < e ? buf[p] : -1;
+          if (c === 0x3c) {
+            parseSyslog(w, i, s, e);
+            this.perFormat[0]!++;
+          } else if (c === 0x7b) {
+            parseJson(w, i, s, e);
+            this.perFormat[1]!++;
+          } else if (looksLikeLogfmt(buf, p, e)) {
+            parseLogfmt(w, i, s, e);
+            this.perFormat[2]!++;
+          } else {
+            parseRaw(w, i, s, e);
+            this.perFormat[3]!++;
+          }
+        } else {
+          this.parser(w, i, s, e);
+          this.perFormat[0]!++;
+        }
+      } catch (err) {
+        w.fail(i, s, e, 'internal_error');
+        this.onInternalError?.(err);
+      }
+      if (flags !== null && (flags[i]! & FRAME_TRUNCATED) !== 0) w.constField(w.constId('truncated'), 'true');
+      const t = w.timeMs[i]!;
+      if (!(t >= 0 && t <= limit)) this.replaceTimestamp(i, t);
+      w.next(i);
+    }
+    return w.finish();
+  }
+
+  private replaceTimestamp(i: number, t: number): void {
+    const w = this.w;
+    const original = Number.isFinite(t) && Math.abs(t) < 8.64e15 ? formatTimestamp(t, w.timeNs[i]!) : `${t}ms`;
+    w.timeMs[i] = w.receivedMs;
+    w.timeNs[i] = w.receivedNs;
+    w.constField(w.constId('original_timestamp'), original);
+    this.replaced++;
+  }
+
+  /** Counts since the last call, then resets them. */
+  take(): ParseCounts {
+    const formats = new Map<string, number>();
+    if (this.auto) {
+      AUTO_FORMATS.forEach((f, k) => {
+        if (this.perFormat[k]! > 0) formats.set(f, this.perFormat[k]!);
+      });
+    } else if (this.perFormat[0]! > 0) formats.set(this.format, this.perFormat[0]!);
+    this.perFormat.fill(0);
+    const errors = new Map(this.w.errorCounts);
+    this.w.errorCounts.clear();
+    const timestampsReplaced = this.replaced;
+    this.replaced = 0;
+    return { formats, errors, timestampsReplaced };
+  }
+}

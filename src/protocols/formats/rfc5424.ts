@@ -1,0 +1,162 @@
+/**
+ * RFC 5424 syslog (§6):
+ *
+ *   <PRI>VERSION SP TIMESTAMP SP HOSTNAME SP APP-NAME SP PROCID SP MSGID SP STRUCTURED-DATA [SP MSG]
+ *
+ * e.g. `<165>1 2003-10-11T22:14:15.003Z host evntslog - ID47 [exampleSDID@32473 iut="3"] msg`.
+ * Any header field may be the NILVALUE `-` (absent). Each SD-PARAM becomes the field
+ * `sdid.param`; an SD-ELEMENT without params becomes the field `sdid` = ''. MSG starts
+ * after one SP; a UTF-8 BOM in front of it is dropped.
+ *
+ * Deliberately lenient where senders differ from the RFC without being ambiguous:
+ *  - header fields and SD names may be up to 255 bytes (RFC: HOSTNAME 255, APP-NAME 48,
+ *    PROCID 128, MSGID 32, SD-NAME 32), VERSION any 1–3 digits, PRI with leading zeros;
+ *  - TIMESTAMP fractions up to 9 digits (RFC: 6), lower-case `t`/`z`, second 60, `±hhmm`;
+ *  - an unescaped `]` inside a PARAM-VALUE (it is quoted, so unambiguous);
+ *  - trailing CR/LF/NUL are not part of MSG (rsyslog's RSYSLOG_SyslogProtocol23Format).
+ */
+import { ENC_SD, ENC_UTF8, HOST, MESSAGE, MSGID, type RecordWriter } from '../../record/record-batch.js';
+import type { FrameParser } from './format.js';
+import {
+  BACKSLASH, DASH, EQUALS, LBRACKET, LT, NO_PRI, QUOTE, RBRACKET, SP,
+  isBlank, parsePri, priStart, parseRfc3339, trimEnd,
+} from './syslog-common.js';
+
+/** Longest header field / SD name accepted (see the header comment). */
+const MAX_FIELD = 255;
+
+export const parseRfc5424: FrameParser = (w, i, start, end) => {
+  const buf = w.buf;
+  end = trimEnd(buf, start, end);
+  const s = buf[start] === LT ? start : priStart(buf, start, end);
+  const pri = parsePri(buf, s, end);
+  if (pri < 0) {
+    if (pri === NO_PRI && isBlank(buf, start, end)) w.fail(i, start, end, 'empty');
+    else w.fail(i, start, end, 'invalid_pri');
+    return;
+  }
+  w.facility[i] = (pri & 0xff) >> 3;
+  w.severity[i] = pri & 7;
+  rfc5424AfterPri(w, i, start, end, s + (pri >> 8));
+};
+
+/**
+ * The frame buf[start, end) (end already trimmed) after its PRI, from `p` (at VERSION).
+ * Facility and severity are set by the caller.
+ */
+export function rfc5424AfterPri(w: RecordWriter, i: number, start: number, end: number, p: number): void {
+  const buf = w.buf;
+
+  // VERSION SP
+  let q = p;
+  while (q < end && q - p < 3) {
+    const c = buf[q]!;
+    if (c < 0x30 || c > 0x39) break;
+    q++;
+  }
+  if (q === p || q >= end || buf[q] !== SP) return w.fail(i, start, end, 'invalid_version');
+  p = q + 1;
+
+  // TIMESTAMP SP
+  if (p < end && buf[p] === DASH && (p + 1 === end || buf[p + 1] === SP)) {
+    p++;
+  } else {
+    p = parseRfc3339(w, i, buf, p, end, false);
+    if (p < 0) return w.fail(i, start, end, 'invalid_timestamp');
+  }
+  if (p === end) return w.fail(i, start, end, 'invalid_header');
+  p++;
+
+  // HOSTNAME SP APP-NAME SP PROCID SP MSGID: printable ASCII, `-` = absent
+  for (let slot = HOST; slot <= MSGID; slot++) {
+    const s = p;
+    while (p < end) {
+      const c = buf[p]!;
+      if (c === SP) break;
+      if (c < 0x21 || c > 0x7e) return w.fail(i, start, end, 'invalid_header');
+      p++;
+    }
+    const len = p - s;
+    if (len === 0 || len > MAX_FIELD) return w.fail(i, start, end, 'invalid_header');
+    // Only MSGID may end the frame: then it is the SD that is missing.
+    if (p === end && slot !== MSGID) return w.fail(i, start, end, 'invalid_header');
+    if (len !== 1 || buf[s] !== DASH) w.set(i, slot, s, p, ENC_UTF8);
+    p++;
+  }
+
+  // STRUCTURED-DATA
+  if (p >= end) return w.fail(i, start, end, 'invalid_structured_data');
+  if (buf[p] === DASH) {
+    p++;
+  } else {
+    if (buf[p] !== LBRACKET) return w.fail(i, start, end, 'invalid_structured_data');
+    p = structuredData(w, buf, p, end);
+    if (p < 0) return w.fail(i, start, end, 'invalid_structured_data');
+  }
+
+  // [SP MSG]
+  if (p === end) return;
+  if (buf[p] !== SP) return w.fail(i, start, end, 'invalid_structured_data');
+  p++;
+  if (p + 3 <= end && buf[p] === 0xef && buf[p + 1] === 0xbb && buf[p + 2] === 0xbf) p += 3;
+  if (p < end) w.set(i, MESSAGE, p, end, ENC_UTF8);
+}
+
+/**
+ * SD-NAME at buf[p]: 1–255 printable ASCII bytes but `=`, SP, `]` and `"`. Returns
+ * the position after it, or -1 when empty or too long.
+ */
+function sdName(buf: Uint8Array, p: number, end: number): number {
+  const s = p;
+  while (p < end) {
+    const c = buf[p]!;
+    if (c < 0x21 || c > 0x7e || c === EQUALS || c === RBRACKET || c === QUOTE) break;
+    p++;
+  }
+  const len = p - s;
+  return len === 0 || len > MAX_FIELD ? -1 : p;
+}
+
+/**
+ * One or more SD-ELEMENTs from buf[p] === '[': adds their fields to the record and
+ * returns the position after the last `]`, or -1 when malformed.
+ */
+function structuredData(w: RecordWriter, buf: Uint8Array, p: number, end: number): number {
+  const keys = w.keys;
+  while (p < end && buf[p] === LBRACKET) {
+    const idStart = ++p;
+    p = sdName(buf, p, end);
+    if (p < 0) return -1;
+    const sdId = keys.intern(buf, idStart, p, -1);
+    let params = 0;
+    while (p < end && buf[p] === SP) {
+      const nameStart = ++p;
+      p = sdName(buf, p, end);
+      if (p < 0 || p + 2 > end || buf[p] !== EQUALS || buf[p + 1] !== QUOTE) return -1;
+      const nameEnd = p;
+      p += 2;
+      const valueStart = p;
+      let escaped = false;
+      for (;;) {
+        if (p >= end) return -1;
+        const c = buf[p]!;
+        if (c === QUOTE) break;
+        if (c === BACKSLASH) {
+          escaped = true;
+          // `\"` `\\` `\]` are escapes; any other backslash is an ordinary character (§6.3.3).
+          const n = buf[p + 1];
+          p += p + 1 < end && (n === QUOTE || n === BACKSLASH || n === RBRACKET) ? 2 : 1;
+        } else {
+          p++;
+        }
+      }
+      w.field(keys.intern(buf, nameStart, nameEnd, sdId), valueStart, p, escaped ? ENC_SD : ENC_UTF8);
+      p++; // closing quote
+      params++;
+    }
+    if (p >= end || buf[p] !== RBRACKET) return -1;
+    p++;
+    if (params === 0) w.field(sdId, 0, 0, ENC_UTF8);
+  }
+  return p;
+}

@@ -1,0 +1,52 @@
+/** Parses single frames for tests: text or bytes in, LogRecord out. */
+import { RecordWriter } from '../../record/record-batch.js';
+import { recordAt, type LogRecord } from '../../record/record.js';
+import type { FrameBatch } from '../../pipeline/batch.js';
+import type { FrameParser } from './format.js';
+
+/** Receive time used by parseOne unless given: 2026-11-22T10:00:00.000Z. */
+export const RECEIVED_MS = Date.UTC(2026, 10, 22, 10, 0, 0);
+
+export function frameBatchOf(frames: (string | Buffer)[], receivedMs = RECEIVED_MS): FrameBatch {
+  const parts = frames.map((f) => (typeof f === 'string' ? Buffer.from(f, 'utf8') : f));
+  const buf = Buffer.concat(parts);
+  const offsets = new Uint32Array(parts.length * 2);
+  let at = 0;
+  parts.forEach((p, i) => {
+    offsets[2 * i] = at;
+    offsets[2 * i + 1] = at + p.length;
+    at += p.length;
+  });
+  return {
+    buf, offsets, flags: null, count: parts.length, bytes: buf.length, retained: buf.length,
+    received: receivedMs, source: { listener: 'test', transport: 'tcp', peer: '127.0.0.1:1' }, peers: null, hold: null,
+  };
+}
+
+/** Parses every frame with `parser` (as the parsing loop does, exceptions become internal_error). */
+export function parseAll(parser: FrameParser, frames: (string | Buffer)[], receivedMs = RECEIVED_MS, w = new RecordWriter()): LogRecord[] {
+  const batch = frameBatchOf(frames, receivedMs);
+  w.begin(batch);
+  for (let i = 0; i < batch.count; i++) {
+    const s = batch.offsets[2 * i]!;
+    const e = batch.offsets[2 * i + 1]!;
+    try {
+      parser(w, i, s, e);
+    } catch (err) {
+      w.fail(i, s, e, 'internal_error');
+      throw err; // in tests a throw is a bug: surface it
+    }
+    w.next(i);
+  }
+  const out = w.finish();
+  return Array.from({ length: out.count }, (_, i) => recordAt(out, i));
+}
+
+export function parseOne(parser: FrameParser, frame: string | Buffer, receivedMs = RECEIVED_MS): LogRecord {
+  return parseAll(parser, [frame], receivedMs)[0]!;
+}
+
+/** ns timestamp of an ISO/RFC 3339 string with up to ms precision plus extra ns. */
+export function ns(iso: string, extraNs = 0): bigint {
+  return BigInt(Date.parse(iso)) * 1_000_000n + BigInt(extraNs);
+}
