@@ -41,6 +41,7 @@ export const SERVE_OPTIONS: OptionDef[] = [
   { flag: 'output', arg: 'SPEC', key: 'outputs', kind: 'list', help: 'where records go: "ndjson:PATH" appends them as NDJSON, "null" counts and discards them (repeatable; replaces the default ndjson:DATA_DIR/records.ndjson)' },
   { flag: 'framing', arg: 'MODE', key: 'framing.mode', kind: 'string', help: 'stream framing: auto (octet counting or LF, per frame), lf, octet (default auto)' },
   { flag: 'no-nul-delimiter', arg: '', key: 'framing.nulDelimiter', kind: 'bool', help: 'do not treat NUL as a frame terminator on stream listeners' },
+  { flag: 'format', arg: 'FORMAT', key: 'parsing.format', kind: 'string', help: 'message format: auto (per frame: syslog, JSON, logfmt or raw text), syslog, rfc5424, rfc3164, json, gelf, logfmt, raw (default auto)' },
   { flag: 'max-frame', arg: 'SIZE', key: 'limits.maxFrame', kind: 'string', help: 'largest frame, e.g. 64KiB (default 64KiB)' },
   { flag: 'on-oversize', arg: 'ACTION', key: 'limits.onOversize', kind: 'string', help: 'what to do with a longer frame: truncate (keep the first max-frame bytes, flagged) or drop (default truncate)' },
   { flag: 'idle-timeout', arg: 'DURATION', key: 'limits.idleTimeout', kind: 'string', help: 'close stream connections idle this long, 0 = never (default 5m)' },

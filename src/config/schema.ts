@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { parseDuration, parseSize, formatSize, formatDuration } from './units.js';
 import { parseHostPort } from './address.js';
+import { FORMATS } from '../protocols/formats/format.js';
 
 /** A size in bytes, given as a number or a string with a unit (`64KiB`). */
 function size(min: number, max: number) {
@@ -57,11 +58,42 @@ const listenerCommon = {
   name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ . -').optional(),
   maxFrame: size(64, 16 * MiB).optional(),
   onOversize: z.enum(OVERSIZE_ACTIONS).optional(),
+  /** How frames become records; unset inherits `parsing.format`. */
+  format: z.enum(FORMATS).optional(),
 };
+
+/** A regular expression given as text; compiled here so a bad one is a config error. */
+const regexText = z.string().min(1).refine(
+  (p) => {
+    try {
+      new RegExp(p);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be a valid JavaScript regular expression' },
+);
+
+/** Joining continuation lines (stack traces) into one record; docs/record.md, "Multiline records". */
+const multilineSchema = z
+  .object({
+    /** indent: lines starting with a space or tab (and Java/Python trace lines) continue a record; pattern: lines matching `pattern` start one. */
+    mode: z.enum(['indent', 'pattern']),
+    pattern: regexText.optional(),
+    maxLines: z.number().int().min(2).max(100_000).default(500),
+    /** Default: the listener's maxFrame. */
+    maxBytes: size(64, 16 * MiB).optional(),
+    /** A pending record is emitted when no line arrived for this long. */
+    timeout: duration(1, 600_000).default(1_000),
+  })
+  .strict()
+  .refine((m) => m.mode !== 'pattern' || m.pattern !== undefined, { message: 'mode "pattern" needs a "pattern" (a regular expression matching the first line of a record)', path: ['pattern'] });
 
 /** Framing applies to streams only: a datagram is always one frame. */
 const streamCommon = {
   ...listenerCommon,
+  multiline: multilineSchema.optional(),
   framing: z.enum(FRAMING_MODES).optional(),
   nulDelimiter: z.boolean().optional(),
   idleTimeout: duration(0, 30 * DAY).optional(),
@@ -143,6 +175,26 @@ export const configSchema = z
       })
       .strict()
       .default({ maxFrame: 64 * KiB, onOversize: 'truncate', idleTimeout: 300_000, maxConnections: 16_384, shutdownGrace: 5_000 }),
+    parsing: z
+      .object({
+        /** Format of listeners that do not set their own: auto detects per frame (docs/record.md). */
+        format: z.enum(FORMATS).default('auto'),
+      })
+      .strict()
+      .default({ format: 'auto' }),
+    gelf: z
+      .object({
+        /** Largest GELF message after decompression and reassembly; larger ones are dropped (zip bombs). */
+        maxMessage: size(1 * KiB, 64 * MiB).default(1 * MiB),
+        /** Chunked messages being reassembled at once, per listener; over it the oldest is dropped. */
+        maxPendingMessages: z.number().int().min(1).max(1_000_000).default(1_000),
+        /** Bytes of chunks held for reassembly, per listener. */
+        maxPendingBytes: size(64 * KiB, 4 * GiB).default(32 * MiB),
+        /** All chunks of a message must arrive within this (GELF 1.1 says 5 seconds). */
+        chunkTimeout: duration(100, 600_000).default(5_000),
+      })
+      .strict()
+      .default({ maxMessage: 1 * MiB, maxPendingMessages: 1_000, maxPendingBytes: 32 * MiB, chunkTimeout: 5_000 }),
     framing: z
       .object({
         mode: z.enum(FRAMING_MODES).default('auto'),

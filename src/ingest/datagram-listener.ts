@@ -9,6 +9,11 @@
  * than a batch per datagram) and the batch is handed on at the end of the current
  * event-loop turn or when the arena is full.
  *
+ * GELF (listeners with format `gelf` or `auto`): compressed and chunked GELF datagrams
+ * are decoded first (gelf-datagram.ts: zlib/gzip with a size cap, chunk reassembly
+ * per sender with limits and a timeout); the payload then goes through the per-datagram
+ * path like any other datagram. Plain datagrams are not touched.
+ *
  * Datagram senders cannot be paused: while the pipeline is over its high watermark,
  * datagrams are dropped and counted (`ringlog_dropped_total{reason="queue_full"}`).
  * The kernel's own drops (receive buffer overflow) show in /proc/net/udp; a larger
@@ -26,6 +31,7 @@ import type { ListenerContext } from './listener-context.js';
 import { nowMs, type FrameBatch, type Source } from '../pipeline/batch.js';
 import { frameDatagram } from '../protocols/framing/index.js';
 import type { FramerOptions } from '../protocols/framing/framer.js';
+import { GelfDatagramDecoder, isGelfBinary } from '../protocols/formats/gelf-datagram.js';
 import { parseHostPort, formatHostPort, formatPeer } from '../config/address.js';
 import { RinglogError } from '../errors.js';
 
@@ -127,8 +133,7 @@ class DatagramBatcher {
     this.count = 0;
     this.flags = null;
     this.peers = [];
-    if (this.ctx.pipeline.offer(batch)) this.ctx.framesIn += n;
-    else this.ctx.dropped('queue_full', n);
+    if (!this.ctx.offer(batch)) this.ctx.dropped('queue_full', n);
   }
 }
 
@@ -147,8 +152,22 @@ export class DatagramListener {
   address = '';
   /** 'native' (recvmmsg batches) or 'node' (one callback per datagram). */
   mode: 'native' | 'node' = 'node';
+  /** Decoder of compressed/chunked GELF datagrams, on `gelf` and `auto` listeners. */
+  private readonly gelf: GelfDatagramDecoder | null;
 
-  constructor(private readonly ctx: ListenerContext) {}
+  constructor(private readonly ctx: ListenerContext) {
+    const { format, gelf, name } = ctx.opts;
+    this.gelf = format === 'gelf' || format === 'auto'
+      ? new GelfDatagramDecoder({
+          maxMessageBytes: gelf.maxMessage,
+          maxPendingMessages: gelf.maxPendingMessages,
+          maxPendingBytes: gelf.maxPendingBytes,
+          timeoutMs: gelf.chunkTimeout,
+          onEvent: (kind, peer, detail) => ctx.gelfDropped(kind, peer, detail?.error),
+        })
+      : null;
+    if (this.gelf) for (const reason of ['decompress_failed', 'too_large', 'bad_chunk', 'expired']) ctx.metrics.gelfDropped.labels({ listener: name, reason }).inc(0);
+  }
 
   private onMessage(msg: Buffer, peer: string, opts: FramerOptions): void {
     this.ctx.bytesIn += msg.length;
@@ -158,7 +177,15 @@ export class DatagramListener {
       return;
     }
     this.batcher!.from(peer);
-    frameDatagram(msg, opts, this.batcher!.emit);
+    if (this.gelf !== null && isGelfBinary(msg, 0, msg.length)) this.gelf.decodeTo(msg, 0, msg.length, peer, this.gelfSink(opts));
+    else frameDatagram(msg, opts, this.batcher!.emit);
+  }
+
+  private gelfSinkFor: ((b: Buffer, start: number, end: number) => void) | null = null;
+  /** Where decoded GELF payloads go: framed (delimiter, maxFrame) into the per-datagram batcher. */
+  private gelfSink(opts: FramerOptions): (b: Buffer, start: number, end: number) => void {
+    this.gelfSinkFor ??= (b, start, end) => frameDatagram(b, opts, this.batcher!.emit, start, end);
+    return this.gelfSinkFor;
   }
 
   /** Drops are summed and reported (counter and rate-limited log) once per event-loop turn. */
@@ -199,7 +226,19 @@ export class DatagramListener {
       j++;
     };
     const framerOpts = { ...opts, onEvent: (kind: Parameters<NonNullable<FramerOptions['onEvent']>>[0], len: number) => this.ctx.framingEvent(kind, len, peers ? peers[i]! : this.address) };
-    for (i = 0; i < n; i++) frameDatagram(buf, framerOpts, emit, offsets[2 * i]!, offsets[2 * i + 1]!);
+    const gelf = this.gelf;
+    for (i = 0; i < n; i++) {
+      const s = offsets[2 * i]!;
+      const e = offsets[2 * i + 1]!;
+      if (gelf !== null && isGelfBinary(buf, s, e)) {
+        // Compressed or chunked GELF: decoded into its own buffer, batched by the per-datagram path.
+        const peer = peers ? peers[i]! : this.address;
+        this.batcher!.from(peer);
+        gelf.decodeTo(buf, s, e, peer, this.gelfSink(opts));
+        continue;
+      }
+      frameDatagram(buf, framerOpts, emit, s, e);
+    }
     if (j === 0) return;
     if (peers) peers.length = j;
     const batch: FrameBatch = {
@@ -214,8 +253,7 @@ export class DatagramListener {
       peers,
       hold: null,
     };
-    if (this.ctx.pipeline.offer(batch)) this.ctx.framesIn += j;
-    else this.ctx.dropped('queue_full', j);
+    if (!this.ctx.offer(batch)) this.ctx.dropped('queue_full', j);
   }
 
   async listen(): Promise<void> {
@@ -307,6 +345,7 @@ export class DatagramListener {
 
   /** Hands on what has been received, then stops listening. */
   async close(): Promise<void> {
+    this.gelf?.close();
     this.batcher?.flush();
     this.report();
     const sock = this.sock;

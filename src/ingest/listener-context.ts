@@ -10,7 +10,11 @@ import type { Logger } from '../log.js';
 import { RateLimitedLog } from '../log.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { FramerOptions, FramingEventKind } from '../protocols/framing/framer.js';
-import type { Transport } from '../pipeline/batch.js';
+import type { FrameBatch, Transport } from '../pipeline/batch.js';
+import type { RecordBatch } from '../record/record-batch.js';
+import type { FormatName } from '../protocols/formats/format.js';
+import { ParseStage } from '../protocols/formats/parse-stage.js';
+import type { MultilineOptions } from '../protocols/multiline.js';
 
 export interface ResolvedListener {
   name: string;
@@ -21,6 +25,12 @@ export interface ResolvedListener {
   nulDelimiter: boolean;
   idleTimeout: number;
   maxConnections: number;
+  /** How frames become records (docs/record.md): auto-detected per frame, or forced. */
+  format: FormatName;
+  /** Limits of GELF datagram decoding (datagram listeners with format gelf or auto). */
+  gelf: Config['gelf'];
+  /** Joining continuation lines into one record (stream listeners), or null. */
+  multiline: MultilineOptions | null;
   config: ListenerConfig;
 }
 
@@ -36,6 +46,17 @@ export function resolveListener(cfg: Config, l: ListenerConfig, name: string): R
     nulDelimiter: ('nulDelimiter' in l ? l.nulDelimiter : undefined) ?? cfg.framing.nulDelimiter,
     idleTimeout: stream && 'idleTimeout' in l && l.idleTimeout !== undefined ? l.idleTimeout : cfg.limits.idleTimeout,
     maxConnections: stream && 'maxConnections' in l && l.maxConnections !== undefined ? l.maxConnections : cfg.limits.maxConnections,
+    format: l.format ?? cfg.parsing.format,
+    gelf: cfg.gelf,
+    multiline: 'multiline' in l && l.multiline
+      ? {
+          mode: l.multiline.mode,
+          ...(l.multiline.pattern !== undefined ? { pattern: new RegExp(l.multiline.pattern) } : {}),
+          maxLines: l.multiline.maxLines,
+          maxBytes: l.multiline.maxBytes ?? l.maxFrame ?? cfg.limits.maxFrame,
+          timeoutMs: l.multiline.timeout,
+        }
+      : null,
     config: l,
   };
 }
@@ -49,6 +70,8 @@ export class ListenerContext {
   readonly open: Gauge.Internal<'listener'>;
   readonly accepted: Counter.Internal;
   private readonly warnings: RateLimitedLog;
+  /** Frames → records for every connection and socket of this listener. */
+  readonly stage: ParseStage;
 
   constructor(
     readonly opts: ResolvedListener,
@@ -70,10 +93,38 @@ export class ListenerContext {
       this.accepted.inc(0);
     }
     this.warnings = new RateLimitedLog(log);
+    this.stage = new ParseStage(opts.format);
+    this.stage.onInternalError = (err) =>
+      this.warnings.warn(`parser:${opts.name}`, 'parser failed on a frame (a bug: please report it); the frame is kept as a raw record', {
+        listener: opts.name, error: (err as Error)?.stack ?? String(err),
+      });
+    metrics.parseErrors.labels({ listener: opts.name, reason: 'internal_error' }).inc(0);
     metrics.onCollect(() => this.flushCounters());
   }
 
+  /** Parses a batch read from a stream and queues it; false means "pause the socket". */
+  push(batch: FrameBatch): boolean {
+    this.framesIn += batch.count;
+    return this.pipeline.push(this.parse(batch));
+  }
+
+  /** Parses and queues a batch of datagrams unless the pipeline is full; false means they were not taken. */
+  offer(batch: FrameBatch): boolean {
+    if (this.pipeline.paused) return false;
+    this.framesIn += batch.count;
+    return this.pipeline.offer(this.parse(batch));
+  }
+
+  parse(batch: FrameBatch): RecordBatch {
+    return this.stage.parse(batch);
+  }
+
   flushCounters(): void {
+    const { formats, errors, timestampsReplaced } = this.stage.take();
+    const listener = this.opts.name;
+    for (const [format, n] of formats) this.metrics.recordsParsed.inc({ listener, format }, n);
+    for (const [reason, n] of errors) this.metrics.parseErrors.inc({ listener, reason }, n);
+    if (timestampsReplaced > 0) this.metrics.timestampsReplaced.inc({ listener }, timestampsReplaced);
     if (this.bytesIn > 0) this.bytes.inc(this.bytesIn);
     if (this.framesIn > 0) this.frames.inc(this.framesIn);
     this.bytesIn = 0;
@@ -111,6 +162,11 @@ export class ListenerContext {
         this.warnings.warn(`octet:${listener}`, 'invalid octet count; frame read up to the next LF instead', { listener, peer });
         break;
     }
+  }
+
+  gelfDropped(reason: string, peer: string, error?: string): void {
+    this.metrics.gelfDropped.inc({ listener: this.opts.name, reason });
+    this.warnings.warn(`gelf:${this.opts.name}:${reason}`, 'GELF datagram dropped', { listener: this.opts.name, reason, peer, error });
   }
 
   refused(reason: string, peer: string, detail?: string): void {

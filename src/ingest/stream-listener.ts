@@ -3,8 +3,8 @@
  * sockets, accept loop, EAGAIN handling); this file is the per-connection logic the
  * seeds ask for on top of it:
  *
- *   read ──► slab (read-slabs.ts) ──► framer (state machine) ──► BatchBuilder ──► pipeline.push()
- *                                                                     └─ false → socket.pause() until 'resume'
+ *   read ──► slab (read-slabs.ts) ──► framer (state machine) ──► [multiline joiner] ──► BatchBuilder
+ *        ──► parse (listener's ParseStage) ──► pipeline.push()  └─ false → socket.pause() until 'resume'
  *   (TLS sockets cannot read into a user buffer: they take Node's 'data' chunks instead.)
  *   limits: max connections (refused, counted), idle timeout, max frame (in the framer),
  *   keepalive for dead peers, half-close ('end' flushes the last frame), EMFILE survived.
@@ -17,7 +17,8 @@ import { bindAddress } from './bind-address.js';
 import type { ListenerContext } from './listener-context.js';
 import { BatchBuilder, nowMs, type Source } from '../pipeline/batch.js';
 import { createFramer } from '../protocols/framing/index.js';
-import type { Framer } from '../protocols/framing/framer.js';
+import type { Framer, FrameSink } from '../protocols/framing/framer.js';
+import { MultilineJoiner } from '../protocols/multiline.js';
 import { parseHostPort, formatHostPort, formatPeer } from '../config/address.js';
 import { RinglogError } from '../errors.js';
 import type { PauseSet } from './pause-set.js';
@@ -59,6 +60,9 @@ function onSocketClose(this: ConnSocket): void {
 class Connection {
   private framer: Framer | null = null;
   private builder: BatchBuilder | null = null;
+  /** Where the framer's frames go: the builder, or the multiline joiner in front of it. */
+  private sink: FrameSink | null = null;
+  private joiner: MultilineJoiner | null = null;
   private finished = false;
   closeReason = 'peer';
   lastActive = nowMs();
@@ -91,11 +95,18 @@ class Connection {
     const peer = this.peer;
     const source: Source = { listener: ctx.opts.name, transport: ctx.opts.transport, peer };
     this.framer = createFramer(ctx.framerOptions(() => peer));
-    this.builder = new BatchBuilder(source, (batch) => {
-      ctx.framesIn += batch.count;
-      if (!ctx.pipeline.push(batch)) pauses.add(socket);
+    const multiline = ctx.opts.multiline;
+    const builder = new BatchBuilder(source, (batch) => {
+      // Joined records live in the joiners' shared arena, not in a read slab: count their bytes, not the arena's.
+      if (multiline) batch.retained = batch.bytes + batch.count * 8;
+      if (!ctx.push(batch)) pauses.add(socket);
     });
-    return { framer: this.framer, builder: this.builder };
+    this.builder = builder;
+    if (multiline) {
+      this.joiner = new MultilineJoiner(multiline, builder.emit, () => builder.flush());
+      this.sink = this.joiner.push;
+    } else this.sink = builder.emit;
+    return { framer: this.framer, builder };
   }
 
   /** A chunk from Node's own read buffers (TLS sockets). */
@@ -116,7 +127,7 @@ class Connection {
     const now = nowMs();
     this.lastActive = now;
     builder.stamp(now, bytes, hold);
-    framer.push(bytes, builder.emit);
+    framer.push(bytes, this.sink!);
     builder.flush();
   }
 
@@ -130,7 +141,11 @@ class Connection {
     if (this.finished) return;
     this.finished = true;
     if (this.framer === null) return;
-    this.framer.end(this.builder!.emit);
+    this.framer.end(this.sink!);
+    if (this.joiner) {
+      this.joiner.flush();
+      this.joiner.close();
+    }
     this.builder!.flush();
   }
 

@@ -261,3 +261,19 @@ export function parseSeq(text: string): { conn: number; seq: number } | null {
   if (!m) return null;
   return { conn: Number(m[1]), seq: Number(m[2]) };
 }
+
+/**
+ * The connection id and sequence number of a parsed record (the NDJSON record
+ * form): from the fields the formats put them in (RFC 5424 structured data
+ * `bench@32473.conn/seq`, JSON keys `conn`/`seq`), else from the message text
+ * (RFC 3164, raw). Null if there is none.
+ */
+export function seqOfRecord(rec: { message: string; fields?: Record<string, string> }): { conn: number; seq: number } | null {
+  const f = rec.fields;
+  if (f) {
+    const conn = f['bench@32473.conn'] ?? f['conn'];
+    const seq = f['bench@32473.seq'] ?? f['seq'];
+    if (conn !== undefined && seq !== undefined && /^\d+$/.test(conn) && /^\d+$/.test(seq)) return { conn: Number(conn), seq: Number(seq) };
+  }
+  return parseSeq(rec.message);
+}

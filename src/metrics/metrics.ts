@@ -36,6 +36,26 @@ export class Metrics {
   readonly framingErrors = new Counter({
     name: 'ringlog_framing_errors_total', help: 'Framing anomalies by reason (bad_octet_count)', labelNames: ['listener', 'reason'], registers: [this.registry],
   });
+  readonly recordsParsed = new Counter({
+    name: 'ringlog_records_parsed_total',
+    help: 'Records parsed, by the format detected or forced (syslog, rfc5424, rfc3164, json, gelf, logfmt, raw)',
+    labelNames: ['listener', 'format'], registers: [this.registry],
+  });
+  readonly parseErrors = new Counter({
+    name: 'ringlog_parse_errors_total',
+    help: 'Frames that did not parse and were kept as raw records with a parse_error field, by reason (docs/record.md)',
+    labelNames: ['listener', 'reason'], registers: [this.registry],
+  });
+  readonly timestampsReplaced = new Counter({
+    name: 'ringlog_timestamps_replaced_total',
+    help: 'Records whose own timestamp was absurd (before 1970 or more than 7 days after receipt): they keep the receive time and the original in the original_timestamp field',
+    labelNames: ['listener'], registers: [this.registry],
+  });
+  readonly gelfDropped = new Counter({
+    name: 'ringlog_gelf_dropped_total',
+    help: 'GELF datagrams or chunked messages dropped while decoding, by reason (decompress_failed, too_large, bad_chunk, duplicate_chunk, expired, evicted)',
+    labelNames: ['listener', 'reason'], registers: [this.registry],
+  });
   readonly dropped = new Counter({
     name: 'ringlog_dropped_total',
     help: 'Messages dropped, by reason (oversize: longer than the maximum frame with on-oversize=drop; queue_full: datagram arrived while the pipeline was over its high watermark)',

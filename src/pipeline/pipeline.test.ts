@@ -4,18 +4,22 @@ import { Pipeline, type Output } from './pipeline.js';
 import { BatchBuilder, type FrameBatch } from './batch.js';
 import { Metrics } from '../metrics/metrics.js';
 import { Logger } from '../log.js';
+import { ParseStage } from '../protocols/formats/parse-stage.js';
+import type { RecordBatch } from '../record/record-batch.js';
 
 const quiet = new Logger('error', 'logfmt', () => {});
 const source = { listener: 't', transport: 'tcp' as const, peer: 'p' };
 
-function batchOf(text: string): FrameBatch {
+const stage = new ParseStage('raw');
+
+function batchOf(text: string): RecordBatch {
   let out: FrameBatch | null = null;
   const b = new BatchBuilder(source, (x) => (out = x));
   const buf = Buffer.from(text);
   b.stamp(1);
   b.add(buf, 0, buf.length, 0);
   b.flush();
-  return out!;
+  return stage.parse(out!);
 }
 
 /** An output that writes nothing until `open()` is called: stands for a stalled disk or downstream. */
@@ -27,7 +31,7 @@ class GatedOutput implements Output {
   constructor() {
     this.gate = new Promise((r) => (this.open = r));
   }
-  async write(batches: FrameBatch[]): Promise<void> {
+  async write(batches: RecordBatch[]): Promise<void> {
     await this.gate;
     for (const b of batches) for (let i = 0; i < b.count; i++) this.written.push(b.buf.toString('utf8', b.offsets[2 * i], b.offsets[2 * i + 1]));
   }
@@ -36,8 +40,9 @@ class GatedOutput implements Output {
 
 test('push() turns false at the high watermark and resume fires under the low one', async () => {
   const out = new GatedOutput();
-  // Each batch retains 38 bytes: its 30-byte buffer and 8 bytes of offsets.
-  const p = new Pipeline({ highWatermark: 120, lowWatermark: 40 }, [out], new Metrics({ processMetrics: false }), quiet);
+  // Each batch retains its 30-byte buffer, 8 bytes of offsets and its columns; the third one crosses the high watermark.
+  const per = batchOf(''.padEnd(30, '.')).retained;
+  const p = new Pipeline({ highWatermark: per * 3 + 10, lowWatermark: per + 2 }, [out], new Metrics({ processMetrics: false }), quiet);
   let resumed = 0;
   p.on('resume', () => resumed++);
   const accepted: boolean[] = [];

@@ -13,7 +13,7 @@
  * connection: a stream read already done cannot be refused, only the next one.
  */
 import { EventEmitter } from 'node:events';
-import type { FrameBatch } from './batch.js';
+import type { RecordBatch } from '../record/record-batch.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 
@@ -24,7 +24,7 @@ export interface Output {
    * "retry later". An output must not keep references to batch buffers afterwards:
    * pooled read memory is reused once every output is done with it.
    */
-  write(batches: FrameBatch[]): Promise<void> | void;
+  write(batches: RecordBatch[]): Promise<void> | void;
   /** Writes and syncs everything it holds, then releases its resources. */
   close(): Promise<void>;
 }
@@ -41,7 +41,7 @@ const RETRY_MIN_MS = 50;
 const RETRY_MAX_MS = 5_000;
 
 export class Pipeline extends EventEmitter {
-  private queue: FrameBatch[] = [];
+  private queue: RecordBatch[] = [];
   private head = 0;
   private bytes = 0;
   private over = false;
@@ -74,7 +74,7 @@ export class Pipeline extends EventEmitter {
    * Enqueues a batch that has already been read from a stream socket. Always accepted;
    * returns false when the caller should pause its socket until 'resume'.
    */
-  push(batch: FrameBatch): boolean {
+  push(batch: RecordBatch): boolean {
     this.enqueue(batch);
     if (!this.over && this.bytes >= this.opts.highWatermark) {
       this.over = true;
@@ -85,13 +85,13 @@ export class Pipeline extends EventEmitter {
   }
 
   /** For datagrams: enqueues unless over the high watermark; false means the caller drops it. */
-  offer(batch: FrameBatch): boolean {
+  offer(batch: RecordBatch): boolean {
     if (this.over) return false;
     this.push(batch);
     return true;
   }
 
-  private enqueue(batch: FrameBatch): void {
+  private enqueue(batch: RecordBatch): void {
     this.queue.push(batch);
     this.bytes += batch.retained;
     if (this.wake) {
@@ -101,12 +101,12 @@ export class Pipeline extends EventEmitter {
     }
   }
 
-  private take(): FrameBatch[] {
-    const out: FrameBatch[] = [];
+  private take(): RecordBatch[] {
+    const out: RecordBatch[] = [];
     let size = 0;
     while (this.head < this.queue.length && (out.length === 0 || size < this.maxWriteBytes)) {
       const b = this.queue[this.head]!;
-      this.queue[this.head++] = undefined as unknown as FrameBatch;
+      this.queue[this.head++] = undefined as unknown as RecordBatch;
       out.push(b);
       size += b.retained;
     }
@@ -120,7 +120,7 @@ export class Pipeline extends EventEmitter {
     return out;
   }
 
-  private release(batches: FrameBatch[]): void {
+  private release(batches: RecordBatch[]): void {
     for (const b of batches) {
       this.bytes -= b.retained;
       b.hold?.release();

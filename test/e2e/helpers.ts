@@ -12,11 +12,20 @@ import os from 'node:os';
 import path from 'node:path';
 import { trackChild, type RinglogServer } from '../../bench/lib/server.js';
 
-/** One line of the NDJSON output. */
+/** One line of the NDJSON output (the record form, docs/record.md). */
 export interface NdjsonRecord {
+  timestamp: string;
   received: string;
-  source: { transport: string; listener: string; peer: string };
+  host?: string;
+  app?: string;
+  procid?: string;
+  msgid?: string;
+  facility: number;
+  severity: number;
   message: string;
+  fields?: Record<string, string>;
+  source: { transport: string; listener: string; peer: string };
+  /** Not in the file: set by readNdjson from fields.truncated, for the framing tests. */
   truncated?: boolean;
 }
 
@@ -64,6 +73,7 @@ export function readNdjson(file: string, fromByte = 0): NdjsonRecord[] {
     if (typeof rec.message !== 'string' || typeof rec.received !== 'string' || typeof rec.source?.listener !== 'string') {
       throw new Error(`${file}: line ${i + 1} is not a record: ${line.slice(0, 200)}`);
     }
+    if (rec.fields?.['truncated'] === 'true') rec.truncated = true;
     return rec;
   });
 }

@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { RinglogServer, parseLogfmt, repoRoot, ringlogBin, trackChild } from '../../bench/lib/server.js';
-import { parseSeq } from '../../src/loadgen/payload.js';
+import { seqOfRecord } from '../../src/loadgen/payload.js';
 import { makeTempDir as tempDir, readNdjson, removeDir, sleep, type NdjsonRecord } from './helpers.js';
 
 export { tempDir, removeDir, sleep, type NdjsonRecord };
@@ -175,7 +175,7 @@ export function checkSeqs(records: Iterable<NdjsonRecord>, n: number): SeqReport
   const seen = new Uint8Array(n);
   const rep: SeqReport = { withSeq: 0, missing: [], missingCount: 0, duplicates: [], duplicateCount: 0, outOfRange: 0 };
   for (const r of records) {
-    const p = parseSeq(r.message);
+    const p = seqOfRecord(r);
     if (!p) continue;
     rep.withSeq++;
     if (p.seq < 0 || p.seq >= n) {

@@ -101,7 +101,8 @@ describe('TLS listener', { skip }, () => {
       tcp: false,
       output: [`ndjson:${out}`],
       dataDir: path.join(dir, 'data'),
-      args: ['--tls', '127.0.0.1:0', '--tls-cert', path.join(dir, 'server.pem'), '--tls-key', path.join(dir, 'server.key')],
+      // --format raw: these tests are about the transport, so a record's message is the whole frame.
+      args: ['--format', 'raw', '--tls', '127.0.0.1:0', '--tls-cert', path.join(dir, 'server.pem'), '--tls-key', path.join(dir, 'server.key')],
       expectListeners: ['tls'],
     });
   });
@@ -235,7 +236,8 @@ describe('TLS listener with --tls-ca (mutual TLS)', { skip }, () => {
       tcp: false,
       output: [`ndjson:${out}`],
       dataDir: path.join(dir, 'data'),
-      args: ['--tls', '127.0.0.1:0', '--tls-cert', path.join(dir, 'server.pem'), '--tls-key', path.join(dir, 'server.key'), '--tls-ca', path.join(dir, 'ca.pem')],
+      // --format raw: these tests are about the transport, so a record's message is the whole frame.
+      args: ['--format', 'raw', '--tls', '127.0.0.1:0', '--tls-cert', path.join(dir, 'server.pem'), '--tls-key', path.join(dir, 'server.key'), '--tls-ca', path.join(dir, 'ca.pem')],
       expectListeners: ['tls'],
     });
   });

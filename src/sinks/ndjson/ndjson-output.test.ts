@@ -9,6 +9,10 @@ import { writeJsonStringBody, maxEscapedLength } from './json-escape.js';
 import { Metrics } from '../../metrics/metrics.js';
 import { Logger } from '../../log.js';
 import type { FrameBatch } from '../../pipeline/batch.js';
+import { ParseStage } from '../../protocols/formats/parse-stage.js';
+import type { RecordBatch } from '../../record/record-batch.js';
+
+const raw = new ParseStage('raw');
 
 test('JSON string body equals JSON.stringify of the UTF-8 decoding, for any bytes', () => {
   fc.assert(
@@ -35,30 +39,33 @@ test('ASCII with quotes, backslashes and control bytes stays on the fast path an
   );
 });
 
-test('records are appended as NDJSON with source, message and the truncated flag', async () => {
+test('records are appended as NDJSON in the record form, with source, message and the truncated field', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ringlog-ndjson-'));
   const path = join(dir, 'out.ndjson');
   writeFileSync(path, '{"earlier":true}\n');
   const out = new NdjsonOutput(path, 50, new Metrics({ processMetrics: false }), new Logger('error', 'logfmt', () => {}));
   await out.open();
   const buf = Buffer.from('plain "quoted" \\ back\ttab\x00nul \xff\xfe bad utf8 é');
-  const batch: FrameBatch = {
+  const batch = raw.parse({
     buf, offsets: Uint32Array.of(0, 5, 0, buf.length), flags: Uint8Array.of(0, 1), count: 2, bytes: 5 + buf.length, retained: buf.length + 16,
     received: Date.UTC(2026, 10, 22, 10, 0, 0, 123) + 0.456, source: { listener: 'tcp', transport: 'tcp', peer: '[::1]:4000' }, peers: null, hold: null,
-  };
+  });
   await out.write([batch]);
   await out.close();
   const lines = readFileSync(path, 'utf8').trimEnd().split('\n');
   assert.equal(lines.length, 3);
   assert.deepEqual(JSON.parse(lines[0]!), { earlier: true });
   const a = JSON.parse(lines[1]!);
-  assert.deepEqual(a, { received: '2026-11-22T10:00:00.123456Z', source: { transport: 'tcp', listener: 'tcp', peer: '[::1]:4000' }, message: 'plain' });
+  assert.deepEqual(a, {
+    timestamp: '2026-11-22T10:00:00.123456000Z', received: '2026-11-22T10:00:00.123456000Z', facility: 1, severity: 5, message: 'plain',
+    source: { transport: 'tcp', listener: 'tcp', peer: '[::1]:4000' },
+  });
   const b = JSON.parse(lines[2]!);
   assert.equal(b.message, buf.toString('utf8'));
-  assert.equal(b.truncated, true);
+  assert.deepEqual(b.fields, { truncated: 'true' });
 });
 
-function textBatch(...lines: string[]): FrameBatch {
+function textBatch(...lines: string[]): RecordBatch {
   const buf = Buffer.from(lines.join('\n'));
   const offsets: number[] = [];
   let at = 0;
@@ -66,10 +73,11 @@ function textBatch(...lines: string[]): FrameBatch {
     offsets.push(at, at + Buffer.byteLength(l));
     at += Buffer.byteLength(l) + 1;
   }
-  return {
+  const batch: FrameBatch = {
     buf, offsets: Uint32Array.from(offsets), flags: null, count: lines.length, bytes: buf.length, retained: buf.length,
     received: Date.now(), source: { listener: 'udp', transport: 'udp', peer: '' }, peers: lines.map((_, i) => `10.0.0.${i}:514`), hold: null,
   };
+  return raw.parse(batch);
 }
 
 test('a partial last line left by a crash is ended before new records are appended', async () => {

@@ -1,10 +1,10 @@
 /**
- * Appends records to a file as NDJSON, one object per line:
+ * Appends records to a file as NDJSON, one object per line, in the record's JSON
+ * form (src/record/record-json.ts, docs/record.md):
  *
- *   {"received":"2026-11-22T10:00:00.123456Z","source":{"transport":"tcp","listener":"tcp","peer":"127.0.0.1:40312"},"message":"<134>1 …"}
+ *   {"timestamp":"2026-11-22T10:00:00.123456789Z","received":"…","host":"web-1","app":"nginx",…,"message":"…","source":{…}}
  *
- * plus `"truncated":true` for frames cut at the maximum frame size. Each write() of the
- * pipeline becomes one positional write of the whole formatted buffer (no write per
+ * Each write() of the pipeline becomes one positional write of the whole formatted buffer (no write per
  * record); fdatasync runs every `fsyncInterval` ms when something was written, and at close.
  * A write that fails (ENOSPC…) throws, so the pipeline keeps the batch queued and retries;
  * the bytes of a partly failed write are overwritten by the retry, never duplicated.
@@ -15,30 +15,18 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { constants, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { FrameBatch } from '../../pipeline/batch.js';
+import type { RecordBatch } from '../../record/record-batch.js';
+import { RecordJsonWriter } from '../../record/record-json.js';
 import type { Output } from '../../pipeline/pipeline.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import type { Logger } from '../../log.js';
-import { FRAME_TRUNCATED } from '../../protocols/framing/framer.js';
-import { maxEscapedLength, writeJsonStringBody } from './json-escape.js';
 import { RinglogError } from '../../errors.js';
-
-const TAIL = Buffer.from('"}\n');
-const TAIL_TRUNCATED = Buffer.from('","truncated":true}\n');
-
-/** ISO 8601 with microseconds: JSON consumers and `date -d` both take it. */
-function isoMicros(ms: number): string {
-  const whole = Math.floor(ms);
-  const micros = Math.floor((ms - whole) * 1000);
-  const iso = new Date(whole).toISOString(); // 2026-11-22T10:00:00.123Z
-  return `${iso.slice(0, 23)}${String(micros).padStart(3, '0')}Z`;
-}
 
 export class NdjsonOutput implements Output {
   readonly name: string;
   private fh: FileHandle | null = null;
   private position = 0;
-  private buf = Buffer.allocUnsafe(4 * 1024 * 1024);
+  private readonly json = new RecordJsonWriter();
   private dirty = false;
   private timer: NodeJS.Timeout | null = null;
   /** write, sync, reopen and close run one at a time, in call order. */
@@ -97,47 +85,18 @@ export class NdjsonOutput implements Output {
     });
   }
 
-  /** Formats the batches into one buffer (grown when needed). */
-  private format(batches: FrameBatch[]): number {
-    // Record heads: one per batch, or one per record for batches that coalesce several senders.
-    const heads = batches.map((b) => {
-      const src = `{"received":"${isoMicros(b.received)}","source":{"transport":"${b.source.transport}","listener":${JSON.stringify(b.source.listener)},"peer":`;
-      return b.peers
-        ? b.peers.map((p) => Buffer.from(`${src}${JSON.stringify(p)}},"message":"`))
-        : Buffer.from(`${src}${JSON.stringify(b.source.peer)}},"message":"`);
-    });
-    let need = 0;
-    batches.forEach((b, j) => {
-      const h = heads[j]!;
-      const headBytes = Array.isArray(h) ? h.reduce((n, x) => n + x.length, 0) : h.length * b.count;
-      need += maxEscapedLength(b.bytes) + headBytes + b.count * TAIL_TRUNCATED.length;
-    });
-    if (this.buf.length < need) this.buf = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
-    const out = this.buf;
-    let o = 0;
-    batches.forEach((b, j) => {
-      const h = heads[j]!;
-      const { offsets, flags, buf } = b;
-      for (let i = 0; i < b.count; i++) {
-        o += (Array.isArray(h) ? h[i]! : h).copy(out, o);
-        o = writeJsonStringBody(out, o, buf, offsets[2 * i]!, offsets[2 * i + 1]!);
-        o += (flags !== null && (flags[i]! & FRAME_TRUNCATED) !== 0 ? TAIL_TRUNCATED : TAIL).copy(out, o);
-      }
-    });
-    return o;
-  }
-
-  write(batches: FrameBatch[]): Promise<void> {
+  write(batches: RecordBatch[]): Promise<void> {
     return this.serial(() => this.writeNow(batches));
   }
 
-  private async writeNow(batches: FrameBatch[]): Promise<void> {
+  private async writeNow(batches: RecordBatch[]): Promise<void> {
     const fh = this.fh;
     if (!fh) throw new RinglogError('RL_OUTPUT_FAILED', `NDJSON output ${this.path} is not open`);
-    const len = this.format(batches);
+    const out = this.json.render(batches);
+    const len = out.length;
     let done = 0;
     while (done < len) {
-      const { bytesWritten } = await fh.write(this.buf, done, len - done, this.position + done);
+      const { bytesWritten } = await fh.write(out, done, len - done, this.position + done);
       done += bytesWritten;
     }
     this.position += len;
