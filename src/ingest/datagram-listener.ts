@@ -94,6 +94,8 @@ class DatagramBatcher {
   private add(buf: Buffer, start: number, end: number, flags: number): void {
     const len = end - start;
     if (this.used + len > this.arena.length || this.count === MAX_FRAMES_PER_BATCH) this.flush();
+    // Only a decoded GELF message (up to gelf.maxMessage) can be larger than a fresh arena: it gets one of its own.
+    if (len > this.arena.length) this.arena = Buffer.allocUnsafe(len);
     if (this.count === 0) this.received = nowMs();
     buf.copy(this.arena, this.used, start, end);
     this.offsets[2 * this.count] = this.used;
@@ -182,9 +184,17 @@ export class DatagramListener {
   }
 
   private gelfSinkFor: ((b: Buffer, start: number, end: number) => void) | null = null;
-  /** Where decoded GELF payloads go: framed (delimiter, maxFrame) into the per-datagram batcher. */
+  /**
+   * Where decoded GELF payloads go: framed (trailing delimiter) into the per-datagram batcher.
+   * A reassembled or decompressed message is bounded by gelf.maxMessage (the decoder drops
+   * larger ones as too_large), not by maxFrame: cutting a complete GELF document at maxFrame
+   * would only turn it into an unparseable raw record.
+   */
   private gelfSink(opts: FramerOptions): (b: Buffer, start: number, end: number) => void {
-    this.gelfSinkFor ??= (b, start, end) => frameDatagram(b, opts, this.batcher!.emit, start, end);
+    if (this.gelfSinkFor === null) {
+      const gelfOpts: FramerOptions = { ...opts, maxFrame: Math.max(opts.maxFrame, this.ctx.opts.gelf.maxMessage) };
+      this.gelfSinkFor = (b, start, end) => frameDatagram(b, gelfOpts, this.batcher!.emit, start, end);
+    }
     return this.gelfSinkFor;
   }
 
