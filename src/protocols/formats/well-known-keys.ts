@@ -206,7 +206,16 @@ function pickTime(w: RecordWriter, i: number, buf: Buffer, from: number, to: num
     const k = m.last[r]!;
     if (k < 0) continue;
     const t = m.vtype[k];
-    if ((t === V_STR || t === V_NUM) && parseTimeText(buf, m.vs[k]!, m.ve[k]!)) {
+    let ok: boolean;
+    if (t === V_STR || t === V_NUM) {
+      ok = parseTimeText(buf, m.vs[k]!, m.ve[k]!);
+    } else if (t === V_STR_ESC) {
+      const n = unescapeShort(buf, m.vs[k]!, m.ve[k]!);
+      ok = n >= 0 && parseTimeText(unescaped, 0, n);
+    } else {
+      continue;
+    }
+    if (ok) {
       w.timeMs[i] = parsedTime.ms;
       w.timeNs[i] = parsedTime.ns;
       m.used[k] = 1;
@@ -221,8 +230,15 @@ function pickLevel(w: RecordWriter, i: number, buf: Buffer, from: number, to: nu
     const k = m.last[r]!;
     if (k < 0) continue;
     const t = m.vtype[k];
-    if (t !== V_STR && t !== V_NUM) continue;
-    const sev = parseLevelText(buf, m.vs[k]!, m.ve[k]!, syslogOnly);
+    let sev: number;
+    if (t === V_STR || t === V_NUM) {
+      sev = parseLevelText(buf, m.vs[k]!, m.ve[k]!, syslogOnly);
+    } else if (t === V_STR_ESC) {
+      const n = unescapeShort(buf, m.vs[k]!, m.ve[k]!);
+      sev = n >= 0 ? parseLevelText(unescaped, 0, n, syslogOnly) : -1;
+    } else {
+      continue;
+    }
     if (sev >= 0) {
       w.severity[i] = sev;
       m.used[k] = 1;
@@ -242,6 +258,9 @@ function pickText(w: RecordWriter, i: number, buf: Buffer, slot: number, from: n
     const k = m.last[r]!;
     if (k < 0) continue;
     const t = m.vtype[k];
+    // `service` is not the app when its value is a number or starts with a digit:
+    // Heroku's router (logfmt) writes its service time there (`service=2ms`).
+    if (r === R_SERVICE && (t === V_NUM || startsWithDigit(buf, m.vs[k]!, m.ve[k]!))) continue;
     if (t === V_STR || t === V_NUM) {
       w.set(i, slot, m.vs[k]!, m.ve[k]!, ENC_UTF8);
     } else if (t === V_STR_ESC) {
@@ -273,6 +292,67 @@ export function trimEscapedLineEnds(buf: Uint8Array, s: number, e: number): numb
     e -= 2;
   }
   return e;
+}
+
+function startsWithDigit(buf: Uint8Array, s: number, e: number): boolean {
+  return s < e && buf[s]! >= 0x30 && buf[s]! <= 0x39;
+}
+
+/**
+ * Scratch for a time or level value written with JSON escapes (System.Text.Json, .NET's
+ * default, writes `+` as \u002B: "2026-11-22T10:00:00\u002B01:00"). Such values are
+ * rare, so they take this slower path; plain ones are read in place.
+ */
+const unescaped = Buffer.alloc(64);
+
+/** Value of a simple escape's second byte (`\n` → LF …), 0 for `u` and invalid ones. */
+const SIMPLE_UNESCAPE = new Uint8Array(128);
+SIMPLE_UNESCAPE[0x22] = 0x22;
+SIMPLE_UNESCAPE[0x5c] = 0x5c;
+SIMPLE_UNESCAPE[0x2f] = 0x2f;
+SIMPLE_UNESCAPE[0x62] = 0x08;
+SIMPLE_UNESCAPE[0x66] = 0x0c;
+SIMPLE_UNESCAPE[0x6e] = 0x0a;
+SIMPLE_UNESCAPE[0x72] = 0x0d;
+SIMPLE_UNESCAPE[0x74] = 0x09;
+
+function hexValue(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  const l = c | 0x20;
+  return l >= 0x61 && l <= 0x66 ? l - 0x61 + 10 : -1;
+}
+
+/**
+ * The JSON string contents buf[s, e) (escapes already validated) unescaped into
+ * `unescaped`: its length, or -1 when it does not fit or an escape stands for a
+ * non-ASCII character (neither can be a time or a level).
+ */
+function unescapeShort(buf: Uint8Array, s: number, e: number): number {
+  let n = 0;
+  let p = s;
+  while (p < e) {
+    if (n === unescaped.length) return -1;
+    let c = buf[p]!;
+    if (c !== 0x5c) {
+      p++;
+    } else if (p + 1 < e && buf[p + 1] === 0x75) {
+      if (p + 6 > e) return -1;
+      const h0 = hexValue(buf[p + 2]!);
+      const h1 = hexValue(buf[p + 3]!);
+      const h2 = hexValue(buf[p + 4]!);
+      const h3 = hexValue(buf[p + 5]!);
+      if ((h0 | h1 | h2 | h3) < 0) return -1;
+      c = (h0 << 12) | (h1 << 8) | (h2 << 4) | h3;
+      if (c >= 0x80) return -1;
+      p += 6;
+    } else {
+      c = p + 1 < e && buf[p + 1]! < 0x80 ? SIMPLE_UNESCAPE[buf[p + 1]!]! : 0;
+      if (c === 0) return -1;
+      p += 2;
+    }
+    unescaped[n++] = c;
+  }
+  return n;
 }
 
 function hasBackslash(buf: Uint8Array, s: number, e: number): boolean {
