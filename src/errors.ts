@@ -8,6 +8,11 @@ export const ERROR_CODES = {
   RL_LISTEN_FAILED: 'A listener could not bind its address or path (in use, permission denied, no such interface).',
   RL_TLS_FILES: 'The TLS certificate, key or CA file of a listener could not be read or is not valid PEM.',
   RL_OUTPUT_FAILED: 'An output could not be opened or written (for example the NDJSON file).',
+  RL_STORE_OPEN: 'The store in the data directory could not be created, opened or recovered (permissions, I/O errors).',
+  RL_STORE_LOCKED: 'Another ringlog server is using the data directory (its pid is in store/LOCK); one server per data directory.',
+  RL_STORE_VERSION: 'The data directory holds a store of another format version; use the ringlog version that wrote it.',
+  RL_STORE_FAILED: 'The store stopped working while the server ran (its worker failed); the server exits, and acknowledged records are recovered from the WAL at the next start.',
+  RL_QUERY_INVALID: 'A query has a bad time range, filter or option; the message says which.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -8,7 +8,6 @@
  *   4. outputs flush and fdatasync, then close
  *   5. the HTTP port closes last, so /healthz says 503 while draining
  */
-import { join } from 'node:path';
 import type { Config } from './config/schema.js';
 import { Metrics } from './metrics/metrics.js';
 import { Logger } from './log.js';
@@ -17,6 +16,7 @@ import { Edge } from './ingest/edge.js';
 import { HttpServer } from './api/http-server.js';
 import { NdjsonOutput } from './sinks/ndjson/ndjson-output.js';
 import { NullOutput } from './sinks/null/null-output.js';
+import { Store, storeRoot } from './store/store.js';
 
 export class RinglogServer {
   readonly metrics = new Metrics();
@@ -27,19 +27,42 @@ export class RinglogServer {
   private stopping: Promise<void> | null = null;
   private startFailed = false;
   private outputs: Output[] = [];
+  /** The embedded store, when enabled. */
+  store: Store | null = null;
+  /** Called when a part of the server fails for good (the store worker): the caller stops the process. */
+  onFatal: ((err: Error) => void) | null = null;
 
   constructor(readonly config: Config, log?: Logger) {
     this.log = log ?? new Logger(config.log.level, config.log.format);
   }
 
-  /** Until the store lands, records go to an NDJSON file in the data directory unless outputs are given. */
+  /** The store (unless disabled) and the extra outputs, as the startup line names them. */
   private outputSpecs(): string[] {
-    return this.config.outputs.length > 0 ? this.config.outputs : [`ndjson:${join(this.config.dataDir, 'records.ndjson')}`];
+    return [...(this.config.store.enabled ? [`store:${storeRoot(this.config.dataDir)}`] : []), ...this.config.outputs];
   }
 
-  private async openOutputs(): Promise<Output[]> {
-    const outputs: Output[] = [];
-    for (const spec of this.outputSpecs()) {
+  /** Opens the outputs into this.outputs, one by one (so a failure can close those already open). */
+  private async openOutputs(): Promise<void> {
+    const outputs = this.outputs;
+    if (this.config.store.enabled) {
+      const s = this.config.store;
+      const store = new Store({
+        dataDir: this.config.dataDir,
+        fsync: s.fsync,
+        fsyncIntervalMs: s.fsyncInterval,
+        compressionLevel: s.compressionLevel,
+        blockTarget: s.blockSize,
+        commitBytes: s.commitSize,
+        commitIntervalMs: s.commitInterval,
+        retention: { maxAgeMs: s.retention.maxAge, maxBytes: s.retention.maxSize, checkIntervalMs: s.retention.checkInterval },
+        maxPending: s.maxPending,
+      }, this.metrics, this.log);
+      store.onFatal((err) => this.onFatal?.(err));
+      await store.open();
+      this.store = store;
+      outputs.push(store);
+    }
+    for (const spec of this.config.outputs) {
       if (spec === 'null') outputs.push(new NullOutput(this.metrics));
       else {
         const o = new NdjsonOutput(spec.slice('ndjson:'.length), this.config.ndjson.fsyncInterval, this.metrics, this.log);
@@ -47,12 +70,18 @@ export class RinglogServer {
         outputs.push(o);
       }
     }
-    return outputs;
   }
 
   async start(): Promise<void> {
-    const outputs = await this.openOutputs();
-    this.outputs = outputs;
+    try {
+      await this.openOutputs();
+    } catch (err) {
+      // Whatever did open (the store and its lock) is closed again.
+      for (const o of this.outputs) await o.close().catch(() => {});
+      this.outputs = [];
+      throw err;
+    }
+    const outputs = this.outputs;
     const pipeline = new Pipeline(this.config.pipeline, outputs, this.metrics, this.log);
     this.pipeline = pipeline;
     const edge = new Edge(this.config, pipeline, this.metrics, this.log);

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { serveCommand } from './serve.js';
 import { benchCommand } from './bench.js';
+import { queryCommand } from './query.js';
 
 /** Entry point of the `ringlog` binary: one sub-command per file in this folder. */
 export async function main(argv: string[]): Promise<void> {
@@ -8,6 +9,7 @@ export async function main(argv: string[]): Promise<void> {
     .description('ringlog: a high-performance log server')
     .showHelpAfterError()
     .addCommand(serveCommand())
+    .addCommand(queryCommand())
     .addCommand(benchCommand());
   await program.parseAsync(argv);
 }

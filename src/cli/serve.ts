@@ -18,6 +18,10 @@ export function serveCommand(): Command {
   cmd.action(async (opts: Record<string, unknown>) => {
     const config = loadConfig({ flags: opts, configFile: opts.config as string | undefined });
     const server = new RinglogServer(config);
+    server.onFatal = (err) => {
+      server.log.error('fatal error: exiting', { error: err.message });
+      process.exit(70);
+    };
     await server.start();
     let signals = 0;
     const onSignal = (sig: NodeJS.Signals) => {

@@ -215,6 +215,40 @@ export const configSchema = z
         message: 'lowWatermark must be smaller than highWatermark',
         path: ['lowWatermark'],
       }),
+    store: z
+      .object({
+        /** The embedded store in DATA_DIR/store (docs/storage.md); off only for benchmarks of the edge. */
+        enabled: z.boolean().default(true),
+        /** always: fdatasync before every ack (group commit); interval: one fdatasync per fsyncInterval, acks after it; never: acks after write(2). */
+        fsync: z.enum(['always', 'interval', 'never']).default('always'),
+        fsyncInterval: duration(1, 60_000).default(10),
+        /** zstd level of blocks: 1 is fast; higher levels compress a little better for much more CPU. */
+        compressionLevel: z.number().int().min(-7).max(22).default(3),
+        /** A block is sealed once its columns reach about this many bytes. */
+        blockSize: size(16 * KiB, 16 * MiB).default(1 * MiB),
+        /** Blocks are committed (synced, checkpointed, WAL reclaimed) after this many bytes of records… */
+        commitSize: size(1 * MiB, 1 * GiB).default(32 * MiB),
+        /** …or this long after the first uncommitted record. */
+        commitInterval: duration(10, 600_000).default(5_000),
+        /** Bytes copied into the store but not yet built into blocks; past it, writes wait (backpressure). */
+        maxPending: size(1 * MiB, 4 * GiB).default(64 * MiB),
+        retention: z
+          .object({
+            /** Partitions (UTC hours) older than this are deleted; 0 keeps everything. */
+            maxAge: duration(0, 100 * 365 * DAY).default(7 * DAY),
+            /** Oldest segments are deleted while the blocks take more than this; 0 = no limit. */
+            maxSize: size(0, 1024 * 1024 * GiB).default(0),
+            /** How often retention runs (after a commit). */
+            checkInterval: duration(1_000, DAY).default(60_000),
+          })
+          .strict()
+          .default({ maxAge: 7 * DAY, maxSize: 0, checkInterval: 60_000 }),
+      })
+      .strict()
+      .default({
+        enabled: true, fsync: 'always', fsyncInterval: 10, compressionLevel: 3, blockSize: 1 * MiB, commitSize: 32 * MiB,
+        commitInterval: 5_000, maxPending: 64 * MiB, retention: { maxAge: 7 * DAY, maxSize: 0, checkInterval: 60_000 },
+      }),
     ndjson: z
       .object({
         /** The NDJSON output calls fdatasync this often (and at shutdown). */

@@ -100,6 +100,73 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  // The store (docs/storage.md). Counters fed from the store worker arrive with its stats, about once a second.
+  readonly storeRecords = new Counter({
+    name: 'ringlog_store_records_total', help: 'Records made durable in the store (written to the WAL and fsynced): the ack point', registers: [this.registry],
+  });
+  readonly storeBytes = new Counter({
+    name: 'ringlog_store_bytes_total', help: 'Frame bytes of the records made durable in the store', registers: [this.registry],
+  });
+  readonly storeWalBytes = new Counter({
+    name: 'ringlog_store_wal_bytes_total', help: 'Bytes written to the write-ahead log', registers: [this.registry],
+  });
+  readonly storeWalSyncs = new Counter({
+    name: 'ringlog_store_wal_syncs_total', help: 'fdatasync calls on the write-ahead log (one per group commit)', registers: [this.registry],
+  });
+  readonly storeWalSyncSeconds = new Histogram({
+    name: 'ringlog_store_wal_sync_seconds', help: 'Duration of each WAL fdatasync',
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [this.registry],
+  });
+  readonly storeDurableLatency = new Histogram({
+    name: 'ringlog_store_durable_latency_seconds',
+    help: 'Per batch of records read together: time from receipt to durable in the WAL (when the record is acknowledged)',
+    buckets: [0.00025, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry],
+  });
+  readonly storePendingBytes = new Gauge({
+    name: 'ringlog_store_pending_bytes', help: 'Bytes copied into the store and not yet built into blocks (bounded by store.maxPending)', registers: [this.registry],
+  });
+  readonly storeWalFiles = new Gauge({
+    name: 'ringlog_store_wal_files', help: 'Write-ahead log files on disk', registers: [this.registry],
+  });
+  readonly storeBlocks = new Counter({
+    name: 'ringlog_store_blocks_total', help: 'Blocks sealed and written', registers: [this.registry],
+  });
+  readonly storeBlockRawBytes = new Counter({
+    name: 'ringlog_store_block_raw_bytes_total', help: 'Columnar bytes of the blocks written, before compression', registers: [this.registry],
+  });
+  readonly storeBlockBytes = new Counter({
+    name: 'ringlog_store_block_bytes_total', help: 'Bytes of the blocks written, compressed, headers included', registers: [this.registry],
+  });
+  readonly storeCommits = new Counter({
+    name: 'ringlog_store_commits_total', help: 'Commits: blocks synced and the checkpoint moved forward', registers: [this.registry],
+  });
+  readonly storeDiskBytes = new Gauge({
+    name: 'ringlog_store_disk_bytes', help: 'Bytes of segment and index files (what retention by size counts)', registers: [this.registry],
+  });
+  readonly storePartitions = new Gauge({
+    name: 'ringlog_store_partitions', help: 'Partition directories (one per UTC hour with records)', registers: [this.registry],
+  });
+  readonly storeWriteErrors = new Counter({
+    name: 'ringlog_store_write_errors_total', help: 'Failed store writes or syncs (retried), by file kind (wal, segment)', labelNames: ['file'], registers: [this.registry],
+  });
+  readonly storeStalled = new Gauge({
+    name: 'ringlog_store_write_stalled', help: '1 while store writes fail and are being retried (disk full, I/O errors): records wait and senders are slowed', registers: [this.registry],
+  });
+  readonly storeDamage = new Counter({
+    name: 'ringlog_store_damage_total',
+    help: 'Damage found and handled by recovery, by kind (torn_tail, uncommitted_block, rebuilt_index, damaged_block, damaged_wal_entry, checkpoint_lost)',
+    labelNames: ['kind'], registers: [this.registry],
+  });
+  readonly storeDamagedBytes = new Counter({
+    name: 'ringlog_store_damaged_bytes_total', help: 'Bytes of store files found damaged or torn at recovery and cut off or skipped', registers: [this.registry],
+  });
+  readonly storeReplayed = new Counter({
+    name: 'ringlog_store_replayed_records_total', help: 'Records replayed from the WAL at start (durable but not yet in committed blocks)', registers: [this.registry],
+  });
+  readonly storeRetentionDeleted = new Counter({
+    name: 'ringlog_store_retention_deleted_bytes_total', help: 'Bytes deleted by retention, by reason (age, size)', labelNames: ['reason'], registers: [this.registry],
+  });
+
   constructor(opts: { processMetrics?: boolean } = {}) {
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'ringlog_' });
   }

@@ -43,6 +43,12 @@ export interface FrameBatch {
    * every output has written the batch; null when `buf` is ordinary garbage-collected memory.
    */
   hold: Hold | null;
+  /**
+   * Called once the batch's records reached the ack point: durable in the store (its
+   * WAL fsynced), or, when no output is a store, written by every output. For senders
+   * that wait for an answer (HTTP ingest). Never called for a batch that was dropped.
+   */
+  ack?: (() => void) | undefined;
 }
 
 /** A reference-counted owner of pooled memory (src/ingest/read-slabs.ts). */

@@ -27,6 +27,11 @@ export interface Output {
   write(batches: RecordBatch[]): Promise<void> | void;
   /** Writes and syncs everything it holds, then releases its resources. */
   close(): Promise<void>;
+  /**
+   * True for an output that calls each batch's `ack` itself once the batch is durable
+   * (the store). Without one, a batch is acknowledged when every output has written it.
+   */
+  readonly acks?: boolean;
 }
 
 export interface PipelineOptions {
@@ -49,6 +54,8 @@ export class Pipeline extends EventEmitter {
   private closing = false;
   private readonly loop: Promise<void>;
   private readonly maxWriteBytes: number;
+  /** Some output acknowledges batches itself (the store): release() does not. */
+  private readonly acking: boolean;
 
   constructor(
     private readonly opts: PipelineOptions,
@@ -58,6 +65,7 @@ export class Pipeline extends EventEmitter {
   ) {
     super();
     this.maxWriteBytes = opts.maxWriteBytes ?? 4 * 1024 * 1024;
+    this.acking = outputs.some((o) => o.acks === true);
     this.loop = this.run();
   }
 
@@ -121,9 +129,11 @@ export class Pipeline extends EventEmitter {
   }
 
   private release(batches: RecordBatch[]): void {
+    const ack = !this.acking;
     for (const b of batches) {
       this.bytes -= b.retained;
       b.hold?.release();
+      if (ack) b.ack?.();
     }
     if (this.over && this.bytes <= this.opts.lowWatermark) {
       this.over = false;

@@ -15,6 +15,7 @@
  */
 import type { FrameBatch } from '../pipeline/batch.js';
 import { KeyDictionary } from './key-dictionary.js';
+import type { FormatName } from '../protocols/formats/format.js';
 import { splitReceived } from './time.js';
 
 /** Text slots of a record, in `spans` / `enc` order. */
@@ -55,6 +56,8 @@ export interface RecordColumns {
   keys: KeyDictionary;
   /** Records that became raw records with a parse_error field. */
   parseErrors: number;
+  /** The format the batch was parsed with (its listener's): the store logs it so recovery parses alike. */
+  format: FormatName;
 }
 
 export type RecordBatch = FrameBatch & RecordColumns;
@@ -179,7 +182,7 @@ export class RecordWriter {
   }
 
   /** Hands out the parsed batch (the frame batch object, now with its columns). */
-  finish(): RecordBatch {
+  finish(format: FormatName): RecordBatch {
     const batch = this.batch!;
     this.batch = null;
     const nf = this.nf;
@@ -196,6 +199,7 @@ export class RecordWriter {
     out.fieldEnc = this.fieldEnc.slice(0, nf);
     out.keys = this.keys;
     out.parseErrors = this.parseErrors;
+    out.format = format;
     out.retained += columnBytes(batch.count, nf);
     return out;
   }

@@ -13,10 +13,10 @@
  * per key dictionary, timestamps once per second.
  */
 import { maxEscapedLength, writeJsonStringBody } from '../sinks/ndjson/json-escape.js';
-import { decodeText } from './record.js';
+import { decodeText, type LogRecord } from './record.js';
 import { ENC_UTF8, SLOTS, type RecordBatch } from './record-batch.js';
 import type { KeyDictionary } from './key-dictionary.js';
-import { splitReceived } from './time.js';
+import { formatTimestamp, splitReceived } from './time.js';
 
 const SLOT_KEYS = [',"host":"', ',"app":"', ',"procid":"', ',"msgid":"'];
 
@@ -122,4 +122,28 @@ export class RecordJsonWriter {
     this.o += this.out.write(JSON.stringify(peer), this.o, 'utf8');
     this.ascii('}}\n');
   }
+}
+
+/** The JSON form of one record object (same shape as RecordJsonWriter's lines, without the newline). */
+export function recordToJson(r: LogRecord): string {
+  const o: Record<string, unknown> = {
+    timestamp: formatNs(r.timestamp),
+    received: formatNs(r.received),
+  };
+  if (r.host !== null) o.host = r.host;
+  if (r.app !== null) o.app = r.app;
+  if (r.procid !== null) o.procid = r.procid;
+  if (r.msgid !== null) o.msgid = r.msgid;
+  o.facility = r.facility;
+  o.severity = r.severity;
+  o.message = r.message;
+  if (Object.keys(r.fields).length > 0) o.fields = r.fields;
+  o.source = { transport: r.source.transport, listener: r.source.listener, peer: r.source.peer };
+  return JSON.stringify(o);
+}
+
+/** RFC 3339 UTC text with 9 fraction digits of a ns timestamp. */
+export function formatNs(ns: bigint): string {
+  const ms = ns / 1_000_000n;
+  return formatTimestamp(Number(ms), Number(ns - ms * 1_000_000n));
 }

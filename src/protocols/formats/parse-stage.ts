@@ -58,8 +58,10 @@ export class ParseStage {
     const buf = batch.buf;
     const limit = w.receivedMs + FUTURE_LIMIT_MS;
     for (let i = 0; i < count; i++) {
-      const s = offsets[2 * i]!;
+      let s = offsets[2 * i]!;
       const e = offsets[2 * i + 1]!;
+      // A UTF-8 byte order mark before the frame (some Windows shippers write one per line) is not content.
+      if (buf[s] === 0xef && buf[s + 1] === 0xbb && buf[s + 2] === 0xbf && s + 3 <= e) s += 3;
       try {
         if (this.auto) {
           // The same decision as parseAuto (index.ts), inlined to count formats.
@@ -92,7 +94,7 @@ export class ParseStage {
       if (!(t >= 0 && t <= limit)) this.replaceTimestamp(i, t);
       w.next(i);
     }
-    return w.finish();
+    return w.finish(this.format);
   }
 
   private replaceTimestamp(i: number, t: number): void {

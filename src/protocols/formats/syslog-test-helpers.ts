@@ -44,7 +44,7 @@ export function parseBatch(parser: FrameParser, frames: (string | Buffer)[]): Re
     parser(w, i, batch.offsets[2 * i]!, batch.offsets[2 * i + 1]!);
     w.next(i);
   }
-  return w.finish();
+  return w.finish('raw');
 }
 
 /** Bytes syslog parsers care about, so that random frames reach deep into the grammar. */

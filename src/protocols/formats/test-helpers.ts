@@ -38,7 +38,7 @@ export function parseAll(parser: FrameParser, frames: (string | Buffer)[], recei
     }
     w.next(i);
   }
-  const out = w.finish();
+  const out = w.finish('raw');
   return Array.from({ length: out.count }, (_, i) => recordAt(out, i));
 }
 

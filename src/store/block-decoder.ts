@@ -1,0 +1,250 @@
+/**
+ * The read side of a block: checks the payload CRC, decompresses it and decodes the
+ * columns (block-builder.ts describes them) into a DecodedBlock, from which queries
+ * test and build records. Every length is checked against what is left, so a damaged
+ * payload throws CorruptError instead of reading out of bounds.
+ */
+import { Decompressor } from 'zstd-napi';
+import { crc32c } from '@node-rs/crc32';
+import type { LogRecord } from '../record/record.js';
+import { toNs } from '../record/time.js';
+import { ByteReader, CorruptError } from './byte-buffer.js';
+import type { BlockHeader } from './block-header.js';
+import { SLOT_NAMES } from './block-builder.js';
+import { BloomFilter } from './bloom-filter.js';
+import { HashSet32, addTokens, hashPairFrom, pairPrefix } from './tokenizer.js';
+
+export interface DecodedField {
+  name: string;
+  rows: Uint32Array;
+  /** Value k is payload[starts[k], starts[k] + lens[k]). */
+  starts: Uint32Array;
+  lens: Uint32Array;
+}
+
+export class DecodedBlock {
+  constructor(
+    readonly header: BlockHeader,
+    readonly payload: Buffer,
+    readonly n: number,
+    readonly tsMs: Float64Array,
+    readonly tsNs: Uint32Array,
+    readonly rcMs: Float64Array,
+    readonly rcNs: Uint32Array,
+    readonly facility: Uint8Array,
+    readonly severity: Uint8Array,
+    /** Per slot (host, app, procid, msgid): the dictionary and per record id (0 = absent). */
+    readonly slotDicts: string[][],
+    readonly slotIds: Uint32Array[],
+    /** (listener, transport, peer) triplets and per record id. */
+    readonly sources: string[],
+    readonly sourceIds: Uint32Array,
+    readonly msgStarts: Uint32Array,
+    readonly msgLens: Uint32Array,
+    readonly fields: DecodedField[],
+  ) {}
+
+  /** Field values by record, built on first use: row → [(field index, value index)…]. */
+  private byRow: Int32Array[] | null = null;
+
+  message(i: number): string {
+    return this.payload.toString('utf8', this.msgStarts[i]!, this.msgStarts[i]! + this.msgLens[i]!);
+  }
+
+  slot(i: number, slot: number): string | null {
+    const id = this.slotIds[slot]![i]!;
+    return id === 0 ? null : this.slotDicts[slot]![id - 1]!;
+  }
+
+  /** Value of field `name` in record i, or undefined. */
+  field(i: number, name: string): string | undefined {
+    for (const f of this.fields) {
+      if (f.name !== name) continue;
+      // The last value wins when a record repeats a key (as in fieldsOf).
+      const k = lowerBound(f.rows, i + 1) - 1;
+      if (k >= 0 && f.rows[k] === i) return this.payload.toString('utf8', f.starts[k]!, f.starts[k]! + f.lens[k]!);
+      return undefined;
+    }
+    return undefined;
+  }
+
+  fieldsOf(i: number): Record<string, string> {
+    if (this.byRow === null) this.indexRows();
+    const out: Record<string, string> = {};
+    const list = this.byRow![i];
+    if (list) {
+      for (let j = 0; j < list.length; j += 2) {
+        const f = this.fields[list[j]!]!;
+        const k = list[j + 1]!;
+        out[f.name] = this.payload.toString('utf8', f.starts[k]!, f.starts[k]! + f.lens[k]!);
+      }
+    }
+    return out;
+  }
+
+  private indexRows(): void {
+    const counts = new Uint32Array(this.n);
+    for (const f of this.fields) for (let k = 0; k < f.rows.length; k++) counts[f.rows[k]!]!++;
+    const rows: Int32Array[] = new Array(this.n);
+    const fill = new Uint32Array(this.n);
+    for (let i = 0; i < this.n; i++) if (counts[i]! > 0) rows[i] = new Int32Array(2 * counts[i]!);
+    this.fields.forEach((f, fi) => {
+      for (let k = 0; k < f.rows.length; k++) {
+        const r = f.rows[k]!;
+        const at = fill[r]!;
+        rows[r]![at] = fi;
+        rows[r]![at + 1] = k;
+        fill[r] = at + 2;
+      }
+    });
+    this.byRow = rows;
+  }
+
+  record(i: number): LogRecord {
+    const s = this.sourceIds[i]!;
+    return {
+      timestamp: toNs(this.tsMs[i]!, this.tsNs[i]!),
+      received: toNs(this.rcMs[i]!, this.rcNs[i]!),
+      host: this.slot(i, 0),
+      app: this.slot(i, 1),
+      procid: this.slot(i, 2),
+      msgid: this.slot(i, 3),
+      facility: this.facility[i]!,
+      severity: this.severity[i]!,
+      message: this.message(i),
+      fields: this.fieldsOf(i),
+      source: { listener: this.sources[3 * s]!, transport: this.sources[3 * s + 1]! as LogRecord['source']['transport'], peer: this.sources[3 * s + 2]! },
+    };
+  }
+}
+
+function lowerBound(a: Uint32Array, x: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+const decompressor = new Decompressor();
+
+/** Checks and decompresses a block's payload (the bytes after its header). */
+export function decompressPayload(header: BlockHeader, comp: Uint8Array): Buffer {
+  if (comp.length !== header.compLen) throw new CorruptError(`payload is ${comp.length} bytes, header says ${header.compLen}`);
+  if (crc32c(comp) !== header.payloadCrc) throw new CorruptError('block payload CRC mismatch');
+  let raw: Buffer;
+  try {
+    raw = decompressor.decompress(comp);
+  } catch (err) {
+    throw new CorruptError(`zstd: ${(err as Error).message}`);
+  }
+  if (raw.length !== header.rawLen) throw new CorruptError(`payload decompressed to ${raw.length} bytes, header says ${header.rawLen}`);
+  return raw;
+}
+
+export function decodeBlock(header: BlockHeader, comp: Uint8Array): DecodedBlock {
+  const payload = decompressPayload(header, comp);
+  const r = new ByteReader(payload);
+  const n = r.uvarint();
+  if (n !== header.count) throw new CorruptError(`block holds ${n} records, header says ${header.count}`);
+  if (n > payload.length) throw new CorruptError('record count larger than the payload');
+  const time = (): [Float64Array, Uint32Array] => {
+    const ms = new Float64Array(n);
+    const ns = new Uint32Array(n);
+    let prev = header.minMs;
+    for (let i = 0; i < n; i++) {
+      prev += r.svarint();
+      ms[i] = prev;
+    }
+    for (let i = 0; i < n; i++) ns[i] = r.uvarint();
+    return [ms, ns];
+  };
+  const [tsMs, tsNs] = time();
+  const [rcMs, rcNs] = time();
+  const facility = Uint8Array.from(r.bytes(n));
+  const severity = Uint8Array.from(r.bytes(n));
+  const slotDicts: string[][] = [];
+  const slotIds: Uint32Array[] = [];
+  for (let slot = 0; slot < SLOT_NAMES.length; slot++) {
+    const size = r.uvarint();
+    if (size > r.remaining) throw new CorruptError('dictionary larger than the payload');
+    const dict: string[] = [];
+    for (let k = 0; k < size; k++) dict.push(r.string());
+    const ids = new Uint32Array(n);
+    for (let i = 0; i < n; i++) {
+      const id = r.uvarint();
+      if (id > size) throw new CorruptError(`dictionary id ${id} of ${size}`);
+      ids[i] = id;
+    }
+    slotDicts.push(dict);
+    slotIds.push(ids);
+  }
+  const nsrc = r.uvarint();
+  if (nsrc * 3 > r.remaining) throw new CorruptError('source table larger than the payload');
+  const sources: string[] = [];
+  for (let k = 0; k < 3 * nsrc; k++) sources.push(r.string());
+  const sourceIds = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    const id = r.uvarint();
+    if (id >= nsrc) throw new CorruptError(`source id ${id} of ${nsrc}`);
+    sourceIds[i] = id;
+  }
+  const msgLens = new Uint32Array(n);
+  for (let i = 0; i < n; i++) msgLens[i] = r.uvarint();
+  const msgStarts = new Uint32Array(n);
+  let at = r.pos;
+  for (let i = 0; i < n; i++) {
+    msgStarts[i] = at;
+    at += msgLens[i]!;
+  }
+  r.bytes(at - r.pos);
+  const nkeys = r.uvarint();
+  if (nkeys > r.remaining) throw new CorruptError('more field names than bytes');
+  const fields: DecodedField[] = [];
+  for (let k = 0; k < nkeys; k++) {
+    const name = r.string();
+    const count = r.uvarint();
+    if (count > n) throw new CorruptError(`field ${name} has ${count} values in ${n} records`);
+    const rows = new Uint32Array(count);
+    let row = 0;
+    for (let j = 0; j < count; j++) {
+      row += r.uvarint();
+      if (row >= n || (j > 0 && row < rows[j - 1]!)) throw new CorruptError(`field ${name}: bad row ${row}`);
+      rows[j] = row;
+    }
+    const lens = new Uint32Array(count);
+    for (let j = 0; j < count; j++) lens[j] = r.uvarint();
+    const starts = new Uint32Array(count);
+    let p = r.pos;
+    for (let j = 0; j < count; j++) {
+      starts[j] = p;
+      p += lens[j]!;
+    }
+    r.bytes(p - r.pos);
+    fields.push({ name, rows, starts, lens });
+  }
+  if (r.remaining !== 0) throw new CorruptError(`${r.remaining} stray bytes at the end of the payload`);
+  return new DecodedBlock(header, payload, n, tsMs, tsNs, rcMs, rcNs, facility, severity, slotDicts, slotIds, sources, sourceIds, msgStarts, msgLens, fields);
+}
+
+/**
+ * The bloom filter a block was built with, computed again from its decoded columns
+ * (the same tokens block-builder.ts adds): for rebuilding a damaged index file.
+ */
+export function bloomOfBlock(b: DecodedBlock): BloomFilter {
+  const set = new HashSet32(8192);
+  const prefixes = SLOT_NAMES.map((n) => pairPrefix(n));
+  for (let slot = 0; slot < SLOT_NAMES.length; slot++) {
+    const values = b.slotDicts[slot]!.map((s) => Buffer.from(s, 'utf8'));
+    for (const v of values) set.add(hashPairFrom(prefixes[slot]!, v, 0, v.length));
+  }
+  for (let i = 0; i < b.n; i++) addTokens(set, b.payload, b.msgStarts[i]!, b.msgStarts[i]! + b.msgLens[i]!);
+  for (const f of b.fields) {
+    const prefix = pairPrefix(f.name);
+    for (let k = 0; k < f.rows.length; k++) set.add(hashPairFrom(prefix, b.payload, f.starts[k]!, f.starts[k]! + f.lens[k]!));
+  }
+  return BloomFilter.build(set);
+}

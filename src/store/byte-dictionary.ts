@@ -1,0 +1,87 @@
+/**
+ * Interns byte strings (host names, app names, pids, message ids of one block) into
+ * small ids without making a JS string per record: a hash of the bytes, open
+ * addressing, the bytes themselves in one arena. A block builder has one per column
+ * and starts over with each block.
+ */
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
+export class ByteDictionary {
+  private table = new Int32Array(256);
+  private hashes = new Int32Array(64);
+  starts = new Uint32Array(64);
+  lens = new Uint32Array(64);
+  arena = Buffer.allocUnsafe(4096);
+  arenaUsed = 0;
+  size = 0;
+
+  /** Id (0-based) of buf[start, end). */
+  intern(buf: Uint8Array, start: number, end: number): number {
+    let h = FNV_OFFSET;
+    for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i]!, FNV_PRIME);
+    const len = end - start;
+    const mask = this.table.length - 1;
+    let slot = h & mask;
+    for (;;) {
+      const e = this.table[slot]!;
+      if (e === 0) break;
+      const id = e - 1;
+      if (this.hashes[id] === h && this.lens[id] === len && this.same(id, buf, start, len)) return id;
+      slot = (slot + 1) & mask;
+    }
+    return this.insert(h, slot, buf, start, end);
+  }
+
+  private same(id: number, buf: Uint8Array, start: number, len: number): boolean {
+    const a = this.arena;
+    const o = this.starts[id]!;
+    for (let i = 0; i < len; i++) if (a[o + i] !== buf[start + i]) return false;
+    return true;
+  }
+
+  private insert(h: number, slot: number, buf: Uint8Array, start: number, end: number): number {
+    const id = this.size;
+    const len = end - start;
+    if (id === this.hashes.length) {
+      const grow = <T extends Int32Array | Uint32Array>(a: T, b: T): T => {
+        b.set(a);
+        return b;
+      };
+      const n = id * 2;
+      this.hashes = grow(this.hashes, new Int32Array(n));
+      this.starts = grow(this.starts, new Uint32Array(n));
+      this.lens = grow(this.lens, new Uint32Array(n));
+    }
+    if (this.arenaUsed + len > this.arena.length) {
+      const next = Buffer.allocUnsafe(Math.max(this.arena.length * 2, this.arenaUsed + len));
+      this.arena.copy(next, 0, 0, this.arenaUsed);
+      this.arena = next;
+    }
+    this.arena.set(buf.subarray(start, end), this.arenaUsed);
+    this.hashes[id] = h;
+    this.starts[id] = this.arenaUsed;
+    this.lens[id] = len;
+    this.arenaUsed += len;
+    this.size = id + 1;
+    this.table[slot] = id + 1;
+    if (this.size * 2 > this.table.length) this.rehash();
+    return id;
+  }
+
+  private rehash(): void {
+    const table = new Int32Array(this.table.length * 2);
+    const mask = table.length - 1;
+    for (let id = 0; id < this.size; id++) {
+      let slot = this.hashes[id]! & mask;
+      while (table[slot] !== 0) slot = (slot + 1) & mask;
+      table[slot] = id + 1;
+    }
+    this.table = table;
+  }
+
+  /** Bytes of entry id (a view of the arena). */
+  bytesOf(id: number): Buffer {
+    return this.arena.subarray(this.starts[id]!, this.starts[id]! + this.lens[id]!);
+  }
+}

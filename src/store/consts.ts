@@ -1,0 +1,65 @@
+/**
+ * The store's file names, magic numbers, format version and limits, in one place,
+ * each limit with the reason for its value. The formats themselves are described in
+ * docs/storage.md; change FORMAT_VERSION whenever a byte of them changes meaning.
+ *
+ *   DATA_DIR/store/
+ *     FORMAT                          "ringlog-store 1\n": refuse to open anything else
+ *     LOCK                            pid of the server writing the store
+ *     checkpoint                      two CHECKPOINT_SLOT-byte slots, the newer valid one counts
+ *     wal/<first LSN, 16 hex>.wal     write-ahead log files
+ *     partitions/<YYYY-MM-DDTHH>/     one directory per UTC hour of record time
+ *       <segment no, 6 digits>.seg    blocks: header + zstd payload
+ *       <segment no, 6 digits>.idx    per block: header copy + bloom filter (what queries read first)
+ */
+
+export const FORMAT_VERSION = 1;
+export const FORMAT_FILE = 'FORMAT';
+export const FORMAT_TEXT = `ringlog-store ${FORMAT_VERSION}\n`;
+export const LOCK_FILE = 'LOCK';
+export const CHECKPOINT_FILE = 'checkpoint';
+export const WAL_DIR = 'wal';
+export const PARTITIONS_DIR = 'partitions';
+export const STORE_DIR = 'store';
+
+/** 'RLWL': WAL file header; 'RLWE': WAL entry. */
+export const WAL_FILE_MAGIC = 0x4c574c52;
+export const WAL_ENTRY_MAGIC = 0x45574c52;
+/** 'RLSG': segment file header; 'RLBK': block header. */
+export const SEG_FILE_MAGIC = 0x47534c52;
+export const BLOCK_MAGIC = 0x4b424c52;
+/** 'RLIX': index file header and index entries. */
+export const IDX_FILE_MAGIC = 0x58494c52;
+export const IDX_ENTRY_MAGIC = 0x45494c52;
+/** 'RLCP': checkpoint slot. */
+export const CHECKPOINT_MAGIC = 0x50434c52;
+
+/** Every file starts with magic u32 · version u32 · 8 bytes (WAL: first LSN as f64; others 0). */
+export const FILE_HEADER_SIZE = 16;
+/** WAL entry: magic u32 · body length u32 · crc32c(body) u32. */
+export const WAL_ENTRY_HEADER_SIZE = 12;
+/** A checkpoint slot: magic u32 · version u32 · seq f64 · epoch f64 · lsn f64 · crc32c u32, padded. */
+export const CHECKPOINT_SLOT = 64;
+
+/** The one compression a block uses today (block header `codec`). */
+export const CODEC_ZSTD = 1;
+
+/**
+ * Largest WAL entry body: a pipeline write is at most a few MiB of frames (pipeline
+ * maxWriteBytes), so anything larger in a length field is corruption, not data.
+ */
+export const MAX_WAL_ENTRY = 256 * 1024 * 1024;
+/** Largest block payload, raw or compressed: builders seal at ~1 MiB; a single record may be up to maxFrame (16 MiB). */
+export const MAX_BLOCK_BYTES = 64 * 1024 * 1024;
+/** Largest index entry (header + bloom): bloom filters are capped at 8 MiB (bloom-filter.ts). */
+export const MAX_IDX_ENTRY = 9 * 1024 * 1024;
+
+/** A WAL file is closed and a new one started past this size: small enough to delete soon after a commit. */
+export const WAL_FILE_TARGET = 64 * 1024 * 1024;
+/** A segment file is closed past this size; retention by size deletes whole segments, so this is its granularity. */
+export const SEGMENT_TARGET = 64 * 1024 * 1024;
+/** Partition width: one UTC hour, so retention by age works in hours and a late record opens at most one small block per hour it hits. */
+export const PARTITION_MS = 3_600_000;
+
+/** Transports as stored: their names (a new one is just a new string). */
+export type StoredSource = { listener: string; transport: string; peer: string };

@@ -1,0 +1,240 @@
+/**
+ * Start-up checks of the block files (docs/storage.md, "Commit and recovery"), run by
+ * the store worker before it writes anything:
+ *
+ *  - index entries of blocks past the checkpoint's epoch were never committed: they
+ *    and their blocks are cut off (their records are still in the WAL and are
+ *    replayed);
+ *  - a torn tail (a partial index entry, a block cut short) is cut off;
+ *  - an index damaged in the middle is rebuilt from its segment, whose blocks carry
+ *    their own headers and CRCs, so every intact block stays reachable;
+ *  - the last block of every segment has its payload CRC checked (the tail is where
+ *    a crash leaves damage); damage elsewhere is found when a query reads the block.
+ *
+ * Nothing here throws on damaged data: it is fixed where it can be, and reported.
+ * Only I/O errors and files of a newer format version stop the start.
+ */
+import { closeSync, fdatasyncSync, ftruncateSync, openSync, readSync, renameSync, statSync, writeFileSync, constants } from 'node:fs';
+import { CorruptError } from './byte-buffer.js';
+import { BLOCK_HEADER_SIZE } from './block-header.js';
+import { bloomOfBlock, decodeBlock, decompressPayload } from './block-decoder.js';
+import { FILE_HEADER_SIZE, IDX_FILE_MAGIC } from './consts.js';
+import { listPartitions, listSegments } from './partition.js';
+import { fileHeader, marshalIndexEntry, readFileOrNull, readIndex, scanSegment, segmentPaths, type IndexEntry } from './segment.js';
+import { syncDir } from './wal-writer.js';
+
+export interface RecoveryReport {
+  partitions: number;
+  segments: number;
+  blocks: number;
+  records: number;
+  /** Blocks of an epoch past the checkpoint, removed (their records come back from the WAL). */
+  uncommittedBlocks: number;
+  /** Segments or index files whose tail was torn and cut off. */
+  tornTails: number;
+  /** Index files rebuilt from their segment because of damage in the middle. */
+  rebuiltIndexes: number;
+  /** Blocks found damaged (bad CRC, undecodable) and left out of the index. */
+  damagedBlocks: number;
+  /** Bytes of block files that held nothing usable. */
+  damagedBytes: number;
+  /** Bytes of the block files now on disk. */
+  diskBytes: number;
+  /** Highest maxLsn over committed blocks (used when the checkpoint itself was lost). */
+  maxBlockLsn: number;
+  /** Highest epoch seen in a kept block. */
+  maxEpoch: number;
+  /** Human-readable notes, one per problem found. */
+  notes: string[];
+}
+
+export interface LastSegment {
+  no: number;
+  segLen: number;
+  idxLen: number;
+  blocks: number;
+}
+
+/**
+ * Checks every segment under `partitionsDir` against the committed `epoch`
+ * (Infinity: trust every valid block, when the checkpoint was lost).
+ * Returns the report and, per partition key, its last segment (to append to).
+ */
+export function recoverSegments(partitionsDir: string, epoch: number, readOnly = false): { report: RecoveryReport; last: Map<number, LastSegment> } {
+  const report: RecoveryReport = {
+    partitions: 0, segments: 0, blocks: 0, records: 0, uncommittedBlocks: 0, tornTails: 0, rebuiltIndexes: 0,
+    damagedBlocks: 0, damagedBytes: 0, diskBytes: 0, maxBlockLsn: 0, maxEpoch: 0, notes: [],
+  };
+  const last = new Map<number, LastSegment>();
+  for (const part of listPartitions(partitionsDir)) {
+    report.partitions++;
+    for (const no of listSegments(part.path)) {
+      report.segments++;
+      const r = recoverSegment(part.path, no, epoch, report, readOnly);
+      if (r) last.set(part.key, { no, ...r });
+    }
+  }
+  return { report, last };
+}
+
+function recoverSegment(dir: string, no: number, epoch: number, report: RecoveryReport, readOnly: boolean): { segLen: number; idxLen: number; blocks: number } | null {
+  const p = segmentPaths(dir, no);
+  const segSize = fileSize(p.seg);
+  if (segSize === null) {
+    report.notes.push(`${p.idx}: its segment file is missing`);
+    return null;
+  }
+  const idxBuf = readFileOrNull(p.idx);
+  let entries: IndexEntry[] = [];
+  let rebuild = idxBuf === null;
+  if (idxBuf !== null) {
+    try {
+      const idx = readIndex(idxBuf);
+      entries = idx.entries;
+      if (idx.damage === 'middle') rebuild = true;
+      else if (idx.damage === 'tail') {
+        report.tornTails++;
+        report.damagedBytes += idxBuf.length - idx.validEnd;
+        report.notes.push(`${p.idx}: torn tail of ${idxBuf.length - idx.validEnd} bytes cut off`);
+      }
+    } catch (err) {
+      if (!(err instanceof CorruptError)) throw err;
+      rebuild = true;
+    }
+  }
+  if (rebuild) {
+    report.rebuiltIndexes++;
+    report.notes.push(`${p.idx}: ${idxBuf === null ? 'missing' : 'damaged'}; rebuilt from ${p.seg}`);
+    entries = rebuildIndex(p.seg, epoch, report);
+    if (!readOnly) writeIndexFile(p.idx, entries);
+  }
+
+  // Keep entries up to the first one that is uncommitted or runs past the segment's end.
+  let keep = 0;
+  let segLen = FILE_HEADER_SIZE;
+  let idxLen = FILE_HEADER_SIZE;
+  for (const e of entries) {
+    const end = e.segOffset + BLOCK_HEADER_SIZE + e.header.compLen;
+    if (e.header.epoch > epoch) {
+      report.uncommittedBlocks += entries.length - keep;
+      break;
+    }
+    if (end > segSize) {
+      report.tornTails++;
+      report.notes.push(`${p.seg}: ends inside block ${keep} (at ${segSize} of ${end}); the blocks from there on are lost`);
+      break;
+    }
+    keep++;
+    segLen = Math.max(segLen, end);
+    idxLen += marshalIndexEntry(e.segOffset, e.header, e.bloom).length;
+  }
+  const kept = entries.slice(0, keep);
+
+  // The tail block is where a crash leaves damage: check its payload.
+  if (kept.length > 0) {
+    const e = kept[kept.length - 1]!;
+    if (!payloadIntact(p.seg, e)) {
+      report.damagedBlocks++;
+      report.notes.push(`${p.seg}: the last block (at ${e.segOffset}) fails its CRC; queries will skip it`);
+    }
+  }
+  for (const e of kept) {
+    report.blocks++;
+    report.records += e.header.count;
+    if (e.header.maxLsn > report.maxBlockLsn) report.maxBlockLsn = e.header.maxLsn;
+    if (e.header.epoch > report.maxEpoch) report.maxEpoch = e.header.epoch;
+  }
+  if (segSize > segLen) {
+    report.notes.push(`${p.seg}: ${segSize - segLen} bytes after the last committed block cut off (uncommitted or torn)`);
+    if (!readOnly) truncateFile(p.seg, segLen);
+  }
+  const idxSize = fileSize(p.idx) ?? 0;
+  if (idxSize > idxLen && !readOnly) truncateFile(p.idx, idxLen);
+  report.diskBytes += segLen + idxLen;
+  return { segLen, idxLen, blocks: kept.length };
+}
+
+/** Index entries for the intact, committed blocks of a segment file. */
+function rebuildIndex(segPath: string, epoch: number, report: RecoveryReport): IndexEntry[] {
+  const buf = readFileOrNull(segPath);
+  if (buf === null) return [];
+  let scan;
+  try {
+    scan = scanSegment(buf);
+  } catch (err) {
+    if (!(err instanceof CorruptError)) throw err;
+    report.damagedBytes += buf.length;
+    report.notes.push(`${segPath}: no valid segment header; nothing in it can be read`);
+    return [];
+  }
+  report.damagedBytes += scan.skippedBytes;
+  const entries: IndexEntry[] = [];
+  for (const b of scan.blocks) {
+    if (b.header.epoch > epoch) continue;
+    try {
+      const start = b.offset + BLOCK_HEADER_SIZE;
+      const block = decodeBlock(b.header, buf.subarray(start, start + b.header.compLen));
+      entries.push({ segOffset: b.offset, header: b.header, bloom: bloomOfBlock(block) });
+    } catch (err) {
+      if (!(err instanceof CorruptError)) throw err;
+      report.damagedBlocks++;
+      report.notes.push(`${segPath}: block at ${b.offset} is damaged (${(err as Error).message}); left out`);
+    }
+  }
+  return entries;
+}
+
+/** Writes a complete index file next to the old one, syncs it and renames it into place. */
+function writeIndexFile(path: string, entries: IndexEntry[]): void {
+  const parts = [fileHeader(IDX_FILE_MAGIC), ...entries.map((e) => marshalIndexEntry(e.segOffset, e.header, e.bloom))];
+  const tmp = `${path}.tmp`;
+  writeFileSync(tmp, Buffer.concat(parts));
+  const fd = openSync(tmp, 'r+');
+  try {
+    fdatasyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  syncDir(path.slice(0, path.lastIndexOf('/')));
+}
+
+function payloadIntact(segPath: string, e: IndexEntry): boolean {
+  let fd: number;
+  try {
+    fd = openSync(segPath, constants.O_RDONLY);
+  } catch {
+    return false;
+  }
+  try {
+    const comp = Buffer.allocUnsafe(e.header.compLen);
+    const n = readSync(fd, comp, 0, comp.length, e.segOffset + BLOCK_HEADER_SIZE);
+    if (n !== comp.length) return false;
+    decompressPayload(e.header, comp);
+    return true;
+  } catch (err) {
+    if (err instanceof CorruptError) return false;
+    throw err;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function fileSize(path: string): number | null {
+  try {
+    return statSync(path).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+function truncateFile(path: string, len: number): void {
+  const fd = openSync(path, constants.O_RDWR);
+  try {
+    ftruncateSync(fd, len);
+    fdatasyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,426 @@
+/**
+ * The store worker: a worker thread that turns durable WAL entries into blocks, so
+ * that column building, tokenizing, compression and block I/O never run on the
+ * event loop (docs/storage.md, "Threads").
+ *
+ *   records (PackedRecords, in LSN order) ──► builder per partition ──► seal at ~blockTarget
+ *        └─► consumed (flow control)              └─► segment .seg + .idx (written, not synced)
+ *   commit (every commitBytes or commitInterval, or when asked):
+ *        seal every builder · fdatasync every written segment · checkpoint(epoch, last LSN)
+ *        └─► committed: the main thread deletes WAL files ≤ that LSN
+ *   after a commit, now and then: retention (age, size)
+ *
+ * I/O is synchronous here (this thread does nothing else); a failed write (ENOSPC…)
+ * is retried with a backoff while new records wait, which the main thread sees as
+ * records not being consumed: its bound fills and backpressure reaches the senders.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Compressor } from 'zstd-napi';
+import { BlockBuilder, type SealedBlock } from './block-builder.js';
+import { ByteWriter } from './byte-buffer.js';
+import { CheckpointWriter, readCheckpoint, type Checkpoint } from './checkpoint.js';
+import { CHECKPOINT_FILE, PARTITION_MS, PARTITIONS_DIR, SEGMENT_TARGET } from './consts.js';
+import { viewCols, type PackedRecords } from './packed-records.js';
+import { listPartitions, listSegments, partitionName, partitionOf } from './partition.js';
+import { recoverSegments, type LastSegment, type RecoveryReport } from './recovery.js';
+import { SegmentWriter, segmentPaths } from './segment.js';
+import { syncDir } from './wal-writer.js';
+import type { Fields } from '../log.js';
+
+export interface WorkerInit {
+  root: string;
+  compressionLevel: number;
+  blockTarget: number;
+  commitBytes: number;
+  commitIntervalMs: number;
+  retention: { maxAgeMs: number; maxBytes: number; checkIntervalMs: number };
+}
+
+export type ToWorker =
+  | { type: 'records'; packed: PackedRecords }
+  | { type: 'commit'; id: number }
+  | { type: 'retention'; id: number }
+  | { type: 'close' };
+
+export interface WorkerStats {
+  records: number;
+  rawBytes: number;
+  blocks: number;
+  blockRawBytes: number;
+  blockBytes: number;
+  commits: number;
+  diskBytes: number;
+  partitions: number;
+  writeErrors: number;
+  retentionDeletedBytes: { age: number; size: number };
+  retentionDeletedSegments: number;
+  /** True while block writes fail and are being retried. */
+  stalled: boolean;
+}
+
+export type FromWorker =
+  | { type: 'ready'; checkpoint: Checkpoint; checkpointLost: boolean; checkpointDamagedSlots: number; recovery: RecoveryReport }
+  | { type: 'consumed'; bytes: number }
+  | { type: 'committed'; id: number | null; checkpoint: Checkpoint; stats: WorkerStats }
+  | { type: 'stats'; stats: WorkerStats }
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; msg: string; fields: Fields }
+  | { type: 'fatal'; error: string }
+  | { type: 'closed'; stats: WorkerStats };
+
+const RETRY_MIN_MS = 50;
+const RETRY_MAX_MS = 5_000;
+
+function post(m: FromWorker): void {
+  parentPort!.postMessage(m);
+}
+
+function log(level: 'info' | 'warn' | 'error', msg: string, fields: Fields = {}): void {
+  post({ type: 'log', level, msg, fields });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+class BlockStore {
+  private readonly partitionsDir: string;
+  private readonly builders = new Map<number, BlockBuilder>();
+  private readonly writers = new Map<number, SegmentWriter>();
+  /** Per partition: the last segment found at start (appended to until it is full). */
+  private readonly last: Map<number, LastSegment>;
+  private readonly compressor = new Compressor();
+  private readonly scratch = new ByteWriter(2 << 20);
+  private readonly checkpoint: CheckpointWriter;
+  /** Epoch of the blocks being written now: the next checkpoint's. */
+  private epoch: number;
+  private lastLsn: number;
+  private uncommittedBytes = 0;
+  private firstUncommittedAt = 0;
+  private readonly dirsToSync = new Set<string>();
+  private lastRetention = 0;
+  private readonly queue: ToWorker[] = [];
+  private running = false;
+  private timer: NodeJS.Timeout;
+  readonly stats: WorkerStats;
+
+  constructor(private readonly cfg: WorkerInit, cp: Checkpoint, last: Map<number, LastSegment>, diskBytes: number, partitions: number) {
+    this.partitionsDir = join(cfg.root, PARTITIONS_DIR);
+    this.checkpoint = new CheckpointWriter(join(cfg.root, CHECKPOINT_FILE), cp);
+    this.epoch = cp.epoch + 1;
+    this.lastLsn = cp.lsn;
+    this.last = last;
+    this.compressor.setParameters({ compressionLevel: cfg.compressionLevel });
+    this.stats = {
+      records: 0, rawBytes: 0, blocks: 0, blockRawBytes: 0, blockBytes: 0, commits: 0, diskBytes, partitions, writeErrors: 0,
+      retentionDeletedBytes: { age: 0, size: 0 }, retentionDeletedSegments: 0, stalled: false,
+    };
+    // Commits by age, and stats for /metrics, once a second at most.
+    this.timer = setInterval(() => this.tick(), Math.min(1000, Math.max(10, cfg.commitIntervalMs / 4)));
+  }
+
+  push(m: ToWorker): void {
+    this.queue.push(m);
+    if (!this.running) void this.pump();
+  }
+
+  private tick(): void {
+    if (!this.running && this.uncommittedBytes > 0 && performance.now() - this.firstUncommittedAt >= this.cfg.commitIntervalMs) {
+      this.push({ type: 'commit', id: -1 });
+    }
+    post({ type: 'stats', stats: this.stats });
+  }
+
+  private async pump(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.queue.length > 0) {
+        const m = this.queue.shift()!;
+        if (m.type === 'records') {
+          await this.addRecords(m.packed);
+          post({ type: 'consumed', bytes: m.packed.data.byteLength + m.packed.cols.byteLength });
+          if (this.uncommittedBytes >= this.cfg.commitBytes) await this.commit(null);
+        } else if (m.type === 'commit') {
+          await this.commit(m.id >= 0 ? m.id : null);
+        } else if (m.type === 'retention') {
+          await this.commit(null);
+          await this.retention(true);
+          post({ type: 'committed', id: m.id, checkpoint: this.checkpoint.current, stats: this.stats });
+        } else if (m.type === 'close') {
+          await this.commit(null);
+          clearInterval(this.timer);
+          for (const w of this.writers.values()) w.close();
+          this.writers.clear();
+          this.checkpoint.close();
+          post({ type: 'closed', stats: this.stats });
+          return;
+        }
+      }
+    } catch (err) {
+      post({ type: 'fatal', error: (err as Error)?.stack ?? String(err) });
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async addRecords(p: PackedRecords): Promise<void> {
+    const v = viewCols(p.cols, p.n, p.nf);
+    const data = new Uint8Array(p.data);
+    if (this.uncommittedBytes === 0) this.firstUncommittedAt = performance.now();
+    let builder: BlockBuilder | null = null;
+    let key = NaN;
+    for (let r = 0; r < p.n; r++) {
+      const k = partitionOf(v.timeMs[r]!);
+      if (k !== key) {
+        key = k;
+        builder = this.builders.get(k) ?? null;
+        if (builder === null) {
+          builder = new BlockBuilder();
+          this.builders.set(k, builder);
+        }
+      }
+      builder!.append(v, r, data, p.keys, p.sources, p.lsn);
+      if (builder!.bytes >= this.cfg.blockTarget || builder!.full) await this.seal(k, builder!);
+    }
+    this.lastLsn = p.lsn;
+    this.uncommittedBytes += p.rawBytes;
+    this.stats.records += p.n;
+    this.stats.rawBytes += p.rawBytes;
+  }
+
+  private async seal(key: number, b: BlockBuilder): Promise<void> {
+    const block = b.seal(this.compressor, this.epoch, this.scratch);
+    this.stats.blocks++;
+    this.stats.blockRawBytes += block.header.rawLen;
+    this.stats.blockBytes += block.bytes.length;
+    await this.retry('segment', () => this.write(key, block));
+  }
+
+  /** Runs fn until it succeeds, with a backoff between failures. */
+  private async retry(what: string, fn: () => void): Promise<void> {
+    let wait = RETRY_MIN_MS;
+    for (;;) {
+      try {
+        fn();
+        if (this.stats.stalled) {
+          this.stats.stalled = false;
+          log('info', 'store writes work again', { file: what });
+        }
+        return;
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        this.stats.writeErrors++;
+        if (!this.stats.stalled || wait >= RETRY_MAX_MS) {
+          log('error', e.code === 'ENOSPC' ? 'disk full: store writes stalled; records wait in memory and senders are slowed (backpressure)' : 'store write failed; retrying',
+            { file: what, error: e.message, code: e.code, retry_ms: wait });
+        }
+        this.stats.stalled = true;
+        post({ type: 'stats', stats: this.stats });
+        await sleep(wait);
+        wait = Math.min(wait * 2, RETRY_MAX_MS);
+      }
+    }
+  }
+
+  private write(key: number, block: SealedBlock): void {
+    let w = this.writers.get(key);
+    if (w && w.segLen >= SEGMENT_TARGET) {
+      w.sync();
+      w.close();
+      this.writers.delete(key);
+      w = undefined;
+    }
+    if (!w) w = this.openWriter(key);
+    const before = w.segLen + w.idxLen;
+    w.append(block);
+    this.stats.diskBytes += w.segLen + w.idxLen - before;
+  }
+
+  private openWriter(key: number): SegmentWriter {
+    const dir = join(this.partitionsDir, partitionName(key));
+    const last = this.last.get(key);
+    let w: SegmentWriter;
+    if (last && last.segLen < SEGMENT_TARGET) {
+      w = SegmentWriter.reopen(dir, last.no, last.segLen, last.idxLen, last.blocks);
+      this.last.delete(key);
+    } else {
+      const fresh = !dirExists(dir);
+      if (fresh) {
+        mkdirSync(dir, { recursive: true });
+        this.dirsToSync.add(this.partitionsDir);
+        this.stats.partitions++;
+      }
+      const segs = listSegments(dir);
+      const no = (segs.length > 0 ? segs[segs.length - 1]! : 0) + 1;
+      w = SegmentWriter.create(dir, no);
+      this.stats.diskBytes += w.segLen + w.idxLen;
+      this.dirsToSync.add(dir);
+      this.last.delete(key);
+    }
+    this.writers.set(key, w);
+    return w;
+  }
+
+  /** Seals every builder, syncs what was written, then moves the checkpoint. */
+  private async commit(id: number | null): Promise<void> {
+    if (this.lastLsn === this.checkpoint.current.lsn && this.uncommittedBytes === 0) {
+      if (id !== null) post({ type: 'committed', id, checkpoint: this.checkpoint.current, stats: this.stats });
+      return;
+    }
+    const used = new Set<number>();
+    for (const [key, b] of this.builders) {
+      if (b.n > 0) {
+        used.add(key);
+        await this.seal(key, b);
+      }
+    }
+    await this.retry('segment', () => {
+      for (const w of this.writers.values()) w.sync();
+      for (const d of this.dirsToSync) syncDir(d);
+      this.dirsToSync.clear();
+    });
+    const epoch = this.epoch;
+    const lsn = this.lastLsn;
+    await this.retry('checkpoint', () => {
+      this.checkpoint.write(epoch, lsn);
+    });
+    this.epoch = epoch + 1;
+    this.uncommittedBytes = 0;
+    this.stats.commits++;
+    // Partitions that got nothing since the last commit give up their builder and close
+    // their (synced) segment, remembering where to append if records for them come back.
+    for (const key of [...this.builders.keys()]) {
+      if (used.has(key)) continue;
+      this.builders.delete(key);
+      const w = this.writers.get(key);
+      if (w) {
+        this.last.set(key, { no: w.no, segLen: w.segLen, idxLen: w.idxLen, blocks: w.blocks });
+        w.close();
+        this.writers.delete(key);
+      }
+    }
+    await this.retention(false);
+    post({ type: 'committed', id, checkpoint: this.checkpoint.current, stats: this.stats });
+  }
+
+  /**
+   * Deletes partitions older than maxAge and, while the blocks take more than maxBytes,
+   * the oldest segments. Runs right after a commit, when nothing written is uncommitted.
+   * The newest segment is never deleted (it is what is being written).
+   */
+  private async retention(force: boolean): Promise<void> {
+    const { maxAgeMs, maxBytes, checkIntervalMs } = this.cfg.retention;
+    if (maxAgeMs <= 0 && maxBytes <= 0) return;
+    const now = Date.now();
+    if (!force && now - this.lastRetention < checkIntervalMs) return;
+    this.lastRetention = now;
+    const parts = listPartitions(this.partitionsDir);
+    if (maxAgeMs > 0) {
+      const cutoff = now - maxAgeMs;
+      for (const p of parts) {
+        if ((p.key + 1) * PARTITION_MS > cutoff) continue;
+        const bytes = dirBytes(p.path);
+        this.dropPartition(p.key, p.path);
+        this.stats.retentionDeletedBytes.age += bytes;
+        log('info', 'retention: deleted a partition older than maxAge', { partition: p.name, bytes });
+      }
+    }
+    if (maxBytes > 0) {
+      const segs: { key: number; name: string; path: string; no: number; bytes: number }[] = [];
+      let total = 0;
+      for (const p of listPartitions(this.partitionsDir)) {
+        for (const no of listSegments(p.path)) {
+          const sp = segmentPaths(p.path, no);
+          const bytes = (fileBytes(sp.seg) ?? 0) + (fileBytes(sp.idx) ?? 0);
+          segs.push({ key: p.key, name: p.name, path: p.path, no, bytes });
+          total += bytes;
+        }
+      }
+      this.stats.diskBytes = total;
+      let i = 0;
+      while (total > maxBytes && i < segs.length - 1) {
+        const s = segs[i++]!;
+        const w = this.writers.get(s.key);
+        if (w && w.no === s.no) {
+          w.close();
+          this.writers.delete(s.key);
+        }
+        const last = this.last.get(s.key);
+        if (last && last.no === s.no) this.last.delete(s.key);
+        const sp = segmentPaths(s.path, s.no);
+        rmSync(sp.idx, { force: true });
+        rmSync(sp.seg, { force: true });
+        this.dirsToSync.add(s.path);
+        total -= s.bytes;
+        this.stats.retentionDeletedBytes.size += s.bytes;
+        this.stats.retentionDeletedSegments++;
+        log('info', 'retention: deleted the oldest segment to stay under maxSize', { partition: s.name, segment: s.no, bytes: s.bytes });
+        if (listSegments(s.path).length === 0 && !this.writers.has(s.key)) this.dropPartition(s.key, s.path);
+      }
+      if (total > maxBytes) log('warn', 'retention: the newest segment alone is larger than maxSize', { bytes: total, max_bytes: maxBytes });
+      this.stats.diskBytes = total;
+    }
+    await this.retry('segment', () => {
+      for (const d of this.dirsToSync) if (dirExists(d)) syncDir(d);
+      this.dirsToSync.clear();
+    });
+  }
+
+  private dropPartition(key: number, path: string): void {
+    const w = this.writers.get(key);
+    if (w) {
+      w.close();
+      this.writers.delete(key);
+    }
+    this.last.delete(key);
+    this.builders.delete(key);
+    this.stats.diskBytes = Math.max(0, this.stats.diskBytes - dirBytes(path));
+    rmSync(path, { recursive: true, force: true });
+    this.dirsToSync.add(this.partitionsDir);
+    this.stats.partitions = Math.max(0, this.stats.partitions - 1);
+  }
+}
+
+function dirExists(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function fileBytes(path: string): number | null {
+  try {
+    return statSync(path).size;
+  } catch {
+    return null;
+  }
+}
+
+function dirBytes(path: string): number {
+  let total = 0;
+  for (const no of listSegments(path)) {
+    const sp = segmentPaths(path, no);
+    total += (fileBytes(sp.seg) ?? 0) + (fileBytes(sp.idx) ?? 0);
+  }
+  return total;
+}
+
+function start(): void {
+  const cfg = workerData as WorkerInit;
+  const partitionsDir = join(cfg.root, PARTITIONS_DIR);
+  mkdirSync(partitionsDir, { recursive: true });
+  const cpRead = readCheckpoint(join(cfg.root, CHECKPOINT_FILE));
+  // A lost checkpoint (both slots damaged): trust every valid block; the main thread replays the WAL past the blocks' LSNs.
+  const { report, last } = recoverSegments(partitionsDir, cpRead.lost ? Infinity : cpRead.checkpoint.epoch);
+  let cp = cpRead.checkpoint;
+  if (cpRead.lost) cp = { seq: 0, epoch: report.maxEpoch, lsn: report.maxBlockLsn };
+  const store = new BlockStore(cfg, cp, last, report.diskBytes, report.partitions);
+  parentPort!.on('message', (m: ToWorker) => store.push(m));
+  post({ type: 'ready', checkpoint: cp, checkpointLost: cpRead.lost, checkpointDamagedSlots: cpRead.damagedSlots, recovery: report });
+}
+
+try {
+  start();
+} catch (err) {
+  post({ type: 'fatal', error: (err as Error)?.stack ?? String(err) });
+}

@@ -1,0 +1,506 @@
+/**
+ * The store, as the pipeline sees it (an Output), on the event loop: the WAL with
+ * group commit, the ack point, recovery, and the store worker that builds blocks
+ * (docs/storage.md). The data flow:
+ *
+ *   write(batches) ──copy──► WAL entry ──► WalWriter (write + fdatasync, grouped)
+ *                                              │ durable: batch.ack(), metrics
+ *                                              ▼
+ *                               store worker (blocks, compression, segments, commits)
+ *                                              │ committed(lsn)
+ *                                              ▼
+ *                                  WAL files ≤ lsn deleted
+ *
+ * write() returns once the records are copied into a WAL entry, so the read buffers
+ * go back to the pool at once; what is held in memory between the copy and the
+ * worker having consumed the records is bounded by `maxPending`: past it, write()
+ * waits, the pipeline fills and the senders are paused.
+ */
+import { Worker } from 'node:worker_threads';
+import { mkdirSync, readFileSync, writeFileSync, unlinkSync, openSync, closeSync, ftruncateSync, fdatasyncSync, constants } from 'node:fs';
+import { join } from 'node:path';
+import type { Output } from '../pipeline/pipeline.js';
+import type { RecordBatch } from '../record/record-batch.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { Logger } from '../log.js';
+import { RinglogError } from '../errors.js';
+import { ParseStage } from '../protocols/formats/parse-stage.js';
+import type { FormatName } from '../protocols/formats/format.js';
+import { nowMs } from '../pipeline/batch.js';
+import { CHECKPOINT_FILE, FORMAT_FILE, FORMAT_TEXT, LOCK_FILE, PARTITIONS_DIR, STORE_DIR, WAL_DIR, WAL_FILE_TARGET } from './consts.js';
+import { EntryEncoder } from './wal-entry.js';
+import { WalWriter, syncDir, type FsyncMode, type WalEntryRef } from './wal-writer.js';
+import { listWalFiles, scanWalFile } from './wal-reader.js';
+import type { PackedRecords } from './packed-records.js';
+import type { FromWorker, ToWorker, WorkerInit, WorkerStats } from './store-worker.js';
+import type { Checkpoint } from './checkpoint.js';
+
+export interface StoreOptions {
+  /** The data directory; the store lives in DATA_DIR/store. */
+  dataDir: string;
+  fsync: FsyncMode;
+  fsyncIntervalMs: number;
+  compressionLevel: number;
+  blockTarget: number;
+  commitBytes: number;
+  commitIntervalMs: number;
+  retention: { maxAgeMs: number; maxBytes: number; checkIntervalMs: number };
+  /** Bytes copied but not yet consumed by the worker before write() waits. */
+  maxPending: number;
+}
+
+interface PendingEntry {
+  packed: PackedRecords;
+  acks: (() => void)[];
+  /** Receive time (ms) of each batch, for the receive → durable latency. */
+  received: number[];
+  records: number;
+  rawBytes: number;
+}
+
+/** Where the store lives inside a data directory. */
+export function storeRoot(dataDir: string): string {
+  return join(dataDir, STORE_DIR);
+}
+
+export class Store implements Output {
+  readonly name = 'store';
+  /** This output's write() is not the ack point; it calls batch.ack() itself once durable. */
+  readonly acks = true;
+  readonly root: string;
+  private worker: Worker | null = null;
+  private wal: WalWriter | null = null;
+  private readonly encoder = new EntryEncoder();
+  private nextLsn = 1;
+  private readonly pending = new Map<number, PendingEntry>();
+  /** Bytes copied into WAL entries and not yet consumed by the worker. */
+  private pendingBytes = 0;
+  private spaceWaiters: (() => void)[] = [];
+  private durableWaiters: { lsn: number; resolve: () => void }[] = [];
+  private lastDurableLsn = 0;
+  private checkpoint: Checkpoint = { seq: 0, epoch: 0, lsn: 0 };
+  private commitWaiters = new Map<number, (cp: Checkpoint) => void>();
+  private nextCommitId = 1;
+  private lastStats: WorkerStats | null = null;
+  private closed = false;
+  private locked = false;
+  private walStalled = false;
+  private fatal: ((err: Error) => void) | null = null;
+  private workerClosed: (() => void) | null = null;
+
+  constructor(private readonly opts: StoreOptions, private readonly metrics: Metrics, private readonly log: Logger) {
+    this.root = storeRoot(opts.dataDir);
+    metrics.onCollect(() => this.observe());
+  }
+
+  /** Called when the store cannot go on (the worker died): the caller should stop the server. */
+  onFatal(fn: (err: Error) => void): void {
+    this.fatal = fn;
+  }
+
+  /** Opens (or creates) the store, recovers it, and starts the WAL. */
+  async open(): Promise<void> {
+    try {
+      mkdirSync(join(this.root, WAL_DIR), { recursive: true });
+      mkdirSync(join(this.root, PARTITIONS_DIR), { recursive: true });
+    } catch (err) {
+      throw new RinglogError('RL_STORE_OPEN', `cannot create the store in ${this.root}: ${(err as Error).message}`, { cause: err });
+    }
+    checkFormat(this.root, true);
+    this.lock();
+    const ready = await this.startWorker();
+    this.checkpoint = ready.checkpoint;
+    this.reportRecovery(ready);
+    const replayed = this.replayWal(ready.checkpoint.lsn);
+    this.wal = new WalWriter(join(this.root, WAL_DIR), listWalFiles(join(this.root, WAL_DIR)), {
+      fsync: this.opts.fsync,
+      fsyncIntervalMs: this.opts.fsyncIntervalMs,
+      fileTarget: WAL_FILE_TARGET,
+      onDurable: (entries) => this.durable(entries),
+      onError: (err, retryMs) => this.walError(err, retryMs),
+      onRecovered: () => {
+        this.walStalled = false;
+        this.metrics.storeStalled.set(0);
+        this.log.info('store: WAL writes work again');
+      },
+      onSync: (seconds) => {
+        this.metrics.storeWalSyncs.inc();
+        this.metrics.storeWalSyncSeconds.observe(seconds);
+      },
+    });
+    try {
+      await this.wal.start(this.nextLsn);
+    } catch (err) {
+      throw new RinglogError('RL_STORE_OPEN', `cannot start the write-ahead log in ${join(this.root, WAL_DIR)}: ${(err as Error).message}`, { cause: err });
+    }
+    if (replayed > 0) await this.commit();
+    this.log.info('store open', {
+      dir: this.root, checkpoint_epoch: this.checkpoint.epoch, checkpoint_lsn: this.checkpoint.lsn, next_lsn: this.nextLsn,
+      blocks: ready.recovery.blocks, records: ready.recovery.records, replayed_records: replayed, fsync: this.opts.fsync,
+    });
+  }
+
+  private lock(): void {
+    const path = join(this.root, LOCK_FILE);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        writeFileSync(path, `${process.pid}\n`, { flag: 'wx' });
+        this.locked = true;
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new RinglogError('RL_STORE_OPEN', `cannot create ${path}: ${(err as Error).message}`);
+      }
+      const pid = Number(readFileSync(path, 'utf8').trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
+        throw new RinglogError('RL_STORE_LOCKED', `the store in ${this.root} is in use by another ringlog (pid ${pid}); one server per data directory`);
+      }
+      // A lock left by a process that is gone (killed, crashed): take it over.
+      unlinkSync(path);
+    }
+    throw new RinglogError('RL_STORE_LOCKED', `could not take the lock ${path}`);
+  }
+
+  private startWorker(): Promise<Extract<FromWorker, { type: 'ready' }>> {
+    const init: WorkerInit = {
+      root: this.root,
+      compressionLevel: this.opts.compressionLevel,
+      blockTarget: this.opts.blockTarget,
+      commitBytes: this.opts.commitBytes,
+      commitIntervalMs: this.opts.commitIntervalMs,
+      retention: this.opts.retention,
+    };
+    const worker = new Worker(new URL('./store-worker.js', import.meta.url), { workerData: init, name: 'ringlog-store' });
+    this.worker = worker;
+    return new Promise((resolve, reject) => {
+      let ready = false;
+      worker.on('message', (m: FromWorker) => {
+        if (m.type === 'ready') {
+          ready = true;
+          resolve(m);
+        } else if (m.type === 'fatal' && !ready) reject(new RinglogError('RL_STORE_OPEN', `store recovery failed: ${m.error}`));
+        else this.onWorkerMessage(m);
+      });
+      worker.on('error', (err) => {
+        if (!ready) reject(new RinglogError('RL_STORE_OPEN', `store worker failed to start: ${err.message}`, { cause: err }));
+        else this.workerFailed(err.stack ?? err.message);
+      });
+      worker.on('exit', (code) => {
+        if (!ready) reject(new RinglogError('RL_STORE_OPEN', `store worker exited with code ${code} before it was ready`));
+        else if (!this.closed) this.workerFailed(`store worker exited with code ${code}`);
+        this.workerClosed?.();
+      });
+    });
+  }
+
+  private workerFailed(error: string): void {
+    if (this.closed) return;
+    this.log.error('store worker failed: the server stops; every acknowledged record is in the WAL and is recovered at the next start', { error });
+    this.fatal?.(new RinglogError('RL_STORE_FAILED', `store worker failed: ${error}`));
+  }
+
+  private onWorkerMessage(m: FromWorker): void {
+    switch (m.type) {
+      case 'consumed':
+        this.pendingBytes -= m.bytes;
+        this.wakeSpace();
+        break;
+      case 'committed': {
+        this.checkpoint = m.checkpoint;
+        this.applyStats(m.stats);
+        void this.wal?.deleteUpTo(m.checkpoint.lsn).catch((err: Error) => this.log.warn('store: could not delete old WAL files', { error: err.message }));
+        if (m.id !== null) {
+          const w = this.commitWaiters.get(m.id);
+          this.commitWaiters.delete(m.id);
+          w?.(m.checkpoint);
+        }
+        break;
+      }
+      case 'stats':
+        this.applyStats(m.stats);
+        break;
+      case 'log':
+        this.log[m.level](`store: ${m.msg}`, m.fields);
+        break;
+      case 'fatal':
+        this.workerFailed(m.error);
+        break;
+      case 'closed':
+        this.applyStats(m.stats);
+        break;
+    }
+  }
+
+  /** Worker counters are cumulative: move the growth into the registry. */
+  private applyStats(s: WorkerStats): void {
+    const p = this.lastStats;
+    const d = (a: number, b: number | undefined) => Math.max(0, a - (b ?? 0));
+    this.metrics.storeBlocks.inc(d(s.blocks, p?.blocks));
+    this.metrics.storeBlockRawBytes.inc(d(s.blockRawBytes, p?.blockRawBytes));
+    this.metrics.storeBlockBytes.inc(d(s.blockBytes, p?.blockBytes));
+    this.metrics.storeCommits.inc(d(s.commits, p?.commits));
+    this.metrics.storeWriteErrors.inc({ file: 'segment' }, d(s.writeErrors, p?.writeErrors));
+    this.metrics.storeRetentionDeleted.inc({ reason: 'age' }, d(s.retentionDeletedBytes.age, p?.retentionDeletedBytes.age));
+    this.metrics.storeRetentionDeleted.inc({ reason: 'size' }, d(s.retentionDeletedBytes.size, p?.retentionDeletedBytes.size));
+    this.metrics.storeDiskBytes.set(s.diskBytes);
+    this.metrics.storePartitions.set(s.partitions);
+    this.metrics.storeStalled.set(s.stalled || this.walStalled ? 1 : 0);
+    this.lastStats = s;
+  }
+
+  private reportRecovery(ready: Extract<FromWorker, { type: 'ready' }>): void {
+    const r = ready.recovery;
+    const damage = this.metrics.storeDamage;
+    damage.inc({ kind: 'uncommitted_block' }, r.uncommittedBlocks);
+    damage.inc({ kind: 'torn_tail' }, r.tornTails);
+    damage.inc({ kind: 'rebuilt_index' }, r.rebuiltIndexes);
+    damage.inc({ kind: 'damaged_block' }, r.damagedBlocks);
+    this.metrics.storeDamagedBytes.inc(r.damagedBytes);
+    this.metrics.storeDiskBytes.set(r.diskBytes);
+    this.metrics.storePartitions.set(r.partitions);
+    if (ready.checkpointLost) {
+      damage.inc({ kind: 'checkpoint_lost' });
+      this.log.error('store: both checkpoint slots are damaged; every intact block is kept and the WAL is replayed past the newest block (records of the last commit may appear twice)', { file: join(this.root, CHECKPOINT_FILE) });
+    } else if (ready.checkpointDamagedSlots > 0) {
+      this.log.warn('store: one checkpoint slot is damaged; the other one is used', { file: join(this.root, CHECKPOINT_FILE) });
+    }
+    const serious = r.tornTails + r.rebuiltIndexes + r.damagedBlocks > 0 || r.damagedBytes > 0;
+    if (serious) {
+      this.log.warn('store: recovery found damage and repaired what it could', {
+        torn_tails: r.tornTails, rebuilt_indexes: r.rebuiltIndexes, damaged_blocks: r.damagedBlocks, damaged_bytes: r.damagedBytes,
+      });
+    }
+    for (const note of r.notes.slice(0, 50)) this.log[serious ? 'warn' : 'info'](`store recovery: ${note}`);
+    if (r.notes.length > 50) this.log.warn(`store recovery: ${r.notes.length - 50} more notes not shown`);
+  }
+
+  /**
+   * Replays WAL entries past the checkpoint into the worker (they are durable but not
+   * yet in committed blocks); cuts a torn tail off the last file. Returns the records.
+   */
+  private replayWal(fromLsn: number): number {
+    const dir = join(this.root, WAL_DIR);
+    const files = listWalFiles(dir);
+    const stages = new Map<FormatName, ParseStage>();
+    const encoder = new EntryEncoder();
+    let records = 0;
+    let maxLsn = fromLsn;
+    files.forEach((f, i) => {
+      const scan = scanWalFile(f.path, fromLsn, (e) => {
+        const batches = e.batches.map((b) => {
+          let st = stages.get(b.format);
+          if (!st) {
+            st = new ParseStage(b.format);
+            stages.set(b.format, st);
+          }
+          return st.parse(b);
+        });
+        const { packed } = encoder.encode(batches, e.lsn);
+        this.post(packed);
+        records += packed.n;
+      });
+      if (scan.lastLsn > maxLsn) maxLsn = scan.lastLsn;
+      if (scan.damagedBytes > 0 || scan.badEntries > 0) {
+        this.metrics.storeDamage.inc({ kind: 'damaged_wal_entry' }, scan.badEntries + (scan.damagedBytes > 0 ? 1 : 0));
+        this.metrics.storeDamagedBytes.inc(scan.damagedBytes);
+        this.log.warn('store recovery: damaged WAL entries skipped (their records are lost)', { file: f.path, damaged_bytes: scan.damagedBytes, bad_entries: scan.badEntries });
+      }
+      if (scan.tornTail > 0) {
+        this.metrics.storeDamage.inc({ kind: 'torn_tail' });
+        this.metrics.storeDamagedBytes.inc(scan.tornTail);
+        const last = i === files.length - 1;
+        this.log[last ? 'info' : 'warn'](last ? 'store recovery: torn WAL tail cut off (an append cut short by the crash; it was never acknowledged)' : 'store recovery: damaged end of a WAL file', { file: f.path, bytes: scan.tornTail });
+        if (last) truncate(f.path, scan.validEnd);
+      }
+    });
+    this.nextLsn = maxLsn + 1;
+    this.metrics.storeReplayed.inc(records);
+    return records;
+  }
+
+  private post(packed: PackedRecords): void {
+    this.pendingBytes += packed.data.byteLength + packed.cols.byteLength;
+    const m: ToWorker = { type: 'records', packed };
+    this.worker!.postMessage(m, [packed.data, packed.cols]);
+  }
+
+  /** Copies the batches into a WAL entry and queues it; waits first while too much is pending. */
+  async write(batches: RecordBatch[]): Promise<void> {
+    if (this.closed) throw new RinglogError('RL_OUTPUT_FAILED', 'store is closed');
+    while (this.pendingBytes >= this.opts.maxPending) await new Promise<void>((r) => this.spaceWaiters.push(r));
+    let n = 0;
+    for (const b of batches) n += b.count;
+    if (n === 0) {
+      for (const b of batches) b.ack?.();
+      return;
+    }
+    const lsn = this.nextLsn++;
+    const { entry, packed } = this.encoder.encode(batches, lsn);
+    const acks: (() => void)[] = [];
+    const received: number[] = [];
+    for (const b of batches) {
+      if (b.ack) acks.push(b.ack);
+      received.push(b.received);
+    }
+    this.pending.set(lsn, { packed, acks, received, records: n, rawBytes: packed.rawBytes });
+    this.pendingBytes += entry.length + packed.cols.byteLength;
+    this.wal!.append({ lsn, entry });
+  }
+
+  private wakeSpace(): void {
+    if (this.pendingBytes >= this.opts.maxPending) return;
+    const w = this.spaceWaiters;
+    this.spaceWaiters = [];
+    for (const r of w) r();
+  }
+
+  private durable(entries: WalEntryRef[]): void {
+    const now = nowMs();
+    let records = 0;
+    let bytes = 0;
+    let walBytes = 0;
+    for (const e of entries) {
+      const p = this.pending.get(e.lsn);
+      if (!p) continue;
+      this.pending.delete(e.lsn);
+      for (const a of p.acks) a();
+      for (const r of p.received) this.metrics.storeDurableLatency.observe(Math.max(0, now - r) / 1000);
+      records += p.records;
+      bytes += p.rawBytes;
+      walBytes += e.entry.length;
+      // The entry's own bytes were counted as pending; from here the worker's copy is what counts.
+      this.pendingBytes -= e.entry.length + p.packed.cols.byteLength;
+      this.post(p.packed);
+      this.lastDurableLsn = e.lsn;
+    }
+    this.metrics.storeRecords.inc(records);
+    this.metrics.storeBytes.inc(bytes);
+    this.metrics.storeWalBytes.inc(walBytes);
+    if (this.durableWaiters.length > 0) {
+      const keep: typeof this.durableWaiters = [];
+      for (const w of this.durableWaiters) (w.lsn <= this.lastDurableLsn ? w.resolve() : keep.push(w));
+      this.durableWaiters = keep;
+    }
+  }
+
+  private walError(err: NodeJS.ErrnoException, retryMs: number): void {
+    this.metrics.storeWriteErrors.inc({ file: 'wal' });
+    this.metrics.storeStalled.set(1);
+    if (!this.walStalled || retryMs >= 5_000) {
+      this.log.error(err.code === 'ENOSPC'
+        ? 'disk full: WAL writes stalled; records wait in memory, senders are slowed (backpressure), nothing is acknowledged until space returns'
+        : 'store: WAL write failed; retrying', { error: err.message, code: err.code, retry_ms: retryMs });
+    }
+    this.walStalled = true;
+  }
+
+  /** Resolves once everything written so far is durable (the ack point). */
+  flush(): Promise<void> {
+    const lsn = this.nextLsn - 1;
+    if (lsn <= this.lastDurableLsn) return Promise.resolve();
+    return new Promise((resolve) => this.durableWaiters.push({ lsn, resolve }));
+  }
+
+  /** Asks the worker to commit now: everything it has consumed goes into committed blocks. */
+  commit(): Promise<Checkpoint> {
+    const id = this.nextCommitId++;
+    return new Promise((resolve) => {
+      this.commitWaiters.set(id, resolve);
+      this.worker!.postMessage({ type: 'commit', id } satisfies ToWorker);
+    });
+  }
+
+  /** Runs retention now (after a commit); for operators and tests. */
+  retention(): Promise<Checkpoint> {
+    const id = this.nextCommitId++;
+    return new Promise((resolve) => {
+      this.commitWaiters.set(id, resolve);
+      this.worker!.postMessage({ type: 'retention', id } satisfies ToWorker);
+    });
+  }
+
+  get lastCheckpoint(): Checkpoint {
+    return this.checkpoint;
+  }
+
+  /** Shutdown: everything queued is written and synced, committed into blocks, and the WAL it was in deleted. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.wal?.close();
+    this.closed = true;
+    const worker = this.worker;
+    if (worker) {
+      const exited = new Promise<void>((r) => (this.workerClosed = r));
+      const done = new Promise<void>((resolve) => {
+        worker.on('message', (m: FromWorker) => {
+          if (m.type === 'closed') resolve();
+        });
+      });
+      worker.postMessage({ type: 'close' } satisfies ToWorker);
+      await Promise.race([done, exited]);
+      await this.wal?.deleteUpTo(this.checkpoint.lsn).catch(() => 0);
+      await worker.terminate();
+    }
+    if (this.locked) {
+      try {
+        unlinkSync(join(this.root, LOCK_FILE));
+      } catch {
+        /* already gone */
+      }
+      this.locked = false;
+    }
+  }
+
+  private observe(): void {
+    this.metrics.storePendingBytes.set(this.pendingBytes);
+    this.metrics.storeWalFiles.set(this.wal?.files.length ?? 0);
+  }
+}
+
+/**
+ * Checks the store's FORMAT file: creates it in a new store (when `create`), refuses a
+ * store of another format version with a clear error.
+ */
+export function checkFormat(root: string, create: boolean): void {
+  const path = join(root, FORMAT_FILE);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    if (!create) throw new RinglogError('RL_STORE_OPEN', `${root} is not a ringlog store (no ${FORMAT_FILE} file)`);
+    writeFileSync(path, FORMAT_TEXT);
+    const fd = openSync(path, 'r');
+    try {
+      fdatasyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    syncDir(root);
+    return;
+  }
+  if (text !== FORMAT_TEXT) {
+    const m = /^ringlog-store (\d+)\n?$/.exec(text);
+    throw new RinglogError('RL_STORE_VERSION', m
+      ? `the store in ${root} has format version ${m[1]}; this ringlog reads version ${FORMAT_TEXT.trim().split(' ')[1]} (use the ringlog version that wrote it, or a newer one)`
+      : `${path} does not name a ringlog store format`);
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function truncate(path: string, len: number): void {
+  const fd = openSync(path, constants.O_RDWR);
+  try {
+    ftruncateSync(fd, len);
+    fdatasyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * Reads the write-ahead log back: at recovery (entries past the checkpoint are
+ * parsed again and go into blocks) and for readers (records not yet in blocks).
+ *
+ * Damage handling: an entry whose header or CRC does not check out is skipped by
+ * searching for the next valid entry. When nothing valid follows, the rest of the
+ * file is a torn tail (the server died mid-append): recovery cuts it off. A damaged
+ * stretch with valid entries after it loses only that stretch.
+ */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { FILE_HEADER_SIZE, WAL_ENTRY_HEADER_SIZE, WAL_ENTRY_MAGIC, WAL_FILE_MAGIC } from './consts.js';
+import { CorruptError } from './byte-buffer.js';
+import { checkEntry, decodeEntryBody, type DecodedEntry } from './wal-entry.js';
+import { checkFileHeader, readFileOrNull } from './segment.js';
+import { UnsupportedVersionError } from './block-header.js';
+
+const WAL_NAME = /^([0-9a-f]{16})\.wal$/;
+
+export function walFileName(firstLsn: number): string {
+  return `${firstLsn.toString(16).padStart(16, '0')}.wal`;
+}
+
+export interface WalFile {
+  firstLsn: number;
+  path: string;
+}
+
+/** WAL files in `dir`, in LSN order. */
+export function listWalFiles(dir: string): WalFile[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const out: WalFile[] = [];
+  for (const name of names) {
+    const m = WAL_NAME.exec(name);
+    if (m) out.push({ firstLsn: parseInt(m[1]!, 16), path: join(dir, name) });
+  }
+  return out.sort((a, b) => a.firstLsn - b.firstLsn);
+}
+
+export interface WalFileScan {
+  path: string;
+  /** The file vanished while being read (a reader racing the writer's cleanup). */
+  missing: boolean;
+  /** End of the last valid entry. */
+  validEnd: number;
+  size: number;
+  /** Bytes after validEnd that hold no valid entry (a torn append). */
+  tornTail: number;
+  /** Bytes skipped between valid entries (damage in the middle of the file). */
+  damagedBytes: number;
+  /** Entries whose frame CRC was fine but whose body did not decode. */
+  badEntries: number;
+  lastLsn: number;
+}
+
+const MAGIC = Buffer.alloc(4);
+MAGIC.writeUInt32LE(WAL_ENTRY_MAGIC);
+
+/**
+ * Reads one WAL file and calls `onEntry` for every valid entry with lsn > fromLsn.
+ * Never throws on damage (it is counted in the result), only on I/O errors and on a
+ * file of another format version.
+ */
+export function scanWalFile(path: string, fromLsn: number, onEntry: (e: DecodedEntry) => void): WalFileScan {
+  const res: WalFileScan = { path, missing: false, validEnd: 0, size: 0, tornTail: 0, damagedBytes: 0, badEntries: 0, lastLsn: 0 };
+  const buf = readFileOrNull(path);
+  if (buf === null) {
+    res.missing = true;
+    return res;
+  }
+  res.size = buf.length;
+  try {
+    checkFileHeader(buf, WAL_FILE_MAGIC, `WAL file ${path}`);
+  } catch (err) {
+    if (err instanceof UnsupportedVersionError) throw err;
+    // A header torn at creation: nothing in the file can be trusted to be ours.
+    res.tornTail = buf.length;
+    return res;
+  }
+  let pos = FILE_HEADER_SIZE;
+  res.validEnd = pos;
+  while (pos < buf.length) {
+    const len = checkEntry(buf, pos, buf.length);
+    if (len >= 0) {
+      const start = pos + WAL_ENTRY_HEADER_SIZE;
+      try {
+        const e = decodeEntryBody(buf, start, start + len);
+        if (e.lsn > res.lastLsn) res.lastLsn = e.lsn;
+        if (e.lsn > fromLsn) onEntry(e);
+      } catch (err) {
+        if (!(err instanceof CorruptError)) throw err;
+        res.badEntries++;
+      }
+      pos = start + len;
+      res.validEnd = pos;
+      continue;
+    }
+    // Find the next valid entry; none means a torn tail.
+    let next = -1;
+    for (let q = buf.indexOf(MAGIC, pos + 1); q >= 0; q = buf.indexOf(MAGIC, q + 1)) {
+      if (checkEntry(buf, q, buf.length) >= 0) {
+        next = q;
+        break;
+      }
+    }
+    if (next < 0) {
+      res.tornTail = buf.length - pos;
+      break;
+    }
+    res.damagedBytes += next - pos;
+    pos = next;
+  }
+  return res;
+}

@@ -1,0 +1,281 @@
+/**
+ * The write-ahead log's writer, on the event loop with asynchronous I/O (libuv's
+ * thread pool does the write and fdatasync calls). Group commit:
+ *
+ *   append(entry) ──► queue ──► [ write every queued entry at the file's end (one writev) ]
+ *                                        │
+ *                               fdatasync (fsync "always": right away;
+ *                                          "interval": once per interval; "never": not at all)
+ *                                        │
+ *                               onDurable(entries)  ← the ack point
+ *
+ * While a write or sync is in flight, new entries wait in the queue and all go out
+ * with the next one: under load one fdatasync covers thousands of records, at low
+ * rates each entry is synced on its own without waiting.
+ *
+ * Failures (ENOSPC, EIO): the entries stay queued and are written again at the same
+ * position after a backoff, so a partial write is overwritten, never duplicated.
+ * After a failed fdatasync the entries written since the last good sync are written
+ * again too (the kernel may have dropped the dirty pages, so a second sync that
+ * succeeds proves nothing about them).
+ */
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { openSync, fsyncSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+import { FILE_HEADER_SIZE, FORMAT_VERSION, WAL_FILE_MAGIC } from './consts.js';
+import { walFileName, type WalFile } from './wal-reader.js';
+
+export type FsyncMode = 'always' | 'interval' | 'never';
+
+export interface WalEntryRef {
+  lsn: number;
+  entry: Buffer;
+}
+
+export interface WalWriterOptions {
+  fsync: FsyncMode;
+  /** For fsync "interval": how often. */
+  fsyncIntervalMs: number;
+  /** Start a new file past this size. */
+  fileTarget: number;
+  /** Entries that reached the ack point, in LSN order. */
+  onDurable: (entries: WalEntryRef[]) => void;
+  /** A write or sync failed; it is retried after `retryMs`. */
+  onError: (err: NodeJS.ErrnoException, retryMs: number) => void;
+  /** Writing works again after errors. */
+  onRecovered: () => void;
+  /** After each fdatasync: its duration in seconds and the bytes it covered. */
+  onSync?: (seconds: number, bytes: number) => void;
+}
+
+const RETRY_MIN_MS = 50;
+const RETRY_MAX_MS = 5_000;
+
+/** fsync of a directory, so that a file created or removed in it survives a crash. */
+export function syncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export class WalWriter {
+  private fh: FileHandle | null = null;
+  private file: WalFile | null = null;
+  /** Files written by this writer or found at start, oldest first (the last is the open one). */
+  readonly files: WalFile[];
+  private size = 0;
+  private queue: WalEntryRef[] = [];
+  private queuedBytes = 0;
+  /** Written but not yet synced, with the position the first of them starts at. */
+  private unsynced: WalEntryRef[] = [];
+  private unsyncedFrom = 0;
+  private lastSync = 0;
+  private wake: (() => void) | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private closing = false;
+  private failing = false;
+  private loop: Promise<void> | null = null;
+
+  constructor(private readonly dir: string, existing: WalFile[], private readonly opts: WalWriterOptions) {
+    this.files = existing.slice();
+  }
+
+  /** Bytes appended and not yet durable. */
+  get pendingBytes(): number {
+    let n = this.queuedBytes;
+    for (const e of this.unsynced) n += e.entry.length;
+    return n;
+  }
+
+  /** Opens a new file whose first entry will be `nextLsn`, then starts the loop. */
+  async start(nextLsn: number): Promise<void> {
+    await this.openFile(nextLsn);
+    this.lastSync = performance.now();
+    this.loop = this.run();
+  }
+
+  append(e: WalEntryRef): void {
+    if (this.closing) throw new Error('WAL is closed');
+    this.queue.push(e);
+    this.queuedBytes += e.entry.length;
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.wake) {
+      const w = this.wake;
+      this.wake = null;
+      w();
+    }
+  }
+
+  private async openFile(firstLsn: number): Promise<void> {
+    const path = join(this.dir, walFileName(firstLsn));
+    const fh = await open(path, 'w+', 0o644);
+    const header = Buffer.alloc(FILE_HEADER_SIZE);
+    header.writeUInt32LE(WAL_FILE_MAGIC, 0);
+    header.writeUInt32LE(FORMAT_VERSION, 4);
+    header.writeDoubleLE(firstLsn, 8);
+    try {
+      await writeAll(fh, [header], 0);
+      await fh.datasync();
+      syncDir(this.dir);
+    } catch (err) {
+      await fh.close();
+      await unlink(path).catch(() => {});
+      throw err;
+    }
+    this.fh = fh;
+    this.file = { firstLsn, path };
+    this.files.push(this.file);
+    this.size = FILE_HEADER_SIZE;
+  }
+
+  private async rotate(firstLsn: number): Promise<void> {
+    const old = this.fh!;
+    await this.openFile(firstLsn);
+    await old.close();
+  }
+
+  private syncDue(): boolean {
+    if (this.unsynced.length === 0) return false;
+    if (this.opts.fsync === 'always') return true;
+    return performance.now() - this.lastSync >= this.opts.fsyncIntervalMs;
+  }
+
+  private async run(): Promise<void> {
+    let retryMs = RETRY_MIN_MS;
+    for (;;) {
+      if (this.queue.length === 0 && !this.syncDue()) {
+        if (this.closing && this.unsynced.length === 0) return;
+        if (this.closing) {
+          // Closing in interval mode: sync now rather than waiting for the interval.
+          this.lastSync = -Infinity;
+          continue;
+        }
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+          if (this.unsynced.length > 0 && this.opts.fsync === 'interval') {
+            const wait = Math.max(0, this.opts.fsyncIntervalMs - (performance.now() - this.lastSync));
+            this.timer = setTimeout(() => this.kick(), wait);
+          }
+        });
+        if (this.timer) {
+          clearTimeout(this.timer);
+          this.timer = null;
+        }
+        continue;
+      }
+      try {
+        if (this.queue.length > 0) {
+          // A new file only once everything in the old one is synced (never for "never").
+          if (this.size >= this.opts.fileTarget && (this.unsynced.length === 0 || this.opts.fsync === 'never')) {
+            await this.rotate(this.queue[0]!.lsn);
+          }
+          // Entries appended while this write is in flight go to a fresh queue.
+          const batch = this.queue;
+          this.queue = [];
+          this.queuedBytes = 0;
+          const at = this.size;
+          if (this.unsynced.length === 0) this.unsyncedFrom = at;
+          this.unsynced.push(...batch);
+          let bytes = 0;
+          for (const e of batch) bytes += e.entry.length;
+          await writeAll(this.fh!, batch.map((e) => e.entry), at);
+          this.size = at + bytes;
+          if (this.opts.fsync === 'never') this.durable();
+        }
+        if (this.syncDue()) {
+          const t0 = performance.now();
+          await this.fh!.datasync();
+          this.lastSync = performance.now();
+          this.opts.onSync?.((this.lastSync - t0) / 1000, this.size - this.unsyncedFrom);
+          this.durable();
+        }
+        if (this.failing) {
+          this.failing = false;
+          this.opts.onRecovered();
+        }
+        retryMs = RETRY_MIN_MS;
+      } catch (err) {
+        // Put back what is not known to be durable (written or not) and write it again at the same place.
+        if (this.unsynced.length > 0) {
+          this.queue = [...this.unsynced, ...this.queue];
+          this.size = this.unsyncedFrom;
+          this.unsynced = [];
+        }
+        this.queuedBytes = 0;
+        for (const e of this.queue) this.queuedBytes += e.entry.length;
+        this.failing = true;
+        this.opts.onError(err as NodeJS.ErrnoException, retryMs);
+        await new Promise((r) => setTimeout(r, retryMs));
+        retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+      }
+    }
+  }
+
+  private durable(): void {
+    const done = this.unsynced;
+    this.unsynced = [];
+    if (done.length > 0) this.opts.onDurable(done);
+  }
+
+  /**
+   * Deletes the files whose every entry is ≤ lsn (covered by a checkpoint); never the
+   * open file. A file's entries end where the next file's begin.
+   */
+  async deleteUpTo(lsn: number): Promise<number> {
+    let deleted = 0;
+    while (this.files.length > 1 && this.files[0] !== this.file && this.files[1]!.firstLsn <= lsn + 1) {
+      const f = this.files.shift()!;
+      await unlink(f.path).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
+      deleted++;
+    }
+    if (deleted > 0) syncDir(this.dir);
+    return deleted;
+  }
+
+  /** Size of the WAL on disk: closed files are counted by the caller from their names' order; this is the open file. */
+  get openFileSize(): number {
+    return this.size;
+  }
+
+  /** Writes and syncs everything queued, then closes the file. */
+  async close(): Promise<void> {
+    this.closing = true;
+    this.kick();
+    await this.loop;
+    await this.fh?.close();
+    this.fh = null;
+  }
+}
+
+async function writeAll(fh: FileHandle, bufs: Buffer[], position: number): Promise<void> {
+  let pos = position;
+  let rest = bufs;
+  while (rest.length > 0) {
+    let total = 0;
+    for (const b of rest) total += b.length;
+    const { bytesWritten } = await fh.writev(rest, pos);
+    if (bytesWritten === total) return;
+    if (bytesWritten <= 0) throw Object.assign(new Error('write made no progress'), { code: 'EIO' });
+    pos += bytesWritten;
+    // Skip what was written, keep the rest (a short write: the disk is filling up).
+    let skip = bytesWritten;
+    const next: Buffer[] = [];
+    for (const b of rest) {
+      if (skip >= b.length) {
+        skip -= b.length;
+        continue;
+      }
+      next.push(skip > 0 ? b.subarray(skip) : b);
+      skip = 0;
+    }
+    rest = next;
+  }
+}
