@@ -21,6 +21,7 @@ interface BenchCliOptions {
   jsonSummary?: boolean;
   progress: boolean;
   idle?: boolean;
+  seqPerConnection?: boolean;
 }
 
 function positiveInt(name: string, allowZero = false) {
@@ -161,6 +162,7 @@ async function action(opts: BenchCliOptions, cmd: Command): Promise<void> {
       rate: opts.rate,
       framing: opts.framing,
       format: opts.format,
+      seqScope: opts.seqPerConnection ? 'connection' : 'run',
       signal: sig.signal,
       onStart: ({ totalMessages, durationSec }) => {
         if (!showBar) return;
@@ -209,6 +211,7 @@ export function benchCommand(): Command {
     .option('--rate <n>', 'messages per second across all connections (default: unlimited)', positiveNumber('--rate'))
     .addOption(new Option('--framing <mode>', 'stream framing').choices(FRAMINGS as string[]).default('lf'))
     .addOption(new Option('--format <name>', 'message format').choices(FORMATS as string[]).default('rfc5424'))
+    .option('--seq-per-connection', 'number each connection\'s messages 0, 1, 2… on their own (to check that a receiver got a prefix of each connection)')
     .option('--json-summary', 'print the summary as one JSON object on stdout')
     .option('--no-progress', 'no progress bar (there is none anyway when stdout is not a terminal)')
     .option('--idle', 'open the connections, send nothing, hold them until SIGINT/SIGTERM or --duration; prints "ready" once connected')
@@ -216,7 +219,8 @@ export function benchCommand(): Command {
 Every message carries conn="C" (0-based connection id) and seq="NNNNNNNNN": seqs
 are global, handed out in blocks from one counter, so a run of N messages uses
 exactly 0..N-1 once each, increasing within each connection; each connection
-sends an equal share of --messages.
+sends an equal share of --messages. With --seq-per-connection each connection
+numbers its own messages from 0 instead.
 
 Examples:
   ringlog bench --target 127.0.0.1:5140 --connections 4 --messages 2000000

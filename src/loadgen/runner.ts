@@ -9,7 +9,8 @@
  * a run has a distinct seq, the seqs of a run of N messages are exactly 0..N-1,
  * and within one connection they are strictly increasing. With a message count
  * N and C connections, each connection sends exactly its share: floor(N/C), plus
- * one for the first N mod C connections. The connection id
+ * one for the first N mod C connections. With seqScope 'connection' each connection
+ * counts its own messages from 0 instead. The connection id
  * (0-based) is written into every message as well; see payload.ts for the
  * formats and `parseSeq` to read both back.
  */
@@ -56,6 +57,13 @@ export interface BenchOptions extends Endpoint {
   progressIntervalMs?: number;
   /** Connections opened at once (default 128). */
   connectConcurrency?: number;
+  /**
+   * 'run' (default): one counter for the run, seqs 0..N-1 across connections.
+   * 'connection': each connection numbers its own messages 0, 1, 2… (with its id in
+   * every message), so what a receiver got from a connection can be checked to be a
+   * prefix of what it sent (crash tests).
+   */
+  seqScope?: 'run' | 'connection';
 }
 
 export interface Progress {
@@ -88,7 +96,7 @@ export interface BenchSummary {
 }
 
 /** Hands out blocks of sequence numbers until the message budget or the deadline is used up. */
-class Budget {
+export class Budget {
   private next = 0;
   private stopped = false;
   /** Count of the last successful claim. */
@@ -123,7 +131,8 @@ interface Ctx {
   ep: Endpoint;
   size: number;
   perChunk: number;
-  budget: Budget;
+  /** The budget of connection i (one shared by all, or one each with seqScope 'connection'). */
+  budgetOf(i: number): Budget;
   bucket: TokenBucket | null;
   messages: number;
   bytes: number;
@@ -138,6 +147,7 @@ interface Turn {
   lastYield: number;
   /** Messages this connection still has to send (its share of --messages; Infinity with --duration only). */
   quota: number;
+  budget: Budget;
 }
 
 const YIELD_EVERY_MS = 20;
@@ -158,7 +168,7 @@ async function nextBlock(ctx: Ctx, turn: Turn): Promise<[number, number] | null>
     if (ctx.failure || turn.quota <= 0) return null;
     let n = Math.min(ctx.perChunk, turn.quota);
     if (ctx.bucket) {
-      if (ctx.budget.done) return null;
+      if (turn.budget.done) return null;
       n = ctx.bucket.take(n);
       if (n === 0) {
         await sleep(ctx.bucket.waitMs());
@@ -166,12 +176,12 @@ async function nextBlock(ctx: Ctx, turn: Turn): Promise<[number, number] | null>
         continue;
       }
     }
-    const start = ctx.budget.claim(n);
+    const start = turn.budget.claim(n);
     if (start < 0) {
       if (ctx.bucket) ctx.bucket.giveBack(n);
       return null;
     }
-    const count = ctx.budget.count;
+    const count = turn.budget.count;
     if (ctx.bucket && count < n) ctx.bucket.giveBack(n - count);
     turn.quota -= count;
     return [start, count];
@@ -193,7 +203,7 @@ function waitDrain(sock: net.Socket): Promise<void> {
 async function streamWorker(ctx: Ctx, id: number, sock: net.Socket, tmpl: MessageTemplate, quota: number): Promise<void> {
   const per = ctx.perChunk;
   const size = ctx.size;
-  const turn: Turn = { lastYield: performance.now(), quota };
+  const turn: Turn = { lastYield: performance.now(), quota, budget: ctx.budgetOf(id) };
   const pool: Buffer[] = [];
   let closed = false;
   sock.on('close', () => {
@@ -230,7 +240,7 @@ const UDP_MAX_INFLIGHT = 4096;
 async function udpWorker(ctx: Ctx, id: number, sock: dgram.Socket, tmpl: MessageTemplate, quota: number): Promise<void> {
   const per = ctx.perChunk;
   const size = ctx.size;
-  const turn: Turn = { lastYield: performance.now(), quota };
+  const turn: Turn = { lastYield: performance.now(), quota, budget: ctx.budgetOf(id) };
   const pool: Buffer[] = [];
   let inflight = 0;
   let wake: (() => void) | null = null;
@@ -289,7 +299,7 @@ async function udpWorker(ctx: Ctx, id: number, sock: dgram.Socket, tmpl: Message
 async function unixDgramWorker(ctx: Ctx, id: number, sock: UnixDgramSocket, tmpl: MessageTemplate, quota: number): Promise<void> {
   const per = ctx.perChunk;
   const size = ctx.size;
-  const turn: Turn = { lastYield: performance.now(), quota };
+  const turn: Turn = { lastYield: performance.now(), quota, budget: ctx.budgetOf(id) };
   // send() is synchronous here, so one chunk buffer per connection is enough.
   const buf = tmpl.newChunk(per);
   type SendErr = Error & { code?: number | string };
@@ -390,25 +400,36 @@ function buildTemplates(opts: BenchOptions): MessageTemplate[] {
   return out;
 }
 
+/** Connection i's share of `limit` messages: floor(limit / C), plus one for the first limit mod C. */
+function quotaOfConn(opts: BenchOptions, limit: number, i: number): number {
+  return Math.floor(limit / opts.connections) + (i < limit % opts.connections ? 1 : 0);
+}
+
 /** Runs one load-generation pass; resolves with the summary, rejects with a LoadgenError. */
 export async function runBench(opts: BenchOptions): Promise<BenchSummary> {
   validate(opts);
   const templates = buildTemplates(opts);
   const limit = opts.messages ?? (opts.durationSec !== undefined ? MAX_SEQ + 1 : 1_000_000);
-  const budget = new Budget(limit, Infinity);
+  const perConnection = opts.seqScope === 'connection';
+  const budgets = perConnection
+    ? Array.from({ length: opts.connections }, (_, i) => new Budget(opts.messages !== undefined ? quotaOfConn(opts, limit, i) : MAX_SEQ + 1, Infinity))
+    : [new Budget(limit, Infinity)];
+  const budget = {
+    stop: () => budgets.forEach((b) => b.stop()),
+    setDeadline: (at: number) => budgets.forEach((b) => b.setDeadline(at)),
+  };
   // With a message count, each connection sends an equal share (the first
   // limit % connections send one more); seqs still come from the global counter.
   const quotaOf = (i: number): number => {
     if (opts.messages === undefined && opts.durationSec !== undefined) return Infinity;
-    const share = Math.floor(limit / opts.connections);
-    return share + (i < limit % opts.connections ? 1 : 0);
+    return quotaOfConn(opts, limit, i);
   };
   const sockets: { close(): void }[] = [];
   const ctx: Ctx = {
     ep: opts,
     size: opts.size,
     perChunk: messagesPerChunk(opts.size, opts.chunkBytes),
-    budget,
+    budgetOf: (i: number) => budgets[perConnection ? i : 0]!,
     bucket: opts.rate ? new TokenBucket(opts.rate) : null,
     messages: 0,
     bytes: 0,
