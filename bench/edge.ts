@@ -10,7 +10,8 @@
  * message counts by 10.
  *
  * For each scenario the load generator (`ringlog bench`, its own process) sends
- * into (1) the discard listener, then (2) a fresh `ringlog serve --output null`.
+ * into (1) the discard listener, then (2) a fresh `ringlog serve --no-store --output null`
+ * (the edge alone; bench/store.ts measures the store).
  * The rate reported is the *receiver's*, measured the same way for both targets:
  * messages / (time the receiver handled the last record − time the sender started
  * writing). The start is the sender's own clock (its JSON summary has startedAtMs);
@@ -27,8 +28,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, sumMetric, type MetricSample } from './lib/server.js';
-import { DiscardListener, commandLine, fmtInt, fmtMiB, formatTable, runLoadgen, sleep, type LoadgenSummary } from './lib/harness.js';
+import { measureServerRun } from './lib/measure.js';
+import { DiscardListener, commandLine, fmtInt, fmtMiB, formatTable, runLoadgen, type LoadgenSummary } from './lib/harness.js';
 
 interface Args {
   quick: boolean;
@@ -111,7 +112,7 @@ interface Result {
 }
 
 function loadgenArgs(target: string, sc: Scenario, size: number): string[] {
-  return ['--target', target, '--connections', String(sc.connections), '--messages', String(sc.messages), '--size', String(size)];
+  return [...(target ? ['--target', target] : []), '--connections', String(sc.connections), '--messages', String(sc.messages), '--size', String(size)];
 }
 
 async function measureDiscard(sc: Scenario, args: Args): Promise<Result> {
@@ -135,81 +136,25 @@ async function measureDiscard(sc: Scenario, args: Args): Promise<Result> {
   }
 }
 
-function outputRecords(samples: MetricSample[], output: string): number {
-  let sum = 0;
-  for (const s of samples) {
-    if (s.name === 'ringlog_output_records_total' && (s.labels.output ?? '').startsWith(output)) sum += s.value;
-  }
-  return sum;
-}
-
 async function measureServer(sc: Scenario, args: Args): Promise<Result> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'ringlog-edge-'));
-  const output = args.output === 'null' ? 'null' : `ndjson:${path.join(tmp, 'out.ndjson')}`;
-  const srv = await startServer({ output, dataDir: path.join(tmp, 'data'), args: args.serverArgs });
-  let stopped = false;
   try {
-    const frames0 = sumMetric(await srv.metrics(), 'ringlog_received_frames_total');
-    const records0 = outputRecords(await srv.metrics(), args.output);
-    const want = records0 + sc.messages;
-    let sender: LoadgenSummary | null = null;
-    let senderErr: Error | null = null;
-    const lg = runLoadgen(loadgenArgs(srv.target('tcp'), sc, args.size)).then(
-      (s) => { sender = s; },
-      (e: Error) => { senderErr = e; },
-    );
-    let tFirst = 0;
-    let tLast = 0;
-    let frames = frames0;
-    let records = records0;
-    const deadline = performance.now() + args.timeoutSec * 1000;
-    for (;;) {
-      const t0 = performance.now();
-      const samples = await srv.metrics();
-      const t = (t0 + performance.now()) / 2; // the scrape happened somewhere in between
-      frames = sumMetric(samples, 'ringlog_received_frames_total');
-      records = outputRecords(samples, args.output);
-      if (!tFirst && frames > frames0) tFirst = t;
-      if (records >= want) {
-        // The server's own time of its last write (epoch s) on our performance.now() timeline.
-        const last = samples.find((x) => x.name === 'ringlog_output_last_write_timestamp_seconds' && (x.labels.output ?? '').startsWith(args.output));
-        tLast = last ? last.value * 1000 - performance.timeOrigin : t;
-        break;
-      }
-      if (senderErr) throw senderErr;
-      if (t > deadline) {
-        throw new Error(`timed out after ${args.timeoutSec} s: server counted ${fmtInt(records - records0)}/${fmtInt(sc.messages)} records ` +
-          `(${fmtInt(frames - frames0)} frames received)`);
-      }
-      await sleep(50);
-    }
-    await lg;
-    if (senderErr) throw senderErr;
-    // Precise start: the sender's own clock (same machine), converted to our performance.now() timeline.
-    const startedAt = (sender as LoadgenSummary | null)?.startedAtMs;
-    if (typeof startedAt === 'number') tFirst = startedAt - performance.timeOrigin;
-    const mem = srv.memory();
-    const samples = await srv.metrics();
-    const received = sumMetric(samples, 'ringlog_received_frames_total') - frames0;
-    const dropped = sumMetric(samples, 'ringlog_dropped_total');
-    const notes: string[] = [];
-    if (received !== sc.messages) notes.push(`received ${fmtInt(received)} frames`);
-    if (dropped > 0) notes.push(`${fmtInt(dropped)} dropped`);
-    stopped = true;
-    const code = await srv.stop();
-    if (code !== 0) notes.push(`exit ${srv.describeExit()}`);
-    const seconds = (tLast - tFirst) / 1000;
+    // The edge alone: no store, only the given output.
+    const output = args.output === 'null' ? 'null' : `ndjson:${path.join(tmp, 'out.ndjson')}`;
+    const run = await measureServerRun({
+      dataDir: path.join(tmp, 'data'), outputs: [output], serverArgs: ['--no-store', ...args.serverArgs], countOutput: args.output,
+      loadgenArgs: loadgenArgs('', sc, args.size), messages: sc.messages, timeoutSec: args.timeoutSec,
+    });
     return {
       scenario: sc,
       target: `ringlog serve (${args.output})`,
-      msgsPerSec: sc.messages / seconds,
-      mbPerSec: (sc.messages * args.size) / seconds / 1e6,
-      peakRssKb: mem?.hwmKb ?? null,
-      sender,
-      note: notes.join(', '),
+      msgsPerSec: run.msgsPerSec,
+      mbPerSec: (sc.messages * args.size) / run.seconds / 1e6,
+      peakRssKb: run.peakRssKb,
+      sender: run.sender,
+      note: run.notes.join(', '),
     };
   } finally {
-    if (!stopped) await srv.stop();
     rmSync(tmp, { recursive: true, force: true });
   }
 }

@@ -374,6 +374,10 @@ export class Store implements Output {
     }
     this.metrics.storeRecords.inc(records);
     this.metrics.storeBytes.inc(bytes);
+    // As every output reports its writes: for the store, written means durable.
+    this.metrics.outputRecords.inc({ output: this.name }, records);
+    this.metrics.outputBytes.inc({ output: this.name }, walBytes);
+    this.metrics.outputLastWrite.set({ output: this.name }, Date.now() / 1000);
     this.metrics.storeWalBytes.inc(walBytes);
     if (this.durableWaiters.length > 0) {
       const keep: typeof this.durableWaiters = [];

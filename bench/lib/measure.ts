@@ -1,0 +1,102 @@
+/**
+ * One end-to-end run of `ringlog bench` into a fresh `ringlog serve`, timed the way
+ * bench/edge.ts and bench/store.ts both report it: from the sender's own start
+ * (its JSON summary's startedAtMs) to the server's own time of its last write to the
+ * counted output (ringlog_output_last_write_timestamp_seconds, for the store: the
+ * last time records became durable) once ringlog_output_records_total of that
+ * output has reached N. /metrics is polled every 50 ms, so polling costs the
+ * server nothing to speak of and does not add its interval to the time.
+ */
+import { startServer, sumMetric, type MetricSample } from './server.js';
+import { fmtInt, runLoadgen, sleep, type LoadgenSummary } from './harness.js';
+
+export interface ServerRunOptions {
+  dataDir: string;
+  /** --output values. */
+  outputs: string[];
+  serverArgs: string[];
+  /** Prefix of the output label whose records are counted (null, ndjson, store). */
+  countOutput: string;
+  /** `ringlog bench` arguments, without --target. */
+  loadgenArgs: string[];
+  messages: number;
+  timeoutSec: number;
+}
+
+export interface ServerRun {
+  msgsPerSec: number;
+  seconds: number;
+  peakRssKb: number | null;
+  sender: LoadgenSummary | null;
+  notes: string[];
+  /** /metrics right after the run, before the server stopped. */
+  samples: MetricSample[];
+}
+
+export function outputRecords(samples: MetricSample[], output: string): number {
+  let sum = 0;
+  for (const s of samples) {
+    if (s.name === 'ringlog_output_records_total' && (s.labels.output ?? '').startsWith(output)) sum += s.value;
+  }
+  return sum;
+}
+
+export async function measureServerRun(o: ServerRunOptions): Promise<ServerRun> {
+  const srv = await startServer({ output: o.outputs, dataDir: o.dataDir, args: o.serverArgs });
+  let stopped = false;
+  try {
+    const frames0 = sumMetric(await srv.metrics(), 'ringlog_received_frames_total');
+    const records0 = outputRecords(await srv.metrics(), o.countOutput);
+    const want = records0 + o.messages;
+    let sender: LoadgenSummary | null = null;
+    let senderErr: Error | null = null;
+    const lg = runLoadgen(['--target', srv.target('tcp'), ...o.loadgenArgs]).then(
+      (s) => { sender = s; },
+      (e: Error) => { senderErr = e; },
+    );
+    let tFirst = 0;
+    let tLast = 0;
+    let frames = frames0;
+    let records = records0;
+    const deadline = performance.now() + o.timeoutSec * 1000;
+    for (;;) {
+      const t0 = performance.now();
+      const samples = await srv.metrics();
+      const t = (t0 + performance.now()) / 2; // the scrape happened somewhere in between
+      frames = sumMetric(samples, 'ringlog_received_frames_total');
+      records = outputRecords(samples, o.countOutput);
+      if (!tFirst && frames > frames0) tFirst = t;
+      if (records >= want) {
+        // The server's own time of its last write (epoch s) on our performance.now() timeline.
+        const last = samples.find((x) => x.name === 'ringlog_output_last_write_timestamp_seconds' && (x.labels.output ?? '').startsWith(o.countOutput));
+        tLast = last ? last.value * 1000 - performance.timeOrigin : t;
+        break;
+      }
+      if (senderErr) throw senderErr;
+      if (t > deadline) {
+        throw new Error(`timed out after ${o.timeoutSec} s: server counted ${fmtInt(records - records0)}/${fmtInt(o.messages)} records ` +
+          `(${fmtInt(frames - frames0)} frames received)`);
+      }
+      await sleep(50);
+    }
+    await lg;
+    if (senderErr) throw senderErr;
+    // Precise start: the sender's own clock (same machine), converted to our performance.now() timeline.
+    const startedAt = (sender as LoadgenSummary | null)?.startedAtMs;
+    if (typeof startedAt === 'number') tFirst = startedAt - performance.timeOrigin;
+    const mem = srv.memory();
+    const samples = await srv.metrics();
+    const received = sumMetric(samples, 'ringlog_received_frames_total') - frames0;
+    const dropped = sumMetric(samples, 'ringlog_dropped_total');
+    const notes: string[] = [];
+    if (received !== o.messages) notes.push(`received ${fmtInt(received)} frames`);
+    if (dropped > 0) notes.push(`${fmtInt(dropped)} dropped`);
+    stopped = true;
+    const code = await srv.stop();
+    if (code !== 0) notes.push(`exit ${srv.describeExit()}`);
+    const seconds = (tLast - tFirst) / 1000;
+    return { msgsPerSec: o.messages / seconds, seconds, peakRssKb: mem?.hwmKb ?? null, sender, notes, samples };
+  } finally {
+    if (!stopped) await srv.stop();
+  }
+}

@@ -1,0 +1,326 @@
+/**
+ * The store, end to end (docs/benchmarks.md, "Store"):
+ *
+ *   node dist/bench/store.js [--quick] [--messages N] [--connections C] [--repeat R]
+ *                            [--corpus-lines N] [--level L] [--latency-seconds S]
+ *
+ * 1. Throughput: `ringlog bench` (its own process) sends N 128-byte RFC 5424 lines over
+ *    C connections into a fresh `ringlog serve`, parsed, indexed, compressed and
+ *    durable (--fsync always: acknowledged = fdatasync'd), against, in the same run,
+ *    the same server writing only the NDJSON output (--no-store), and only the null
+ *    output (the edge alone). Rate = N / (sender's start → the server's own time of the
+ *    last ack, i.e. ringlog_output_last_write_timestamp_seconds{output="store"}).
+ * 2. Receive → durable latency at half the store's maximum rate: p50/p99 from the
+ *    ringlog_store_durable_latency_seconds histogram (per batch of records read together).
+ * 3. Compression: a realistic mixed corpus (bench/lib/corpus.ts: syslog, nginx via
+ *    syslog, JSON application logs) sent over TCP into the store, then the bytes of
+ *    the segment (.seg) and index (.idx) files against the corpus bytes; baseline in
+ *    the same run: zstd of the raw text in 1 MiB chunks at the same level.
+ * 4. Needle queries on that store: tokens that occur once in the corpus; the share of
+ *    blocks the index lets a query skip without reading them.
+ */
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Compressor } from 'zstd-napi';
+import { startServer, sumMetric, type MetricSample } from './lib/server.js';
+import { commandLine, fmtInt, fmtMiB, formatTable, runLoadgen, sleep } from './lib/harness.js';
+import { measureServerRun, outputRecords, type ServerRun } from './lib/measure.js';
+import { corpusBuffer } from './lib/corpus.js';
+import { StoreReader, newStats } from '../src/store/store-reader.js';
+
+interface Args {
+  quick: boolean;
+  messages: number;
+  connections: number;
+  repeat: number;
+  corpusLines: number;
+  level: number;
+  latencySeconds: number;
+  timeoutSec: number;
+}
+
+function usage(msg?: string): never {
+  if (msg) process.stderr.write(`store: ${msg}\n`);
+  process.stderr.write('usage: node dist/bench/store.js [--quick] [--messages N] [--connections C] [--repeat R] [--corpus-lines N] [--level L] [--latency-seconds S]\n');
+  process.exit(msg ? 2 : 0);
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { quick: false, messages: 4_000_000, connections: 8, repeat: 3, corpusLines: 2_000_000, level: 3, latencySeconds: 8, timeoutSec: 300 };
+  const set = new Set<string>();
+  const int = (name: string, v: string | undefined, min = 1) => {
+    const n = Number(v?.replace(/_/g, ''));
+    if (!Number.isInteger(n) || n < min) usage(`${name} needs an integer ≥ ${min}`);
+    set.add(name);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i]!;
+    switch (k) {
+      case '--quick': a.quick = true; break;
+      case '--messages': a.messages = int(k, argv[++i]); break;
+      case '--connections': a.connections = int(k, argv[++i]); break;
+      case '--repeat': a.repeat = int(k, argv[++i]); break;
+      case '--corpus-lines': a.corpusLines = int(k, argv[++i]); break;
+      case '--level': a.level = int(k, argv[++i], -7); break;
+      case '--latency-seconds': a.latencySeconds = int(k, argv[++i]); break;
+      case '--help': case '-h': usage(); break;
+      default: usage(`unknown argument ${k}`);
+    }
+  }
+  if (a.quick) {
+    if (!set.has('--messages')) a.messages = 1_000_000;
+    if (!set.has('--repeat')) a.repeat = 1;
+    if (!set.has('--corpus-lines')) a.corpusLines = 400_000;
+    if (!set.has('--latency-seconds')) a.latencySeconds = 4;
+  }
+  return a;
+}
+
+function median(xs: number[]): number {
+  const v = xs.filter(Number.isFinite).sort((x, y) => x - y);
+  if (v.length === 0) return NaN;
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
+}
+
+function tmpDir(tag: string): string {
+  return mkdtempSync(path.join(os.tmpdir(), `ringlog-store-bench-${tag}-`));
+}
+
+// ── 1. throughput ────────────────────────────────────────────────────────────
+
+interface Target {
+  name: string;
+  outputs: (dir: string) => string[];
+  serverArgs: string[];
+  count: string;
+}
+
+async function throughput(a: Args): Promise<{ rows: string[][]; storeRate: number }> {
+  const size = 128;
+  const targets: Target[] = [
+    { name: 'store (fsync always)', outputs: () => [], serverArgs: ['--fsync', 'always', '--compression-level', String(a.level), '--retention-age', '0'], count: 'store' },
+    { name: 'NDJSON output only', outputs: (d) => [`ndjson:${path.join(d, 'out.ndjson')}`], serverArgs: ['--no-store'], count: 'ndjson' },
+    { name: 'null output (edge only)', outputs: () => ['null'], serverArgs: ['--no-store'], count: 'null' },
+  ];
+  const runs = new Map<string, ServerRun[]>();
+  for (let r = 1; r <= a.repeat; r++) {
+    for (const t of targets) {
+      process.stderr.write(`throughput [${r}/${a.repeat}]: ${t.name}…\n`);
+      const dir = tmpDir('tp');
+      try {
+        const run = await measureServerRun({
+          dataDir: path.join(dir, 'data'), outputs: t.outputs(dir), serverArgs: t.serverArgs, countOutput: t.count,
+          loadgenArgs: ['--connections', String(a.connections), '--messages', String(a.messages), '--size', String(size)],
+          messages: a.messages, timeoutSec: a.timeoutSec,
+        });
+        runs.set(t.name, [...(runs.get(t.name) ?? []), run]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  }
+  const rows: string[][] = [['target', 'records/s', 'MB/s', 'vs NDJSON', 'vs null', 'peak RSS', 'sender msgs/s', 'note']];
+  const rate = (name: string) => median((runs.get(name) ?? []).map((x) => x.msgsPerSec));
+  for (const t of targets) {
+    const rs = runs.get(t.name) ?? [];
+    const m = rate(t.name);
+    const rates = rs.map((x) => x.msgsPerSec);
+    const notes = [...new Set(rs.flatMap((x) => x.notes))];
+    if (rs.length > 1) notes.unshift(`median of ${rs.length} (${fmtInt(Math.min(...rates))}..${fmtInt(Math.max(...rates))})`);
+    rows.push([
+      t.name, fmtInt(m), ((m * size) / 1e6).toFixed(1),
+      (m / rate('NDJSON output only')).toFixed(2), (m / rate('null output (edge only)')).toFixed(2),
+      fmtMiB(Math.max(...rs.map((x) => x.peakRssKb ?? 0))),
+      fmtInt(median(rs.map((x) => x.sender?.msgsPerSec ?? NaN))), notes.join(', '),
+    ]);
+  }
+  return { rows, storeRate: rate('store (fsync always)') };
+}
+
+// ── 2. latency at half load ──────────────────────────────────────────────────
+
+function histogram(samples: MetricSample[], name: string): { le: number; count: number }[] {
+  return samples
+    .filter((s) => s.name === `${name}_bucket`)
+    .map((s) => ({ le: s.labels.le === '+Inf' ? Infinity : Number(s.labels.le), count: s.value }))
+    .sort((x, y) => x.le - y.le);
+}
+
+/** Quantile q of the difference of two cumulative histograms, linear within a bucket. */
+function quantile(before: { le: number; count: number }[], after: { le: number; count: number }[], q: number): number {
+  const b = new Map(before.map((x) => [x.le, x.count]));
+  const cum = after.map((x) => ({ le: x.le, count: x.count - (b.get(x.le) ?? 0) }));
+  const total = cum[cum.length - 1]?.count ?? 0;
+  if (total === 0) return NaN;
+  const want = q * total;
+  let prevLe = 0;
+  let prevCount = 0;
+  for (const c of cum) {
+    if (c.count >= want) {
+      if (!Number.isFinite(c.le)) return prevLe;
+      const inBucket = c.count - prevCount;
+      return prevLe + (inBucket > 0 ? ((want - prevCount) / inBucket) * (c.le - prevLe) : 0);
+    }
+    prevLe = c.le;
+    prevCount = c.count;
+  }
+  return prevLe;
+}
+
+async function latency(a: Args, maxRate: number): Promise<string[][]> {
+  const rate = Math.round(maxRate / 2);
+  const dir = tmpDir('lat');
+  const srv = await startServer({ dataDir: path.join(dir, 'data'), output: [], args: ['--fsync', 'always', '--compression-level', String(a.level), '--retention-age', '0'] });
+  try {
+    const name = 'ringlog_store_durable_latency_seconds';
+    // Warm up for a second, then measure.
+    await runLoadgen(['--target', srv.target('tcp'), '--connections', String(a.connections), '--rate', String(rate), '--duration', '1']);
+    const before = histogram(await srv.metrics(), name);
+    const sender = await runLoadgen(['--target', srv.target('tcp'), '--connections', String(a.connections), '--rate', String(rate), '--duration', String(a.latencySeconds)]);
+    const want = sumMetric(await srv.metrics(), 'ringlog_received_frames_total');
+    for (let i = 0; i < 200 && outputRecords(await srv.metrics(), 'store') < want; i++) await sleep(25);
+    const samples = await srv.metrics();
+    const after = histogram(samples, name);
+    const syncs = sumMetric(samples, 'ringlog_store_wal_syncs_total');
+    return [
+      ['offered rate', 'achieved', 'p50', 'p90', 'p99', 'p99.9', 'WAL fsyncs'],
+      [`${fmtInt(rate)}/s (half of ${fmtInt(maxRate)})`, `${fmtInt(sender.msgsPerSec)}/s`,
+        ...[0.5, 0.9, 0.99, 0.999].map((q) => `${(quantile(before, after, q) * 1000).toFixed(2)} ms`), fmtInt(syncs)],
+    ];
+  } finally {
+    await srv.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ── 3. compression and 4. needle queries ─────────────────────────────────────
+
+function filesBytes(root: string, ext: string): number {
+  let total = 0;
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const p = path.join(d, name);
+      const st = statSync(p);
+      if (st.isDirectory()) walk(p);
+      else if (name.endsWith(ext)) total += st.size;
+    }
+  };
+  walk(root);
+  return total;
+}
+
+async function sendBuffer(port: number, buf: Buffer, connections: number): Promise<void> {
+  // Split on line ends into one slice per connection.
+  const parts: Buffer[] = [];
+  let at = 0;
+  for (let c = 1; c <= connections; c++) {
+    let end = c === connections ? buf.length : buf.indexOf(0x0a, Math.floor((buf.length * c) / connections)) + 1;
+    if (end <= 0) end = buf.length;
+    parts.push(buf.subarray(at, end));
+    at = end;
+  }
+  await Promise.all(parts.map((p) => new Promise<void>((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1', () => s.end(p));
+    s.on('error', reject);
+    s.on('close', () => resolve());
+  })));
+}
+
+async function corpus(a: Args): Promise<{ compression: string[][]; needles: string[][] }> {
+  process.stderr.write(`corpus: generating ${fmtInt(a.corpusLines)} mixed lines…\n`);
+  const { buf, lines, bytes } = corpusBuffer({ kind: 'mixed', count: a.corpusLines, seed: 7 });
+  // Baseline: zstd of the raw text, 1 MiB at a time, same level.
+  const c = new Compressor();
+  c.setParameters({ compressionLevel: a.level });
+  let zstdBytes = 0;
+  const t0 = performance.now();
+  for (let off = 0; off < buf.length; off += 1 << 20) zstdBytes += c.compress(buf.subarray(off, Math.min(buf.length, off + (1 << 20)))).length;
+  const zstdSeconds = (performance.now() - t0) / 1000;
+
+  const dir = tmpDir('corpus');
+  const dataDir = path.join(dir, 'data');
+  try {
+    const srv = await startServer({ dataDir, output: [], args: ['--fsync', 'always', '--compression-level', String(a.level), '--retention-age', '0'] });
+    process.stderr.write('corpus: sending it to ringlog serve…\n');
+    const t1 = performance.now();
+    await sendBuffer(srv.address('tcp').port, buf, 4);
+    for (;;) {
+      if (outputRecords(await srv.metrics(), 'store') >= lines) break;
+      await sleep(50);
+    }
+    const ingestSeconds = (performance.now() - t1) / 1000;
+    const samples = await srv.metrics();
+    const parseErrors = sumMetric(samples, 'ringlog_parse_errors_total');
+    await srv.stop(); // commits the last blocks
+    const root = path.join(dataDir, 'store', 'partitions');
+    const seg = filesBytes(root, '.seg');
+    const idx = filesBytes(root, '.idx');
+    const compression = [
+      ['what', 'bytes', 'bytes/record', 'ratio (corpus ÷ bytes)'],
+      [`corpus: ${fmtInt(lines)} lines (syslog 40%, nginx 30%, JSON 30%)`, fmtInt(bytes), (bytes / lines).toFixed(1), '1.00'],
+      [`baseline: zstd -${a.level} of the raw text, 1 MiB chunks (${(bytes / 1e6 / zstdSeconds).toFixed(0)} MB/s)`, fmtInt(zstdBytes), (zstdBytes / lines).toFixed(1), (bytes / zstdBytes).toFixed(2)],
+      ['store: blocks (.seg: columns, zstd, headers)', fmtInt(seg), (seg / lines).toFixed(1), (bytes / seg).toFixed(2)],
+      ['store: index (.idx: headers, bloom filters)', fmtInt(idx), (idx / lines).toFixed(1), (bytes / idx).toFixed(2)],
+      ['store: total on disk (.seg + .idx)', fmtInt(seg + idx), ((seg + idx) / lines).toFixed(1), (bytes / (seg + idx)).toFixed(2)],
+      [`(ingest: ${(lines / ingestSeconds / 1e3).toFixed(0)}k records/s over 4 connections, ${fmtInt(parseErrors)} parse errors)`, '', '', ''],
+    ];
+
+    // Needles: long hex tokens of random lines that occur exactly once in the corpus.
+    const rand = (() => {
+      let s = 12345;
+      return () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296);
+    })();
+    const needles: string[] = [];
+    for (let tries = 0; tries < 2000 && needles.length < 5; tries++) {
+      const at = Math.floor(rand() * buf.length);
+      const lineStart = buf.lastIndexOf(0x0a, at) + 1;
+      const lineEnd = buf.indexOf(0x0a, at);
+      const line = buf.toString('utf8', lineStart, lineEnd);
+      const tok = /\b[0-9a-f]{16,}\b/.exec(line)?.[0];
+      if (!tok || needles.includes(tok)) continue;
+      const first = buf.indexOf(tok);
+      if (buf.indexOf(tok, first + 1) < 0) needles.push(tok);
+    }
+    const reader = StoreReader.open(dataDir);
+    const rows: string[][] = [['needle (occurs once)', 'blocks', 'skipped by index', 'read', 'skipped %', 'found', 'ms']];
+    for (const n of needles) {
+      const stats = newStats();
+      const t = performance.now();
+      let found = 0;
+      for (const _ of reader.scan({ words: [n], limit: Infinity }, stats)) found++;
+      rows.push([n, fmtInt(stats.blocks), fmtInt(stats.skippedByIndex), fmtInt(stats.read),
+        ((100 * (stats.skippedByIndex + stats.skippedByTime)) / Math.max(1, stats.blocks)).toFixed(1), String(found), (performance.now() - t).toFixed(0)]);
+    }
+    return { compression, needles: rows };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const a = parseArgs(process.argv.slice(2));
+  process.stdout.write(`$ ${commandLine()}\n`);
+  process.stdout.write(`node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), zstd level ${a.level}, load generator on the same machine\n\n`);
+  const tp = await throughput(a);
+  process.stdout.write(`1. Throughput, end to end (ringlog bench → ringlog serve), ${fmtInt(a.messages)} × 128-byte RFC 5424 lines over ${a.connections} connections:\n`);
+  process.stdout.write(formatTable(tp.rows));
+  process.stdout.write('records/s = records / (sender\'s start → the server\'s last write; for the store: the last ack, i.e. fdatasync of the WAL).\n\n');
+  const lat = await latency(a, tp.storeRate);
+  process.stdout.write(`2. Receive → durable at half the store's maximum rate, ${a.latencySeconds} s (per batch of records read together):\n`);
+  process.stdout.write(formatTable(lat));
+  process.stdout.write('\n');
+  const cp = await corpus(a);
+  process.stdout.write('3. Compression on a realistic mixed corpus (bench/lib/corpus.ts):\n');
+  process.stdout.write(formatTable(cp.compression));
+  process.stdout.write('\n4. Needle queries on that store (ringlog query WORD; words use the bloom filters):\n');
+  process.stdout.write(formatTable(cp.needles));
+}
+
+main().catch((err) => {
+  process.stderr.write(`store: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});

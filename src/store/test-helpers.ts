@@ -1,0 +1,184 @@
+/**
+ * Helpers for the store's unit tests: frame batches laid out the ways listeners lay
+ * them out, parsed by the real ParseStage; blocks built the way the store worker
+ * builds them (EntryEncoder → packed columns → BlockBuilder → seal); temp dirs.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { Compressor } from 'zstd-napi';
+import type { FrameBatch, Source } from '../pipeline/batch.js';
+import type { RecordBatch } from '../record/record-batch.js';
+import { recordAt, type LogRecord } from '../record/record.js';
+import { ParseStage } from '../protocols/formats/parse-stage.js';
+import type { FormatName } from '../protocols/formats/format.js';
+import { ByteWriter } from './byte-buffer.js';
+import { BlockBuilder, type SealedBlock } from './block-builder.js';
+import { BLOCK_HEADER_SIZE, unmarshalBlockHeader } from './block-header.js';
+import { decodeBlock, type DecodedBlock } from './block-decoder.js';
+import { EntryEncoder } from './wal-entry.js';
+import { viewCols } from './packed-records.js';
+
+/** 2026-11-22T10:00:00.000Z plus a µs fraction, as nowMs() gives. */
+export const RECEIVED = Date.UTC(2026, 10, 22, 10, 0, 0) + 0.123;
+
+export const SOURCE: Source = { listener: 'in', transport: 'tcp', peer: '10.0.0.9:5140' };
+
+/** A temp dir under os.tmpdir(); remove it with `rmDir`. */
+export function tempDir(prefix = 'ringlog-store-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function rmDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * How frames lie in the batch's buffer:
+ *  - `adjacent`: one after the other, nothing between;
+ *  - `lines`: LF-delimited, the LF not part of the frame (a stream listener's read);
+ *  - `scattered`: far apart (frames of a batch assembled from several reads);
+ *  - `reversed`: in the buffer in the reverse of their order in the batch.
+ */
+export type Layout = 'adjacent' | 'lines' | 'scattered' | 'reversed';
+export const LAYOUTS: readonly Layout[] = ['adjacent', 'lines', 'scattered', 'reversed'];
+
+export interface BatchOptions {
+  received?: number;
+  source?: Source;
+  peers?: string[] | null;
+  flags?: Uint8Array | null;
+  layout?: Layout;
+}
+
+export function frameBatch(frames: (string | Buffer)[], o: BatchOptions = {}): FrameBatch {
+  const parts = frames.map((f) => (typeof f === 'string' ? Buffer.from(f, 'utf8') : f));
+  const layout = o.layout ?? 'lines';
+  const gap = layout === 'lines' ? 1 : layout === 'scattered' ? 300 : 0;
+  const order = parts.map((_, i) => i);
+  if (layout === 'reversed') order.reverse();
+  const chunks: Buffer[] = [];
+  const offsets = new Uint32Array(parts.length * 2);
+  let at = 0;
+  if (layout === 'scattered') {
+    chunks.push(Buffer.alloc(50, 'L'));
+    at = 50;
+  }
+  for (const i of order) {
+    const p = parts[i]!;
+    chunks.push(p);
+    offsets[2 * i] = at;
+    offsets[2 * i + 1] = at + p.length;
+    at += p.length;
+    if (gap > 0) {
+      chunks.push(Buffer.alloc(gap, layout === 'lines' ? '\n' : 'G'));
+      at += gap;
+    }
+  }
+  const buf = Buffer.concat(chunks);
+  let bytes = 0;
+  for (const p of parts) bytes += p.length;
+  return {
+    buf, offsets, flags: o.flags ?? null, count: parts.length, bytes, retained: buf.length,
+    received: o.received ?? RECEIVED, source: o.source ?? SOURCE, peers: o.peers ?? null, hold: null,
+  };
+}
+
+const stages = new Map<FormatName, ParseStage>();
+
+/** The shared ParseStage of a format (one per format, as one per listener). */
+export function stageFor(format: FormatName): ParseStage {
+  let st = stages.get(format);
+  if (!st) {
+    st = new ParseStage(format);
+    stages.set(format, st);
+  }
+  return st;
+}
+
+export function parse(format: FormatName, frames: (string | Buffer)[], o: BatchOptions = {}, stage = stageFor(format)): RecordBatch {
+  return stage.parse(frameBatch(frames, o));
+}
+
+export function recordsOf(b: RecordBatch): LogRecord[] {
+  return Array.from({ length: b.count }, (_, i) => recordAt(b, i));
+}
+
+/**
+ * UTF-8 cannot hold a lone surrogate (a JSON `\ud800` escape): the store keeps U+FFFD
+ * in its place. recordAt() of the parsed batch keeps the surrogate; this maps a record
+ * to what the store can give back.
+ */
+export function wellFormed(r: LogRecord): LogRecord {
+  const wf = (s: string) => Buffer.from(s, 'utf8').toString('utf8');
+  const fields: Record<string, string> = {};
+  for (const [k, v] of Object.entries(r.fields)) fields[wf(k)] = wf(v);
+  const opt = (s: string | null) => (s === null ? null : wf(s));
+  return { ...r, host: opt(r.host), app: opt(r.app), procid: opt(r.procid), msgid: opt(r.msgid), message: wf(r.message), fields };
+}
+
+export interface BuiltBlock {
+  sealed: SealedBlock;
+  decoded: DecodedBlock;
+}
+
+const compressor = new Compressor();
+compressor.setParameters({ compressionLevel: 3 });
+
+/**
+ * Builds one block from WAL entries as the store does: each entry (a list of record
+ * batches) is encoded (EntryEncoder), its packed columns appended record by record.
+ */
+export function buildBlock(entries: RecordBatch[][], opts: { epoch?: number; firstLsn?: number; encoder?: EntryEncoder; builder?: BlockBuilder } = {}): BuiltBlock {
+  const encoder = opts.encoder ?? new EntryEncoder();
+  const builder = opts.builder ?? new BlockBuilder();
+  let lsn = opts.firstLsn ?? 1;
+  for (const batches of entries) {
+    const { packed } = encoder.encode(batches, lsn++);
+    const v = viewCols(packed.cols, packed.n, packed.nf);
+    const data = new Uint8Array(packed.data);
+    for (let r = 0; r < packed.n; r++) builder.append(v, r, data, packed.keys, packed.sources, packed.lsn);
+  }
+  const sealed = builder.seal(compressor, opts.epoch ?? 1, new ByteWriter(1024));
+  const header = unmarshalBlockHeader(sealed.bytes, 0);
+  const decoded = decodeBlock(header, sealed.bytes.subarray(BLOCK_HEADER_SIZE));
+  return { sealed, decoded };
+}
+
+// ---- fast-check arbitraries: frames of every format, with hostile pieces mixed in ----
+
+const word = fc.stringMatching(/^[ -~]{0,12}$/);
+const name = fc.stringMatching(/^[a-zA-Z0-9_.-]{1,10}$/);
+const anyText = fc.string({ unit: 'binary', maxLength: 40 });
+const ts = fc.constantFrom(
+  '2026-11-22T10:00:00.123456Z', '-', '2026-11-21T23:59:59.999999999+02:00', '1969-12-31T23:59:59Z', '2030-01-01T00:00:00Z', 'bad',
+);
+const sdValue = fc.string({ unit: 'grapheme', maxLength: 12 }).map((s) => s.replace(/[\\"\]]/g, (c) => `\\${c}`));
+const sd = fc.oneof(
+  fc.constant('-'),
+  fc.array(fc.tuple(fc.stringMatching(/^[a-z]{1,6}(@[0-9]{1,5})?$/), fc.array(fc.tuple(fc.stringMatching(/^[a-z]{1,6}$/), sdValue), { maxLength: 3 })), { minLength: 1, maxLength: 3 })
+    .map((els) => els.map(([id, ps]) => `[${id}${ps.map(([k, v]) => ` ${k}="${v}"`).join('')}]`).join('')),
+  fc.constantFrom('[bad', '[a b=c]', '[x@1 k="v\\"]" k2="\\\\"][y]'),
+);
+const nil = (a: fc.Arbitrary<string>) => fc.oneof(fc.constant('-'), a);
+export const rfc5424Frame = fc.tuple(fc.integer({ min: 0, max: 191 }), ts, nil(fc.stringMatching(/^[!-~]{1,20}$/)), nil(name), nil(fc.stringMatching(/^[0-9]{1,6}$/)), nil(name), sd, fc.oneof(fc.constant(''), anyText))
+  .map(([pri, t, host, app, pid, msgid, s, msg]) => `<${pri}>1 ${t} ${host} ${app} ${pid} ${msgid} ${s}${msg === '' ? '' : ` ${msg}`}`);
+export const rfc3164Frame = fc.tuple(fc.option(fc.integer({ min: 0, max: 191 })), fc.constantFrom('Nov 22 09:59:58', 'Nov  2 01:02:03', 'Feb 30 00:00:00', '2026-11-22T09:00:00Z'),
+  fc.option(fc.stringMatching(/^[a-z0-9.-]{1,12}$/)), fc.stringMatching(/^[a-z/]{1,8}$/), fc.option(fc.integer({ min: 1, max: 99999 })), anyText)
+  .map(([pri, t, host, tag, pid, msg]) => `${pri === null ? '' : `<${pri}>`}${t} ${host === null ? '' : `${host} `}${tag}${pid === null ? '' : `[${pid}]`}: ${msg}`);
+const jsonLeaf = fc.oneof(anyText, fc.integer(), fc.double({ noNaN: true }), fc.boolean(), fc.constant(null), fc.array(fc.integer(), { maxLength: 3 }));
+const jsonKey = fc.constantFrom('time', 'ts', 'level', 'msg', 'message', 'host', 'app', 'service', 'pid', 'msgid', 'a', 'a.b', 'req', 'x y', 'é', '_k');
+export const jsonFrame = fc.array(fc.tuple(jsonKey, fc.oneof(jsonLeaf, fc.dictionary(jsonKey, fc.oneof(jsonLeaf, fc.dictionary(jsonKey, jsonLeaf, { maxKeys: 2 })), { maxKeys: 3 }))), { maxLength: 6 })
+  // Pairs, not an object: duplicate keys stay in the text.
+  .map((pairs) => `{${pairs.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',')}}`);
+export const logfmtFrame = fc.array(fc.tuple(fc.constantFrom('level', 'msg', 'host', 'app', 'ts', 'k', 'a.b', 'x_1'), fc.oneof(word, anyText)), { minLength: 1, maxLength: 5 })
+  .map((pairs) => pairs.map(([k, v]) => `${k}=${/[\s"=\\]/.test(v) || v === '' ? JSON.stringify(v) : v}`).join(' '));
+export const anyFrame: fc.Arbitrary<Buffer> = fc.oneof(
+  fc.uint8Array({ maxLength: 120 }).map((b) => Buffer.from(b)),
+  anyText.map((s) => Buffer.from(s)),
+  rfc5424Frame.map((s) => Buffer.from(s)),
+  rfc3164Frame.map((s) => Buffer.from(s)),
+  jsonFrame.map((s) => Buffer.from(s)),
+  logfmtFrame.map((s) => Buffer.from(s)),
+);
