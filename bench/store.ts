@@ -2,7 +2,8 @@
  * The store, end to end (docs/benchmarks.md, "Store"):
  *
  *   node dist/bench/store.js [--quick] [--messages N] [--connections C] [--repeat R]
- *                            [--corpus-lines N] [--level L] [--latency-seconds S]
+ *                            [--corpus-lines N] [--level L] [--block-size SIZE] [--latency-seconds S]
+ *                            [--only throughput,latency,corpus]
  *
  * 1. Throughput: `ringlog bench` (its own process) sends N 128-byte RFC 5424 lines over
  *    C connections into a fresh `ringlog serve`, parsed, indexed, compressed and
@@ -39,6 +40,9 @@ interface Args {
   level: number;
   latencySeconds: number;
   timeoutSec: number;
+  blockSize: string;
+  /** Run only these parts (throughput, latency, corpus); all when empty. */
+  only: string[];
 }
 
 function usage(msg?: string): never {
@@ -48,7 +52,7 @@ function usage(msg?: string): never {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { quick: false, messages: 4_000_000, connections: 8, repeat: 3, corpusLines: 2_000_000, level: 3, latencySeconds: 8, timeoutSec: 300 };
+  const a: Args = { quick: false, messages: 4_000_000, connections: 8, repeat: 3, corpusLines: 2_000_000, level: 3, latencySeconds: 8, timeoutSec: 300, blockSize: '4MiB', only: [] };
   const set = new Set<string>();
   const int = (name: string, v: string | undefined, min = 1) => {
     const n = Number(v?.replace(/_/g, ''));
@@ -66,6 +70,8 @@ function parseArgs(argv: string[]): Args {
       case '--corpus-lines': a.corpusLines = int(k, argv[++i]); break;
       case '--level': a.level = int(k, argv[++i], -7); break;
       case '--latency-seconds': a.latencySeconds = int(k, argv[++i]); break;
+      case '--block-size': a.blockSize = argv[++i] ?? usage('--block-size needs a size'); break;
+      case '--only': a.only.push(...(argv[++i] ?? usage('--only needs throughput, latency or corpus')).split(',')); break;
       case '--help': case '-h': usage(); break;
       default: usage(`unknown argument ${k}`);
     }
@@ -102,7 +108,7 @@ interface Target {
 async function throughput(a: Args): Promise<{ rows: string[][]; storeRate: number }> {
   const size = 128;
   const targets: Target[] = [
-    { name: 'store (fsync always)', outputs: () => [], serverArgs: ['--fsync', 'always', '--compression-level', String(a.level), '--retention-age', '0'], count: 'store' },
+    { name: 'store (fsync always)', outputs: () => [], serverArgs: ['--fsync', 'always', '--compression-level', String(a.level), '--block-size', a.blockSize, '--retention-age', '0'], count: 'store' },
     { name: 'NDJSON output only', outputs: (d) => [`ndjson:${path.join(d, 'out.ndjson')}`], serverArgs: ['--no-store'], count: 'ndjson' },
     { name: 'null output (edge only)', outputs: () => ['null'], serverArgs: ['--no-store'], count: 'null' },
   ];
@@ -174,7 +180,7 @@ function quantile(before: { le: number; count: number }[], after: { le: number; 
 async function latency(a: Args, maxRate: number): Promise<string[][]> {
   const rate = Math.round(maxRate / 2);
   const dir = tmpDir('lat');
-  const srv = await startServer({ dataDir: path.join(dir, 'data'), output: [], args: ['--fsync', 'always', '--compression-level', String(a.level), '--retention-age', '0'] });
+  const srv = await startServer({ dataDir: path.join(dir, 'data'), output: [], args: ['--fsync', 'always', '--compression-level', String(a.level), '--block-size', a.blockSize, '--retention-age', '0'] });
   try {
     const name = 'ringlog_store_durable_latency_seconds';
     // Warm up for a second, then measure.
@@ -244,7 +250,7 @@ async function corpus(a: Args): Promise<{ compression: string[][]; needles: stri
   const dir = tmpDir('corpus');
   const dataDir = path.join(dir, 'data');
   try {
-    const srv = await startServer({ dataDir, output: [], args: ['--fsync', 'always', '--compression-level', String(a.level), '--retention-age', '0'] });
+    const srv = await startServer({ dataDir, output: [], args: ['--fsync', 'always', '--compression-level', String(a.level), '--block-size', a.blockSize, '--retention-age', '0'] });
     process.stderr.write('corpus: sending it to ringlog serve…\n');
     const t1 = performance.now();
     await sendBuffer(srv.address('tcp').port, buf, 4);
@@ -304,15 +310,23 @@ async function corpus(a: Args): Promise<{ compression: string[][]; needles: stri
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
   process.stdout.write(`$ ${commandLine()}\n`);
-  process.stdout.write(`node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), zstd level ${a.level}, load generator on the same machine\n\n`);
-  const tp = await throughput(a);
-  process.stdout.write(`1. Throughput, end to end (ringlog bench → ringlog serve), ${fmtInt(a.messages)} × 128-byte RFC 5424 lines over ${a.connections} connections:\n`);
-  process.stdout.write(formatTable(tp.rows));
-  process.stdout.write('records/s = records / (sender\'s start → the server\'s last write; for the store: the last ack, i.e. fdatasync of the WAL).\n\n');
-  const lat = await latency(a, tp.storeRate);
-  process.stdout.write(`2. Receive → durable at half the store's maximum rate, ${a.latencySeconds} s (per batch of records read together):\n`);
-  process.stdout.write(formatTable(lat));
-  process.stdout.write('\n');
+  process.stdout.write(`node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), zstd level ${a.level}, blocks of ${a.blockSize}, load generator on the same machine\n\n`);
+  const want = (part: string) => a.only.length === 0 || a.only.includes(part);
+  let storeRate = NaN;
+  if (want('throughput') || want('latency')) {
+    const tp = await throughput(a);
+    storeRate = tp.storeRate;
+    process.stdout.write(`1. Throughput, end to end (ringlog bench → ringlog serve), ${fmtInt(a.messages)} × 128-byte RFC 5424 lines over ${a.connections} connections:\n`);
+    process.stdout.write(formatTable(tp.rows));
+    process.stdout.write('records/s = records / (sender\'s start → the server\'s last write; for the store: the last ack, i.e. fdatasync of the WAL).\n\n');
+  }
+  if (want('latency')) {
+    const lat = await latency(a, storeRate);
+    process.stdout.write(`2. Receive → durable at half the store's maximum rate, ${a.latencySeconds} s (per batch of records read together):\n`);
+    process.stdout.write(formatTable(lat));
+    process.stdout.write('\n');
+  }
+  if (!want('corpus')) return;
   const cp = await corpus(a);
   process.stdout.write('3. Compression on a realistic mixed corpus (bench/lib/corpus.ts):\n');
   process.stdout.write(formatTable(cp.compression));

@@ -1,7 +1,8 @@
 /**
  * `ringlog query`: searches a data directory's store, read-only, while a server may be
  * writing it (docs/storage.md, "Reading"). Words are matched as whole words,
- * case-insensitively, and use the block index; --contains is an exact substring.
+ * case-insensitively, in the message and the field values, and use the block index;
+ * --contains is an exact substring of the message.
  *
  *   ringlog query timeout --since 1h --field host=web-1 --severity err
  *   ringlog query --json --oldest --limit 0 > everything.ndjson
@@ -92,7 +93,7 @@ export function queryCommand(): Command {
   const collect = (v: string, prev: string[]) => [...prev, v];
   const cmd = new Command('query')
     .description('search the store of a data directory (read-only; safe while a server writes it)')
-    .argument('[words...]', 'words the message must contain (whole words, any case); all of them')
+    .argument('[words...]', 'words the record must contain, in its message or a field value (whole words, any case); all of them')
     .addOption(new Option('-d, --data-dir <DIR>', 'data directory').env('RINGLOG_DATA_DIR').default('./ringlog-data'))
     .option('--since <WHEN>', 'records at or after WHEN: a duration ago (30m, 2h, 7d) or a time (2026-11-22T10:00:00Z)')
     .option('--until <WHEN>', 'records before WHEN (same forms)')

@@ -53,6 +53,7 @@ export const SERVE_OPTIONS: OptionDef[] = [
   { flag: 'fsync', arg: 'MODE', key: 'store.fsync', kind: 'string', help: 'store durability: always (fdatasync before each ack, grouped), interval (one fdatasync per --fsync-interval, acks after it) or never (acks after write, the kernel syncs) (default always)' },
   { flag: 'fsync-interval', arg: 'DURATION', key: 'store.fsyncInterval', kind: 'string', help: 'with --fsync interval: how often the store calls fdatasync (default 10ms)' },
   { flag: 'compression-level', arg: 'N', key: 'store.compressionLevel', kind: 'int', help: 'zstd level of store blocks, 1-22 (default 3)' },
+  { flag: 'block-size', arg: 'SIZE', key: 'store.blockSize', kind: 'string', help: 'store blocks are sealed at about this many bytes of records: larger compresses better, smaller skips finer (default 4MiB)' },
   { flag: 'retention-age', arg: 'DURATION', key: 'store.retention.maxAge', kind: 'string', help: 'delete records older than this (whole UTC hours), 0 = keep (default 7d)' },
   { flag: 'retention-size', arg: 'SIZE', key: 'store.retention.maxSize', kind: 'string', help: 'delete the oldest segments while the store takes more than this, 0 = no limit (default 0)' },
   { flag: 'ndjson-fsync-interval', arg: 'DURATION', key: 'ndjson.fsyncInterval', kind: 'string', help: 'how often an NDJSON output calls fdatasync (default 200ms)' },

@@ -224,12 +224,12 @@ export const configSchema = z
         fsyncInterval: duration(1, 60_000).default(10),
         /** zstd level of blocks: 1 is fast; higher levels compress a little better for much more CPU. */
         compressionLevel: z.number().int().min(-7).max(22).default(3),
-        /** A block is sealed once its columns reach about this many bytes. */
-        blockSize: size(16 * KiB, 16 * MiB).default(1 * MiB),
+        /** A block is sealed once its records reach about this many bytes (its columns before compression are about 2/3 of that). */
+        blockSize: size(16 * KiB, 16 * MiB).default(4 * MiB),
         /** Blocks are committed (synced, checkpointed, WAL reclaimed) after this many bytes of records… */
-        commitSize: size(1 * MiB, 1 * GiB).default(32 * MiB),
+        commitSize: size(1 * MiB, 1 * GiB).default(64 * MiB),
         /** …or this long after the first uncommitted record. */
-        commitInterval: duration(10, 600_000).default(5_000),
+        commitInterval: duration(10, 600_000).default(30_000),
         /** Bytes copied into the store but not yet built into blocks; past it, writes wait (backpressure). */
         maxPending: size(1 * MiB, 4 * GiB).default(64 * MiB),
         retention: z
@@ -246,8 +246,8 @@ export const configSchema = z
       })
       .strict()
       .default({
-        enabled: true, fsync: 'always', fsyncInterval: 10, compressionLevel: 3, blockSize: 1 * MiB, commitSize: 32 * MiB,
-        commitInterval: 5_000, maxPending: 64 * MiB, retention: { maxAge: 7 * DAY, maxSize: 0, checkInterval: 60_000 },
+        enabled: true, fsync: 'always', fsyncInterval: 10, compressionLevel: 3, blockSize: 4 * MiB, commitSize: 64 * MiB,
+        commitInterval: 30_000, maxPending: 64 * MiB, retention: { maxAge: 7 * DAY, maxSize: 0, checkInterval: 60_000 },
       }),
     ndjson: z
       .object({

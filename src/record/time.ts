@@ -21,9 +21,21 @@ export function daysInMonth(y: number, m: number): number {
   return m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31;
 }
 
+/** The last date converted by utcMs: consecutive records are nearly always from the same day. */
+let lastY = NaN;
+let lastMo = NaN;
+let lastD = NaN;
+let lastDays = 0;
+
 /** ms since the epoch of a UTC civil time. */
 export function utcMs(y: number, mo: number, d: number, h: number, mi: number, s: number): number {
-  return ((daysFromCivil(y, mo, d) * 24 + h) * 60 + mi) * 60_000 + s * 1000;
+  if (y !== lastY || mo !== lastMo || d !== lastD) {
+    lastDays = daysFromCivil(y, mo, d);
+    lastY = y;
+    lastMo = mo;
+    lastD = d;
+  }
+  return ((lastDays * 24 + h) * 60 + mi) * 60_000 + s * 1000;
 }
 
 function pad(n: number, w: number): string {

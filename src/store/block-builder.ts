@@ -1,13 +1,19 @@
 /**
- * BlockBuilder: gathers the records of one partition column by column, then seals
- * them into a block (docs/storage.md, "Blocks"): the columnar payload, compressed
- * with zstd, its header and its bloom filter.
+ * BlockBuilder: gathers the records of one partition, then seals them into a block
+ * (docs/storage.md, "Blocks"): the columnar payload, compressed with zstd, its
+ * header and its bloom filter.
+ *
+ * At sealing, rows are put in (app, host) order — every app's records together, by
+ * host within an app, arrival order within that — and every column is written in
+ * that order. Messages of one program on one machine look alike, and their pids and
+ * timestamps follow each other, so grouping them is worth about a sixth of the
+ * block's size; readers sort by time anyway.
  *
  * Payload (before compression), columns one after the other:
  *
  *   n uvarint
- *   time      n × svarint ms delta (first: from header minMs), n × uvarint ns
- *   received  same
+ *   time      n × svarint: ns since the previous row's time (first: since the header's min)
+ *   received  n × svarint ms delta (first: from the header's minMs), n × uvarint ns
  *   facility  n bytes          severity  n bytes
  *   host, app, procid, msgid: dict size uvarint, entries (uvarint length + bytes),
  *             then n × uvarint (0 = absent, k = entry k-1)
@@ -16,12 +22,15 @@
  *   fields    keys uvarint; per key: name string, count uvarint,
  *             count × uvarint row delta, count × uvarint length, then the value bytes
  *
- * Values are stored decoded (JSON and structured-data escapes undone), as UTF-8 bytes
- * exactly as received otherwise. Grouping a field's values together is what makes
- * them compress: a column of status codes or user ids is far more regular than a
- * record.
+ * A block holds one partition (one hour), so time deltas in ns stay far below 2^53.
+ * Values are stored decoded (JSON and structured-data escapes undone), as the bytes
+ * received otherwise.
+ *
+ * Index tokens (tokenizer.ts): the words of every message and field value, and
+ * `name=value` for host, app, procid, msgid and every field. A dictionary column's
+ * pair is hashed once per block, when its value first appears.
  */
-import { Compressor } from 'zstd-napi';
+import type { Compressor } from 'zstd-napi';
 import { crc32c } from '@node-rs/crc32';
 import { ENC_CONST, ENC_JSON, ENC_SD, ENC_UTF8, SLOTS } from '../record/record-batch.js';
 import { unescapeJson, unescapeSd } from '../record/record.js';
@@ -30,39 +39,22 @@ import { ByteDictionary } from './byte-dictionary.js';
 import { BloomFilter } from './bloom-filter.js';
 import { BLOCK_HEADER_SIZE, marshalBlockHeader, type BlockHeader } from './block-header.js';
 import { CODEC_ZSTD, FORMAT_VERSION } from './consts.js';
-import { HashSet32, addTokens, hashPairFrom, pairPrefix } from './tokenizer.js';
+import { HashSet32, addTokens, addValueTokens, hashPairFrom, pairPrefix } from './tokenizer.js';
 import type { RecordColumnsView } from './packed-records.js';
 
 /** Names of the four dictionary-encoded text columns, as the index and queries call them. */
 export const SLOT_NAMES = ['host', 'app', 'procid', 'msgid'] as const;
 const SLOT_PREFIX = SLOT_NAMES.map((n) => pairPrefix(n));
+const HOST = 0;
+const APP = 1;
 
 /** Records per block at most, whatever their size: bounds the per-block arrays and decode work. */
 export const MAX_BLOCK_RECORDS = 1 << 16;
 
-class FieldColumn {
-  rows = new Uint32Array(64);
-  lens = new Uint32Array(64);
-  count = 0;
-  readonly bytes = new ByteWriter(1024);
-  readonly prefix: number;
-  constructor(readonly name: string) {
-    this.prefix = pairPrefix(name);
-  }
-  push(row: number, src: Uint8Array, start: number, end: number): void {
-    if (this.count === this.rows.length) {
-      const r = new Uint32Array(this.count * 2);
-      r.set(this.rows);
-      this.rows = r;
-      const l = new Uint32Array(this.count * 2);
-      l.set(this.lens);
-      this.lens = l;
-    }
-    this.rows[this.count] = row;
-    this.lens[this.count] = end - start;
-    this.count++;
-    this.bytes.bytes(src, start, end);
-  }
+interface FieldColumn {
+  name: string;
+  prefix: number;
+  count: number;
 }
 
 /** A sealed block: header, the bytes of its segment entry (header + payload), and its bloom filter. */
@@ -71,6 +63,31 @@ export interface SealedBlock {
   /** BLOCK_HEADER_SIZE bytes of header, then the compressed payload. */
   bytes: Buffer;
   bloom: BloomFilter;
+}
+
+/** A growable byte arena with an offset; appends copy short ranges byte by byte (no subarray per call). */
+class Arena {
+  buf: Buffer;
+  used = 0;
+  constructor(size: number) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
+  /** Appends src[start, end); returns where it went. */
+  put(src: Buffer, start: number, end: number): number {
+    const len = end - start;
+    const at = this.used;
+    if (at + len > this.buf.length) {
+      const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, at + len));
+      this.buf.copy(next, 0, 0, at);
+      this.buf = next;
+    }
+    if (len < 48) {
+      const b = this.buf;
+      for (let i = 0; i < len; i++) b[at + i] = src[start + i]!;
+    } else src.copy(this.buf, at, start, end);
+    this.used = at + len;
+    return at;
+  }
 }
 
 export class BlockBuilder {
@@ -87,10 +104,23 @@ export class BlockBuilder {
   private src = new Uint32Array(this.cap);
   private sources: string[] = [];
   private sourceIds = new Map<string, number>();
-  private msgLens = new Uint32Array(this.cap);
-  private readonly msg = new ByteWriter(1 << 20);
-  private fields = new Map<string, FieldColumn>();
+  private msgAt = new Uint32Array(this.cap);
+  private msgLen = new Uint32Array(this.cap);
+  private readonly msgs = new Arena(1 << 20);
+  /** Fields in record order: record i's are entries fStart[i] .. fStart[i+1]-1. */
+  private fStart = new Uint32Array(this.cap + 1);
+  private fCol = new Uint32Array(4096);
+  private fAt = new Uint32Array(4096);
+  private fLen = new Uint32Array(4096);
+  private nf = 0;
+  private readonly values = new Arena(1 << 19);
+  private columns: FieldColumn[] = [];
+  private columnIds = new Map<string, number>();
   private readonly tokens = new HashSet32(8192);
+  /** Per message caches (the message is known by its `keys` array): local source id → block source id + 1, local key → column id + 1. */
+  private cacheOf: string[] | null = null;
+  private srcMap = new Int32Array(64);
+  private colMap = new Int32Array(256);
   /** Estimate of the payload size so far, for sealing at the target. */
   bytes = 0;
   private minMs = Infinity;
@@ -100,17 +130,15 @@ export class BlockBuilder {
   private facMask = 0;
   private sevMask = 0;
   private maxLsn = 0;
-  /** When the first record went in (ms, monotonic), for sealing by age. */
-  openedAt = 0;
 
   /**
    * Appends record r of a packed message. `data` holds the text, `keys` the message's
    * field names and constants, `sources` its (listener, transport, peer) triplets.
    */
-  append(v: RecordColumnsView, r: number, data: Uint8Array, keys: string[], sources: string[], lsn: number): void {
+  append(v: RecordColumnsView, r: number, data: Buffer, keys: string[], sources: string[], lsn: number): void {
     const i = this.n;
-    if (i === this.cap) this.grow();
-    if (i === 0) this.openedAt = performance.now();
+    if (i === this.cap) this.resize(this.cap * 2);
+    if (this.cacheOf !== keys) this.newMessage(keys, sources);
     let ms = v.timeMs[r]!;
     let ns = v.timeNs[r]!;
     if (!Number.isSafeInteger(ms)) {
@@ -140,122 +168,179 @@ export class BlockBuilder {
     if (lsn > this.maxLsn) this.maxLsn = lsn;
 
     const sid = v.source[r]!;
-    const key = `${sources[3 * sid]}\u0000${sources[3 * sid + 1]}\u0000${sources[3 * sid + 2]}`;
-    let local = this.sourceIds.get(key);
-    if (local === undefined) {
-      local = this.sources.length / 3;
-      this.sources.push(sources[3 * sid]!, sources[3 * sid + 1]!, sources[3 * sid + 2]!);
-      this.sourceIds.set(key, local);
-    }
-    this.src[i] = local;
+    let bsrc = this.srcMap[sid]! - 1;
+    if (bsrc < 0) bsrc = this.sourceId(sid, sources);
+    this.src[i] = bsrc;
 
     let bytes = 24;
+    const spans = v.spans;
+    const enc = v.enc;
     for (let slot = 0; slot < 4; slot++) {
       const k = r * 10 + slot * 2;
-      const enc = v.enc[r * SLOTS + slot]!;
-      let start = v.spans[k]!;
-      let end = v.spans[k + 1]!;
+      const e = enc[r * SLOTS + slot]!;
+      let start = spans[k]!;
+      let end = spans[k + 1]!;
       let buf = data;
-      if (enc !== ENC_UTF8) {
-        buf = decoded(enc, data, start, end, keys);
+      if (e !== ENC_UTF8) {
+        buf = decoded(e, data, start, end, keys);
         start = 0;
         end = buf.length;
-      }
-      if (start === end && enc !== ENC_CONST) {
+      } else if (start === end) {
         this.slotIds[slot]![i] = 0;
         continue;
       }
-      this.slotIds[slot]![i] = this.slotDicts[slot]!.intern(buf, start, end) + 1;
-      this.tokens.add(hashPairFrom(SLOT_PREFIX[slot]!, buf, start, end));
+      const d = this.slotDicts[slot]!;
+      const before = d.size;
+      const id = d.intern(buf, start, end);
+      // A value new to this block: its name=value pair joins the index (once per block).
+      if (d.size !== before) this.tokens.add(hashPairFrom(SLOT_PREFIX[slot]!, buf, start, end));
+      this.slotIds[slot]![i] = id + 1;
       bytes += end - start;
     }
 
     {
       const k = r * 10 + 8;
-      const enc = v.enc[r * SLOTS + 4]!;
-      let start = v.spans[k]!;
-      let end = v.spans[k + 1]!;
+      const e = enc[r * SLOTS + 4]!;
+      let start = spans[k]!;
+      let end = spans[k + 1]!;
       let buf = data;
-      if (enc !== ENC_UTF8) {
-        buf = decoded(enc, data, start, end, keys);
+      if (e !== ENC_UTF8) {
+        buf = decoded(e, data, start, end, keys);
         start = 0;
         end = buf.length;
       }
-      this.msgLens[i] = end - start;
-      this.msg.bytes(buf, start, end);
+      this.msgAt[i] = this.msgs.put(buf, start, end);
+      this.msgLen[i] = end - start;
       addTokens(this.tokens, buf, start, end);
       bytes += end - start;
     }
 
-    for (let fi = v.fieldStart[r]!; fi < v.fieldStart[r + 1]!; fi++) {
-      const name = keys[v.fieldKey[fi]!]!;
-      let col = this.fields.get(name);
-      if (col === undefined) {
-        col = new FieldColumn(name);
-        this.fields.set(name, col);
-      }
-      const enc = v.fieldEnc[fi]!;
+    this.fStart[i] = this.nf;
+    const f1 = v.fieldStart[r + 1]!;
+    for (let fi = v.fieldStart[r]!; fi < f1; fi++) {
+      const key = v.fieldKey[fi]!;
+      let col = this.colMap[key]! - 1;
+      if (col < 0) col = this.columnId(key, keys);
+      const e = v.fieldEnc[fi]!;
       let start = v.fieldSpans[2 * fi]!;
       let end = v.fieldSpans[2 * fi + 1]!;
       let buf = data;
-      if (enc !== ENC_UTF8) {
-        buf = decoded(enc, data, start, end, keys);
+      if (e !== ENC_UTF8) {
+        buf = decoded(e, data, start, end, keys);
         start = 0;
         end = buf.length;
       }
-      col.push(i, buf, start, end);
-      this.tokens.add(hashPairFrom(col.prefix, buf, start, end));
+      const x = this.nf;
+      if (x === this.fCol.length) this.growFields();
+      this.fCol[x] = col;
+      this.fAt[x] = this.values.put(buf, start, end);
+      this.fLen[x] = end - start;
+      this.nf = x + 1;
+      const c = this.columns[col]!;
+      c.count++;
+      addValueTokens(this.tokens, c.prefix, buf, start, end);
       bytes += end - start + 4;
     }
     this.bytes += bytes;
     this.n = i + 1;
   }
 
+  private newMessage(keys: string[], sources: string[]): void {
+    this.cacheOf = keys;
+    if (this.srcMap.length < sources.length / 3) this.srcMap = new Int32Array(sources.length);
+    else this.srcMap.fill(0);
+    if (this.colMap.length < keys.length) this.colMap = new Int32Array(keys.length * 2);
+    else this.colMap.fill(0);
+  }
+
+  private sourceId(sid: number, sources: string[]): number {
+    const key = `${sources[3 * sid]}\u0000${sources[3 * sid + 1]}\u0000${sources[3 * sid + 2]}`;
+    let id = this.sourceIds.get(key);
+    if (id === undefined) {
+      id = this.sources.length / 3;
+      this.sources.push(sources[3 * sid]!, sources[3 * sid + 1]!, sources[3 * sid + 2]!);
+      this.sourceIds.set(key, id);
+    }
+    this.srcMap[sid] = id + 1;
+    return id;
+  }
+
+  private columnId(key: number, keys: string[]): number {
+    const name = keys[key] ?? '';
+    let id = this.columnIds.get(name);
+    if (id === undefined) {
+      id = this.columns.length;
+      this.columns.push({ name, prefix: pairPrefix(name), count: 0 });
+      this.columnIds.set(name, id);
+    }
+    this.colMap[key] = id + 1;
+    return id;
+  }
+
   get full(): boolean {
     return this.n >= MAX_BLOCK_RECORDS;
+  }
+
+  /** Row order for the payload: by app, then host, then arrival (two stable counting sorts). */
+  private order(): Uint32Array {
+    const n = this.n;
+    const byHost = countingSort(identity(n), this.slotIds[HOST]!, this.slotDicts[HOST]!.size + 1);
+    return countingSort(byHost, this.slotIds[APP]!, this.slotDicts[APP]!.size + 1);
   }
 
   /** Encodes, compresses and resets: the builder is empty afterwards. */
   seal(compressor: Compressor, epoch: number, out: ByteWriter): SealedBlock {
     const n = this.n;
+    this.fStart[n] = this.nf;
+    const perm = this.order();
     out.reset();
     out.uvarint(n);
-    const time = (ms: Float64Array, ns: Uint32Array) => {
-      let prev = this.minMs;
-      for (let i = 0; i < n; i++) {
-        out.svarint(ms[i]! - prev);
-        prev = ms[i]!;
-      }
-      for (let i = 0; i < n; i++) out.uvarint(ns[i]!);
-    };
-    time(this.tsMs, this.tsNs);
-    time(this.rcMs, this.rcNs);
-    out.bytes(this.fac, 0, n);
-    out.bytes(this.sev, 0, n);
+    // Timestamps: ns deltas along the row order.
+    let prevMs = this.minMs;
+    let prevNs = this.minNs;
+    for (let j = 0; j < n; j++) {
+      const i = perm[j]!;
+      const ms = this.tsMs[i]!;
+      const ns = this.tsNs[i]!;
+      out.svarint((ms - prevMs) * 1_000_000 + (ns - prevNs));
+      prevMs = ms;
+      prevNs = ns;
+    }
+    // Receive times may span more than a partition (a replay after downtime): ms and ns apart.
+    prevMs = this.minMs;
+    for (let j = 0; j < n; j++) {
+      const ms = this.rcMs[perm[j]!]!;
+      out.svarint(ms - prevMs);
+      prevMs = ms;
+    }
+    for (let j = 0; j < n; j++) out.uvarint(this.rcNs[perm[j]!]!);
+    out.ensure(2 * n);
+    for (let j = 0; j < n; j++) out.buf[out.pos + j] = this.fac[perm[j]!]!;
+    out.pos += n;
+    for (let j = 0; j < n; j++) out.buf[out.pos + j] = this.sev[perm[j]!]!;
+    out.pos += n;
     for (let slot = 0; slot < 4; slot++) {
       const d = this.slotDicts[slot]!;
       out.uvarint(d.size);
       for (let id = 0; id < d.size; id++) out.lenBytes(d.arena, d.starts[id]!, d.starts[id]! + d.lens[id]!);
       const ids = this.slotIds[slot]!;
-      for (let i = 0; i < n; i++) out.uvarint(ids[i]!);
+      for (let j = 0; j < n; j++) out.uvarint(ids[perm[j]!]!);
     }
     out.uvarint(this.sources.length / 3);
     for (const s of this.sources) out.string(s);
-    for (let i = 0; i < n; i++) out.uvarint(this.src[i]!);
-    for (let i = 0; i < n; i++) out.uvarint(this.msgLens[i]!);
-    out.bytes(this.msg.buf, 0, this.msg.pos);
-    out.uvarint(this.fields.size);
-    for (const col of this.fields.values()) {
-      out.string(col.name);
-      out.uvarint(col.count);
-      let prev = 0;
-      for (let k = 0; k < col.count; k++) {
-        out.uvarint(col.rows[k]! - prev);
-        prev = col.rows[k]!;
-      }
-      for (let k = 0; k < col.count; k++) out.uvarint(col.lens[k]!);
-      out.bytes(col.bytes.buf, 0, col.bytes.pos);
+    for (let j = 0; j < n; j++) out.uvarint(this.src[perm[j]!]!);
+    let msgBytes = 0;
+    for (let j = 0; j < n; j++) {
+      const len = this.msgLen[perm[j]!]!;
+      out.uvarint(len);
+      msgBytes += len;
     }
+    out.ensure(msgBytes);
+    for (let j = 0; j < n; j++) {
+      const i = perm[j]!;
+      out.pos += copyInto(out.buf, out.pos, this.msgs.buf, this.msgAt[i]!, this.msgLen[i]!);
+    }
+    this.writeFields(out, perm);
     const raw = out.view();
     const comp = compressor.compress(raw);
     const header: BlockHeader = {
@@ -272,14 +357,60 @@ export class BlockBuilder {
     return { header, bytes, bloom };
   }
 
+  /** The field columns, each with its values in row order (entries are kept in record order until now). */
+  private writeFields(out: ByteWriter, perm: Uint32Array): void {
+    const cols = this.columns;
+    out.uvarint(cols.length);
+    if (cols.length === 0) return;
+    // Entries of each column, in the new row order: a counting sort by column.
+    const base = new Uint32Array(cols.length + 1);
+    for (let c = 0; c < cols.length; c++) base[c + 1] = base[c]! + cols[c]!.count;
+    const fill = base.slice(0, cols.length);
+    const entry = new Uint32Array(this.nf);
+    const row = new Uint32Array(this.nf);
+    for (let j = 0; j < this.n; j++) {
+      const i = perm[j]!;
+      for (let x = this.fStart[i]!; x < this.fStart[i + 1]!; x++) {
+        const at = fill[this.fCol[x]!]!++;
+        entry[at] = x;
+        row[at] = j;
+      }
+    }
+    for (let c = 0; c < cols.length; c++) {
+      const col = cols[c]!;
+      out.string(col.name);
+      out.uvarint(col.count);
+      let prev = 0;
+      for (let k = base[c]!; k < base[c + 1]!; k++) {
+        out.uvarint(row[k]! - prev);
+        prev = row[k]!;
+      }
+      let bytes = 0;
+      for (let k = base[c]!; k < base[c + 1]!; k++) {
+        const len = this.fLen[entry[k]!]!;
+        out.uvarint(len);
+        bytes += len;
+      }
+      out.ensure(bytes);
+      for (let k = base[c]!; k < base[c + 1]!; k++) {
+        const x = entry[k]!;
+        out.pos += copyInto(out.buf, out.pos, this.values.buf, this.fAt[x]!, this.fLen[x]!);
+      }
+    }
+  }
+
   private reset(): void {
     this.n = 0;
+    this.nf = 0;
     this.bytes = 0;
     this.slotDicts = [0, 1, 2, 3].map(() => new ByteDictionary());
     this.sources = [];
     this.sourceIds.clear();
-    this.msg.reset();
-    this.fields = new Map();
+    this.msgs.used = 0;
+    this.values.used = 0;
+    this.columns = [];
+    this.columnIds.clear();
+    this.cacheOf = null;
     this.tokens.clear();
     this.minMs = Infinity;
     this.maxMs = -Infinity;
@@ -288,27 +419,35 @@ export class BlockBuilder {
     this.facMask = 0;
     this.sevMask = 0;
     this.maxLsn = 0;
-    if (this.cap > 1 << 15) this.resize(1024);
+    // Capacity is kept for the next block of this partition (a builder of an idle partition is dropped at the next commit).
   }
 
-  private grow(): void {
-    this.resize(this.cap * 2);
+  private growFields(): void {
+    const grow = (a: Uint32Array) => {
+      const b = new Uint32Array(a.length * 2);
+      b.set(a);
+      return b;
+    };
+    this.fCol = grow(this.fCol);
+    this.fAt = grow(this.fAt);
+    this.fLen = grow(this.fLen);
   }
 
   private resize(cap: number): void {
+    const keep = Math.min(cap, this.n);
     const f64 = (a: Float64Array) => {
       const b = new Float64Array(cap);
-      b.set(a.subarray(0, Math.min(cap, this.n)));
+      b.set(a.subarray(0, keep));
       return b;
     };
-    const u32 = (a: Uint32Array) => {
-      const b = new Uint32Array(cap);
-      b.set(a.subarray(0, Math.min(cap, this.n)));
+    const u32 = (a: Uint32Array, extra = 0) => {
+      const b = new Uint32Array(cap + extra);
+      b.set(a.subarray(0, keep));
       return b;
     };
     const u8 = (a: Uint8Array) => {
       const b = new Uint8Array(cap);
-      b.set(a.subarray(0, Math.min(cap, this.n)));
+      b.set(a.subarray(0, keep));
       return b;
     };
     this.tsMs = f64(this.tsMs);
@@ -316,18 +455,46 @@ export class BlockBuilder {
     this.tsNs = u32(this.tsNs);
     this.rcNs = u32(this.rcNs);
     this.src = u32(this.src);
-    this.msgLens = u32(this.msgLens);
-    this.slotIds = this.slotIds.map(u32);
+    this.msgAt = u32(this.msgAt);
+    this.msgLen = u32(this.msgLen);
+    this.fStart = u32(this.fStart, 1);
+    this.slotIds = this.slotIds.map((a) => u32(a));
     this.fac = u8(this.fac);
     this.sev = u8(this.sev);
     this.cap = cap;
   }
 }
 
+function identity(n: number): Uint32Array {
+  const a = new Uint32Array(n);
+  for (let i = 0; i < n; i++) a[i] = i;
+  return a;
+}
+
+/** Stable counting sort of the rows in `rows` by keys[row] (0 ≤ key < range). */
+function countingSort(rows: Uint32Array, keys: Uint32Array, range: number): Uint32Array {
+  const count = new Uint32Array(range + 1);
+  for (let j = 0; j < rows.length; j++) count[keys[rows[j]!]! + 1]!++;
+  for (let k = 1; k <= range; k++) count[k]! += count[k - 1]!;
+  const out = new Uint32Array(rows.length);
+  for (let j = 0; j < rows.length; j++) {
+    const row = rows[j]!;
+    out[count[keys[row]!]!++] = row;
+  }
+  return out;
+}
+
+/** Copies len bytes; short ranges byte by byte (a native copy costs more than it saves there). */
+function copyInto(dst: Buffer, at: number, src: Buffer, from: number, len: number): number {
+  if (len < 48) for (let i = 0; i < len; i++) dst[at + i] = src[from + i]!;
+  else src.copy(dst, at, from, from + len);
+  return len;
+}
+
 /** The UTF-8 bytes of a value stored with escapes or as a constant (the rare, slow path). */
-function decoded(enc: number, data: Uint8Array, start: number, end: number, keys: string[]): Buffer {
+function decoded(enc: number, data: Buffer, start: number, end: number, keys: string[]): Buffer {
   if (enc === ENC_CONST) return Buffer.from(keys[start] ?? '', 'utf8');
-  const raw = Buffer.from(data.buffer, data.byteOffset + start, end - start).toString('utf8');
+  const raw = data.toString('utf8', start, end);
   if (enc === ENC_JSON) return Buffer.from(unescapeJson(raw), 'utf8');
   if (enc === ENC_SD) return Buffer.from(unescapeSd(raw), 'utf8');
   return Buffer.from(raw, 'utf8');

@@ -12,7 +12,7 @@ import { ByteReader, CorruptError } from './byte-buffer.js';
 import type { BlockHeader } from './block-header.js';
 import { SLOT_NAMES } from './block-builder.js';
 import { BloomFilter } from './bloom-filter.js';
-import { HashSet32, addTokens, hashPairFrom, pairPrefix } from './tokenizer.js';
+import { HashSet32, addTokens, addValueTokens, hashPairFrom, pairPrefix } from './tokenizer.js';
 
 export interface DecodedField {
   name: string;
@@ -151,19 +151,34 @@ export function decodeBlock(header: BlockHeader, comp: Uint8Array): DecodedBlock
   const n = r.uvarint();
   if (n !== header.count) throw new CorruptError(`block holds ${n} records, header says ${header.count}`);
   if (n > payload.length) throw new CorruptError('record count larger than the payload');
-  const time = (): [Float64Array, Uint32Array] => {
-    const ms = new Float64Array(n);
-    const ns = new Uint32Array(n);
-    let prev = header.minMs;
-    for (let i = 0; i < n; i++) {
-      prev += r.svarint();
-      ms[i] = prev;
+  // Timestamps: ns deltas from the header's minimum, kept as (ms, ns) without leaving the safe-integer range.
+  const tsMs = new Float64Array(n);
+  const tsNs = new Uint32Array(n);
+  let ms = header.minMs;
+  let ns = header.minNs;
+  for (let i = 0; i < n; i++) {
+    ns += r.svarint();
+    if (ns < 0 || ns >= 1_000_000) {
+      const carry = Math.floor(ns / 1_000_000);
+      ms += carry;
+      ns -= carry * 1_000_000;
     }
-    for (let i = 0; i < n; i++) ns[i] = r.uvarint();
-    return [ms, ns];
-  };
-  const [tsMs, tsNs] = time();
-  const [rcMs, rcNs] = time();
+    if (ms < header.minMs || ms > header.maxMs) throw new CorruptError('a timestamp outside the block\'s time range');
+    tsMs[i] = ms;
+    tsNs[i] = ns;
+  }
+  const rcMs = new Float64Array(n);
+  const rcNs = new Uint32Array(n);
+  let prev = header.minMs;
+  for (let i = 0; i < n; i++) {
+    prev += r.svarint();
+    rcMs[i] = prev;
+  }
+  for (let i = 0; i < n; i++) {
+    const x = r.uvarint();
+    if (x >= 1_000_000) throw new CorruptError('bad ns value');
+    rcNs[i] = x;
+  }
   const facility = Uint8Array.from(r.bytes(n));
   const severity = Uint8Array.from(r.bytes(n));
   const slotDicts: string[][] = [];
@@ -207,7 +222,8 @@ export function decodeBlock(header: BlockHeader, comp: Uint8Array): DecodedBlock
   for (let k = 0; k < nkeys; k++) {
     const name = r.string();
     const count = r.uvarint();
-    if (count > n) throw new CorruptError(`field ${name} has ${count} values in ${n} records`);
+    // A record may repeat a key (JSON, logfmt: every value is kept), so count can exceed n; each value takes 2 bytes at least.
+    if (count > r.remaining / 2) throw new CorruptError(`field ${name} has ${count} values in ${r.remaining} bytes`);
     const rows = new Uint32Array(count);
     let row = 0;
     for (let j = 0; j < count; j++) {
@@ -244,7 +260,7 @@ export function bloomOfBlock(b: DecodedBlock): BloomFilter {
   for (let i = 0; i < b.n; i++) addTokens(set, b.payload, b.msgStarts[i]!, b.msgStarts[i]! + b.msgLens[i]!);
   for (const f of b.fields) {
     const prefix = pairPrefix(f.name);
-    for (let k = 0; k < f.rows.length; k++) set.add(hashPairFrom(prefix, b.payload, f.starts[k]!, f.starts[k]! + f.lens[k]!));
+    for (let k = 0; k < f.rows.length; k++) addValueTokens(set, prefix, b.payload, f.starts[k]!, f.starts[k]! + f.lens[k]!);
   }
   return BloomFilter.build(set);
 }

@@ -2,22 +2,34 @@
  * A bloom filter over 32-bit token hashes (tokenizer.ts), one per block: "can this
  * block hold token t?" — no means skip the block, yes may be a false positive.
  *
- *   bits m  = BITS_PER_KEY × distinct hashes, rounded up to 64 (at least 64)
- *   probes  = K positions (h1 + i·h2) mod m, h2 = mix(h1) | 1   (double hashing)
+ * Split-block layout (as Parquet's bloom filters): the bits are blocks of 256 bits
+ * (8 words of 32); a key picks one block from its hash and sets one bit in each of
+ * the block's 8 words, chosen by multiplying a second hash with 8 odd constants.
+ * Every probe of a key lands in one 32-byte stretch of memory, which makes building
+ * and probing several times faster than independent probes, for a slightly higher
+ * false-positive rate at the same size.
  *
- * With 10 bits per key and 7 probes the false-positive rate is about 0.8%, so a
- * needle query (a token in one block) reads ~1% of the other blocks.
+ *   blocks  = ceil(distinct hashes × BITS_PER_KEY / 256)   (at least 1)
+ *   block   = ⌊h1 × blocks / 2^32⌋,  h1 = the token hash
+ *   bit w   = (h2 × SALT[w]) >>> 27 in word w,  h2 = mix(h1)
  *
- * Serialized (docs/storage.md): u32 m · u8 k · m/8 bytes of bits (bit j of byte b is
- * bit 8b + j).
+ * With 8 bits per key the false-positive rate is about 3%, so a needle query (a token
+ * in one block) reads ~3% of the other blocks. Unique ids make most of a block's
+ * distinct tokens, so bits per key is what the index costs per id: 8 keeps the index
+ * near a tenth of the compressed blocks.
+ *
+ * Serialized (docs/storage.md): u32 m (bits, a multiple of 256) · u8 k (8) · m/8 bytes
+ * (the words little-endian).
  */
 import type { HashSet32 } from './tokenizer.js';
 import { ByteReader, ByteWriter, CorruptError } from './byte-buffer.js';
 
-export const BITS_PER_KEY = 10;
-export const K = 7;
+export const BITS_PER_KEY = 8;
+export const K = 8;
+const BLOCK_BITS = 256;
 /** Bloom filters larger than this are cut to it (an absurd number of distinct tokens in one block). */
 const MAX_BITS = 64 * 1024 * 1024;
+const SALT = Uint32Array.of(0x47b6137b, 0x44974d91, 0x8824ad5b, 0xa2b7289d, 0x705495c7, 0x2df1424b, 0x9efc4947, 0x5c6bfb31);
 
 function mix(h: number): number {
   h ^= h >>> 16;
@@ -25,34 +37,44 @@ function mix(h: number): number {
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
-  return (h | 1) >>> 0;
+  return h >>> 0;
 }
 
 export class BloomFilter {
-  constructor(readonly bits: Uint8Array, readonly m: number, readonly k: number) {}
+  private readonly words: Uint32Array;
+  private readonly blocks: number;
 
-  static build(hashes: HashSet32): BloomFilter {
-    let m = Math.ceil((Math.max(hashes.size, 1) * BITS_PER_KEY) / 64) * 64;
-    if (m > MAX_BITS) m = MAX_BITS;
-    const bits = new Uint8Array(m / 8);
-    hashes.forEach((h) => {
-      const h1 = h >>> 0;
-      const h2 = mix(h1);
-      for (let i = 0; i < K; i++) {
-        const p = (h1 + i * h2) % m;
-        bits[p >>> 3]! |= 1 << (p & 7);
-      }
-    });
-    return new BloomFilter(bits, m, K);
+  constructor(readonly bits: Uint8Array, readonly m: number, readonly k: number) {
+    // Words are read in place; a copy only when the bytes are not 4-byte aligned (a view into a file buffer).
+    const aligned = bits.byteOffset % 4 === 0 ? bits : Uint8Array.from(bits);
+    this.words = new Uint32Array(aligned.buffer, aligned.byteOffset, m / 32);
+    this.blocks = m / BLOCK_BITS;
   }
 
-  mayContain(h: number): boolean {
-    const h1 = (h >>> 0) || 1;
-    const h2 = mix(h1);
-    const m = this.m;
-    for (let i = 0; i < this.k; i++) {
-      const p = (h1 + i * h2) % m;
-      if ((this.bits[p >>> 3]! & (1 << (p & 7))) === 0) return false;
+  static build(hashes: HashSet32): BloomFilter {
+    let blocks = Math.max(1, Math.ceil((hashes.size * BITS_PER_KEY) / BLOCK_BITS));
+    if (blocks * BLOCK_BITS > MAX_BITS) blocks = MAX_BITS / BLOCK_BITS;
+    const words = new Uint32Array(blocks * 8);
+    const slots = hashes.slots;
+    for (let s = 0; s < slots.length; s++) {
+      const h = slots[s]!;
+      if (h === 0) continue;
+      const base = Math.floor((h * blocks) / 4294967296) * 8;
+      const h2 = mix(h);
+      for (let w = 0; w < 8; w++) words[base + w]! |= 1 << (Math.imul(h2, SALT[w]!) >>> 27);
+    }
+    const bits = new Uint8Array(words.buffer);
+    return new BloomFilter(bits, blocks * BLOCK_BITS, K);
+  }
+
+  mayContain(hash: number): boolean {
+    const h = (hash >>> 0) || 1; // HashSet32 stores 0 as 1
+    const base = Math.floor((h * this.blocks) / 4294967296) * 8;
+    const h2 = mix(h);
+    const words = this.words;
+    for (let w = 0; w < 8; w++) {
+      const bit = 1 << (Math.imul(h2, SALT[w]!) >>> 27);
+      if ((words[base + w]! & bit) === 0) return false;
     }
     return true;
   }
@@ -70,7 +92,7 @@ export class BloomFilter {
   static unmarshal(r: ByteReader): BloomFilter {
     const m = r.u32();
     const k = r.u8();
-    if (m === 0 || m % 64 !== 0 || m > MAX_BITS || k === 0 || k > 32) throw new CorruptError(`bad bloom filter header m=${m} k=${k}`);
+    if (m === 0 || m % BLOCK_BITS !== 0 || m > MAX_BITS || k !== K) throw new CorruptError(`bad bloom filter header m=${m} k=${k}`);
     return new BloomFilter(r.bytes(m / 8), m, k);
   }
 }

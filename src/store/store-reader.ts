@@ -23,7 +23,7 @@ import { listPartitions, listSegments } from './partition.js';
 import { readFileOrNull, readIndex, segmentPaths, type IndexEntry } from './segment.js';
 import { listWalFiles, scanWalFile } from './wal-reader.js';
 import { checkFormat, storeRoot } from './store.js';
-import { hashPair, isTokenByte, tokenHashes } from './tokenizer.js';
+import { hashPair, isTokenByte, pairProbe, tokenHashes } from './tokenizer.js';
 import { SLOT_NAMES } from './block-builder.js';
 import { ParseStage } from '../protocols/formats/parse-stage.js';
 import type { FormatName } from '../protocols/formats/format.js';
@@ -41,7 +41,7 @@ export interface ScanQuery {
   /** Exclusive upper bound. */
   to?: TimePoint | null;
   order?: 'newest' | 'oldest';
-  /** Each must occur in the message as whole words, case-insensitively ("disk full"). */
+  /** Each must occur as whole words, case-insensitively ("disk full"), in the message or in a field value. */
   words?: string[];
   /** Each must occur in the message as it is (case-sensitive substring). */
   contains?: string[];
@@ -288,7 +288,9 @@ function compileFilter(q: ScanQuery) {
     const special = f.name === 'severity' ? SEVERITY_SLOT : f.name === 'facility' ? FACILITY_SLOT : slot;
     // Host, app, procid, msgid and fields are in the bloom filter as `name=value`; severity and facility in the masks.
     const inBloom = special !== SEVERITY_SLOT && special !== FACILITY_SLOT;
-    return { ...f, slot: special, hash: inBloom ? hashPair(f.name, f.value) : 0, num: Number(f.value) };
+    // host…msgid are indexed as name=value; fields as their word when the value is one token (pairProbe).
+    const hash = !inBloom ? 0 : special >= 0 ? hashPair(f.name, f.value) : pairProbe(f.name, f.value);
+    return { ...f, slot: special, hash, num: Number(f.value) };
   });
   const maxSev = q.maxSeverity ?? null;
   let sevMask = 0xff;
@@ -302,11 +304,17 @@ function compileFilter(q: ScanQuery) {
   }
 
   const inTime = (ms: number, ns: number) => (from === null || cmpTime(ms, ns, from.ms, from.ns) >= 0) && (to === null || cmpTime(ms, ns, to.ms, to.ns) < 0);
-  const messageMatches = (msg: string): boolean => {
+  /** Words may be in the message or in any field value; `contains` is about the message. */
+  const textMatches = (msg: string, fieldValues: () => string[]): boolean => {
     for (const c of contains) if (!msg.includes(c)) return false;
     if (words.length === 0) return true;
     const lower = msg.toLowerCase();
-    for (const w of words) if (!hasWord(lower, w.lower)) return false;
+    let values: string[] | null = null;
+    for (const w of words) {
+      if (hasWord(lower, w.lower)) continue;
+      values ??= fieldValues().map((v) => v.toLowerCase());
+      if (!values.some((v) => hasWord(v, w.lower))) return false;
+    }
     return true;
   };
 
@@ -333,7 +341,7 @@ function compileFilter(q: ScanQuery) {
         if (v !== f.value) return false;
       }
       if (contains.length === 0 && words.length === 0) return true;
-      return messageMatches(b.message(i));
+      return textMatches(b.message(i), () => Object.values(b.fieldsOf(i)));
     },
     record(r: LogRecord): boolean {
       const ms = Number(r.timestamp / 1_000_000n);
@@ -346,7 +354,7 @@ function compileFilter(q: ScanQuery) {
         const v = f.slot >= 0 ? [r.host, r.app, r.procid, r.msgid][f.slot] : r.fields[f.name];
         if (v !== f.value) return false;
       }
-      return messageMatches(r.message);
+      return textMatches(r.message, () => Object.values(r.fields));
     },
   };
 }

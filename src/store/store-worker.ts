@@ -15,7 +15,8 @@
  * records not being consumed: its bound fills and backpressure reaches the senders.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import { join } from 'node:path';
 import { Compressor } from 'zstd-napi';
 import { BlockBuilder, type SealedBlock } from './block-builder.js';
@@ -164,7 +165,7 @@ class BlockStore {
 
   private async addRecords(p: PackedRecords): Promise<void> {
     const v = viewCols(p.cols, p.n, p.nf);
-    const data = new Uint8Array(p.data);
+    const data = Buffer.from(p.data);
     if (this.uncommittedBytes === 0) this.firstUncommittedAt = performance.now();
     let builder: BlockBuilder | null = null;
     let key = NaN;
@@ -405,8 +406,24 @@ function dirBytes(path: string): number {
   return total;
 }
 
+/**
+ * Runs this thread at a lower priority than the event loop (Linux: setpriority on the
+ * thread id). Building blocks is background work with a bounded backlog; when cores
+ * are short, the event loop — reads, parsing, WAL writes, acks — should not wait for
+ * it. Where thread ids are not available, nothing changes.
+ */
+function lowerPriority(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, Math.min(19, getPriority(tid) + 5));
+  } catch {
+    /* not Linux, or not permitted: keep the default */
+  }
+}
+
 function start(): void {
   const cfg = workerData as WorkerInit;
+  lowerPriority();
   const partitionsDir = join(cfg.root, PARTITIONS_DIR);
   mkdirSync(partitionsDir, { recursive: true });
   const cpRead = readCheckpoint(join(cfg.root, CHECKPOINT_FILE));

@@ -62,15 +62,20 @@ export class HashSet32 {
     }
   }
 
+  /** The slots: every non-zero entry is a hash of the set (for a loop without a call per hash). */
+  get slots(): Uint32Array {
+    return this.table;
+  }
+
   /** Calls fn for every hash in the set. */
   forEach(fn: (h: number) => void): void {
     const t = this.table;
     for (let i = 0; i < t.length; i++) if (t[i] !== 0) fn(t[i]!);
   }
 
+  /** Empties the set, keeping its table (the next block of a partition has about as many tokens). */
   clear(): void {
-    if (this.table.length > 1 << 16) this.table = new Uint32Array(1 << 12);
-    else this.table.fill(0);
+    this.table.fill(0);
     this.size = 0;
   }
 
@@ -98,6 +103,51 @@ export function addTokens(out: HashSet32, buf: Uint8Array, start: number, end: n
     }
   }
   if (inToken) out.add(h);
+}
+
+/**
+ * For a field value: adds `name=value` (whole, from pairPrefix(name)) and the words of
+ * the value, in one pass over its bytes.
+ */
+export function addValueTokens(out: HashSet32, prefix: number, buf: Uint8Array, start: number, end: number): void {
+  let pair = prefix;
+  let h = FNV_OFFSET;
+  let inToken = false;
+  let whole = true; // the value is one token, nothing else
+  for (let i = start; i < end; i++) {
+    const c = buf[i]!;
+    const l = LOWER[c]!;
+    pair = Math.imul(pair ^ l, FNV_PRIME);
+    if (TOKEN_BYTE[c] === 1) {
+      h = Math.imul(h ^ l, FNV_PRIME);
+      inToken = true;
+    } else {
+      whole = false;
+      if (inToken) {
+        out.add(h);
+        h = FNV_OFFSET;
+        inToken = false;
+      }
+    }
+  }
+  if (inToken) out.add(h);
+  // A one-token value (an id, a number, a word) is found through its word hash; only
+  // other values need `name=value` (see pairProbe): half the index for unique ids.
+  if (!whole || end === start) out.add(pair);
+}
+
+/**
+ * The hash a `name=value` query probes a block's bloom filter with: the word hash
+ * when the value is one token (see addValueTokens), else the pair hash.
+ */
+export function pairProbe(name: string, value: string): number {
+  const v = Buffer.from(value);
+  let whole = v.length > 0;
+  for (const c of v) if (TOKEN_BYTE[c] !== 1) whole = false;
+  if (!whole) return hashPairFrom(pairPrefix(name), v, 0, v.length);
+  let h = FNV_OFFSET;
+  for (const c of v) h = Math.imul(h ^ LOWER[c]!, FNV_PRIME);
+  return h >>> 0;
 }
 
 /** Hash state after `name=`, to continue with a value's bytes (hashPairFrom). */

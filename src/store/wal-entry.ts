@@ -149,50 +149,60 @@ export class EntryEncoder {
         p += regionLen;
       }
       const { ms: recvMs, ns: recvNs } = splitReceived(b.received);
-      const src = b.peers ? -1 : sourceId(b.source.listener, b.source.transport, b.source.peer);
+      // Columns that need no change are copied whole (RecordWriter sizes them to the batch).
+      const r0 = r;
+      v.timeMs.set(b.timeMs.subarray(0, count), r0);
+      v.timeNs.set(b.timeNs.subarray(0, count), r0);
+      v.facility.set(b.facility.subarray(0, count), r0);
+      v.severity.set(b.severity.subarray(0, count), r0);
+      v.enc.set(b.enc.subarray(0, SLOTS * count), SLOTS * r0);
+      v.recvMs.fill(recvMs, r0, r0 + count);
+      v.recvNs.fill(recvNs, r0, r0 + count);
+      if (b.peers) {
+        for (let i = 0; i < count; i++) v.source[r0 + i] = sourceId(b.source.listener, b.source.transport, b.peers[i] ?? b.source.peer);
+      } else v.source.fill(sourceId(b.source.listener, b.source.transport, b.source.peer), r0, r0 + count);
+      const local = this.localMap(b.keys);
+      const bSpans = b.spans;
+      const bEnc = b.enc;
+      const spans = v.spans;
       for (let i = 0; i < count; i++, r++) {
-        const s = offsets[2 * i]!;
-        const e = offsets[2 * i + 1]!;
         if (!stretch) {
+          const s = offsets[2 * i]!;
+          const e = offsets[2 * i + 1]!;
           b.buf.copy(entry, p, s, e);
           delta = p - s;
           p += e - s;
         }
-        rawBytes += e - s;
-        v.timeMs[r] = b.timeMs[i]!;
-        v.timeNs[r] = b.timeNs[i]!;
-        v.recvMs[r] = recvMs;
-        v.recvNs[r] = recvNs;
-        v.facility[r] = b.facility[i]!;
-        v.severity[r] = b.severity[i]!;
-        v.source[r] = src >= 0 ? src : sourceId(b.source.listener, b.source.transport, b.peers![i] ?? b.source.peer);
+        // Spans move with the frame's bytes; constants become ids of this message's `keys`; empty ones are [0, 0).
         for (let slot = 0; slot < SLOTS; slot++) {
           const k = i * 10 + slot * 2;
-          const start = b.spans[k]!;
-          const end = b.spans[k + 1]!;
-          const enc = b.enc[i * SLOTS + slot]!;
           const out = r * 10 + slot * 2;
-          v.enc[r * SLOTS + slot] = enc;
+          const start = bSpans[k]!;
+          const end = bSpans[k + 1]!;
+          const enc = bEnc[i * SLOTS + slot]!;
           if (enc === ENC_CONST) {
-            v.spans[out] = this.localKey(b.keys, start, keys);
-            v.spans[out + 1] = 0;
+            spans[out] = this.localKey(b.keys, local, start, keys);
+            spans[out + 1] = 0;
           } else if (start === end) {
-            v.spans[out] = 0;
-            v.spans[out + 1] = 0;
+            spans[out] = 0;
+            spans[out + 1] = 0;
           } else {
-            v.spans[out] = start + delta;
-            v.spans[out + 1] = end + delta;
+            spans[out] = start + delta;
+            spans[out + 1] = end + delta;
           }
         }
         v.fieldStart[r] = f;
-        for (let bf = b.fieldStart[i]!; bf < b.fieldStart[i + 1]!; bf++, f++) {
-          v.fieldKey[f] = this.localKey(b.keys, b.fieldKey[bf]!, keys);
+        const bf1 = b.fieldStart[i + 1]!;
+        for (let bf = b.fieldStart[i]!; bf < bf1; bf++, f++) {
+          const key = b.fieldKey[bf]!;
+          const lk = local[key]!;
+          v.fieldKey[f] = lk > 0 ? lk - 1 : this.localKey(b.keys, local, key, keys);
           const enc = b.fieldEnc[bf]!;
           v.fieldEnc[f] = enc;
           const start = b.fieldSpans[2 * bf]!;
           const end = b.fieldSpans[2 * bf + 1]!;
           if (enc === ENC_CONST) {
-            v.fieldSpans[2 * f] = this.localKey(b.keys, start, keys);
+            v.fieldSpans[2 * f] = this.localKey(b.keys, local, start, keys);
             v.fieldSpans[2 * f + 1] = 0;
           } else if (start === end) {
             v.fieldSpans[2 * f] = 0;
@@ -203,6 +213,7 @@ export class EntryEncoder {
           }
         }
       }
+      rawBytes += b.bytes;
     }
     v.fieldStart[n] = f;
     this.resetLocal();
@@ -234,14 +245,20 @@ export class EntryEncoder {
     return true;
   }
 
-  private localKey(dict: KeyDictionary, id: number, keys: string[]): number {
+  /** The key dictionary's local-id map, sized to the dictionary (looked up once per batch). */
+  private localMap(dict: KeyDictionary): Int32Array {
     let map = this.local.get(dict);
-    if (map === undefined || map.length <= id) {
-      const next = new Int32Array(Math.max(64, dict.size * 2, id + 1));
+    if (map === undefined || map.length < dict.size) {
+      const next = new Int32Array(Math.max(64, dict.size * 2));
       if (map) next.set(map);
       map = next;
       this.local.set(dict, map);
     }
+    return map;
+  }
+
+  /** Local id of key `id` of `dict` in this message's `keys` (added on first use). */
+  private localKey(dict: KeyDictionary, map: Int32Array, id: number, keys: string[]): number {
     const l = map[id]!;
     if (l > 0) return l - 1;
     keys.push(dict.strings[id] ?? '');
