@@ -16,8 +16,19 @@ export class ByteDictionary {
   arenaUsed = 0;
   size = 0;
 
+  /** The id intern() returned last: consecutive records mostly repeat it (same host, same app). */
+  private last = -1;
+
   /** Id (0-based) of buf[start, end). */
   intern(buf: Uint8Array, start: number, end: number): number {
+    const last = this.last;
+    if (last >= 0 && this.lens[last] === end - start && this.same(last, buf, start, end - start)) return last;
+    const id = this.lookup(buf, start, end);
+    this.last = id;
+    return id;
+  }
+
+  private lookup(buf: Uint8Array, start: number, end: number): number {
     let h = FNV_OFFSET;
     for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i]!, FNV_PRIME);
     const len = end - start;

@@ -132,14 +132,27 @@ export class EntryEncoder {
       const stretch = count > 0 && last - first <= b.bytes + MAX_GAP_PER_FRAME * count + 64 && this.ordered(offsets, count);
       const regionLen = stretch ? last - first : b.bytes;
       uv(regionLen);
+      // (gap, length) per frame, written with a local position: `p` is shared with the helpers above, and slow to touch in a loop.
+      let q = p;
       let prevEnd = stretch ? first : 0;
       for (let i = 0; i < count; i++) {
         const s = offsets[2 * i]!;
-        const e = offsets[2 * i + 1]!;
-        uv(stretch ? s - prevEnd : 0);
-        uv(e - s);
+        let e = offsets[2 * i + 1]!;
+        let x = stretch ? s - prevEnd : 0;
         prevEnd = e;
+        while (x >= 0x80) {
+          entry[q++] = (x & 0x7f) | 0x80;
+          x >>>= 7;
+        }
+        entry[q++] = x;
+        e -= s;
+        while (e >= 0x80) {
+          entry[q++] = (e & 0x7f) | 0x80;
+          e >>>= 7;
+        }
+        entry[q++] = e;
       }
+      p = q;
       const region = p;
       // delta[i]: where frame i's bytes start in the entry minus where they started in b.buf.
       let delta = 0;
@@ -165,13 +178,14 @@ export class EntryEncoder {
       const bSpans = b.spans;
       const bEnc = b.enc;
       const spans = v.spans;
+      let at = p;
       for (let i = 0; i < count; i++, r++) {
         if (!stretch) {
           const s = offsets[2 * i]!;
           const e = offsets[2 * i + 1]!;
-          b.buf.copy(entry, p, s, e);
-          delta = p - s;
-          p += e - s;
+          b.buf.copy(entry, at, s, e);
+          delta = at - s;
+          at += e - s;
         }
         // Spans move with the frame's bytes; constants become ids of this message's `keys`; empty ones are [0, 0).
         for (let slot = 0; slot < SLOTS; slot++) {
@@ -213,6 +227,7 @@ export class EntryEncoder {
           }
         }
       }
+      p = at;
       rawBytes += b.bytes;
     }
     v.fieldStart[n] = f;
