@@ -10,8 +10,8 @@
  * false-positive rate at the same size.
  *
  *   blocks  = ceil(distinct hashes × BITS_PER_KEY / 256)   (at least 1)
- *   block   = ⌊h1 × blocks / 2^32⌋,  h1 = the token hash
- *   bit w   = (h2 × SALT[w]) >>> 27 in word w,  h2 = mix(h1)
+ *   block   = ⌊mix(h) × blocks / 2^32⌋      (h = the token hash; mix spreads any h over 32 bits)
+ *   bit w   = (mix2(h) × SALT[w]) >>> 27 in word w
  *
  * With 8 bits per key the false-positive rate is about 3%, so a needle query (a token
  * in one block) reads ~3% of the other blocks. Unique ids make most of a block's
@@ -31,6 +31,7 @@ const BLOCK_BITS = 256;
 const MAX_BITS = 64 * 1024 * 1024;
 const SALT = Uint32Array.of(0x47b6137b, 0x44974d91, 0x8824ad5b, 0xa2b7289d, 0x705495c7, 0x2df1424b, 0x9efc4947, 0x5c6bfb31);
 
+/** A 32-bit finalizer (murmur3's): spreads any input over all 32 bits. */
 function mix(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
@@ -38,6 +39,13 @@ function mix(h: number): number {
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h >>> 0;
+}
+
+/** A second, independent finalizer, for the bits within the block. */
+function mix2(h: number): number {
+  h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
+  h = Math.imul(h ^ (h >>> 12), 0x297a2d39);
+  return (h ^ (h >>> 15)) >>> 0;
 }
 
 export class BloomFilter {
@@ -59,8 +67,8 @@ export class BloomFilter {
     for (let s = 0; s < slots.length; s++) {
       const h = slots[s]!;
       if (h === 0) continue;
-      const base = Math.floor((h * blocks) / 4294967296) * 8;
-      const h2 = mix(h);
+      const base = Math.floor((mix(h) * blocks) / 4294967296) * 8;
+      const h2 = mix2(h);
       for (let w = 0; w < 8; w++) words[base + w]! |= 1 << (Math.imul(h2, SALT[w]!) >>> 27);
     }
     const bits = new Uint8Array(words.buffer);
@@ -69,8 +77,8 @@ export class BloomFilter {
 
   mayContain(hash: number): boolean {
     const h = (hash >>> 0) || 1; // HashSet32 stores 0 as 1
-    const base = Math.floor((h * this.blocks) / 4294967296) * 8;
-    const h2 = mix(h);
+    const base = Math.floor((mix(h) * this.blocks) / 4294967296) * 8;
+    const h2 = mix2(h);
     const words = this.words;
     for (let w = 0; w < 8; w++) {
       const bit = 1 << (Math.imul(h2, SALT[w]!) >>> 27);

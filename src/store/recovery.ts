@@ -14,11 +14,11 @@
  * Nothing here throws on damaged data: it is fixed where it can be, and reported.
  * Only I/O errors and files of a newer format version stop the start.
  */
-import { closeSync, fdatasyncSync, ftruncateSync, openSync, readSync, renameSync, statSync, writeFileSync, constants } from 'node:fs';
+import { closeSync, fdatasyncSync, ftruncateSync, openSync, readSync, renameSync, statSync, writeFileSync, writeSync, constants } from 'node:fs';
 import { CorruptError } from './byte-buffer.js';
-import { BLOCK_HEADER_SIZE } from './block-header.js';
+import { BLOCK_HEADER_SIZE, UnsupportedVersionError, unmarshalBlockHeader, type BlockHeader } from './block-header.js';
 import { bloomOfBlock, decodeBlock, decompressPayload } from './block-decoder.js';
-import { FILE_HEADER_SIZE, IDX_FILE_MAGIC } from './consts.js';
+import { BLOCK_MAGIC, FILE_HEADER_SIZE, IDX_FILE_MAGIC, SEG_FILE_MAGIC } from './consts.js';
 import { listPartitions, listSegments } from './partition.js';
 import { fileHeader, marshalIndexEntry, readFileOrNull, readIndex, scanSegment, segmentPaths, type IndexEntry } from './segment.js';
 import { syncDir } from './wal-writer.js';
@@ -79,10 +79,18 @@ export function recoverSegments(partitionsDir: string, epoch: number, readOnly =
 
 function recoverSegment(dir: string, no: number, epoch: number, report: RecoveryReport, readOnly: boolean): { segLen: number; idxLen: number; blocks: number } | null {
   const p = segmentPaths(dir, no);
-  const segSize = fileSize(p.seg);
+  let segSize = fileSize(p.seg);
   if (segSize === null) {
     report.notes.push(`${p.idx}: its segment file is missing`);
     return null;
+  }
+  if (segSize < FILE_HEADER_SIZE && !readOnly) {
+    // The file header never reached the disk (a crash soon after the segment was created,
+    // before its first commit): write it again, or blocks appended after it would make a
+    // segment without a header, which scanSegment (index rebuilds) cannot read.
+    report.notes.push(`${p.seg}: ${segSize} bytes, shorter than its header; header written again`);
+    rewriteHeader(p.seg, SEG_FILE_MAGIC);
+    segSize = FILE_HEADER_SIZE;
   }
   const idxBuf = readFileOrNull(p.idx);
   let entries: IndexEntry[] = [];
@@ -102,9 +110,20 @@ function recoverSegment(dir: string, no: number, epoch: number, report: Recovery
       rebuild = true;
     }
   }
+  // Bytes past the last indexed block are normally an append cut short by a crash or
+  // uncommitted blocks, and are cut off below. But if they hold intact committed blocks,
+  // it is the index that lost its tail (torn, truncated): rebuild it from the segment
+  // rather than cutting committed data off.
+  let lostTail = false;
+  if (!rebuild) {
+    let indexedEnd = FILE_HEADER_SIZE;
+    for (const e of entries) indexedEnd = Math.max(indexedEnd, e.segOffset + BLOCK_HEADER_SIZE + e.header.compLen);
+    lostTail = segSize > indexedEnd && committedBlockAfter(p.seg, indexedEnd, segSize, epoch);
+    rebuild = lostTail;
+  }
   if (rebuild) {
     report.rebuiltIndexes++;
-    report.notes.push(`${p.idx}: ${idxBuf === null ? 'missing' : 'damaged'}; rebuilt from ${p.seg}`);
+    report.notes.push(`${p.idx}: ${idxBuf === null ? 'missing' : lostTail ? 'lacks committed blocks that are intact in the segment' : 'damaged'}; rebuilt from ${p.seg}`);
     entries = rebuildIndex(p.seg, epoch, report);
     if (!readOnly) writeIndexFile(p.idx, entries);
   }
@@ -184,6 +203,55 @@ function rebuildIndex(segPath: string, epoch: number, report: RecoveryReport): I
   return entries;
 }
 
+/**
+ * Is there an intact block of epoch ≤ `epoch` in the segment between `from` and `size`?
+ * Reads only that stretch; walks it by block headers, searching for the next block magic
+ * past a damaged one (as scanSegment does).
+ */
+function committedBlockAfter(segPath: string, from: number, size: number, epoch: number): boolean {
+  let fd: number;
+  try {
+    fd = openSync(segPath, constants.O_RDONLY);
+  } catch {
+    return false;
+  }
+  let buf: Buffer;
+  try {
+    buf = Buffer.allocUnsafe(size - from);
+    buf = buf.subarray(0, readSync(fd, buf, 0, buf.length, from));
+  } finally {
+    closeSync(fd);
+  }
+  let pos = 0;
+  while (pos + BLOCK_HEADER_SIZE <= buf.length) {
+    let h: BlockHeader | null = null;
+    try {
+      h = unmarshalBlockHeader(buf, pos);
+    } catch (err) {
+      if (!(err instanceof CorruptError) && !(err instanceof UnsupportedVersionError)) throw err;
+    }
+    if (h && pos + BLOCK_HEADER_SIZE + h.compLen <= buf.length) {
+      if (h.epoch <= epoch) {
+        try {
+          decompressPayload(h, buf.subarray(pos + BLOCK_HEADER_SIZE, pos + BLOCK_HEADER_SIZE + h.compLen));
+          return true;
+        } catch (err) {
+          if (!(err instanceof CorruptError)) throw err;
+        }
+      }
+      pos += BLOCK_HEADER_SIZE + h.compLen;
+      continue;
+    }
+    const next = buf.indexOf(BLOCK_MAGIC_BYTES, pos + 1);
+    if (next < 0) break;
+    pos = next;
+  }
+  return false;
+}
+
+const BLOCK_MAGIC_BYTES = Buffer.alloc(4);
+BLOCK_MAGIC_BYTES.writeUInt32LE(BLOCK_MAGIC);
+
 /** Writes a complete index file next to the old one, syncs it and renames it into place. */
 function writeIndexFile(path: string, entries: IndexEntry[]): void {
   const parts = [fileHeader(IDX_FILE_MAGIC), ...entries.map((e) => marshalIndexEntry(e.segOffset, e.header, e.bloom))];
@@ -226,6 +294,18 @@ function fileSize(path: string): number | null {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
+  }
+}
+
+/** Cuts a file to nothing and writes a fresh file header (synced). */
+function rewriteHeader(path: string, magic: number): void {
+  const fd = openSync(path, constants.O_RDWR);
+  try {
+    ftruncateSync(fd, 0);
+    writeSync(fd, fileHeader(magic), 0, FILE_HEADER_SIZE, 0);
+    fdatasyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -10,7 +10,7 @@
  * torn tail. The index is what queries read first (time range, masks, bloom filter);
  * it can be rebuilt from the segment, whose blocks carry their own headers and CRCs.
  */
-import { closeSync, fdatasyncSync, ftruncateSync, fstatSync, openSync, readFileSync, writeSync, constants } from 'node:fs';
+import { closeSync, fdatasyncSync, ftruncateSync, fstatSync, openSync, readFileSync, rmSync, writeSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { crc32c } from '@node-rs/crc32';
 import { ByteReader, ByteWriter, CorruptError } from './byte-buffer.js';
@@ -213,6 +213,9 @@ export class SegmentWriter {
     } catch (err) {
       closeSync(segFd);
       if (idxFd >= 0) closeSync(idxFd);
+      // Leave no half-made pair behind (a full disk): the retry creates it again under the
+      // same number, instead of one more empty pair per attempt that recovery reports as damage.
+      for (const f of [p.seg, p.idx]) rmSync(f, { force: true });
       throw err;
     }
     const w = new SegmentWriter(dir, no, segFd, idxFd, FILE_HEADER_SIZE, FILE_HEADER_SIZE);

@@ -106,7 +106,17 @@ export class StoreReader {
 
   private snapshot(q: ScanQuery, stats: ScanStats): { checkpoint: Checkpoint; wal: LogRecord[]; blocks: BlockRef[] } {
     for (let attempt = 0; ; attempt++) {
-      const cp = readCheckpoint(join(this.root, CHECKPOINT_FILE)).checkpoint;
+      const read = readCheckpoint(join(this.root, CHECKPOINT_FILE));
+      if (read.lost) {
+        // Both slots damaged: as the server's recovery does, trust every intact block and
+        // take the WAL past the newest block's LSN.
+        this.onWarning(`${join(this.root, CHECKPOINT_FILE)}: both checkpoint slots are damaged; reading every intact block and the WAL after them`);
+        const blocks = this.blockRefs(Infinity, q, stats);
+        let lsn = 0;
+        for (const b of blocks) if (b.entry.header.maxLsn > lsn) lsn = b.entry.header.maxLsn;
+        return { checkpoint: { seq: 0, epoch: Infinity, lsn }, wal: this.walRecords(lsn), blocks };
+      }
+      const cp = read.checkpoint;
       const wal = this.walRecords(cp.lsn);
       const again = readCheckpoint(join(this.root, CHECKPOINT_FILE)).checkpoint;
       if (again.seq !== cp.seq && attempt < 5) continue;
@@ -274,18 +284,20 @@ export function newStats(): ScanStats {
   return { blocks: 0, skippedByTime: 0, skippedByIndex: 0, read: 0, damaged: 0, walRecords: 0, matched: 0 };
 }
 
-const SEVERITY_SLOT = -1;
-const FACILITY_SLOT = -2;
+/** `slot` of a field condition: 0–3 host…msgid, FIELD_SLOT any other field, or these two (distinct from FIELD_SLOT). */
+const FIELD_SLOT = -1;
+const SEVERITY_SLOT = -2;
+const FACILITY_SLOT = -3;
 
 /** The query, compiled into tests at the three levels: block time, block index, record. */
 function compileFilter(q: ScanQuery) {
   const from = q.from ?? null;
   const to = q.to ?? null;
-  const words = (q.words ?? []).filter((w) => w.length > 0).map((w) => ({ lower: w.toLowerCase(), hashes: tokenHashes(w) }));
+  const words = (q.words ?? []).filter((w) => w.length > 0).map((w) => ({ lower: asciiLower(w), hashes: tokenHashes(w) }));
   const contains = (q.contains ?? []).filter((c) => c.length > 0);
   const fields = (q.fields ?? []).map((f) => {
     const slot = SLOT_NAMES.indexOf(f.name as (typeof SLOT_NAMES)[number]);
-    const special = f.name === 'severity' ? SEVERITY_SLOT : f.name === 'facility' ? FACILITY_SLOT : slot;
+    const special = f.name === 'severity' ? SEVERITY_SLOT : f.name === 'facility' ? FACILITY_SLOT : slot >= 0 ? slot : FIELD_SLOT;
     // Host, app, procid, msgid and fields are in the bloom filter as `name=value`; severity and facility in the masks.
     const inBloom = special !== SEVERITY_SLOT && special !== FACILITY_SLOT;
     // host…msgid are indexed as name=value; fields as their word when the value is one token (pairProbe).
@@ -308,11 +320,11 @@ function compileFilter(q: ScanQuery) {
   const textMatches = (msg: string, fieldValues: () => string[]): boolean => {
     for (const c of contains) if (!msg.includes(c)) return false;
     if (words.length === 0) return true;
-    const lower = msg.toLowerCase();
+    const lower = asciiLower(msg);
     let values: string[] | null = null;
     for (const w of words) {
       if (hasWord(lower, w.lower)) continue;
-      values ??= fieldValues().map((v) => v.toLowerCase());
+      values ??= fieldValues().map(asciiLower);
       if (!values.some((v) => hasWord(v, w.lower))) return false;
     }
     return true;
@@ -357,6 +369,15 @@ function compileFilter(q: ScanQuery) {
       return textMatches(r.message, () => Object.values(r.fields));
     },
   };
+}
+
+/**
+ * Lower case for ASCII letters only, as the index's tokens are (tokenizer.ts): with
+ * String#toLowerCase a word like "ÄRGER" matched "ärger" in WAL records but not in
+ * blocks, whose bloom filters hold the bytes of non-ASCII letters as they are.
+ */
+function asciiLower(s: string): string {
+  return /[A-Z]/.test(s) ? s.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32)) : s;
 }
 
 /** `word` (lower case) occurs in `text` (lower case) with token boundaries where the word itself starts or ends with a token byte. */

@@ -19,6 +19,7 @@ import { BLOCK_HEADER_SIZE, unmarshalBlockHeader } from './block-header.js';
 import { decodeBlock, type DecodedBlock } from './block-decoder.js';
 import { EntryEncoder } from './wal-entry.js';
 import { viewCols } from './packed-records.js';
+import { partitionOf } from './partition.js';
 
 /** 2026-11-22T10:00:00.000Z plus a µs fraction, as nowMs() gives. */
 export const RECEIVED = Date.UTC(2026, 10, 22, 10, 0, 0) + 0.123;
@@ -137,13 +138,56 @@ export function buildBlock(entries: RecordBatch[][], opts: { epoch?: number; fir
   for (const batches of entries) {
     const { packed } = encoder.encode(batches, lsn++);
     const v = viewCols(packed.cols, packed.n, packed.nf);
-    const data = new Uint8Array(packed.data);
+    const data = Buffer.from(packed.data);
     for (let r = 0; r < packed.n; r++) builder.append(v, r, data, packed.keys, packed.sources, packed.lsn);
   }
   const sealed = builder.seal(compressor, opts.epoch ?? 1, new ByteWriter(1024));
   const header = unmarshalBlockHeader(sealed.bytes, 0);
   const decoded = decodeBlock(header, sealed.bytes.subarray(BLOCK_HEADER_SIZE));
   return { sealed, decoded };
+}
+
+export interface PartitionBlock extends BuiltBlock {
+  /** Partition key (hours since the epoch). */
+  key: number;
+  /** What recordAt() said of the block's records, in the order they were appended. */
+  expected: LogRecord[];
+  /** Highest LSN of the entries the block's records came from. */
+  maxLsn: number;
+}
+
+/**
+ * Builds blocks as the store worker does: every record goes to the builder of its
+ * partition (UTC hour of its timestamp); each builder is sealed once at the end.
+ * Returns one block per partition, oldest first.
+ */
+export function buildBlocks(entries: RecordBatch[][], opts: { epoch?: number; firstLsn?: number; encoder?: EntryEncoder } = {}): PartitionBlock[] {
+  const encoder = opts.encoder ?? new EntryEncoder();
+  const parts = new Map<number, { builder: BlockBuilder; expected: LogRecord[]; maxLsn: number }>();
+  let lsn = opts.firstLsn ?? 1;
+  for (const batches of entries) {
+    const recs = batches.flatMap(recordsOf);
+    const { packed } = encoder.encode(batches, lsn);
+    const v = viewCols(packed.cols, packed.n, packed.nf);
+    const data = Buffer.from(packed.data);
+    for (let r = 0; r < packed.n; r++) {
+      const key = partitionOf(v.timeMs[r]!);
+      let p = parts.get(key);
+      if (!p) {
+        p = { builder: new BlockBuilder(), expected: [], maxLsn: 0 };
+        parts.set(key, p);
+      }
+      p.builder.append(v, r, data, packed.keys, packed.sources, packed.lsn);
+      p.expected.push(recs[r]!);
+      p.maxLsn = lsn;
+    }
+    lsn++;
+  }
+  return [...parts.entries()].sort((a, b) => a[0] - b[0]).map(([key, p]) => {
+    const sealed = p.builder.seal(compressor, opts.epoch ?? 1, new ByteWriter(1024));
+    const decoded = decodeBlock(unmarshalBlockHeader(sealed.bytes, 0), sealed.bytes.subarray(BLOCK_HEADER_SIZE));
+    return { key, sealed, decoded, expected: p.expected, maxLsn: p.maxLsn };
+  });
 }
 
 // ---- fast-check arbitraries: frames of every format, with hostile pieces mixed in ----

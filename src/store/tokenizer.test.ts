@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { HashSet32, addTokens, hashPair, hashPairFrom, isTokenByte, pairPrefix, tokenHashes, tokensOf } from './tokenizer.js';
+import { HashSet32, addTokens, addValueTokens, hashPair, hashPairFrom, isTokenByte, pairPrefix, pairProbe, tokenHashes, tokensOf } from './tokenizer.js';
 
 test('tokens as documented: ASCII letters, digits and _ runs, lower-cased; UTF-8 words whole', () => {
   const cases: [string, string[]][] = [
@@ -69,6 +69,29 @@ test('name=value pairs: hashPairFrom over a value in a buffer equals hashPair of
   // A pair is not a word: `host=web` is not the hash of the tokens host, web.
   assert.ok(!tokenHashes('host web').includes(hashPair('host', 'web')));
   assert.notEqual(hashPair('host', 'a'), hashPair('app', 'a'));
+});
+
+test('field values: the write path (addValueTokens) holds what a name=value query probes (pairProbe) and the words of the value', () => {
+  const has = (set: HashSet32, h: number) => set.has(h >>> 0 || 1);
+  fc.assert(
+    fc.property(fc.stringMatching(/^[a-z@.0-9_]{1,12}$/), fc.oneof(fc.string({ unit: 'binary', maxLength: 30 }), fc.stringMatching(/^[a-zA-Z0-9_]{1,10}$/)), (name, value) => {
+      const set = new HashSet32(4);
+      const v = Buffer.from(`<<${value}>>`);
+      addValueTokens(set, pairPrefix(name), v, 2, v.length - 2);
+      assert.ok(has(set, pairProbe(name, value)), 'the probe of name=value');
+      const asciiUpper = (x: string) => x.replace(/[a-z]/g, (c) => c.toUpperCase());
+      assert.ok(has(set, pairProbe(asciiUpper(name), asciiUpper(value))), 'ASCII case-insensitive');
+      for (const h of tokenHashes(value)) assert.ok(has(set, h), 'every word of the value');
+      // Nothing else: the words, plus the pair unless the value is one word.
+      const words = new Set(tokenHashes(value).map((h) => h >>> 0 || 1));
+      assert.ok(set.size === words.size || set.size === words.size + 1, `${set.size} hashes for ${words.size} words`);
+    }),
+    { numRuns: 1000 },
+  );
+  // One-word values are found by their word (so a value and the same word in a message collide, by design).
+  assert.equal(pairProbe('user', 'Bob_42'), tokenHashes('bob_42')[0]);
+  assert.equal(pairProbe('path', '/var/log'), hashPair('path', '/var/log'));
+  assert.equal(pairProbe('empty', ''), hashPair('empty', ''));
 });
 
 test('HashSet32: a set of 32-bit numbers (0 included), growing from any capacity; clear empties it', () => {

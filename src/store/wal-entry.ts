@@ -129,8 +129,10 @@ export class EntryEncoder {
       // Frames: one stretch when they lie close together, else one by one.
       const first = count > 0 ? offsets[0]! : 0;
       const last = count > 0 ? offsets[2 * count - 1]! : 0;
-      const stretch = count > 0 && last - first <= b.bytes + MAX_GAP_PER_FRAME * count + 64 && this.ordered(offsets, count);
-      const regionLen = stretch ? last - first : b.bytes;
+      let frameBytes = 0;
+      for (let i = 0; i < count; i++) frameBytes += offsets[2 * i + 1]! - offsets[2 * i]!;
+      const stretch = count > 0 && last - first <= frameBytes + MAX_GAP_PER_FRAME * count + 64 && this.ordered(offsets, count);
+      const regionLen = stretch ? last - first : frameBytes;
       uv(regionLen);
       // (gap, length) per frame, written with a local position: `p` is shared with the helpers above, and slow to touch in a loop.
       let q = p;
@@ -228,7 +230,7 @@ export class EntryEncoder {
         }
       }
       p = at;
-      rawBytes += b.bytes;
+      rawBytes += frameBytes;
     }
     v.fieldStart[n] = f;
     this.resetLocal();
@@ -244,8 +246,11 @@ export class EntryEncoder {
   /** Bytes the frames of b take in the entry at most. */
   private regionBound(b: RecordBatch): number {
     if (b.count === 0) return 0;
+    // Counted here rather than trusting b.bytes: a wrong bound would cut the entry short.
+    let frames = 0;
+    for (let i = 0; i < b.count; i++) frames += b.offsets[2 * i + 1]! - b.offsets[2 * i]!;
     const span = b.offsets[2 * b.count - 1]! - b.offsets[0]!;
-    return Math.max(b.bytes, Math.min(span, b.bytes + MAX_GAP_PER_FRAME * b.count + 64));
+    return Math.max(frames, Math.min(span, frames + MAX_GAP_PER_FRAME * b.count + 64));
   }
 
   /** Frames in increasing, non-overlapping order (always true of framers; checked, as the stretch copy relies on it). */

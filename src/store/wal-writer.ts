@@ -130,6 +130,11 @@ export class WalWriter {
     }
     this.fh = fh;
     this.file = { firstLsn, path };
+    // A file of this name found at start (it held no entry at or past firstLsn, e.g. a
+    // header only) was just truncated and is this one now: listed twice, deleteUpTo()
+    // would unlink the open file through the stale entry.
+    const same = this.files.findIndex((f) => f.path === path);
+    if (same >= 0) this.files.splice(same, 1);
     this.files.push(this.file);
     this.size = FILE_HEADER_SIZE;
   }

@@ -1,0 +1,159 @@
+/**
+ * scanWalFile over real files: every valid entry in order; a torn tail (cut anywhere in
+ * the last entry) loses only that entry and is reported; damage in the middle loses
+ * only the damaged entry, the ones after it are still read, and the bytes are counted.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { crc32c } from '@node-rs/crc32';
+import { FILE_HEADER_SIZE, FORMAT_VERSION, WAL_ENTRY_HEADER_SIZE, WAL_ENTRY_MAGIC, WAL_FILE_MAGIC } from './consts.js';
+import { EntryEncoder, type DecodedEntry } from './wal-entry.js';
+import { listWalFiles, scanWalFile, walFileName } from './wal-reader.js';
+import { UnsupportedVersionError } from './block-header.js';
+import { parse, rmDir, tempDir } from './test-helpers.js';
+
+const dir = tempDir('ringlog-wal-reader-');
+after(() => rmDir(dir));
+
+function fileHeader(firstLsn: number, version = FORMAT_VERSION): Buffer {
+  const h = Buffer.alloc(FILE_HEADER_SIZE);
+  h.writeUInt32LE(WAL_FILE_MAGIC, 0);
+  h.writeUInt32LE(version, 4);
+  h.writeDoubleLE(firstLsn, 8);
+  return h;
+}
+
+/** Entries lsn first … first+n-1, each a few records of a different size. */
+function entries(first: number, n: number): Buffer[] {
+  const enc = new EntryEncoder();
+  return Array.from({ length: n }, (_, k) => {
+    const lsn = first + k;
+    const frames = Array.from({ length: 1 + (k % 3) }, (_, i) => `<13>1 2026-11-22T09:00:0${i}Z host app - - - entry ${lsn} record ${i} ${'x'.repeat(k * 7)}`);
+    return Buffer.from(enc.encode([parse('rfc5424', frames)], lsn).entry);
+  });
+}
+
+let seq = 0;
+function write(bytes: Buffer): string {
+  const p = join(dir, `f${seq++}.wal`);
+  writeFileSync(p, bytes);
+  return p;
+}
+
+function scan(path: string, fromLsn = 0) {
+  const got: DecodedEntry[] = [];
+  const res = scanWalFile(path, fromLsn, (e) => got.push(e));
+  return { res, lsns: got.map((e) => e.lsn), got };
+}
+
+const ENTRIES = entries(10, 6);
+const FILE = Buffer.concat([fileHeader(10), ...ENTRIES]);
+/** Offsets where each entry starts in FILE. */
+const STARTS = ENTRIES.map((_, i) => FILE_HEADER_SIZE + ENTRIES.slice(0, i).reduce((s, e) => s + e.length, 0));
+
+test('a clean file: every entry in LSN order, nothing reported', () => {
+  const { res, lsns, got } = scan(write(FILE));
+  assert.deepEqual(lsns, [10, 11, 12, 13, 14, 15]);
+  assert.deepEqual(res, { path: res.path, missing: false, validEnd: FILE.length, size: FILE.length, tornTail: 0, damagedBytes: 0, badEntries: 0, lastLsn: 15 });
+  // The frames are there to parse again.
+  assert.equal(got[2]!.batches[0]!.count, 3);
+  // Only entries past fromLsn are delivered; lastLsn still counts them all.
+  const past = scan(write(FILE), 12);
+  assert.deepEqual(past.lsns, [13, 14, 15]);
+  assert.equal(past.res.lastLsn, 15);
+  // A header alone: an empty, valid file.
+  const empty = scan(write(fileHeader(99)));
+  assert.deepEqual(empty.lsns, []);
+  assert.equal(empty.res.validEnd, FILE_HEADER_SIZE);
+  assert.equal(empty.res.tornTail, 0);
+});
+
+test('a torn tail, cut at every byte of the last entry: only that entry is lost, the tail is reported', () => {
+  const last = STARTS[STARTS.length - 1]!;
+  for (let cut = last; cut < FILE.length; cut++) {
+    const { res, lsns } = scan(write(FILE.subarray(0, cut)));
+    assert.deepEqual(lsns, [10, 11, 12, 13, 14], `cut at ${cut}`);
+    assert.equal(res.validEnd, last, `cut at ${cut}`);
+    assert.equal(res.tornTail, cut - last, `cut at ${cut}`);
+    assert.equal(res.damagedBytes, 0);
+    assert.equal(res.lastLsn, 14);
+  }
+  // A torn tail that is zeros (a file extended but not written) or garbage holding the entry magic.
+  const magic = Buffer.alloc(4);
+  magic.writeUInt32LE(WAL_ENTRY_MAGIC);
+  for (const tail of [Buffer.alloc(100), Buffer.concat([magic, Buffer.alloc(30, 0xff), magic, Buffer.from([1, 0, 0, 0])])]) {
+    const { res, lsns } = scan(write(Buffer.concat([FILE, tail])));
+    assert.deepEqual(lsns, [10, 11, 12, 13, 14, 15]);
+    assert.equal(res.tornTail, tail.length);
+    assert.equal(res.validEnd, FILE.length);
+  }
+});
+
+test('flipped bytes in a middle entry: that entry is skipped, later ones still read, damagedBytes reported', () => {
+  const mid = 2;
+  const start = STARTS[mid]!;
+  const end = STARTS[mid + 1]!;
+  for (let at = start; at < end; at++) {
+    const bad = Buffer.from(FILE);
+    bad[at]! ^= at % 2 === 0 ? 0x01 : 0xa5;
+    const { res, lsns } = scan(write(bad));
+    assert.deepEqual(lsns, [10, 11, 13, 14, 15], `byte ${at - start} of the entry flipped`);
+    assert.equal(res.damagedBytes, end - start, `byte ${at - start}`);
+    assert.equal(res.tornTail, 0);
+    assert.equal(res.validEnd, FILE.length);
+    assert.equal(res.lastLsn, 15);
+  }
+  // Two damaged entries in a row, and garbage inserted between two entries.
+  const two = Buffer.from(FILE);
+  two[STARTS[1]! + 20]! ^= 0xff;
+  two[STARTS[2]! + 5]! ^= 0xff;
+  const r2 = scan(write(two));
+  assert.deepEqual(r2.lsns, [10, 13, 14, 15]);
+  assert.equal(r2.res.damagedBytes, STARTS[3]! - STARTS[1]!);
+  const inserted = Buffer.concat([FILE.subarray(0, STARTS[4]!), Buffer.alloc(37, 0x5a), FILE.subarray(STARTS[4]!)]);
+  const r3 = scan(write(inserted));
+  assert.deepEqual(r3.lsns, [10, 11, 12, 13, 14, 15]);
+  assert.equal(r3.res.damagedBytes, 37);
+});
+
+test('an entry whose CRC is right but whose body does not decode is counted, and the scan goes on', () => {
+  const body = Buffer.from([1, 0xff, 0xff]); // kind 1, then a truncated LSN
+  const bad = Buffer.alloc(WAL_ENTRY_HEADER_SIZE + body.length);
+  bad.writeUInt32LE(WAL_ENTRY_MAGIC, 0);
+  bad.writeUInt32LE(body.length, 4);
+  bad.writeUInt32LE(crc32c(body), 8);
+  body.copy(bad, WAL_ENTRY_HEADER_SIZE);
+  const file = Buffer.concat([fileHeader(10), ENTRIES[0]!, bad, ENTRIES[1]!]);
+  const { res, lsns } = scan(write(file));
+  assert.deepEqual(lsns, [10, 11]);
+  assert.equal(res.badEntries, 1);
+  assert.equal(res.damagedBytes, 0);
+  assert.equal(res.validEnd, file.length);
+});
+
+test('a torn or foreign file header: nothing is trusted; a newer version is refused; a missing file is reported', () => {
+  for (const cut of [0, 1, 8, FILE_HEADER_SIZE - 1]) {
+    const { res, lsns } = scan(write(FILE.subarray(0, cut)));
+    assert.deepEqual(lsns, []);
+    assert.equal(res.tornTail, cut);
+  }
+  const foreign = Buffer.from(FILE);
+  foreign[0] = 0;
+  assert.equal(scan(write(foreign)).res.tornTail, FILE.length);
+  assert.throws(() => scan(write(Buffer.concat([fileHeader(10, FORMAT_VERSION + 1), ...ENTRIES]))), UnsupportedVersionError);
+  const missing = scan(join(dir, 'nope.wal'));
+  assert.equal(missing.res.missing, true);
+  assert.deepEqual(missing.lsns, []);
+});
+
+test('listWalFiles: WAL files by first LSN (numerically), other names ignored; no directory is no files', () => {
+  const wal = join(dir, 'list');
+  mkdirSync(wal);
+  for (const lsn of [0x10, 2, 0xabcdef, 1]) writeFileSync(join(wal, walFileName(lsn)), fileHeader(lsn));
+  for (const other of ['x.wal', '00000000000000001.wal', '0000000000000001.wal.tmp', 'README']) writeFileSync(join(wal, other), '');
+  assert.deepEqual(listWalFiles(wal).map((f) => f.firstLsn), [1, 2, 0x10, 0xabcdef]);
+  assert.equal(listWalFiles(wal)[0]!.path, join(wal, '0000000000000001.wal'));
+  assert.deepEqual(listWalFiles(join(dir, 'no-such-dir')), []);
+});
