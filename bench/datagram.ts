@@ -42,7 +42,8 @@ async function measure(transport: 'udp' | 'unix-dgram', native: boolean): Promis
     tcp: false,
     udp: transport === 'udp' ? '127.0.0.1:0' : false,
     output: 'null',
-    args: transport === 'unix-dgram' ? ['--unix-dgram', sock] : [],
+    // The receivers alone: no store.
+    args: ['--no-store', ...(transport === 'unix-dgram' ? ['--unix-dgram', sock] : [])],
     expectListeners: transport === 'unix-dgram' ? ['unix-dgram'] : [],
     env: { ...process.env, RINGLOG_NATIVE: native ? 'on' : 'off' },
   });

@@ -95,7 +95,7 @@ async function measureDiscard(args: Args): Promise<Result> {
 }
 
 async function measureServer(args: Args): Promise<Result> {
-  const srv = await startServer({ output: 'null', args: args.serverArgs });
+  const srv = await startServer({ output: 'null', args: ['--no-store', ...args.serverArgs] });
   let stopped = false;
   try {
     await sleep(args.settleMs);

@@ -106,11 +106,15 @@ export class RinglogServer {
       await this.stop();
       throw err;
     }
+    if (!this.config.store.enabled && this.config.outputs.length === 0) {
+      this.log.warn('no output: the store is off (--no-store) and no --output is given, so records are received and discarded');
+    }
     this.log.info('ringlog started', { outputs: this.outputSpecs().join(','), data_dir: this.config.dataDir });
   }
 
+  /** Bytes received and not yet written by every output: the pipeline's queue and what the store has not acknowledged. */
   get queuedBytes(): number {
-    return this.pipeline?.queuedBytes ?? 0;
+    return (this.pipeline?.queuedBytes ?? 0) + (this.store?.unackedBytes ?? 0);
   }
 
   /** Reopens file outputs at their paths (SIGHUP, after log rotation). */
@@ -138,8 +142,8 @@ export class RinglogServer {
     const pipeline = this.pipeline;
     // An output that cannot write (disk full…) holds shutdown: the records are still only in memory. Say so.
     const waiting = setInterval(() => {
-      if (pipeline && pipeline.queuedBytes > 0) {
-        this.log.warn('shutdown waiting for outputs to write queued records; a second signal exits without them', { queued_bytes: pipeline.queuedBytes });
+      if (this.queuedBytes > 0) {
+        this.log.warn('shutdown waiting for outputs to write queued records; a second signal exits without them', { queued_bytes: this.queuedBytes });
       }
     }, 5_000);
     waiting.unref();

@@ -27,8 +27,8 @@ export const LISTENER_FLAGS = ['tcp', 'tls', 'udp', 'unix', 'unix-dgram'] as con
 
 /** Every `serve` option. Listener flags are repeatable and replace the default listeners. */
 export const SERVE_OPTIONS: OptionDef[] = [
-  { flag: 'tcp', arg: 'ADDR', key: 'listeners', kind: 'list', help: 'syslog/JSON lines over TCP on host:port, [ipv6]:port or :port (repeatable; default ":5140" when no listener is given)' },
-  { flag: 'udp', arg: 'ADDR', key: 'listeners', kind: 'list', help: 'syslog over UDP, one message per datagram (repeatable; default ":5140" when no listener is given)' },
+  { flag: 'tcp', arg: 'ADDR', key: 'listeners', kind: 'list', help: 'logs over TCP (syslog, JSON lines, logfmt, GELF, text: detected per message unless --format) on host:port, [ipv6]:port or :port (repeatable; default ":5140" when no listener is given)' },
+  { flag: 'udp', arg: 'ADDR', key: 'listeners', kind: 'list', help: 'logs over UDP, one message per datagram (GELF datagrams may be compressed or chunked) (repeatable; default ":5140" when no listener is given)' },
   { flag: 'tls', arg: 'ADDR', key: 'listeners', kind: 'list', help: 'syslog over TLS (RFC 5425) on host:port; needs --tls-cert and --tls-key (repeatable)' },
   { flag: 'unix', arg: 'PATH', key: 'listeners', kind: 'list', help: 'Unix stream socket at PATH (repeatable)' },
   { flag: 'unix-dgram', arg: 'PATH', key: 'listeners', kind: 'list', help: 'Unix datagram socket at PATH, as /dev/log (repeatable)' },

@@ -223,7 +223,7 @@ export const configSchema = z
         fsync: z.enum(['always', 'interval', 'never']).default('always'),
         fsyncInterval: duration(1, 60_000).default(10),
         /** zstd level of blocks: 1 is fast; higher levels compress a little better for much more CPU. */
-        compressionLevel: z.number().int().min(-7).max(22).default(3),
+        compressionLevel: z.number().int().min(1).max(22).default(3),
         /** A block is sealed once its records reach about this many bytes (its columns before compression are about 2/3 of that). */
         blockSize: size(16 * KiB, 16 * MiB).default(4 * MiB),
         /** Blocks are committed (synced, checkpointed, WAL reclaimed) after this many bytes of records… */

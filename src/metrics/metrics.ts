@@ -108,7 +108,7 @@ export class Metrics {
     name: 'ringlog_store_bytes_total', help: 'Frame bytes of the records made durable in the store', registers: [this.registry],
   });
   readonly storeWalBytes = new Counter({
-    name: 'ringlog_store_wal_bytes_total', help: 'Bytes written to the write-ahead log', registers: [this.registry],
+    name: 'ringlog_store_wal_bytes_total', help: 'Bytes of WAL entries made durable (a write retried after an error counts once)', registers: [this.registry],
   });
   readonly storeWalSyncs = new Counter({
     name: 'ringlog_store_wal_syncs_total', help: 'fdatasync calls on the write-ahead log (one per group commit)', registers: [this.registry],
@@ -147,14 +147,14 @@ export class Metrics {
     name: 'ringlog_store_partitions', help: 'Partition directories (one per UTC hour with records)', registers: [this.registry],
   });
   readonly storeWriteErrors = new Counter({
-    name: 'ringlog_store_write_errors_total', help: 'Failed store writes or syncs (retried), by file kind (wal, segment)', labelNames: ['file'], registers: [this.registry],
+    name: 'ringlog_store_write_errors_total', help: 'Failed store writes or syncs (retried), by file kind (wal, segment, checkpoint)', labelNames: ['file'], registers: [this.registry],
   });
   readonly storeStalled = new Gauge({
     name: 'ringlog_store_write_stalled', help: '1 while store writes fail and are being retried (disk full, I/O errors): records wait and senders are slowed', registers: [this.registry],
   });
   readonly storeDamage = new Counter({
     name: 'ringlog_store_damage_total',
-    help: 'Damage found and handled by recovery, by kind (torn_tail, uncommitted_block, rebuilt_index, damaged_block, damaged_wal_entry, checkpoint_lost)',
+    help: 'Damage found and handled by recovery, by kind (torn_tail, uncommitted_block, rebuilt_index, damaged_block, damaged_header, damaged_wal_entry, checkpoint_slot, checkpoint_lost, checkpoint_stale)',
     labelNames: ['kind'], registers: [this.registry],
   });
   readonly storeDamagedBytes = new Counter({

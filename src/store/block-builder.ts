@@ -92,6 +92,8 @@ class Arena {
 
 export class BlockBuilder {
   n = 0;
+  /** For least-recently-used eviction by the store worker. */
+  lastUse = 0;
   private cap = 1024;
   private tsMs = new Float64Array(this.cap);
   private tsNs = new Uint32Array(this.cap);
@@ -106,17 +108,17 @@ export class BlockBuilder {
   private sourceIds = new Map<string, number>();
   private msgAt = new Uint32Array(this.cap);
   private msgLen = new Uint32Array(this.cap);
-  private readonly msgs = new Arena(1 << 20);
+  private readonly msgs = new Arena(64 * 1024);
   /** Fields in record order: record i's are entries fStart[i] .. fStart[i+1]-1. */
   private fStart = new Uint32Array(this.cap + 1);
   private fCol = new Uint32Array(4096);
   private fAt = new Uint32Array(4096);
   private fLen = new Uint32Array(4096);
   private nf = 0;
-  private readonly values = new Arena(1 << 19);
+  private readonly values = new Arena(32 * 1024);
   private columns: FieldColumn[] = [];
   private columnIds = new Map<string, number>();
-  private readonly tokens = new HashSet32(8192);
+  private readonly tokens = new HashSet32(1024);
   /** Per message caches (the message is known by its `keys` array): local source id → block source id + 1, local key → column id + 1. */
   private cacheOf: string[] | null = null;
   private srcMap = new Int32Array(64);

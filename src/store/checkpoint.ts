@@ -9,9 +9,10 @@
  * The valid slot with the higher seq wins.
  */
 import { closeSync, fdatasyncSync, openSync, readSync, writeSync, constants } from 'node:fs';
+import { dirname } from 'node:path';
 import { crc32c } from '@node-rs/crc32';
+import { syncDir } from './sync-dir.js';
 import { CHECKPOINT_MAGIC, CHECKPOINT_SLOT, FORMAT_VERSION } from './consts.js';
-import { UnsupportedVersionError } from './block-header.js';
 
 export interface Checkpoint {
   seq: number;
@@ -36,8 +37,8 @@ function encodeSlot(c: Checkpoint): Buffer {
 function decodeSlot(b: Buffer): Checkpoint | null {
   if (b.length < CHECKPOINT_SLOT || b.readUInt32LE(0) !== CHECKPOINT_MAGIC) return null;
   if (crc32c(b.subarray(0, 32)) !== b.readUInt32LE(32)) return null;
-  const version = b.readUInt32LE(4);
-  if (version !== FORMAT_VERSION) throw new UnsupportedVersionError(`checkpoint format version ${version}; this ringlog reads version ${FORMAT_VERSION}`);
+  // Another version inside a store whose FORMAT file names this one is damage (the slot is not used).
+  if (b.readUInt32LE(4) !== FORMAT_VERSION) return null;
   const c = { seq: b.readDoubleLE(8), epoch: b.readDoubleLE(16), lsn: b.readDoubleLE(24) };
   if (![c.seq, c.epoch, c.lsn].every((x) => Number.isSafeInteger(x) && x >= 0)) return null;
   return c;
@@ -51,7 +52,11 @@ export interface CheckpointRead {
   damagedSlots: number;
 }
 
-/** Reads the checkpoint file; a missing file is a new store (EMPTY_CHECKPOINT). */
+/**
+ * Reads the checkpoint file. A missing file is a new store (EMPTY_CHECKPOINT); a file
+ * without a valid slot — empty, cut short, both slots damaged — is `lost` (the writer
+ * puts a first slot in as soon as it creates the file, so that is never a new store).
+ */
 export function readCheckpoint(path: string): CheckpointRead {
   let fd: number;
   try {
@@ -67,7 +72,7 @@ export function readCheckpoint(path: string): CheckpointRead {
     const present = [n > 0 && !b.subarray(0, Math.min(n, CHECKPOINT_SLOT)).every((x) => x === 0), n > CHECKPOINT_SLOT && !b.subarray(CHECKPOINT_SLOT, n).every((x) => x === 0)];
     const damagedSlots = slots.filter((s, i) => s === null && present[i]).length;
     const valid = slots.filter((s): s is Checkpoint => s !== null);
-    if (valid.length === 0) return { checkpoint: EMPTY_CHECKPOINT, lost: present.some(Boolean), damagedSlots };
+    if (valid.length === 0) return { checkpoint: EMPTY_CHECKPOINT, lost: true, damagedSlots };
     valid.sort((a, b2) => b2.seq - a.seq);
     return { checkpoint: valid[0]!, lost: false, damagedSlots };
   } finally {
@@ -77,12 +82,24 @@ export function readCheckpoint(path: string): CheckpointRead {
 
 /** Writes checkpoints; keeps the file open. */
 export class CheckpointWriter {
-  private fd: number;
+  private fd!: number;
   private last: Checkpoint;
 
   constructor(path: string, current: Checkpoint) {
-    this.fd = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o644);
+    let created = false;
+    try {
+      this.fd = openSync(path, constants.O_RDWR);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      this.fd = openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o644);
+      created = true;
+    }
     this.last = current;
+    if (created) {
+      // A new file gets its first slot at once: from then on a file without a valid slot is damage, never "new".
+      this.writeSlot(current);
+      syncDir(dirname(path));
+    }
   }
 
   get current(): Checkpoint {
@@ -92,13 +109,17 @@ export class CheckpointWriter {
   /** Writes and syncs the next checkpoint into the slot the current one is not in. Throws on I/O errors. */
   write(epoch: number, lsn: number): Checkpoint {
     const next: Checkpoint = { seq: this.last.seq + 1, epoch, lsn };
-    const slot = next.seq % 2;
-    const b = encodeSlot(next);
-    let off = 0;
-    while (off < b.length) off += writeSync(this.fd, b, off, b.length - off, slot * CHECKPOINT_SLOT + off);
-    fdatasyncSync(this.fd);
+    this.writeSlot(next);
     this.last = next;
     return next;
+  }
+
+  private writeSlot(c: Checkpoint): void {
+    const b = encodeSlot(c);
+    const at = (c.seq % 2) * CHECKPOINT_SLOT;
+    let off = 0;
+    while (off < b.length) off += writeSync(this.fd, b, off, b.length - off, at + off);
+    fdatasyncSync(this.fd);
   }
 
   close(): void {

@@ -16,12 +16,12 @@
  */
 import { closeSync, fdatasyncSync, ftruncateSync, openSync, readSync, renameSync, statSync, writeFileSync, writeSync, constants } from 'node:fs';
 import { CorruptError } from './byte-buffer.js';
-import { BLOCK_HEADER_SIZE, UnsupportedVersionError, unmarshalBlockHeader, type BlockHeader } from './block-header.js';
+import { BLOCK_HEADER_SIZE, unmarshalBlockHeader, type BlockHeader } from './block-header.js';
 import { bloomOfBlock, decodeBlock, decompressPayload } from './block-decoder.js';
 import { BLOCK_MAGIC, FILE_HEADER_SIZE, IDX_FILE_MAGIC, SEG_FILE_MAGIC } from './consts.js';
 import { listPartitions, listSegments } from './partition.js';
 import { fileHeader, marshalIndexEntry, readFileOrNull, readIndex, scanSegment, segmentPaths, type IndexEntry } from './segment.js';
-import { syncDir } from './wal-writer.js';
+import { syncDir } from './sync-dir.js';
 
 export interface RecoveryReport {
   partitions: number;
@@ -36,6 +36,8 @@ export interface RecoveryReport {
   rebuiltIndexes: number;
   /** Blocks found damaged (bad CRC, undecodable) and left out of the index. */
   damagedBlocks: number;
+  /** Segment file headers found damaged and written again. */
+  damagedHeaders: number;
   /** Bytes of block files that held nothing usable. */
   damagedBytes: number;
   /** Bytes of the block files now on disk. */
@@ -63,7 +65,7 @@ export interface LastSegment {
 export function recoverSegments(partitionsDir: string, epoch: number, readOnly = false): { report: RecoveryReport; last: Map<number, LastSegment> } {
   const report: RecoveryReport = {
     partitions: 0, segments: 0, blocks: 0, records: 0, uncommittedBlocks: 0, tornTails: 0, rebuiltIndexes: 0,
-    damagedBlocks: 0, damagedBytes: 0, diskBytes: 0, maxBlockLsn: 0, maxEpoch: 0, notes: [],
+    damagedBlocks: 0, damagedHeaders: 0, damagedBytes: 0, diskBytes: 0, maxBlockLsn: 0, maxEpoch: 0, notes: [],
   };
   const last = new Map<number, LastSegment>();
   for (const part of listPartitions(partitionsDir)) {
@@ -91,6 +93,12 @@ function recoverSegment(dir: string, no: number, epoch: number, report: Recovery
     report.notes.push(`${p.seg}: ${segSize} bytes, shorter than its header; header written again`);
     rewriteHeader(p.seg, SEG_FILE_MAGIC);
     segSize = FILE_HEADER_SIZE;
+  } else if (!segHeaderIntact(p.seg)) {
+    // A damaged file header hides no block (each has its own magic and CRCs); put it right.
+    report.damagedHeaders++;
+    report.damagedBytes += FILE_HEADER_SIZE;
+    report.notes.push(`${p.seg}: damaged file header${readOnly ? '' : ' written again'}`);
+    if (!readOnly) patchHeader(p.seg, SEG_FILE_MAGIC);
   }
   const idxBuf = readFileOrNull(p.idx);
   let entries: IndexEntry[] = [];
@@ -177,15 +185,7 @@ function recoverSegment(dir: string, no: number, epoch: number, report: Recovery
 function rebuildIndex(segPath: string, epoch: number, report: RecoveryReport): IndexEntry[] {
   const buf = readFileOrNull(segPath);
   if (buf === null) return [];
-  let scan;
-  try {
-    scan = scanSegment(buf);
-  } catch (err) {
-    if (!(err instanceof CorruptError)) throw err;
-    report.damagedBytes += buf.length;
-    report.notes.push(`${segPath}: no valid segment header; nothing in it can be read`);
-    return [];
-  }
+  const scan = scanSegment(buf);
   report.damagedBytes += scan.skippedBytes;
   const entries: IndexEntry[] = [];
   for (const b of scan.blocks) {
@@ -228,7 +228,7 @@ function committedBlockAfter(segPath: string, from: number, size: number, epoch:
     try {
       h = unmarshalBlockHeader(buf, pos);
     } catch (err) {
-      if (!(err instanceof CorruptError) && !(err instanceof UnsupportedVersionError)) throw err;
+      if (!(err instanceof CorruptError)) throw err;
     }
     if (h && pos + BLOCK_HEADER_SIZE + h.compLen <= buf.length) {
       if (h.epoch <= epoch) {
@@ -298,6 +298,29 @@ function fileSize(path: string): number | null {
 }
 
 /** Cuts a file to nothing and writes a fresh file header (synced). */
+/** The first FILE_HEADER_SIZE bytes of a segment are its header, with this format version. */
+function segHeaderIntact(path: string): boolean {
+  const fd = openSync(path, constants.O_RDONLY);
+  try {
+    const b = Buffer.alloc(FILE_HEADER_SIZE);
+    readSync(fd, b, 0, FILE_HEADER_SIZE, 0);
+    return b.equals(fileHeader(SEG_FILE_MAGIC));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Overwrites a file's header in place, keeping what follows. */
+function patchHeader(path: string, magic: number): void {
+  const fd = openSync(path, constants.O_RDWR);
+  try {
+    writeSync(fd, fileHeader(magic), 0, FILE_HEADER_SIZE, 0);
+    fdatasyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function rewriteHeader(path: string, magic: number): void {
   const fd = openSync(path, constants.O_RDWR);
   try {

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { crc32c } from '@node-rs/crc32';
 import { ByteReader, ByteWriter, CorruptError } from './byte-buffer.js';
 import { BloomFilter } from './bloom-filter.js';
-import { BLOCK_HEADER_SIZE, UnsupportedVersionError, marshalBlockHeader, unmarshalBlockHeader, type BlockHeader } from './block-header.js';
+import { BLOCK_HEADER_SIZE, marshalBlockHeader, unmarshalBlockHeader, type BlockHeader } from './block-header.js';
 import { FILE_HEADER_SIZE, FORMAT_VERSION, IDX_ENTRY_MAGIC, IDX_FILE_MAGIC, MAX_IDX_ENTRY, SEG_FILE_MAGIC, BLOCK_MAGIC } from './consts.js';
 import { segmentName } from './partition.js';
 import type { SealedBlock } from './block-builder.js';
@@ -54,13 +54,13 @@ export function fileHeader(magic: number): Buffer {
   return b;
 }
 
-/** Checks a file header; throws UnsupportedVersionError for another version, CorruptError otherwise. */
+/** Checks a file header; throws CorruptError when it is not ours (another version counts as damage, see block-header.ts). */
 export function checkFileHeader(buf: Uint8Array, magic: number, what: string): void {
   if (buf.length < FILE_HEADER_SIZE) throw new CorruptError(`${what}: shorter than its header`);
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.length);
   if (b.readUInt32LE(0) !== magic) throw new CorruptError(`${what}: bad magic`);
   const v = b.readUInt32LE(4);
-  if (v !== FORMAT_VERSION) throw new UnsupportedVersionError(`${what}: format version ${v}; this ringlog reads version ${FORMAT_VERSION}`);
+  if (v !== FORMAT_VERSION) throw new CorruptError(`${what}: header names format version ${v} in a version ${FORMAT_VERSION} store`);
 }
 
 export function marshalIndexEntry(segOffset: number, header: BlockHeader, bloom: BloomFilter): Buffer {
@@ -93,8 +93,8 @@ function indexEntryAt(buf: Buffer, pos: number): { entry: IndexEntry; len: numbe
     if (r.remaining !== 0 || !Number.isSafeInteger(segOffset) || segOffset < FILE_HEADER_SIZE) return null;
     return { entry: { segOffset, header, bloom }, len };
   } catch (err) {
-    if (err instanceof UnsupportedVersionError) throw err;
-    return null;
+    if (err instanceof CorruptError) return null;
+    throw err;
   }
 }
 
@@ -142,8 +142,15 @@ export interface ScannedBlock {
  * checks out, so one bad block does not hide the ones after it. Payload CRCs are
  * checked by the caller when it decodes the block.
  */
-export function scanSegment(buf: Buffer): { blocks: ScannedBlock[]; validEnd: number; skippedBytes: number } {
-  checkFileHeader(buf, SEG_FILE_MAGIC, 'segment file');
+export function scanSegment(buf: Buffer): { blocks: ScannedBlock[]; validEnd: number; skippedBytes: number; headerDamaged: boolean } {
+  // A damaged file header hides nothing: the blocks after it carry their own magic and CRCs.
+  let headerDamaged = false;
+  try {
+    checkFileHeader(buf, SEG_FILE_MAGIC, 'segment file');
+  } catch (err) {
+    if (!(err instanceof CorruptError)) throw err;
+    headerDamaged = true;
+  }
   const blocks: ScannedBlock[] = [];
   let pos = FILE_HEADER_SIZE;
   let validEnd = pos;
@@ -153,7 +160,7 @@ export function scanSegment(buf: Buffer): { blocks: ScannedBlock[]; validEnd: nu
     try {
       header = unmarshalBlockHeader(buf, pos);
     } catch (err) {
-      if (err instanceof UnsupportedVersionError) throw err;
+      if (!(err instanceof CorruptError)) throw err;
     }
     if (header && pos + BLOCK_HEADER_SIZE + header.compLen <= buf.length) {
       blocks.push({ offset: pos, header });
@@ -166,7 +173,7 @@ export function scanSegment(buf: Buffer): { blocks: ScannedBlock[]; validEnd: nu
     skipped += next - pos;
     pos = next;
   }
-  return { blocks, validEnd, skippedBytes: skipped + (buf.length - Math.max(validEnd, pos < buf.length ? pos : buf.length)) };
+  return { blocks, validEnd, skippedBytes: skipped + (buf.length - Math.max(validEnd, pos < buf.length ? pos : buf.length)), headerDamaged };
 }
 
 function writeFully(fd: number, buf: Buffer, position: number): void {
@@ -192,6 +199,8 @@ export class SegmentWriter {
   /** Written since the last sync. */
   dirty = false;
   blocks = 0;
+  /** For least-recently-used eviction by the store worker. */
+  lastUse = 0;
 
   private constructor(readonly dir: string, readonly no: number, segFd: number, idxFd: number, segLen: number, idxLen: number) {
     this.segFd = segFd;

@@ -21,13 +21,14 @@ import { join } from 'node:path';
 import { Compressor } from 'zstd-napi';
 import { BlockBuilder, type SealedBlock } from './block-builder.js';
 import { ByteWriter } from './byte-buffer.js';
-import { CheckpointWriter, readCheckpoint, type Checkpoint } from './checkpoint.js';
-import { CHECKPOINT_FILE, PARTITION_MS, PARTITIONS_DIR, SEGMENT_TARGET } from './consts.js';
+import { CheckpointWriter, readCheckpoint, type Checkpoint, type CheckpointRead } from './checkpoint.js';
+import { CHECKPOINT_FILE, PARTITION_MS, PARTITIONS_DIR, SEGMENT_TARGET, WAL_DIR } from './consts.js';
+import { listWalFiles, type WalFile } from './wal-reader.js';
 import { viewCols, type PackedRecords } from './packed-records.js';
 import { listPartitions, listSegments, partitionName, partitionOf } from './partition.js';
 import { recoverSegments, type LastSegment, type RecoveryReport } from './recovery.js';
 import { SegmentWriter, segmentPaths } from './segment.js';
-import { syncDir } from './wal-writer.js';
+import { syncDir } from './sync-dir.js';
 import type { Fields } from '../log.js';
 
 export interface WorkerInit {
@@ -54,7 +55,8 @@ export interface WorkerStats {
   commits: number;
   diskBytes: number;
   partitions: number;
-  writeErrors: number;
+  /** Failed writes or syncs, by file kind (segment: .seg/.idx and directories; checkpoint). */
+  writeErrors: { segment: number; checkpoint: number };
   retentionDeletedBytes: { age: number; size: number };
   retentionDeletedSegments: number;
   /** True while block writes fail and are being retried. */
@@ -62,13 +64,18 @@ export interface WorkerStats {
 }
 
 export type FromWorker =
-  | { type: 'ready'; checkpoint: Checkpoint; checkpointLost: boolean; checkpointDamagedSlots: number; recovery: RecoveryReport }
+  | { type: 'ready'; checkpoint: Checkpoint; checkpointLost: boolean; checkpointStale: boolean; checkpointDamagedSlots: number; recovery: RecoveryReport }
   | { type: 'consumed'; bytes: number }
   | { type: 'committed'; id: number | null; checkpoint: Checkpoint; stats: WorkerStats }
   | { type: 'stats'; stats: WorkerStats }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; msg: string; fields: Fields }
   | { type: 'fatal'; error: string }
   | { type: 'closed'; stats: WorkerStats };
+
+/** Partitions with a builder at once; a backfill over more hours seals the least recently used (see evictBuilder). */
+const MAX_OPEN_BUILDERS = 64;
+/** Segments open at once (two descriptors each). */
+const MAX_OPEN_WRITERS = 64;
 
 const RETRY_MIN_MS = 50;
 const RETRY_MAX_MS = 5_000;
@@ -99,6 +106,10 @@ class BlockStore {
   private firstUncommittedAt = 0;
   private readonly dirsToSync = new Set<string>();
   private lastRetention = 0;
+  /** Use counter for least-recently-used eviction of builders and writers. */
+  private clock = 0;
+  /** .seg paths written since the last commit: retention leaves them (and their partitions) alone. */
+  private readonly uncommittedSegs = new Set<string>();
   private readonly queue: ToWorker[] = [];
   private running = false;
   private timer: NodeJS.Timeout;
@@ -112,7 +123,7 @@ class BlockStore {
     this.last = last;
     this.compressor.setParameters({ compressionLevel: cfg.compressionLevel });
     this.stats = {
-      records: 0, rawBytes: 0, blocks: 0, blockRawBytes: 0, blockBytes: 0, commits: 0, diskBytes, partitions, writeErrors: 0,
+      records: 0, rawBytes: 0, blocks: 0, blockRawBytes: 0, blockBytes: 0, commits: 0, diskBytes, partitions, writeErrors: { segment: 0, checkpoint: 0 },
       retentionDeletedBytes: { age: 0, size: 0 }, retentionDeletedSegments: 0, stalled: false,
     };
     // Commits by age, and stats for /metrics, once a second at most.
@@ -127,6 +138,11 @@ class BlockStore {
   private tick(): void {
     if (!this.running && this.uncommittedBytes > 0 && performance.now() - this.firstUncommittedAt >= this.cfg.commitIntervalMs) {
       this.push({ type: 'commit', id: -1 });
+    }
+    // Retention also runs on a server that receives nothing (a restart with a shorter maxAge, time passing).
+    const { maxAgeMs, maxBytes, checkIntervalMs } = this.cfg.retention;
+    if (!this.running && (maxAgeMs > 0 || maxBytes > 0) && Date.now() - this.lastRetention >= checkIntervalMs) {
+      this.push({ type: 'retention', id: -1 });
     }
     post({ type: 'stats', stats: this.stats });
   }
@@ -143,9 +159,9 @@ class BlockStore {
         } else if (m.type === 'commit') {
           await this.commit(m.id >= 0 ? m.id : null);
         } else if (m.type === 'retention') {
-          await this.commit(null);
+          // No commit first: retention leaves uncommitted blocks alone (commits keep their own pace).
           await this.retention(true);
-          post({ type: 'committed', id: m.id, checkpoint: this.checkpoint.current, stats: this.stats });
+          post({ type: 'committed', id: m.id >= 0 ? m.id : null, checkpoint: this.checkpoint.current, stats: this.stats });
         } else if (m.type === 'close') {
           await this.commit(null);
           clearInterval(this.timer);
@@ -175,9 +191,11 @@ class BlockStore {
         key = k;
         builder = this.builders.get(k) ?? null;
         if (builder === null) {
+          if (this.builders.size >= MAX_OPEN_BUILDERS) await this.evictBuilder();
           builder = new BlockBuilder();
           this.builders.set(k, builder);
         }
+        builder.lastUse = ++this.clock;
       }
       builder!.append(v, r, data, p.keys, p.sources, p.lsn);
       if (builder!.bytes >= this.cfg.blockTarget || builder!.full) await this.seal(k, builder!);
@@ -186,6 +204,35 @@ class BlockStore {
     this.uncommittedBytes += p.rawBytes;
     this.stats.records += p.n;
     this.stats.rawBytes += p.rawBytes;
+  }
+
+  /**
+   * A backfill over many hours would otherwise hold a builder (and a pair of open files)
+   * per hour: past MAX_OPEN_BUILDERS, the least recently used builder is sealed (a small
+   * block, committed with the others) and dropped.
+   */
+  private async evictBuilder(): Promise<void> {
+    let oldest: [number, BlockBuilder] | null = null;
+    for (const e of this.builders) if (oldest === null || e[1].lastUse < oldest[1].lastUse) oldest = e;
+    if (oldest === null) return;
+    if (oldest[1].n > 0) await this.seal(oldest[0], oldest[1]);
+    this.builders.delete(oldest[0]);
+  }
+
+  /** Past MAX_OPEN_WRITERS, the least recently used segment is synced and closed (commit syncs only open ones). */
+  private evictWriter(): void {
+    let oldest: [number, SegmentWriter] | null = null;
+    for (const e of this.writers) if (oldest === null || e[1].lastUse < oldest[1].lastUse) oldest = e;
+    if (oldest === null) return;
+    this.closeWriter(oldest[0], oldest[1]);
+  }
+
+  /** Syncs and closes a segment, remembering where to append if its partition gets records again. */
+  private closeWriter(key: number, w: SegmentWriter): void {
+    w.sync();
+    if (w.segLen < SEGMENT_TARGET) this.last.set(key, { no: w.no, segLen: w.segLen, idxLen: w.idxLen, blocks: w.blocks });
+    w.close();
+    this.writers.delete(key);
   }
 
   private async seal(key: number, b: BlockBuilder): Promise<void> {
@@ -197,7 +244,7 @@ class BlockStore {
   }
 
   /** Runs fn until it succeeds, with a backoff between failures. */
-  private async retry(what: string, fn: () => void): Promise<void> {
+  private async retry(what: 'segment' | 'checkpoint', fn: () => void): Promise<void> {
     let wait = RETRY_MIN_MS;
     for (;;) {
       try {
@@ -209,7 +256,7 @@ class BlockStore {
         return;
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
-        this.stats.writeErrors++;
+        this.stats.writeErrors[what]++;
         if (!this.stats.stalled || wait >= RETRY_MAX_MS) {
           log('error', e.code === 'ENOSPC' ? 'disk full: store writes stalled; records wait in memory and senders are slowed (backpressure)' : 'store write failed; retrying',
             { file: what, error: e.message, code: e.code, retry_ms: wait });
@@ -230,7 +277,12 @@ class BlockStore {
       this.writers.delete(key);
       w = undefined;
     }
-    if (!w) w = this.openWriter(key);
+    if (!w) {
+      if (this.writers.size >= MAX_OPEN_WRITERS) this.evictWriter();
+      w = this.openWriter(key);
+    }
+    w.lastUse = ++this.clock;
+    this.uncommittedSegs.add(segmentPaths(w.dir, w.no).seg);
     const before = w.segLen + w.idxLen;
     w.append(block);
     this.stats.diskBytes += w.segLen + w.idxLen - before;
@@ -286,27 +338,22 @@ class BlockStore {
     });
     this.epoch = epoch + 1;
     this.uncommittedBytes = 0;
+    this.uncommittedSegs.clear();
     this.stats.commits++;
     // Partitions that got nothing since the last commit give up their builder and close
     // their (synced) segment, remembering where to append if records for them come back.
-    for (const key of [...this.builders.keys()]) {
-      if (used.has(key)) continue;
-      this.builders.delete(key);
-      const w = this.writers.get(key);
-      if (w) {
-        this.last.set(key, { no: w.no, segLen: w.segLen, idxLen: w.idxLen, blocks: w.blocks });
-        w.close();
-        this.writers.delete(key);
-      }
-    }
+    for (const key of [...this.builders.keys()]) if (!used.has(key)) this.builders.delete(key);
+    for (const [key, w] of [...this.writers]) if (!used.has(key)) this.closeWriter(key, w);
     await this.retention(false);
     post({ type: 'committed', id, checkpoint: this.checkpoint.current, stats: this.stats });
   }
 
   /**
    * Deletes partitions older than maxAge and, while the blocks take more than maxBytes,
-   * the oldest segments. Runs right after a commit, when nothing written is uncommitted.
-   * The newest segment is never deleted (it is what is being written).
+   * the oldest segments: after a commit, and on a timer (an idle server too). Segments
+   * written since the last commit, and partitions holding them or records not yet in a
+   * block, are left for a later run: retention never removes what the next checkpoint
+   * will count on. The newest segment is never deleted.
    */
   private async retention(force: boolean): Promise<void> {
     const { maxAgeMs, maxBytes, checkIntervalMs } = this.cfg.retention;
@@ -319,6 +366,8 @@ class BlockStore {
       const cutoff = now - maxAgeMs;
       for (const p of parts) {
         if ((p.key + 1) * PARTITION_MS > cutoff) continue;
+        // Records of this partition not yet committed: deleted at a later run, once they are.
+        if ((this.builders.get(p.key)?.n ?? 0) > 0 || this.hasUncommitted(p.path)) continue;
         const bytes = dirBytes(p.path);
         this.dropPartition(p.key, p.path);
         this.stats.retentionDeletedBytes.age += bytes;
@@ -340,6 +389,7 @@ class BlockStore {
       let i = 0;
       while (total > maxBytes && i < segs.length - 1) {
         const s = segs[i++]!;
+        if (this.uncommittedSegs.has(segmentPaths(s.path, s.no).seg)) continue;
         const w = this.writers.get(s.key);
         if (w && w.no === s.no) {
           w.close();
@@ -355,7 +405,7 @@ class BlockStore {
         this.stats.retentionDeletedBytes.size += s.bytes;
         this.stats.retentionDeletedSegments++;
         log('info', 'retention: deleted the oldest segment to stay under maxSize', { partition: s.name, segment: s.no, bytes: s.bytes });
-        if (listSegments(s.path).length === 0 && !this.writers.has(s.key)) this.dropPartition(s.key, s.path);
+        if (listSegments(s.path).length === 0 && !this.writers.has(s.key) && (this.builders.get(s.key)?.n ?? 0) === 0) this.dropPartition(s.key, s.path);
       }
       if (total > maxBytes) log('warn', 'retention: the newest segment alone is larger than maxSize', { bytes: total, max_bytes: maxBytes });
       this.stats.diskBytes = total;
@@ -364,6 +414,12 @@ class BlockStore {
       for (const d of this.dirsToSync) if (dirExists(d)) syncDir(d);
       this.dirsToSync.clear();
     });
+  }
+
+  /** A segment of the partition directory holds blocks written since the last commit. */
+  private hasUncommitted(dir: string): boolean {
+    for (const seg of this.uncommittedSegs) if (seg.startsWith(`${dir}/`)) return true;
+    return false;
   }
 
   private dropPartition(key: number, path: string): void {
@@ -421,19 +477,53 @@ function lowerPriority(): void {
   }
 }
 
+/**
+ * Which epoch's blocks are committed, from the checkpoint and the WAL (docs/storage.md,
+ * "Commit and recovery"):
+ *  - both slots damaged (or the file gone while blocks exist): every intact block;
+ *  - the WAL no longer holds the entries right after the checkpoint's LSN: a later commit
+ *    happened and deleted them, so the slot read is stale (the newer slot was damaged
+ *    after it was written). Slots alternate, so with one damaged slot that commit was the
+ *    very next epoch; otherwise every intact block is trusted;
+ *  - else the checkpoint as read (a newer slot torn by a crash belongs to a commit that
+ *    did not finish: its blocks are cut and its WAL is still there).
+ */
+function trustedEpoch(cp: CheckpointRead, wal: WalFile[]): { epoch: number; reason: 'lost' | 'stale' | null } {
+  if (cp.lost) return { epoch: Infinity, reason: 'lost' };
+  const firstLsn = wal.length > 0 ? wal[0]!.firstLsn : Infinity;
+  const walGap = firstLsn > cp.checkpoint.lsn + 1 && (wal.length > 0 || cp.checkpoint.seq > 0);
+  if (walGap) return { epoch: cp.damagedSlots === 1 ? cp.checkpoint.epoch + 1 : Infinity, reason: 'stale' };
+  return { epoch: cp.checkpoint.epoch, reason: null };
+}
+
+function writeCheckpointNow(path: string, current: Checkpoint, epoch: number, lsn: number): Checkpoint {
+  const w = new CheckpointWriter(path, current);
+  try {
+    return w.write(epoch, lsn);
+  } finally {
+    w.close();
+  }
+}
+
 function start(): void {
   const cfg = workerData as WorkerInit;
   lowerPriority();
   const partitionsDir = join(cfg.root, PARTITIONS_DIR);
   mkdirSync(partitionsDir, { recursive: true });
-  const cpRead = readCheckpoint(join(cfg.root, CHECKPOINT_FILE));
-  // A lost checkpoint (both slots damaged): trust every valid block; the main thread replays the WAL past the blocks' LSNs.
-  const { report, last } = recoverSegments(partitionsDir, cpRead.lost ? Infinity : cpRead.checkpoint.epoch);
+  const cpPath = join(cfg.root, CHECKPOINT_FILE);
+  const cpRead = readCheckpoint(cpPath);
+  const trust = trustedEpoch(cpRead, listWalFiles(join(cfg.root, WAL_DIR)));
+  const { report, last } = recoverSegments(partitionsDir, trust.epoch);
   let cp = cpRead.checkpoint;
-  if (cpRead.lost) cp = { seq: 0, epoch: report.maxEpoch, lsn: report.maxBlockLsn };
+  if (trust.reason !== null) {
+    // The checkpoint could not be taken at its word: the blocks now kept are the committed
+    // ones, the WAL is replayed past their newest record, and a new checkpoint says so.
+    const epoch = Number.isFinite(trust.epoch) ? trust.epoch : report.maxEpoch;
+    cp = writeCheckpointNow(cpPath, cpRead.checkpoint, epoch, Math.max(report.maxBlockLsn, cpRead.checkpoint.lsn));
+  }
   const store = new BlockStore(cfg, cp, last, report.diskBytes, report.partitions);
   parentPort!.on('message', (m: ToWorker) => store.push(m));
-  post({ type: 'ready', checkpoint: cp, checkpointLost: cpRead.lost, checkpointDamagedSlots: cpRead.damagedSlots, recovery: report });
+  post({ type: 'ready', checkpoint: cp, checkpointLost: trust.reason === 'lost', checkpointStale: trust.reason === 'stale', checkpointDamagedSlots: cpRead.damagedSlots, recovery: report });
 }
 
 try {

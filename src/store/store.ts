@@ -29,7 +29,8 @@ import type { FormatName } from '../protocols/formats/format.js';
 import { nowMs } from '../pipeline/batch.js';
 import { CHECKPOINT_FILE, FORMAT_FILE, FORMAT_TEXT, LOCK_FILE, PARTITIONS_DIR, STORE_DIR, WAL_DIR, WAL_FILE_TARGET } from './consts.js';
 import { EntryEncoder } from './wal-entry.js';
-import { WalWriter, syncDir, type FsyncMode, type WalEntryRef } from './wal-writer.js';
+import { WalWriter, type FsyncMode, type WalEntryRef } from './wal-writer.js';
+import { syncDir } from './sync-dir.js';
 import { listWalFiles, scanWalFile } from './wal-reader.js';
 import type { PackedRecords } from './packed-records.js';
 import type { FromWorker, ToWorker, WorkerInit, WorkerStats } from './store-worker.js';
@@ -238,7 +239,8 @@ export class Store implements Output {
     this.metrics.storeBlockRawBytes.inc(d(s.blockRawBytes, p?.blockRawBytes));
     this.metrics.storeBlockBytes.inc(d(s.blockBytes, p?.blockBytes));
     this.metrics.storeCommits.inc(d(s.commits, p?.commits));
-    this.metrics.storeWriteErrors.inc({ file: 'segment' }, d(s.writeErrors, p?.writeErrors));
+    this.metrics.storeWriteErrors.inc({ file: 'segment' }, d(s.writeErrors.segment, p?.writeErrors.segment));
+    this.metrics.storeWriteErrors.inc({ file: 'checkpoint' }, d(s.writeErrors.checkpoint, p?.writeErrors.checkpoint));
     this.metrics.storeRetentionDeleted.inc({ reason: 'age' }, d(s.retentionDeletedBytes.age, p?.retentionDeletedBytes.age));
     this.metrics.storeRetentionDeleted.inc({ reason: 'size' }, d(s.retentionDeletedBytes.size, p?.retentionDeletedBytes.size));
     this.metrics.storeDiskBytes.set(s.diskBytes);
@@ -254,16 +256,23 @@ export class Store implements Output {
     damage.inc({ kind: 'torn_tail' }, r.tornTails);
     damage.inc({ kind: 'rebuilt_index' }, r.rebuiltIndexes);
     damage.inc({ kind: 'damaged_block' }, r.damagedBlocks);
+    damage.inc({ kind: 'damaged_header' }, r.damagedHeaders);
+    damage.inc({ kind: 'checkpoint_slot' }, ready.checkpointDamagedSlots);
     this.metrics.storeDamagedBytes.inc(r.damagedBytes);
     this.metrics.storeDiskBytes.set(r.diskBytes);
     this.metrics.storePartitions.set(r.partitions);
+    const cpFile = join(this.root, CHECKPOINT_FILE);
     if (ready.checkpointLost) {
       damage.inc({ kind: 'checkpoint_lost' });
-      this.log.error('store: both checkpoint slots are damaged; every intact block is kept and the WAL is replayed past the newest block (records of the last commit may appear twice)', { file: join(this.root, CHECKPOINT_FILE) });
+      this.log.error('store recovery: no valid checkpoint slot; every intact block is kept and the WAL is replayed past the newest block (records of the last commit may appear twice)', { file: cpFile });
     } else if (ready.checkpointDamagedSlots > 0) {
-      this.log.warn('store: one checkpoint slot is damaged; the other one is used', { file: join(this.root, CHECKPOINT_FILE) });
+      this.log.warn('store recovery: a checkpoint slot is damaged; the other one is used', { file: cpFile, damaged_slots: ready.checkpointDamagedSlots });
     }
-    const serious = r.tornTails + r.rebuiltIndexes + r.damagedBlocks > 0 || r.damagedBytes > 0;
+    if (ready.checkpointStale) {
+      damage.inc({ kind: 'checkpoint_stale' });
+      this.log.error('store recovery: the checkpoint is older than the WAL (a newer one was damaged or the file replaced); the intact blocks of the later commit are kept, the WAL is replayed after them, and a new checkpoint was written', { file: cpFile });
+    }
+    const serious = r.tornTails + r.rebuiltIndexes + r.damagedBlocks + r.damagedHeaders > 0 || r.damagedBytes > 0;
     if (serious) {
       this.log.warn('store: recovery found damage and repaired what it could', {
         torn_tails: r.tornTails, rebuilt_indexes: r.rebuiltIndexes, damaged_blocks: r.damagedBlocks, damaged_bytes: r.damagedBytes,
@@ -299,6 +308,10 @@ export class Store implements Output {
         records += packed.n;
       });
       if (scan.lastLsn > maxLsn) maxLsn = scan.lastLsn;
+      if (scan.headerDamaged) {
+        this.metrics.storeDamage.inc({ kind: 'damaged_header' });
+        this.log.warn('store recovery: damaged WAL file header; its entries were read anyway', { file: f.path });
+      }
       if (scan.damagedBytes > 0 || scan.badEntries > 0) {
         this.metrics.storeDamage.inc({ kind: 'damaged_wal_entry' }, scan.badEntries + (scan.damagedBytes > 0 ? 1 : 0));
         this.metrics.storeDamagedBytes.inc(scan.damagedBytes);
@@ -420,6 +433,11 @@ export class Store implements Output {
       this.commitWaiters.set(id, resolve);
       this.worker!.postMessage({ type: 'retention', id } satisfies ToWorker);
     });
+  }
+
+  /** Bytes handed to the store and not yet acknowledged (in the WAL queue or being written). */
+  get unackedBytes(): number {
+    return this.wal?.pendingBytes ?? 0;
   }
 
   get lastCheckpoint(): Checkpoint {

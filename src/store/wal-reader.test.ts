@@ -11,7 +11,6 @@ import { crc32c } from '@node-rs/crc32';
 import { FILE_HEADER_SIZE, FORMAT_VERSION, WAL_ENTRY_HEADER_SIZE, WAL_ENTRY_MAGIC, WAL_FILE_MAGIC } from './consts.js';
 import { EntryEncoder, type DecodedEntry } from './wal-entry.js';
 import { listWalFiles, scanWalFile, walFileName } from './wal-reader.js';
-import { UnsupportedVersionError } from './block-header.js';
 import { parse, rmDir, tempDir } from './test-helpers.js';
 
 const dir = tempDir('ringlog-wal-reader-');
@@ -56,7 +55,7 @@ const STARTS = ENTRIES.map((_, i) => FILE_HEADER_SIZE + ENTRIES.slice(0, i).redu
 test('a clean file: every entry in LSN order, nothing reported', () => {
   const { res, lsns, got } = scan(write(FILE));
   assert.deepEqual(lsns, [10, 11, 12, 13, 14, 15]);
-  assert.deepEqual(res, { path: res.path, missing: false, validEnd: FILE.length, size: FILE.length, tornTail: 0, damagedBytes: 0, badEntries: 0, lastLsn: 15 });
+  assert.deepEqual(res, { path: res.path, missing: false, validEnd: FILE.length, size: FILE.length, tornTail: 0, damagedBytes: 0, badEntries: 0, headerDamaged: false, lastLsn: 15 });
   // The frames are there to parse again.
   assert.equal(got[2]!.batches[0]!.count, 3);
   // Only entries past fromLsn are delivered; lastLsn still counts them all.
@@ -133,7 +132,7 @@ test('an entry whose CRC is right but whose body does not decode is counted, and
   assert.equal(res.validEnd, file.length);
 });
 
-test('a torn or foreign file header: nothing is trusted; a newer version is refused; a missing file is reported', () => {
+test('a torn file header: nothing there; a damaged or other-version header: the entries are read anyway and the header reported; a missing file is reported', () => {
   for (const cut of [0, 1, 8, FILE_HEADER_SIZE - 1]) {
     const { res, lsns } = scan(write(FILE.subarray(0, cut)));
     assert.deepEqual(lsns, []);
@@ -141,8 +140,13 @@ test('a torn or foreign file header: nothing is trusted; a newer version is refu
   }
   const foreign = Buffer.from(FILE);
   foreign[0] = 0;
-  assert.equal(scan(write(foreign)).res.tornTail, FILE.length);
-  assert.throws(() => scan(write(Buffer.concat([fileHeader(10, FORMAT_VERSION + 1), ...ENTRIES]))), UnsupportedVersionError);
+  const f = scan(write(foreign));
+  assert.equal(f.res.headerDamaged, true);
+  assert.equal(f.res.tornTail, 0);
+  assert.deepEqual(f.lsns, scan(write(FILE)).lsns, 'every entry still read');
+  const other = scan(write(Buffer.concat([fileHeader(10, FORMAT_VERSION + 1), ...ENTRIES])));
+  assert.equal(other.res.headerDamaged, true);
+  assert.deepEqual(other.lsns, scan(write(FILE)).lsns);
   const missing = scan(join(dir, 'nope.wal'));
   assert.equal(missing.res.missing, true);
   assert.deepEqual(missing.lsns, []);

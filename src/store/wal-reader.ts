@@ -13,7 +13,6 @@ import { FILE_HEADER_SIZE, WAL_ENTRY_HEADER_SIZE, WAL_ENTRY_MAGIC, WAL_FILE_MAGI
 import { CorruptError } from './byte-buffer.js';
 import { checkEntry, decodeEntryBody, type DecodedEntry } from './wal-entry.js';
 import { checkFileHeader, readFileOrNull } from './segment.js';
-import { UnsupportedVersionError } from './block-header.js';
 
 const WAL_NAME = /^([0-9a-f]{16})\.wal$/;
 
@@ -56,6 +55,8 @@ export interface WalFileScan {
   damagedBytes: number;
   /** Entries whose frame CRC was fine but whose body did not decode. */
   badEntries: number;
+  /** The 16-byte file header is not ours (the entries were read anyway). */
+  headerDamaged: boolean;
   lastLsn: number;
 }
 
@@ -64,11 +65,11 @@ MAGIC.writeUInt32LE(WAL_ENTRY_MAGIC);
 
 /**
  * Reads one WAL file and calls `onEntry` for every valid entry with lsn > fromLsn.
- * Never throws on damage (it is counted in the result), only on I/O errors and on a
- * file of another format version.
+ * Never throws on damage (it is counted in the result), only on I/O errors. A damaged
+ * file header does not stop the scan: every entry carries its own magic and CRC.
  */
 export function scanWalFile(path: string, fromLsn: number, onEntry: (e: DecodedEntry) => void): WalFileScan {
-  const res: WalFileScan = { path, missing: false, validEnd: 0, size: 0, tornTail: 0, damagedBytes: 0, badEntries: 0, lastLsn: 0 };
+  const res: WalFileScan = { path, missing: false, validEnd: 0, size: 0, tornTail: 0, damagedBytes: 0, badEntries: 0, headerDamaged: false, lastLsn: 0 };
   const buf = readFileOrNull(path);
   if (buf === null) {
     res.missing = true;
@@ -78,10 +79,12 @@ export function scanWalFile(path: string, fromLsn: number, onEntry: (e: DecodedE
   try {
     checkFileHeader(buf, WAL_FILE_MAGIC, `WAL file ${path}`);
   } catch (err) {
-    if (err instanceof UnsupportedVersionError) throw err;
-    // A header torn at creation: nothing in the file can be trusted to be ours.
-    res.tornTail = buf.length;
-    return res;
+    if (!(err instanceof CorruptError)) throw err;
+    res.headerDamaged = true;
+    if (buf.length < FILE_HEADER_SIZE) {
+      res.tornTail = buf.length;
+      return res;
+    }
   }
   let pos = FILE_HEADER_SIZE;
   res.validEnd = pos;

@@ -20,10 +20,10 @@
  * succeeds proves nothing about them).
  */
 import { open, unlink, type FileHandle } from 'node:fs/promises';
-import { openSync, fsyncSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { FILE_HEADER_SIZE, FORMAT_VERSION, WAL_FILE_MAGIC } from './consts.js';
 import { walFileName, type WalFile } from './wal-reader.js';
+import { syncDir } from './sync-dir.js';
 
 export type FsyncMode = 'always' | 'interval' | 'never';
 
@@ -50,16 +50,6 @@ export interface WalWriterOptions {
 
 const RETRY_MIN_MS = 50;
 const RETRY_MAX_MS = 5_000;
-
-/** fsync of a directory, so that a file created or removed in it survives a crash. */
-export function syncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 export class WalWriter {
   private fh: FileHandle | null = null;
@@ -235,10 +225,12 @@ export class WalWriter {
   async deleteUpTo(lsn: number): Promise<number> {
     let deleted = 0;
     while (this.files.length > 1 && this.files[0] !== this.file && this.files[1]!.firstLsn <= lsn + 1) {
-      const f = this.files.shift()!;
+      const f = this.files[0]!;
+      // Forgotten only once gone: a failed unlink is tried again after the next commit.
       await unlink(f.path).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== 'ENOENT') throw err;
       });
+      if (this.files[0] === f) this.files.shift();
       deleted++;
     }
     if (deleted > 0) syncDir(this.dir);
