@@ -19,6 +19,7 @@ import { BatchBuilder, nowMs, type Source } from '../pipeline/batch.js';
 import { createFramer } from '../protocols/framing/index.js';
 import type { Framer, FrameSink } from '../protocols/framing/framer.js';
 import { MultilineJoiner } from '../protocols/multiline.js';
+import { spend } from './turn-budget.js';
 import { parseHostPort, formatHostPort, formatPeer } from '../config/address.js';
 import { RinglogError } from '../errors.js';
 import type { PauseSet } from './pause-set.js';
@@ -113,6 +114,7 @@ class Connection {
   onData(chunk: Buffer): void {
     this.ctx.bytesIn += chunk.length;
     this.frame(chunk, null);
+    spend(this.socket, chunk.length, this.pauses);
   }
 
   /** A read into the shared buffer: copied into a slab, framed there, batches hold the slab. */
@@ -120,6 +122,7 @@ class Connection {
     this.ctx.bytesIn += n;
     const { slab, start } = this.slabs!.copyIn(n);
     this.frame(slab.buf.subarray(start, start + n), slab);
+    spend(this.socket, n, this.pauses);
   }
 
   private frame(bytes: Buffer, hold: Slab | null): void {

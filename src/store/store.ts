@@ -355,6 +355,8 @@ export class Store implements Output {
       received.push(b.received);
     }
     this.pending.set(lsn, { packed, acks, received, records: n, rawBytes: packed.rawBytes });
+    // As for every output: receipt of the oldest record → written (here: copied into the WAL queue).
+    this.metrics.outputLatency.observe({ output: this.name }, (nowMs() - batches[0]!.received) / 1000);
     this.pendingBytes += entry.length + packed.cols.byteLength;
     this.wal!.append({ lsn, entry });
   }

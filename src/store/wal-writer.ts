@@ -20,10 +20,11 @@
  * succeeds proves nothing about them).
  */
 import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:fs';
 import { join } from 'node:path';
 import { FILE_HEADER_SIZE, FORMAT_VERSION, WAL_FILE_MAGIC } from './consts.js';
 import { walFileName, type WalFile } from './wal-reader.js';
-import { syncDir } from './sync-dir.js';
+import { syncDirAsync } from './sync-dir.js';
 
 export type FsyncMode = 'always' | 'interval' | 'never';
 
@@ -104,7 +105,10 @@ export class WalWriter {
 
   private async openFile(firstLsn: number): Promise<void> {
     const path = join(this.dir, walFileName(firstLsn));
-    const fh = await open(path, 'w+', 0o644);
+    // fsync "always": O_DSYNC makes each write durable when it returns — one thread-pool job
+    // and one event-loop pickup per group commit instead of two (write, then fdatasync).
+    const dsync = this.opts.fsync === 'always' ? constants.O_DSYNC : 0;
+    const fh = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC | dsync, 0o644);
     const header = Buffer.alloc(FILE_HEADER_SIZE);
     header.writeUInt32LE(WAL_FILE_MAGIC, 0);
     header.writeUInt32LE(FORMAT_VERSION, 4);
@@ -112,7 +116,7 @@ export class WalWriter {
     try {
       await writeAll(fh, [header], 0);
       await fh.datasync();
-      syncDir(this.dir);
+      await syncDirAsync(this.dir);
     } catch (err) {
       await fh.close();
       await unlink(path).catch(() => {});
@@ -137,7 +141,7 @@ export class WalWriter {
 
   private syncDue(): boolean {
     if (this.unsynced.length === 0) return false;
-    if (this.opts.fsync === 'always') return true;
+    if (this.opts.fsync === 'always') return true; // (only after a failed write: O_DSYNC writes sync themselves)
     return performance.now() - this.lastSync >= this.opts.fsyncIntervalMs;
   }
 
@@ -179,9 +183,16 @@ export class WalWriter {
           this.unsynced.push(...batch);
           let bytes = 0;
           for (const e of batch) bytes += e.entry.length;
+          const t0 = performance.now();
           await writeAll(this.fh!, batch.map((e) => e.entry), at);
           this.size = at + bytes;
           if (this.opts.fsync === 'never') this.durable();
+          else if (this.opts.fsync === 'always') {
+            // Written with O_DSYNC: durable now.
+            this.lastSync = performance.now();
+            this.opts.onSync?.((this.lastSync - t0) / 1000, this.size - this.unsyncedFrom);
+            this.durable();
+          }
         }
         if (this.syncDue()) {
           const t0 = performance.now();
@@ -233,7 +244,7 @@ export class WalWriter {
       if (this.files[0] === f) this.files.shift();
       deleted++;
     }
-    if (deleted > 0) syncDir(this.dir);
+    if (deleted > 0) await syncDirAsync(this.dir);
     return deleted;
   }
 
