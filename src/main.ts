@@ -41,9 +41,25 @@ export class RinglogServer {
     return [...(this.config.store.enabled ? [`store:${storeRoot(this.config.dataDir)}`] : []), ...this.config.outputs];
   }
 
+  /**
+   * Where records are parsed: on the event loop when an output reads them there (the
+   * NDJSON output), or when there is no store; else in the store worker, from the WAL
+   * entries (docs/architecture.md, "Where records are parsed").
+   */
+  private parseHere = true;
+
   /** Opens the outputs into this.outputs, one by one (so a failure can close those already open). */
   private async openOutputs(): Promise<void> {
     const outputs = this.outputs;
+    for (const spec of this.config.outputs) {
+      if (spec === 'null') outputs.push(new NullOutput(this.metrics));
+      else {
+        const o = new NdjsonOutput(spec.slice('ndjson:'.length), this.config.ndjson.fsyncInterval, this.metrics, this.log);
+        await o.open();
+        outputs.push(o);
+      }
+    }
+    this.parseHere = !this.config.store.enabled || outputs.some((o) => o.needsRecords === true);
     if (this.config.store.enabled) {
       const s = this.config.store;
       const store = new Store({
@@ -56,19 +72,14 @@ export class RinglogServer {
         commitIntervalMs: s.commitInterval,
         retention: { maxAgeMs: s.retention.maxAge, maxBytes: s.retention.maxSize, checkIntervalMs: s.retention.checkInterval },
         maxPending: s.maxPending,
+        // Parse counts come from whichever parser runs once per record: the worker's unless listeners parse too.
+        countParse: !this.parseHere,
       }, this.metrics, this.log);
       store.onFatal((err) => this.onFatal?.(err));
+      // First in the list: the pipeline writes to it first.
+      outputs.unshift(store);
       await store.open();
       this.store = store;
-      outputs.push(store);
-    }
-    for (const spec of this.config.outputs) {
-      if (spec === 'null') outputs.push(new NullOutput(this.metrics));
-      else {
-        const o = new NdjsonOutput(spec.slice('ndjson:'.length), this.config.ndjson.fsyncInterval, this.metrics, this.log);
-        await o.open();
-        outputs.push(o);
-      }
     }
   }
 
@@ -85,6 +96,7 @@ export class RinglogServer {
     const pipeline = new Pipeline(this.config.pipeline, outputs, this.metrics, this.log);
     this.pipeline = pipeline;
     const edge = new Edge(this.config, pipeline, this.metrics, this.log);
+    edge.parseHere = this.parseHere;
     this.edge = edge;
     try {
       await edge.start();

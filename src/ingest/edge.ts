@@ -24,6 +24,8 @@ export class Edge {
   private readonly datagrams: DatagramListener[] = [];
   private readonly bound: BoundListener[] = [];
   readonly pauses: PauseSet;
+  /** Listeners parse on the event loop (an output needs records there); else the store worker parses. */
+  parseHere = true;
 
   constructor(
     private readonly config: Config,
@@ -47,6 +49,7 @@ export class Edge {
       for (const [i, l] of this.config.listeners.entries()) {
         const opts = resolveListener(this.config, l, names[i]!);
         const ctx = new ListenerContext(opts, this.pipeline, this.metrics, this.log);
+        ctx.parseHere = this.parseHere;
         let address: string;
         if (opts.transport === 'udp' || opts.transport === 'unix-dgram') {
           const d = new DatagramListener(ctx);

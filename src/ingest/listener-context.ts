@@ -73,6 +73,9 @@ export class ListenerContext {
   /** Frames → records for every connection and socket of this listener. */
   readonly stage: ParseStage;
 
+  /** Whether listeners parse on the event loop (some output needs records there) — see prepare(). */
+  parseHere = true;
+
   constructor(
     readonly opts: ResolvedListener,
     readonly pipeline: Pipeline,
@@ -102,17 +105,27 @@ export class ListenerContext {
     metrics.onCollect(() => this.flushCounters());
   }
 
-  /** Parses a batch read from a stream and queues it; false means "pause the socket". */
+  /** Queues a batch read from a stream (parsed if needed); false means "pause the socket". */
   push(batch: FrameBatch): boolean {
     this.framesIn += batch.count;
-    return this.pipeline.push(this.parse(batch));
+    return this.pipeline.push(this.prepare(batch));
   }
 
-  /** Parses and queues a batch of datagrams unless the pipeline is full; false means they were not taken. */
+  /** Queues a batch of datagrams unless the pipeline is full; false means they were not taken. */
   offer(batch: FrameBatch): boolean {
     if (this.pipeline.paused) return false;
     this.framesIn += batch.count;
-    return this.pipeline.offer(this.parse(batch));
+    return this.pipeline.offer(this.prepare(batch));
+  }
+
+  /**
+   * Parsed here when an output reads records on the event loop (`parseHere`); else the
+   * frames go on with their format, and the store worker parses them (docs/architecture.md).
+   */
+  private prepare(batch: FrameBatch): FrameBatch {
+    if (this.parseHere) return this.stage.parse(batch);
+    batch.format = this.stage.format;
+    return batch;
   }
 
   parse(batch: FrameBatch): RecordBatch {

@@ -8,6 +8,7 @@
  *   offsets:  [ 0, 41,   42, 85,   87, 120 ]        (frame i = buf[offsets[2i], offsets[2i+1]))
  */
 import type { FrameSink } from '../protocols/framing/framer.js';
+import type { FormatName } from '../protocols/formats/format.js';
 
 export type Transport = 'tcp' | 'tls' | 'udp' | 'unix' | 'unix-dgram';
 
@@ -49,6 +50,8 @@ export interface FrameBatch {
    * that wait for an answer (HTTP ingest). Never called for a batch that was dropped.
    */
   ack?: (() => void) | undefined;
+  /** The format its listener parses with (set by the listener; the store logs it with the frames). */
+  format?: FormatName;
 }
 
 /** A reference-counted owner of pooled memory (src/ingest/read-slabs.ts). */

@@ -13,18 +13,20 @@
  * connection: a stream read already done cannot be refused, only the next one.
  */
 import { EventEmitter } from 'node:events';
-import type { RecordBatch } from '../record/record-batch.js';
+import type { FrameBatch } from './batch.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 
 export interface Output {
   readonly name: string;
   /**
-   * Writes the batches; the queue frees their bytes when this resolves. Throwing means
+   * Writes the batches; the queue frees their bytes when this resolves. Batches are
+   * parsed (RecordBatch) when some output needs records (`needsRecords`), else frames
+   * with their listener's format (the store parses in its worker). Throwing means
    * "retry later". An output must not keep references to batch buffers afterwards:
    * pooled read memory is reused once every output is done with it.
    */
-  write(batches: RecordBatch[]): Promise<void> | void;
+  write(batches: FrameBatch[]): Promise<void> | void;
   /** Writes and syncs everything it holds, then releases its resources. */
   close(): Promise<void>;
   /**
@@ -32,6 +34,8 @@ export interface Output {
    * (the store). Without one, a batch is acknowledged when every output has written it.
    */
   readonly acks?: boolean;
+  /** True for an output that reads parsed records (the NDJSON output): listeners then parse on the event loop. */
+  readonly needsRecords?: boolean;
 }
 
 export interface PipelineOptions {
@@ -46,7 +50,7 @@ const RETRY_MIN_MS = 50;
 const RETRY_MAX_MS = 5_000;
 
 export class Pipeline extends EventEmitter {
-  private queue: RecordBatch[] = [];
+  private queue: FrameBatch[] = [];
   private head = 0;
   private bytes = 0;
   private over = false;
@@ -82,7 +86,7 @@ export class Pipeline extends EventEmitter {
    * Enqueues a batch that has already been read from a stream socket. Always accepted;
    * returns false when the caller should pause its socket until 'resume'.
    */
-  push(batch: RecordBatch): boolean {
+  push(batch: FrameBatch): boolean {
     this.enqueue(batch);
     if (!this.over && this.bytes >= this.opts.highWatermark) {
       this.over = true;
@@ -93,13 +97,13 @@ export class Pipeline extends EventEmitter {
   }
 
   /** For datagrams: enqueues unless over the high watermark; false means the caller drops it. */
-  offer(batch: RecordBatch): boolean {
+  offer(batch: FrameBatch): boolean {
     if (this.over) return false;
     this.push(batch);
     return true;
   }
 
-  private enqueue(batch: RecordBatch): void {
+  private enqueue(batch: FrameBatch): void {
     this.queue.push(batch);
     this.bytes += batch.retained;
     if (this.wake) {
@@ -109,12 +113,12 @@ export class Pipeline extends EventEmitter {
     }
   }
 
-  private take(): RecordBatch[] {
-    const out: RecordBatch[] = [];
+  private take(): FrameBatch[] {
+    const out: FrameBatch[] = [];
     let size = 0;
     while (this.head < this.queue.length && (out.length === 0 || size < this.maxWriteBytes)) {
       const b = this.queue[this.head]!;
-      this.queue[this.head++] = undefined as unknown as RecordBatch;
+      this.queue[this.head++] = undefined as unknown as FrameBatch;
       out.push(b);
       size += b.retained;
     }
@@ -128,7 +132,7 @@ export class Pipeline extends EventEmitter {
     return out;
   }
 
-  private release(batches: RecordBatch[]): void {
+  private release(batches: FrameBatch[]): void {
     const ack = !this.acking;
     for (const b of batches) {
       this.bytes -= b.retained;

@@ -62,6 +62,12 @@ export interface RecordColumns {
 
 export type RecordBatch = FrameBatch & RecordColumns;
 
+/** The batch as records: listeners parse on the event loop whenever an output needs them (Output.needsRecords). */
+export function parsed(b: FrameBatch): RecordBatch {
+  if ((b as Partial<RecordBatch>).timeMs === undefined) throw new Error('a frame batch reached an output that needs parsed records (a bug: needsRecords not honoured)');
+  return b as RecordBatch;
+}
+
 /** Memory the columns of `n` records with `f` fields keep alive (for the queue's byte accounting). */
 export function columnBytes(n: number, f: number): number {
   return n * (8 + 4 + 1 + 1 + 40 + 5 + 4) + f * (4 + 8 + 1) + 4;

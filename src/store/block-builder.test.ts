@@ -1,6 +1,6 @@
 /**
  * The block round trip, as the store runs it: frames parsed by the real ParseStage →
- * EntryEncoder.encode (wal-entry.ts) → packed columns (viewCols) → BlockBuilder.append
+ * encodeEntry (wal-entry.ts) → decodeEntryBody → Parsers (as the store worker) → BlockBuilder.append
  * for every record (one builder per hourly partition, as the worker) → seal (zstd) →
  * decodeBlock → DecodedBlock.record(i): each block holds exactly the recordAt() records
  * of its partition, field for field, in the documented row order (grouped by app and
@@ -22,7 +22,7 @@ import { BlockBuilder } from './block-builder.js';
 import { BLOCK_HEADER_SIZE, marshalBlockHeader, unmarshalBlockHeader, type BlockHeader } from './block-header.js';
 import { bloomOfBlock, decodeBlock, type DecodedBlock } from './block-decoder.js';
 import { CorruptError } from './byte-buffer.js';
-import { EntryEncoder } from './wal-entry.js';
+import { Parsers } from './parsers.js';
 import { LAYOUTS, RECEIVED, anyFrame, buildBlock, buildBlocks, parse, recordsOf, wellFormed, type Layout, type PartitionBlock } from './test-helpers.js';
 import { partitionOf } from './partition.js';
 
@@ -291,10 +291,10 @@ test('a lone surrogate (JSON "\\ud800") cannot be stored in UTF-8: it comes back
 
 test('a builder is reusable: after seal it is empty, and blocks past 2^15 records (array growth and shrink) round trip', () => {
   const builder = new BlockBuilder();
-  const encoder = new EntryEncoder();
+  const parsers = new Parsers();
   const many = Array.from({ length: 33_000 }, (_, i) => `<${i % 192}>1 2026-11-22T09:${String(i % 60).padStart(2, '0')}:00.${String(i).padStart(6, '0')}Z h${i % 7} a - - [s@1 i="${i}"] message ${i}`);
   const first = [[parse('rfc5424', many.slice(0, 20_000))], [parse('rfc5424', many.slice(20_000))]];
-  const big = buildBlock(first, { builder, encoder });
+  const big = buildBlock(first, { builder, parsers });
   const expected = expectedOf(first);
   assertBlockHolds(big.decoded, expected);
   checkHeader(big.sealed.header, expected, 2, 1);
@@ -302,7 +302,7 @@ test('a builder is reusable: after seal it is empty, and blocks past 2^15 record
   assert.equal(builder.bytes, 0);
   // The same builder, a small block: nothing of the first one leaks into it.
   const second = [[parse('json', ['{"msg":"after","host":"z"}', '{"msg":"reset"}'])]];
-  const small = buildBlock(second, { builder, encoder, epoch: 2, firstLsn: 7 });
+  const small = buildBlock(second, { builder, parsers, epoch: 2, firstLsn: 7 });
   assertBlockHolds(small.decoded, expectedOf(second));
   checkHeader(small.sealed.header, expectedOf(second), 7, 2);
   assert.equal(small.decoded.fields.length, 0, 'no field columns of the previous block');

@@ -32,7 +32,9 @@
  */
 import type { Compressor } from 'zstd-napi';
 import { crc32c } from '@node-rs/crc32';
-import { ENC_CONST, ENC_JSON, ENC_SD, ENC_UTF8, SLOTS } from '../record/record-batch.js';
+import { ENC_CONST, ENC_JSON, ENC_SD, ENC_UTF8, SLOTS, type RecordBatch } from '../record/record-batch.js';
+import type { KeyDictionary } from '../record/key-dictionary.js';
+import { splitReceived } from '../record/time.js';
 import { unescapeJson, unescapeSd } from '../record/record.js';
 import { ByteWriter } from './byte-buffer.js';
 import { ByteDictionary } from './byte-dictionary.js';
@@ -40,7 +42,6 @@ import { BloomFilter } from './bloom-filter.js';
 import { BLOCK_HEADER_SIZE, marshalBlockHeader, type BlockHeader } from './block-header.js';
 import { CODEC_ZSTD, FORMAT_VERSION } from './consts.js';
 import { HashSet32, addTokens, addValueTokens, hashPairFrom, pairPrefix } from './tokenizer.js';
-import type { RecordColumnsView } from './packed-records.js';
 
 /** Names of the four dictionary-encoded text columns, as the index and queries call them. */
 export const SLOT_NAMES = ['host', 'app', 'procid', 'msgid'] as const;
@@ -119,9 +120,14 @@ export class BlockBuilder {
   private columns: FieldColumn[] = [];
   private columnIds = new Map<string, number>();
   private readonly tokens = new HashSet32(1024);
-  /** Per message caches (the message is known by its `keys` array): local source id → block source id + 1, local key → column id + 1. */
-  private cacheOf: string[] | null = null;
-  private srcMap = new Int32Array(64);
+  /** The batch the per-batch values below belong to. */
+  private cacheOf: RecordBatch | null = null;
+  private recvMs = 0;
+  private recvNs = 0;
+  /** Block source id of the batch (when it has no per-record peers). */
+  private batchSource = -1;
+  /** Key id of `keysOf` → column id + 1. */
+  private keysOf: KeyDictionary | null = null;
   private colMap = new Int32Array(256);
   /** Estimate of the payload size so far, for sealing at the target. */
   bytes = 0;
@@ -133,24 +139,21 @@ export class BlockBuilder {
   private sevMask = 0;
   private maxLsn = 0;
 
-  /**
-   * Appends record r of a packed message. `data` holds the text, `keys` the message's
-   * field names and constants, `sources` its (listener, transport, peer) triplets.
-   */
-  append(v: RecordColumnsView, r: number, data: Buffer, keys: string[], sources: string[], lsn: number): void {
-    const i = this.n;
-    if (i === this.cap) this.resize(this.cap * 2);
-    if (this.cacheOf !== keys) this.newMessage(keys, sources);
-    let ms = v.timeMs[r]!;
-    let ns = v.timeNs[r]!;
+  /** Appends record i of a parsed batch (its text is copied; the batch can go). */
+  append(b: RecordBatch, i: number, lsn: number): void {
+    const n = this.n;
+    if (n === this.cap) this.resize(this.cap * 2);
+    if (this.cacheOf !== b) this.newBatch(b);
+    let ms = b.timeMs[i]!;
+    let ns = b.timeNs[i]!;
     if (!Number.isSafeInteger(ms)) {
       // Parsers give whole ms; stay exact whatever happens.
       const whole = Math.floor(ms);
       ns = Math.min(999_999, ns + Math.round((ms - whole) * 1e6));
       ms = whole;
     }
-    this.tsMs[i] = ms;
-    this.tsNs[i] = ns;
+    this.tsMs[n] = ms;
+    this.tsNs[n] = ns;
     if (ms < this.minMs || (ms === this.minMs && ns < this.minNs)) {
       this.minMs = ms;
       this.minNs = ns;
@@ -159,36 +162,33 @@ export class BlockBuilder {
       this.maxMs = ms;
       this.maxNs = ns;
     }
-    this.rcMs[i] = v.recvMs[r]!;
-    this.rcNs[i] = v.recvNs[r]!;
-    const f = v.facility[r]!;
-    const s = v.severity[r]!;
-    this.fac[i] = f;
-    this.sev[i] = s;
+    this.rcMs[n] = this.recvMs;
+    this.rcNs[n] = this.recvNs;
+    const f = b.facility[i]!;
+    const s = b.severity[i]!;
+    this.fac[n] = f;
+    this.sev[n] = s;
     this.facMask |= 1 << f;
     this.sevMask |= 1 << s;
     if (lsn > this.maxLsn) this.maxLsn = lsn;
-
-    const sid = v.source[r]!;
-    let bsrc = this.srcMap[sid]! - 1;
-    if (bsrc < 0) bsrc = this.sourceId(sid, sources);
-    this.src[i] = bsrc;
+    this.src[n] = b.peers === null ? this.batchSource : this.sourceId(b.source.listener, b.source.transport, b.peers[i] ?? b.source.peer);
 
     let bytes = 24;
-    const spans = v.spans;
-    const enc = v.enc;
+    const data = b.buf;
+    const spans = b.spans;
+    const enc = b.enc;
     for (let slot = 0; slot < 4; slot++) {
-      const k = r * 10 + slot * 2;
-      const e = enc[r * SLOTS + slot]!;
+      const k = i * 10 + slot * 2;
+      const e = enc[i * SLOTS + slot]!;
       let start = spans[k]!;
       let end = spans[k + 1]!;
       let buf = data;
       if (e !== ENC_UTF8) {
-        buf = decoded(e, data, start, end, keys);
+        buf = decoded(e, data, start, end, b.keys);
         start = 0;
         end = buf.length;
       } else if (start === end) {
-        this.slotIds[slot]![i] = 0;
+        this.slotIds[slot]![n] = 0;
         continue;
       }
       const d = this.slotDicts[slot]!;
@@ -196,39 +196,39 @@ export class BlockBuilder {
       const id = d.intern(buf, start, end);
       // A value new to this block: its name=value pair joins the index (once per block).
       if (d.size !== before) this.tokens.add(hashPairFrom(SLOT_PREFIX[slot]!, buf, start, end));
-      this.slotIds[slot]![i] = id + 1;
+      this.slotIds[slot]![n] = id + 1;
       bytes += end - start;
     }
 
     {
-      const k = r * 10 + 8;
-      const e = enc[r * SLOTS + 4]!;
+      const k = i * 10 + 8;
+      const e = enc[i * SLOTS + 4]!;
       let start = spans[k]!;
       let end = spans[k + 1]!;
       let buf = data;
       if (e !== ENC_UTF8) {
-        buf = decoded(e, data, start, end, keys);
+        buf = decoded(e, data, start, end, b.keys);
         start = 0;
         end = buf.length;
       }
-      this.msgAt[i] = this.msgs.put(buf, start, end);
-      this.msgLen[i] = end - start;
+      this.msgAt[n] = this.msgs.put(buf, start, end);
+      this.msgLen[n] = end - start;
       addTokens(this.tokens, buf, start, end);
       bytes += end - start;
     }
 
-    this.fStart[i] = this.nf;
-    const f1 = v.fieldStart[r + 1]!;
-    for (let fi = v.fieldStart[r]!; fi < f1; fi++) {
-      const key = v.fieldKey[fi]!;
-      let col = this.colMap[key]! - 1;
-      if (col < 0) col = this.columnId(key, keys);
-      const e = v.fieldEnc[fi]!;
-      let start = v.fieldSpans[2 * fi]!;
-      let end = v.fieldSpans[2 * fi + 1]!;
+    this.fStart[n] = this.nf;
+    const f1 = b.fieldStart[i + 1]!;
+    for (let fi = b.fieldStart[i]!; fi < f1; fi++) {
+      const key = b.fieldKey[fi]!;
+      let col = key < this.colMap.length ? this.colMap[key]! - 1 : -1;
+      if (col < 0) col = this.columnId(key, b.keys);
+      const e = b.fieldEnc[fi]!;
+      let start = b.fieldSpans[2 * fi]!;
+      let end = b.fieldSpans[2 * fi + 1]!;
       let buf = data;
       if (e !== ENC_UTF8) {
-        buf = decoded(e, data, start, end, keys);
+        buf = decoded(e, data, start, end, b.keys);
         start = 0;
         end = buf.length;
       }
@@ -244,38 +244,47 @@ export class BlockBuilder {
       bytes += end - start + 4;
     }
     this.bytes += bytes;
-    this.n = i + 1;
+    this.n = n + 1;
   }
 
-  private newMessage(keys: string[], sources: string[]): void {
-    this.cacheOf = keys;
-    if (this.srcMap.length < sources.length / 3) this.srcMap = new Int32Array(sources.length);
-    else this.srcMap.fill(0);
-    if (this.colMap.length < keys.length) this.colMap = new Int32Array(keys.length * 2);
-    else this.colMap.fill(0);
+  /** Per-batch values, and the key cache when the batch brings another key dictionary. */
+  private newBatch(b: RecordBatch): void {
+    this.cacheOf = b;
+    const r = splitReceived(b.received);
+    this.recvMs = r.ms;
+    this.recvNs = r.ns;
+    this.batchSource = b.peers === null ? this.sourceId(b.source.listener, b.source.transport, b.source.peer) : -1;
+    if (this.keysOf !== b.keys) {
+      this.keysOf = b.keys;
+      this.colMap.fill(0);
+    }
+    if (this.colMap.length < b.keys.size) {
+      const next = new Int32Array(Math.max(256, b.keys.size * 2));
+      next.set(this.colMap);
+      this.colMap = next;
+    }
   }
 
-  private sourceId(sid: number, sources: string[]): number {
-    const key = `${sources[3 * sid]}\u0000${sources[3 * sid + 1]}\u0000${sources[3 * sid + 2]}`;
+  private sourceId(listener: string, transport: string, peer: string): number {
+    const key = `${listener}\u0000${transport}\u0000${peer}`;
     let id = this.sourceIds.get(key);
     if (id === undefined) {
       id = this.sources.length / 3;
-      this.sources.push(sources[3 * sid]!, sources[3 * sid + 1]!, sources[3 * sid + 2]!);
+      this.sources.push(listener, transport, peer);
       this.sourceIds.set(key, id);
     }
-    this.srcMap[sid] = id + 1;
     return id;
   }
 
-  private columnId(key: number, keys: string[]): number {
-    const name = keys[key] ?? '';
+  private columnId(key: number, keys: KeyDictionary): number {
+    const name = keys.strings[key] ?? '';
     let id = this.columnIds.get(name);
     if (id === undefined) {
       id = this.columns.length;
       this.columns.push({ name, prefix: pairPrefix(name), count: 0 });
       this.columnIds.set(name, id);
     }
-    this.colMap[key] = id + 1;
+    if (key < this.colMap.length) this.colMap[key] = id + 1;
     return id;
   }
 
@@ -413,6 +422,8 @@ export class BlockBuilder {
     this.columns = [];
     this.columnIds.clear();
     this.cacheOf = null;
+    this.keysOf = null;
+    this.colMap.fill(0);
     this.tokens.clear();
     this.minMs = Infinity;
     this.maxMs = -Infinity;
@@ -494,8 +505,8 @@ function copyInto(dst: Buffer, at: number, src: Buffer, from: number, len: numbe
 }
 
 /** The UTF-8 bytes of a value stored with escapes or as a constant (the rare, slow path). */
-function decoded(enc: number, data: Buffer, start: number, end: number, keys: string[]): Buffer {
-  if (enc === ENC_CONST) return Buffer.from(keys[start] ?? '', 'utf8');
+function decoded(enc: number, data: Buffer, start: number, end: number, keys: KeyDictionary): Buffer {
+  if (enc === ENC_CONST) return Buffer.from(keys.strings[start] ?? '', 'utf8');
   const raw = data.toString('utf8', start, end);
   if (enc === ENC_JSON) return Buffer.from(unescapeJson(raw), 'utf8');
   if (enc === ENC_SD) return Buffer.from(unescapeSd(raw), 'utf8');

@@ -22,9 +22,10 @@ import { Compressor } from 'zstd-napi';
 import { BlockBuilder, type SealedBlock } from './block-builder.js';
 import { ByteWriter } from './byte-buffer.js';
 import { CheckpointWriter, readCheckpoint, type Checkpoint, type CheckpointRead } from './checkpoint.js';
-import { CHECKPOINT_FILE, PARTITION_MS, PARTITIONS_DIR, SEGMENT_TARGET, WAL_DIR } from './consts.js';
+import { CHECKPOINT_FILE, PARTITION_MS, PARTITIONS_DIR, SEGMENT_TARGET, WAL_DIR, WAL_ENTRY_HEADER_SIZE } from './consts.js';
 import { listWalFiles, type WalFile } from './wal-reader.js';
-import { viewCols, type PackedRecords } from './packed-records.js';
+import { decodeEntryBody } from './wal-entry.js';
+import { Parsers, type ParseCountsByListener } from './parsers.js';
 import { listPartitions, listSegments, partitionName, partitionOf } from './partition.js';
 import { recoverSegments, type LastSegment, type RecoveryReport } from './recovery.js';
 import { SegmentWriter, segmentPaths } from './segment.js';
@@ -38,10 +39,20 @@ export interface WorkerInit {
   commitBytes: number;
   commitIntervalMs: number;
   retention: { maxAgeMs: number; maxBytes: number; checkIntervalMs: number };
+  /** Report parse counts (records per format, parse errors): the event loop does not parse. */
+  countParse: boolean;
+}
+
+/** A durable WAL entry for the worker to parse and build into blocks: `entry[0, length)` (transferred). */
+export interface RecordsMessage {
+  type: 'records';
+  lsn: number;
+  entry: ArrayBuffer;
+  length: number;
 }
 
 export type ToWorker =
-  | { type: 'records'; packed: PackedRecords }
+  | RecordsMessage
   | { type: 'commit'; id: number }
   | { type: 'retention'; id: number }
   | { type: 'close' };
@@ -68,6 +79,8 @@ export type FromWorker =
   | { type: 'consumed'; bytes: number }
   | { type: 'committed'; id: number | null; checkpoint: Checkpoint; stats: WorkerStats }
   | { type: 'stats'; stats: WorkerStats }
+  /** Parse counts since the last such message (only when the event loop does not parse, see WorkerInit.countParse). */
+  | { type: 'parsed'; counts: ParseCountsByListener }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; msg: string; fields: Fields }
   | { type: 'fatal'; error: string }
   | { type: 'closed'; stats: WorkerStats };
@@ -106,6 +119,8 @@ class BlockStore {
   private firstUncommittedAt = 0;
   private readonly dirsToSync = new Set<string>();
   private lastRetention = 0;
+  private readonly parsers = new Parsers((listener, err) =>
+    log('warn', 'parser failed on a frame (a bug: please report it); the frame is kept as a raw record', { listener, error: (err as Error)?.stack ?? String(err) }));
   /** Use counter for least-recently-used eviction of builders and writers. */
   private clock = 0;
   /** .seg paths written since the last commit: retention leaves them (and their partitions) alone. */
@@ -145,6 +160,12 @@ class BlockStore {
       this.push({ type: 'retention', id: -1 });
     }
     post({ type: 'stats', stats: this.stats });
+    this.postParseCounts();
+  }
+
+  private postParseCounts(): void {
+    const counts = this.parsers.take();
+    if (this.cfg.countParse && counts.length > 0) post({ type: 'parsed', counts });
   }
 
   private async pump(): Promise<void> {
@@ -153,8 +174,8 @@ class BlockStore {
       while (this.queue.length > 0) {
         const m = this.queue.shift()!;
         if (m.type === 'records') {
-          await this.addRecords(m.packed);
-          post({ type: 'consumed', bytes: m.packed.data.byteLength + m.packed.cols.byteLength });
+          await this.addRecords(m);
+          post({ type: 'consumed', bytes: m.entry.byteLength });
           if (this.uncommittedBytes >= this.cfg.commitBytes) await this.commit(null);
         } else if (m.type === 'commit') {
           await this.commit(m.id >= 0 ? m.id : null);
@@ -168,6 +189,7 @@ class BlockStore {
           for (const w of this.writers.values()) w.close();
           this.writers.clear();
           this.checkpoint.close();
+          this.postParseCounts();
           post({ type: 'closed', stats: this.stats });
           return;
         }
@@ -179,31 +201,46 @@ class BlockStore {
     }
   }
 
-  private async addRecords(p: PackedRecords): Promise<void> {
-    const v = viewCols(p.cols, p.n, p.nf);
-    const data = Buffer.from(p.data);
-    if (this.uncommittedBytes === 0) this.firstUncommittedAt = performance.now();
-    let builder: BlockBuilder | null = null;
-    let key = NaN;
-    for (let r = 0; r < p.n; r++) {
-      const k = partitionOf(v.timeMs[r]!);
-      if (k !== key) {
-        key = k;
-        builder = this.builders.get(k) ?? null;
-        if (builder === null) {
-          if (this.builders.size >= MAX_OPEN_BUILDERS) await this.evictBuilder();
-          builder = new BlockBuilder();
-          this.builders.set(k, builder);
-        }
-        builder.lastUse = ++this.clock;
-      }
-      builder!.append(v, r, data, p.keys, p.sources, p.lsn);
-      if (builder!.bytes >= this.cfg.blockTarget || builder!.full) await this.seal(k, builder!);
+  /** Parses a durable WAL entry and adds its records to the builders of their partitions. */
+  private async addRecords(m: RecordsMessage): Promise<void> {
+    const buf = Buffer.from(m.entry, 0, m.length);
+    let decodedEntry;
+    try {
+      decodedEntry = decodeEntryBody(buf, WAL_ENTRY_HEADER_SIZE, m.length);
+    } catch (err) {
+      // Written by this process a moment ago: a bug, not damage. Its records are lost to the blocks (still in the WAL).
+      log('error', 'store: a WAL entry did not decode (a bug: please report it); its records are not in the blocks', { lsn: m.lsn, error: (err as Error).message });
+      return;
     }
-    this.lastLsn = p.lsn;
-    this.uncommittedBytes += p.rawBytes;
-    this.stats.records += p.n;
-    this.stats.rawBytes += p.rawBytes;
+    if (this.uncommittedBytes === 0) this.firstUncommittedAt = performance.now();
+    let raw = 0;
+    let records = 0;
+    for (const fb of decodedEntry.batches) {
+      const b = this.parsers.parse(fb);
+      records += b.count;
+      let builder: BlockBuilder | null = null;
+      let key = NaN;
+      for (let i = 0; i < b.count; i++) {
+        const k = partitionOf(b.timeMs[i]!);
+        if (k !== key) {
+          key = k;
+          builder = this.builders.get(k) ?? null;
+          if (builder === null) {
+            if (this.builders.size >= MAX_OPEN_BUILDERS) await this.evictBuilder();
+            builder = new BlockBuilder();
+            this.builders.set(k, builder);
+          }
+          builder.lastUse = ++this.clock;
+        }
+        builder!.append(b, i, m.lsn);
+        if (builder!.bytes >= this.cfg.blockTarget || builder!.full) await this.seal(k, builder!);
+      }
+      raw += fb.bytes;
+    }
+    this.lastLsn = m.lsn;
+    this.uncommittedBytes += raw;
+    this.stats.records += records;
+    this.stats.rawBytes += raw;
   }
 
   /**

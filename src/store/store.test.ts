@@ -13,6 +13,7 @@ import { Metrics } from '../metrics/metrics.js';
 import { Logger } from '../log.js';
 import { Pipeline, type Output } from '../pipeline/pipeline.js';
 import type { RecordBatch } from '../record/record-batch.js';
+import type { FrameBatch } from '../pipeline/batch.js';
 import { Store, storeRoot, type StoreOptions } from './store.js';
 import { WAL_DIR } from './consts.js';
 import { parse, rmDir, tempDir } from './test-helpers.js';
@@ -92,7 +93,7 @@ test('fsync always: each write is acknowledged once its fdatasync is done; the s
 });
 
 test('the pipeline acks batches itself when no output acks, and leaves it to an acking output (the store)', async () => {
-  const written: RecordBatch[] = [];
+  const written: FrameBatch[] = [];
   const plain: Output = { name: 'plain', write: (b) => void written.push(...b), close: async () => {} };
   const p1 = new Pipeline({ highWatermark: 1 << 20, lowWatermark: 1 << 10 }, [plain], new Metrics({ processMetrics: false }), quiet);
   let acked = 0;

@@ -20,19 +20,16 @@ import { Worker } from 'node:worker_threads';
 import { mkdirSync, readFileSync, writeFileSync, unlinkSync, openSync, closeSync, ftruncateSync, fdatasyncSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import type { Output } from '../pipeline/pipeline.js';
-import type { RecordBatch } from '../record/record-batch.js';
+import type { FrameBatch } from '../pipeline/batch.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Logger } from '../log.js';
 import { RinglogError } from '../errors.js';
-import { ParseStage } from '../protocols/formats/parse-stage.js';
-import type { FormatName } from '../protocols/formats/format.js';
 import { nowMs } from '../pipeline/batch.js';
 import { CHECKPOINT_FILE, FORMAT_FILE, FORMAT_TEXT, LOCK_FILE, PARTITIONS_DIR, STORE_DIR, WAL_DIR, WAL_FILE_TARGET } from './consts.js';
-import { EntryEncoder } from './wal-entry.js';
+import { encodeEntry, type StoreBatch } from './wal-entry.js';
 import { WalWriter, type FsyncMode, type WalEntryRef } from './wal-writer.js';
 import { syncDir } from './sync-dir.js';
 import { listWalFiles, scanWalFile } from './wal-reader.js';
-import type { PackedRecords } from './packed-records.js';
 import type { FromWorker, ToWorker, WorkerInit, WorkerStats } from './store-worker.js';
 import type { Checkpoint } from './checkpoint.js';
 
@@ -48,10 +45,14 @@ export interface StoreOptions {
   retention: { maxAgeMs: number; maxBytes: number; checkIntervalMs: number };
   /** Bytes copied but not yet consumed by the worker before write() waits. */
   maxPending: number;
+  /**
+   * The worker reports parse counts (records per format, parse errors) to /metrics: true
+   * when the event loop does not parse (no output but the store needs parsed records).
+   */
+  countParse?: boolean;
 }
 
 interface PendingEntry {
-  packed: PackedRecords;
   acks: (() => void)[];
   /** Receive time (ms) of each batch, for the receive → durable latency. */
   received: number[];
@@ -71,7 +72,6 @@ export class Store implements Output {
   readonly root: string;
   private worker: Worker | null = null;
   private wal: WalWriter | null = null;
-  private readonly encoder = new EntryEncoder();
   private nextLsn = 1;
   private readonly pending = new Map<number, PendingEntry>();
   /** Bytes copied into WAL entries and not yet consumed by the worker. */
@@ -169,6 +169,7 @@ export class Store implements Output {
       commitBytes: this.opts.commitBytes,
       commitIntervalMs: this.opts.commitIntervalMs,
       retention: this.opts.retention,
+      countParse: this.opts.countParse ?? true,
     };
     const worker = new Worker(new URL('./store-worker.js', import.meta.url), { workerData: init, name: 'ringlog-store' });
     this.worker = worker;
@@ -218,6 +219,13 @@ export class Store implements Output {
       }
       case 'stats':
         this.applyStats(m.stats);
+        break;
+      case 'parsed':
+        for (const { listener, counts } of m.counts) {
+          for (const [format, n] of counts.formats) this.metrics.recordsParsed.inc({ listener, format }, n);
+          for (const [reason, n] of counts.errors) this.metrics.parseErrors.inc({ listener, reason }, n);
+          if (counts.timestampsReplaced > 0) this.metrics.timestampsReplaced.inc({ listener }, counts.timestampsReplaced);
+        }
         break;
       case 'log':
         this.log[m.level](`store: ${m.msg}`, m.fields);
@@ -289,23 +297,14 @@ export class Store implements Output {
   private replayWal(fromLsn: number): number {
     const dir = join(this.root, WAL_DIR);
     const files = listWalFiles(dir);
-    const stages = new Map<FormatName, ParseStage>();
-    const encoder = new EntryEncoder();
     let records = 0;
     let maxLsn = fromLsn;
     files.forEach((f, i) => {
       const scan = scanWalFile(f.path, fromLsn, (e) => {
-        const batches = e.batches.map((b) => {
-          let st = stages.get(b.format);
-          if (!st) {
-            st = new ParseStage(b.format);
-            stages.set(b.format, st);
-          }
-          return st.parse(b);
-        });
-        const { packed } = encoder.encode(batches, e.lsn);
-        this.post(packed);
-        records += packed.n;
+        // The entry again, in a buffer of its own for the worker (which parses it, as it does every entry).
+        const { entry, records: n } = encodeEntry(e.batches, e.lsn);
+        this.post(e.lsn, entry);
+        records += n;
       });
       if (scan.lastLsn > maxLsn) maxLsn = scan.lastLsn;
       if (scan.headerDamaged) {
@@ -330,14 +329,16 @@ export class Store implements Output {
     return records;
   }
 
-  private post(packed: PackedRecords): void {
-    this.pendingBytes += packed.data.byteLength + packed.cols.byteLength;
-    const m: ToWorker = { type: 'records', packed };
-    this.worker!.postMessage(m, [packed.data, packed.cols]);
+  /** Hands a durable entry to the worker (its ArrayBuffer is transferred, not copied). */
+  private post(lsn: number, entry: Buffer, counted = false): void {
+    const ab = entry.buffer as ArrayBuffer;
+    if (!counted) this.pendingBytes += ab.byteLength;
+    const m: ToWorker = { type: 'records', lsn, entry: ab, length: entry.byteOffset + entry.length };
+    this.worker!.postMessage(m, [ab]);
   }
 
-  /** Copies the batches into a WAL entry and queues it; waits first while too much is pending. */
-  async write(batches: RecordBatch[]): Promise<void> {
+  /** Copies the batches' frames into a WAL entry and queues it; waits first while too much is pending. */
+  async write(batches: FrameBatch[]): Promise<void> {
     if (this.closed) throw new RinglogError('RL_OUTPUT_FAILED', 'store is closed');
     while (this.pendingBytes >= this.opts.maxPending) await new Promise<void>((r) => this.spaceWaiters.push(r));
     let n = 0;
@@ -347,17 +348,17 @@ export class Store implements Output {
       return;
     }
     const lsn = this.nextLsn++;
-    const { entry, packed } = this.encoder.encode(batches, lsn);
+    const { entry, rawBytes } = encodeEntry(batches as StoreBatch[], lsn);
     const acks: (() => void)[] = [];
     const received: number[] = [];
     for (const b of batches) {
       if (b.ack) acks.push(b.ack);
       received.push(b.received);
     }
-    this.pending.set(lsn, { packed, acks, received, records: n, rawBytes: packed.rawBytes });
+    this.pending.set(lsn, { acks, received, records: n, rawBytes });
     // As for every output: receipt of the oldest record → written (here: copied into the WAL queue).
     this.metrics.outputLatency.observe({ output: this.name }, (nowMs() - batches[0]!.received) / 1000);
-    this.pendingBytes += entry.length + packed.cols.byteLength;
+    this.pendingBytes += (entry.buffer as ArrayBuffer).byteLength;
     this.wal!.append({ lsn, entry });
   }
 
@@ -382,9 +383,7 @@ export class Store implements Output {
       records += p.records;
       bytes += p.rawBytes;
       walBytes += e.entry.length;
-      // The entry's own bytes were counted as pending; from here the worker's copy is what counts.
-      this.pendingBytes -= e.entry.length + p.packed.cols.byteLength;
-      this.post(p.packed);
+      this.post(e.lsn, e.entry, true);
       this.lastDurableLsn = e.lsn;
     }
     this.metrics.storeRecords.inc(records);

@@ -1,7 +1,7 @@
 /**
  * Helpers for the store's unit tests: frame batches laid out the ways listeners lay
  * them out, parsed by the real ParseStage; blocks built the way the store worker
- * builds them (EntryEncoder → packed columns → BlockBuilder → seal); temp dirs.
+ * builds them (WAL entry → decoded → parsed → BlockBuilder → seal); temp dirs.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,8 +17,9 @@ import { ByteWriter } from './byte-buffer.js';
 import { BlockBuilder, type SealedBlock } from './block-builder.js';
 import { BLOCK_HEADER_SIZE, unmarshalBlockHeader } from './block-header.js';
 import { decodeBlock, type DecodedBlock } from './block-decoder.js';
-import { EntryEncoder } from './wal-entry.js';
-import { viewCols } from './packed-records.js';
+import { decodeEntryBody, encodeEntry } from './wal-entry.js';
+import { Parsers } from './parsers.js';
+import { WAL_ENTRY_HEADER_SIZE } from './consts.js';
 import { partitionOf } from './partition.js';
 
 /** 2026-11-22T10:00:00.000Z plus a µs fraction, as nowMs() gives. */
@@ -128,18 +129,24 @@ const compressor = new Compressor();
 compressor.setParameters({ compressionLevel: 3 });
 
 /**
- * Builds one block from WAL entries as the store does: each entry (a list of record
- * batches) is encoded (EntryEncoder), its packed columns appended record by record.
+ * The records of one WAL entry as the store worker sees them: the batches' frames
+ * encoded into an entry, decoded from it and parsed again (Parsers, per listener and
+ * format) — the path every record takes into a block.
  */
-export function buildBlock(entries: RecordBatch[][], opts: { epoch?: number; firstLsn?: number; encoder?: EntryEncoder; builder?: BlockBuilder } = {}): BuiltBlock {
-  const encoder = opts.encoder ?? new EntryEncoder();
+export function throughEntry(batches: RecordBatch[], lsn: number, parsers = new Parsers()): RecordBatch[] {
+  const { entry } = encodeEntry(batches, lsn);
+  const decoded = decodeEntryBody(entry, WAL_ENTRY_HEADER_SIZE, entry.length);
+  return decoded.batches.map((b) => parsers.parse(b));
+}
+
+/** Builds one block from WAL entries (lists of record batches) as the store worker does. */
+export function buildBlock(entries: RecordBatch[][], opts: { epoch?: number; firstLsn?: number; parsers?: Parsers; builder?: BlockBuilder } = {}): BuiltBlock {
+  const parsers = opts.parsers ?? new Parsers();
   const builder = opts.builder ?? new BlockBuilder();
   let lsn = opts.firstLsn ?? 1;
   for (const batches of entries) {
-    const { packed } = encoder.encode(batches, lsn++);
-    const v = viewCols(packed.cols, packed.n, packed.nf);
-    const data = Buffer.from(packed.data);
-    for (let r = 0; r < packed.n; r++) builder.append(v, r, data, packed.keys, packed.sources, packed.lsn);
+    for (const b of throughEntry(batches, lsn, parsers)) for (let i = 0; i < b.count; i++) builder.append(b, i, lsn);
+    lsn++;
   }
   const sealed = builder.seal(compressor, opts.epoch ?? 1, new ByteWriter(1024));
   const header = unmarshalBlockHeader(sealed.bytes, 0);
@@ -161,25 +168,25 @@ export interface PartitionBlock extends BuiltBlock {
  * partition (UTC hour of its timestamp); each builder is sealed once at the end.
  * Returns one block per partition, oldest first.
  */
-export function buildBlocks(entries: RecordBatch[][], opts: { epoch?: number; firstLsn?: number; encoder?: EntryEncoder } = {}): PartitionBlock[] {
-  const encoder = opts.encoder ?? new EntryEncoder();
+export function buildBlocks(entries: RecordBatch[][], opts: { epoch?: number; firstLsn?: number; parsers?: Parsers } = {}): PartitionBlock[] {
+  const parsers = opts.parsers ?? new Parsers();
   const parts = new Map<number, { builder: BlockBuilder; expected: LogRecord[]; maxLsn: number }>();
   let lsn = opts.firstLsn ?? 1;
   for (const batches of entries) {
     const recs = batches.flatMap(recordsOf);
-    const { packed } = encoder.encode(batches, lsn);
-    const v = viewCols(packed.cols, packed.n, packed.nf);
-    const data = Buffer.from(packed.data);
-    for (let r = 0; r < packed.n; r++) {
-      const key = partitionOf(v.timeMs[r]!);
-      let p = parts.get(key);
-      if (!p) {
-        p = { builder: new BlockBuilder(), expected: [], maxLsn: 0 };
-        parts.set(key, p);
+    let r = 0;
+    for (const b of throughEntry(batches, lsn, parsers)) {
+      for (let i = 0; i < b.count; i++, r++) {
+        const key = partitionOf(b.timeMs[i]!);
+        let p = parts.get(key);
+        if (!p) {
+          p = { builder: new BlockBuilder(), expected: [], maxLsn: 0 };
+          parts.set(key, p);
+        }
+        p.builder.append(b, i, lsn);
+        p.expected.push(recs[r]!);
+        p.maxLsn = lsn;
       }
-      p.builder.append(v, r, data, packed.keys, packed.sources, packed.lsn);
-      p.expected.push(recs[r]!);
-      p.maxLsn = lsn;
     }
     lsn++;
   }

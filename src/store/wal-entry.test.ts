@@ -1,5 +1,5 @@
 /**
- * WAL entries: EntryEncoder.encode, then checkEntry + decodeEntryBody, gives back frame
+ * WAL entries: encodeEntry, then checkEntry + decodeEntryBody, gives back frame
  * batches that, parsed again with a ParseStage of the same format, give the records
  * the original batches gave (this is how recovery and readers see the WAL). Both ways
  * frames are copied (one stretch of LF-framed lines; frame by frame when they lie far
@@ -15,7 +15,8 @@ import type { RecordBatch } from '../record/record-batch.js';
 import type { LogRecord } from '../record/record.js';
 import { CorruptError } from './byte-buffer.js';
 import { WAL_ENTRY_HEADER_SIZE, WAL_ENTRY_MAGIC } from './consts.js';
-import { EntryEncoder, checkEntry, decodeEntryBody, type DecodedEntry } from './wal-entry.js';
+import { checkEntry, decodeEntryBody, encodeEntry, type DecodedEntry } from './wal-entry.js';
+import { Parsers } from './parsers.js';
 import { LAYOUTS, RECEIVED, anyFrame, buildBlock, frameBatch, parse, recordsOf, type Layout } from './test-helpers.js';
 
 /** What recovery does with an entry: check it, decode it, parse every batch again with a fresh stage of its format. */
@@ -55,10 +56,9 @@ for (const layout of LAYOUTS) {
   test(`encode → check → decode → parse again gives the same records (${layout} frames)`, () => {
     const batches = tableBatches(layout);
     const expected = batches.flatMap(recordsOf);
-    const { entry, packed } = new EntryEncoder().encode(batches, 42);
-    assert.equal(packed.lsn, 42);
-    assert.equal(packed.n, expected.length);
-    assert.equal(packed.rawBytes, batches.reduce((s, b) => s + b.bytes, 0));
+    const { entry, records: n, rawBytes } = encodeEntry(batches, 42);
+    assert.equal(n, expected.length);
+    assert.equal(rawBytes, batches.reduce((s, b) => s + b.bytes, 0));
     const { decoded, records } = replay(entry);
     assert.equal(decoded.lsn, 42);
     assert.deepStrictEqual(records, expected);
@@ -84,7 +84,7 @@ test('LF-framed lines are copied as one stretch (delimiters included); far-apart
   const bytes = frames.reduce((s, f) => s + f.length, 0);
   const regionOf = (layout: Layout) => {
     const b = parse('rfc5424', frames, { layout });
-    const { entry } = new EntryEncoder().encode([b], 1);
+    const { entry } = encodeEntry([b], 1);
     const { records, regions } = replay(entry);
     assert.deepStrictEqual(records, recordsOf(b), layout);
     return { region: regions[0]!, entry: entry.length, span: b.offsets[5]! - b.offsets[0]! };
@@ -111,7 +111,7 @@ test('LF-framed lines are copied as one stretch (delimiters included); far-apart
   });
   const fb = { ...frameBatch(frames), buf: crlf, offsets };
   const b = new ParseStage('rfc5424').parse(fb);
-  const { entry } = new EntryEncoder().encode([b], 1);
+  const { entry } = encodeEntry([b], 1);
   const r = replay(entry);
   assert.equal(r.regions[0], bytes + 4);
   assert.deepStrictEqual(r.records, recordsOf(b));
@@ -125,8 +125,8 @@ test('an entry of several batches, empty ones among them, and big frames', () =>
     parse('json', [], { layout: 'lines' }),
     parse('auto', [`{"msg":"${'m'.repeat(70_000)}"}`, 'x'], { layout: 'lines' }),
   ];
-  const { entry, packed } = new EntryEncoder().encode(batches, 7);
-  assert.equal(packed.n, 4);
+  const { entry, records: n } = encodeEntry(batches, 7);
+  assert.equal(n, 4);
   const { decoded, records } = replay(entry);
   assert.equal(decoded.batches.length, 4);
   assert.equal(decoded.batches[0]!.count, 0);
@@ -148,7 +148,6 @@ const batchArb = fc.record({
 });
 
 test('property: any batches, any layout: replaying the entry gives the records recordAt() gave', () => {
-  const encoder = new EntryEncoder();
   fc.assert(
     fc.property(fc.array(batchArb, { minLength: 1, maxLength: 5 }), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), (spec, lsn) => {
       const batches = spec.map((s) => parse(s.format, s.frames, {
@@ -159,7 +158,7 @@ test('property: any batches, any layout: replaying the entry gives the records r
         flags: s.truncated ? Uint8Array.from(s.frames.map((_, i) => (i % 3 === 0 ? FRAME_TRUNCATED : 0))) : null,
       }));
       const expected = batches.flatMap(recordsOf);
-      const { entry } = encoder.encode(batches, lsn);
+      const { entry } = encodeEntry(batches, lsn);
       const { decoded, records } = replay(entry);
       assert.equal(decoded.lsn, lsn);
       assert.deepStrictEqual(records, expected);
@@ -168,22 +167,19 @@ test('property: any batches, any layout: replaying the entry gives the records r
   );
 });
 
-// ---- one encoder, many messages (as the store uses it) ----
+// ---- one worker, many entries (as the store uses it) ----
 
-test('one encoder across messages while the parser\'s key dictionary grows: field names stay right', () => {
-  // Regression: EntryEncoder maps key ids to message-local ids in a per-dictionary table
-  // and clears the entries it touched after each message. When the table grew in the
-  // middle of a message, the entries touched before the growth were cleared in the old
-  // table only, so the next message reused stale local ids: wrong field names in the
-  // packed records, or ids past the message's key list (names `undefined`).
+test('one worker parser across entries while its key dictionary grows: field names in blocks stay right', () => {
+  // The block builder caches key id → column per key dictionary; the worker's parser
+  // keeps one dictionary that grows (and is replaced when full) across entries.
   const stage = new ParseStage('json');
-  const encoder = new EntryEncoder();
+  const parsers = new Parsers();
   const wide = `{"a":"2",${Array.from({ length: 200 }, (_, i) => `"k${i}":${i}`).join(',')}}`;
   const messages = [['{"a":"1"}'], [wide], ['{"b":"x","a":"3"}'], ['{"a":"4","c":"y"}'], ['{"zz":"5"}', '{"a":"6"}']];
   messages.forEach((frames, m) => {
     const b = parse('json', frames, {}, stage);
     const expected = recordsOf(b);
-    const { decoded } = buildBlock([[b]], { encoder, firstLsn: m + 1 });
+    const { decoded } = buildBlock([[b]], { parsers, firstLsn: m + 1 });
     const got = Array.from({ length: decoded.n }, (_, i) => decoded.record(i));
     assert.deepStrictEqual(got, expected, `message ${m}`);
   });
@@ -192,7 +188,7 @@ test('one encoder across messages while the parser\'s key dictionary grows: fiel
 // ---- damage ----
 
 function sampleEntry(): Buffer {
-  return new EntryEncoder().encode(tableBatches('lines'), 9).entry;
+  return encodeEntry(tableBatches('lines'), 9).entry;
 }
 
 test('checkEntry refuses a flipped byte anywhere in the entry, a cut entry and a length past the end', () => {
@@ -253,7 +249,7 @@ test('decodeEntryBody: a damaged body (CRC bypassed) throws CorruptError or give
 });
 
 test('decodeEntryBody refuses: unknown kind, bad LSN, unknown format, stray bytes', () => {
-  const entry = Buffer.from(new EntryEncoder().encode([parse('raw', ['a'])], 5).entry);
+  const entry = Buffer.from(encodeEntry([parse('raw', ['a'])], 5).entry);
   const body = entry.subarray(WAL_ENTRY_HEADER_SIZE);
   const variant = (patch: (b: Buffer) => Buffer) => () => {
     const b = patch(Buffer.from(body));

@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32c } from '@node-rs/crc32';
 import { FILE_HEADER_SIZE, FORMAT_VERSION, WAL_ENTRY_HEADER_SIZE, WAL_ENTRY_MAGIC, WAL_FILE_MAGIC } from './consts.js';
-import { EntryEncoder, type DecodedEntry } from './wal-entry.js';
+import { encodeEntry, type DecodedEntry } from './wal-entry.js';
 import { listWalFiles, scanWalFile, walFileName } from './wal-reader.js';
 import { parse, rmDir, tempDir } from './test-helpers.js';
 
@@ -26,11 +26,10 @@ function fileHeader(firstLsn: number, version = FORMAT_VERSION): Buffer {
 
 /** Entries lsn first … first+n-1, each a few records of a different size. */
 function entries(first: number, n: number): Buffer[] {
-  const enc = new EntryEncoder();
   return Array.from({ length: n }, (_, k) => {
     const lsn = first + k;
     const frames = Array.from({ length: 1 + (k % 3) }, (_, i) => `<13>1 2026-11-22T09:00:0${i}Z host app - - - entry ${lsn} record ${i} ${'x'.repeat(k * 7)}`);
-    return Buffer.from(enc.encode([parse('rfc5424', frames)], lsn).entry);
+    return Buffer.from(encodeEntry([parse('rfc5424', frames)], lsn).entry);
   });
 }
 

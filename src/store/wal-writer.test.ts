@@ -12,7 +12,7 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setImmediate as tick } from 'node:timers/promises';
 import { FILE_HEADER_SIZE } from './consts.js';
-import { EntryEncoder } from './wal-entry.js';
+import { encodeEntry } from './wal-entry.js';
 import { listWalFiles, scanWalFile, walFileName } from './wal-reader.js';
 import { WalWriter, type FsyncMode, type WalEntryRef, type WalWriterOptions } from './wal-writer.js';
 import { parse, rmDir, tempDir } from './test-helpers.js';
@@ -26,10 +26,9 @@ function newDir(): string {
   return d;
 }
 
-const encoder = new EntryEncoder();
 function entry(lsn: number, pad = 40): WalEntryRef {
   const b = parse('raw', [`entry ${lsn} ${'p'.repeat(pad)}`, `second frame of ${lsn}`]);
-  return { lsn, entry: Buffer.from(encoder.encode([b], lsn).entry) };
+  return { lsn, entry: Buffer.from(encodeEntry([b], lsn).entry) };
 }
 
 interface Harness {
@@ -230,7 +229,7 @@ test('a restart that reuses the name of an existing (empty) WAL file: deleteUpTo
   assert.equal(h.w.files.length, 1);
 });
 
-test('an injected fdatasync failure: the entries since the last good sync are written again in place, once each', async () => {
+test('an injected fdatasync failure (fsync interval; "always" writes with O_DSYNC and has no separate sync): the entries since the last good sync are written again in place, once each', async () => {
   const dir = newDir();
   // The FileHandle class, from any handle: fail its datasync on demand.
   const probe = await open(join(dir, 'probe'), 'w');
@@ -247,7 +246,7 @@ test('an injected fdatasync failure: the entries since the last good sync are wr
     return real.call(this);
   };
   try {
-    const h = harness(dir, { fsync: 'always' });
+    const h = harness(dir, { fsync: 'interval', fsyncIntervalMs: 1 });
     await h.w.start(1);
     for (let i = 1; i <= 10; i++) h.w.append(entry(i));
     await h.until(10);

@@ -15,7 +15,8 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { constants, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { RecordBatch } from '../../record/record-batch.js';
+import { parsed } from '../../record/record-batch.js';
+import type { FrameBatch } from '../../pipeline/batch.js';
 import { RecordJsonWriter } from '../../record/record-json.js';
 import type { Output } from '../../pipeline/pipeline.js';
 import type { Metrics } from '../../metrics/metrics.js';
@@ -24,6 +25,7 @@ import { RinglogError } from '../../errors.js';
 
 export class NdjsonOutput implements Output {
   readonly name: string;
+  readonly needsRecords = true;
   private fh: FileHandle | null = null;
   private position = 0;
   private readonly json = new RecordJsonWriter();
@@ -85,11 +87,12 @@ export class NdjsonOutput implements Output {
     });
   }
 
-  write(batches: RecordBatch[]): Promise<void> {
+  write(batches: FrameBatch[]): Promise<void> {
     return this.serial(() => this.writeNow(batches));
   }
 
-  private async writeNow(batches: RecordBatch[]): Promise<void> {
+  private async writeNow(frames: FrameBatch[]): Promise<void> {
+    const batches = frames.map(parsed);
     const fh = this.fh;
     if (!fh) throw new RinglogError('RL_OUTPUT_FAILED', `NDJSON output ${this.path} is not open`);
     const out = this.json.render(batches);

@@ -1,5 +1,5 @@
 /** An output that counts records and discards them: for benchmarks of the edge alone. */
-import type { RecordBatch } from '../../record/record-batch.js';
+import type { FrameBatch } from '../../pipeline/batch.js';
 import type { Output } from '../../pipeline/pipeline.js';
 import type { Metrics } from '../../metrics/metrics.js';
 
@@ -8,7 +8,7 @@ export class NullOutput implements Output {
   records = 0;
   constructor(private readonly metrics: Metrics) {}
 
-  write(batches: RecordBatch[]): void {
+  write(batches: FrameBatch[]): void {
     let n = 0;
     let bytes = 0;
     for (const b of batches) {
