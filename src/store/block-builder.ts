@@ -12,7 +12,8 @@
  * Payload (before compression), columns one after the other:
  *
  *   n uvarint
- *   time      n × svarint: ns since the previous row's time (first: since the header's min)
+ *   time      unit uvarint (0: ns, 3: µs, 6: ms — the coarsest every timestamp is a whole number of),
+ *             n × svarint: units since the previous row's time (first: since the header's min)
  *   received  n × svarint ms delta (first: from the header's minMs), n × uvarint ns
  *   facility  n bytes          severity  n bytes
  *   host, app, procid, msgid: dict size uvarint, entries (uvarint length + bytes),
@@ -306,14 +307,21 @@ export class BlockBuilder {
     const perm = this.order();
     out.reset();
     out.uvarint(n);
-    // Timestamps: ns deltas along the row order.
+    // Timestamps: deltas along the row order, in the coarsest unit every timestamp of the
+    // block is a whole number of (ms, µs or ns: most sources give ms or µs).
+    let unit = 1_000_000;
+    for (let i = 0; i < n && unit > 1; i++) {
+      const ns = this.tsNs[i]!;
+      if (ns % unit !== 0) unit = ns % 1000 === 0 ? 1000 : 1;
+    }
+    out.uvarint(unit === 1_000_000 ? 6 : unit === 1000 ? 3 : 0);
     let prevMs = this.minMs;
     let prevNs = this.minNs;
     for (let j = 0; j < n; j++) {
       const i = perm[j]!;
       const ms = this.tsMs[i]!;
       const ns = this.tsNs[i]!;
-      out.svarint((ms - prevMs) * 1_000_000 + (ns - prevNs));
+      out.svarint(((ms - prevMs) * 1_000_000 + (ns - prevNs)) / unit);
       prevMs = ms;
       prevNs = ns;
     }

@@ -154,10 +154,13 @@ export function decodeBlock(header: BlockHeader, comp: Uint8Array): DecodedBlock
   // Timestamps: ns deltas from the header's minimum, kept as (ms, ns) without leaving the safe-integer range.
   const tsMs = new Float64Array(n);
   const tsNs = new Uint32Array(n);
+  const exp = r.uvarint();
+  if (exp !== 0 && exp !== 3 && exp !== 6) throw new CorruptError(`bad time unit 10^${exp} ns`);
+  const unit = 10 ** exp;
   let ms = header.minMs;
   let ns = header.minNs;
   for (let i = 0; i < n; i++) {
-    ns += r.svarint();
+    ns += r.svarint() * unit;
     if (ns < 0 || ns >= 1_000_000) {
       const carry = Math.floor(ns / 1_000_000);
       ms += carry;

@@ -24,7 +24,7 @@
 import type { HashSet32 } from './tokenizer.js';
 import { ByteReader, ByteWriter, CorruptError } from './byte-buffer.js';
 
-export const BITS_PER_KEY = 8;
+export const BITS_PER_KEY = 9;
 export const K = 8;
 const BLOCK_BITS = 256;
 /** Bloom filters larger than this are cut to it (an absurd number of distinct tokens in one block). */
