@@ -52,7 +52,7 @@ function usage(msg?: string): never {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { quick: false, messages: 4_000_000, connections: 8, repeat: 3, corpusLines: 2_000_000, level: 3, latencySeconds: 8, timeoutSec: 300, blockSize: '4MiB', only: [] };
+  const a: Args = { quick: false, messages: 4_000_000, connections: 8, repeat: 3, corpusLines: 2_000_000, level: 5, latencySeconds: 8, timeoutSec: 300, blockSize: '8MiB', only: [] };
   const set = new Set<string>();
   const int = (name: string, v: string | undefined, min = 1) => {
     const n = Number(v?.replace(/_/g, ''));

@@ -222,10 +222,10 @@ export const configSchema = z
         /** always: fdatasync before every ack (group commit); interval: one fdatasync per fsyncInterval, acks after it; never: acks after write(2). */
         fsync: z.enum(['always', 'interval', 'never']).default('always'),
         fsyncInterval: duration(1, 60_000).default(10),
-        /** zstd level of blocks: 1 is fast; higher levels compress a little better for much more CPU. */
-        compressionLevel: z.number().int().min(1).max(22).default(3),
+        /** zstd level of blocks: 5 compresses logs ~5% better than 3 for ~25% more worker CPU on varied logs (docs/benchmarks.md); 1 is fastest. */
+        compressionLevel: z.number().int().min(1).max(22).default(5),
         /** A block is sealed once its records reach about this many bytes (its columns before compression are about 2/3 of that). */
-        blockSize: size(16 * KiB, 16 * MiB).default(4 * MiB),
+        blockSize: size(16 * KiB, 16 * MiB).default(8 * MiB),
         /** Blocks are committed (synced, checkpointed, WAL reclaimed) after this many bytes of records… */
         commitSize: size(1 * MiB, 1 * GiB).default(64 * MiB),
         /** …or this long after the first uncommitted record. */
@@ -246,7 +246,7 @@ export const configSchema = z
       })
       .strict()
       .default({
-        enabled: true, fsync: 'always', fsyncInterval: 10, compressionLevel: 3, blockSize: 4 * MiB, commitSize: 64 * MiB,
+        enabled: true, fsync: 'always', fsyncInterval: 10, compressionLevel: 5, blockSize: 8 * MiB, commitSize: 64 * MiB,
         commitInterval: 30_000, maxPending: 64 * MiB, retention: { maxAge: 7 * DAY, maxSize: 0, checkInterval: 60_000 },
       }),
     ndjson: z

@@ -86,7 +86,7 @@ export type FromWorker =
   | { type: 'closed'; stats: WorkerStats };
 
 /** Partitions with a builder at once; a backfill over more hours seals the least recently used (see evictBuilder). */
-const MAX_OPEN_BUILDERS = 64;
+const MAX_OPEN_BUILDERS = 32;
 /** Segments open at once (two descriptors each). */
 const MAX_OPEN_WRITERS = 64;
 
