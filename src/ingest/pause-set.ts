@@ -8,9 +8,11 @@
 import type { Socket } from 'node:net';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { Metrics } from '../metrics/metrics.js';
+import { nowMs } from '../pipeline/batch.js';
 
 export class PauseSet {
   private readonly sockets = new Set<Socket>();
+  private readonly resumed = new WeakMap<Socket, number>();
 
   constructor(pipeline: Pipeline, private readonly metrics: Metrics) {
     pipeline.on('resume', () => this.resumeAll());
@@ -36,8 +38,21 @@ export class PauseSet {
   }
 
   private resumeAll(): void {
-    for (const s of this.sockets) s.resume();
+    const now = nowMs();
+    for (const s of this.sockets) {
+      s.resume();
+      this.resumed.set(s, now);
+    }
     this.sockets.clear();
     this.metrics.socketsPaused.set(0);
+  }
+
+  /**
+   * When the socket was last resumed from backpressure (0: never). The idle sweep counts
+   * a connection's quiet time from then: right after a resume, before the first read
+   * lands, the connection is not idle — the server was.
+   */
+  resumedAt(socket: Socket): number {
+    return this.resumed.get(socket) ?? 0;
   }
 }

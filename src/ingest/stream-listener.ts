@@ -221,7 +221,7 @@ export class StreamListener {
     if (limit <= 0) return;
     const cutoff = nowMs() - limit;
     for (const c of this.connections) {
-      if (c.lastActive > cutoff || this.pauses.has(c.socket)) continue;
+      if (c.lastActive > cutoff || this.pauses.has(c.socket) || this.pauses.resumedAt(c.socket) > cutoff) continue;
       if (c.closeReason === 'peer') c.closeReason = this.closing ? 'shutdown' : 'idle_timeout';
       c.drainAndDestroy();
     }
