@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { ENC_CONST, ENC_JSON, ENC_UTF8, MESSAGE, SLOTS, type RecordBatch } from '../../record/record-batch.js';
+import { ENC_JSON, ENC_UTF8, MESSAGE, type RecordBatch } from '../../record/record-batch.js';
 import { decodeText } from '../../record/record.js';
 import { PARSE_ERROR_REASONS, type FrameParser } from './format.js';
 import { parseAuto } from './index.js';
@@ -17,7 +17,7 @@ import { MAX_NESTING } from './json-scanner.js';
 import { MAX_FLATTEN, parseGelf, parseJson } from './json.js';
 import { parseLevelText, parseTimeText, parsedTime } from './text-values.js';
 import { trimEscapedLineEnds } from './well-known-keys.js';
-import { checkTotal, expectRecord, pad2, parseBatch, type Want } from './syslog-test-helpers.js';
+import { assertSane, checkTotal, expectRecord, pad2, parseBatch, type Want } from './syslog-test-helpers.js';
 import { RECEIVED_MS, ns, parseAll, parseOne } from './test-helpers.js';
 
 /** 2026-11-22T09:30:00Z in seconds since the epoch. */
@@ -830,32 +830,6 @@ const jsonFrame = fc.oneof(
   fc.object({ maxDepth: 3 }).map((v) => Buffer.from(JSON.stringify(v) ?? '{}')),
 );
 
-/**
- * The checks of checkTotal on frames of our own: no throw, ranges within the frame,
- * sane columns, known parse_error reasons, and a frame parses the same alone and in a batch.
- */
-function checkSane(parser: FrameParser, frames: Buffer[]): void {
-  const batch = parseBatch(parser, frames);
-  for (let i = 0; i < batch.count; i++) {
-    const s = batch.offsets[2 * i]!;
-    const e = batch.offsets[2 * i + 1]!;
-    const inFrame = (a: number, b: number, enc: number): void => {
-      if (enc === ENC_CONST || (a === 0 && b === 0)) return;
-      assert.ok(s <= a && a <= b && b <= e, `range [${a}, ${b}) outside frame [${s}, ${e})`);
-    };
-    for (let k = 0; k < SLOTS; k++) inFrame(batch.spans[i * 10 + 2 * k]!, batch.spans[i * 10 + 2 * k + 1]!, batch.enc[i * SLOTS + k]!);
-    for (let f = batch.fieldStart[i]!; f < batch.fieldStart[i + 1]!; f++) inFrame(batch.fieldSpans[2 * f]!, batch.fieldSpans[2 * f + 1]!, batch.fieldEnc[f]!);
-    assert.ok(batch.timeNs[i]! < 1_000_000 && Number.isInteger(batch.timeMs[i]!));
-    assert.ok(batch.facility[i]! <= 23 && batch.severity[i]! <= 7);
-  }
-  const all = parseAll(parser, frames);
-  frames.forEach((f, i) => {
-    const alone = parseOne(parser, f);
-    assert.deepEqual(all[i], alone);
-    const reason = alone.fields['parse_error'];
-    if (reason !== undefined) assert.ok((PARSE_ERROR_REASONS as readonly string[]).includes(reason), reason);
-  });
-}
 
 /** Whether JSON.parse takes the text as one object (what parseJson must accept). */
 function isJsonObject(text: string): boolean {
@@ -886,9 +860,9 @@ describe('parseJson and parseGelf: properties (fast-check)', () => {
   it('never throw on JSON-like token soup, and parse alone as in a batch', () => {
     fc.assert(
       fc.property(fc.array(jsonFrame, { minLength: 1, maxLength: 4 }), (frames) => {
-        checkSane(parseJson, frames);
-        checkSane(parseGelf, frames);
-        checkSane(parseAuto, frames);
+        assertSane(parseJson, frames);
+        assertSane(parseGelf, frames);
+        assertSane(parseAuto, frames);
       }),
       { numRuns: 3000 },
     );

@@ -9,12 +9,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { ENC_CONST, ENC_JSON, ENC_UTF8, SLOTS, type RecordBatch } from '../../record/record-batch.js';
+import { ENC_CONST, ENC_JSON, ENC_UTF8, type RecordBatch } from '../../record/record-batch.js';
 import { decodeText } from '../../record/record.js';
-import { PARSE_ERROR_REASONS, type FrameParser } from './format.js';
+import { PARSE_ERROR_REASONS } from './format.js';
 import { parseAuto } from './index.js';
 import { looksLikeLogfmt, parseLogfmt } from './logfmt.js';
-import { checkTotal, expectRecord, parseBatch, type Want } from './syslog-test-helpers.js';
+import { assertSane, checkTotal, expectRecord, parseBatch, type Want } from './syslog-test-helpers.js';
 import { ns, parseAll, parseOne } from './test-helpers.js';
 
 const T930 = ns('2026-11-22T09:30:00Z');
@@ -286,28 +286,6 @@ describe('looksLikeLogfmt (auto listener)', () => {
 
 // ---- properties ---------------------------------------------------------------------
 
-function checkSane(parser: FrameParser, frames: Buffer[]): void {
-  const batch = parseBatch(parser, frames);
-  for (let i = 0; i < batch.count; i++) {
-    const s = batch.offsets[2 * i]!;
-    const e = batch.offsets[2 * i + 1]!;
-    const inFrame = (a: number, b: number, enc: number): void => {
-      if (enc === ENC_CONST || (a === 0 && b === 0)) return;
-      assert.ok(s <= a && a <= b && b <= e, `range [${a}, ${b}) outside frame [${s}, ${e})`);
-    };
-    for (let k = 0; k < SLOTS; k++) inFrame(batch.spans[i * 10 + 2 * k]!, batch.spans[i * 10 + 2 * k + 1]!, batch.enc[i * SLOTS + k]!);
-    for (let f = batch.fieldStart[i]!; f < batch.fieldStart[i + 1]!; f++) inFrame(batch.fieldSpans[2 * f]!, batch.fieldSpans[2 * f + 1]!, batch.fieldEnc[f]!);
-    assert.ok(batch.timeNs[i]! < 1_000_000 && Number.isInteger(batch.timeMs[i]!));
-    assert.ok(batch.facility[i]! <= 23 && batch.severity[i]! <= 7);
-  }
-  const all = parseAll(parser, frames);
-  frames.forEach((f, i) => {
-    const alone = parseOne(parser, f);
-    assert.deepEqual(all[i], alone);
-    const reason = alone.fields['parse_error'];
-    if (reason !== undefined) assert.ok((PARSE_ERROR_REASONS as readonly string[]).includes(reason), reason);
-  });
-}
 
 const LOGFMT_TOKENS = [
   'a', 'b', 'key', '_k', 'x.y', '=', '"', '\\', '\\"', '\\\\', '\\n', '\\u00e9', '\\u', '\\q', ' ', ' ', '\t', '\r', '\n', '\0', '1', '2ms',
@@ -342,8 +320,8 @@ describe('parseLogfmt: properties (fast-check)', () => {
   it('never throws on logfmt-like token soup, and parses alone as in a batch', () => {
     fc.assert(
       fc.property(fc.array(logfmtFrame, { minLength: 1, maxLength: 4 }), (frames) => {
-        checkSane(parseLogfmt, frames);
-        checkSane(parseAuto, frames);
+        assertSane(parseLogfmt, frames);
+        assertSane(parseAuto, frames);
       }),
       { numRuns: 3000 },
     );

@@ -34,19 +34,34 @@ const MAX_TAG = 128;
 /** Longest Cisco sequence number. */
 const MAX_SEQ = 10;
 
-export const parseRfc3164: FrameParser = (w, i, start, end) => {
+/**
+ * The `<PRI>` of a syslog frame (`end` already trimmed), shared by parseRfc3164 and
+ * parseSyslog: sets facility and severity and returns where the header after it
+ * starts; or handles the whole frame and returns -1 — no PRI (a BSD line, user.notice),
+ * a blank frame ('empty'), a malformed PRI ('invalid_pri').
+ */
+export function syslogPri(w: RecordWriter, i: number, start: number, end: number): number {
   const buf = w.buf;
-  end = trimEnd(buf, start, end);
   const s = buf[start] === LT ? start : priStart(buf, start, end);
   const pri = parsePri(buf, s, end);
   if (pri === NO_PRI) {
-    if (isBlank(buf, start, end)) return w.fail(i, start, end, 'empty');
-    return rfc3164AfterPri(w, i, end, start);
+    if (isBlank(buf, start, end)) w.fail(i, start, end, 'empty');
+    else rfc3164AfterPri(w, i, end, start);
+    return -1;
   }
-  if (pri < 0) return w.fail(i, start, end, 'invalid_pri');
+  if (pri < 0) {
+    w.fail(i, start, end, 'invalid_pri');
+    return -1;
+  }
   w.facility[i] = (pri & 0xff) >> 3;
   w.severity[i] = pri & 7;
-  rfc3164AfterPri(w, i, end, s + (pri >> 8));
+  return s + (pri >> 8);
+}
+
+export const parseRfc3164: FrameParser = (w, i, start, end) => {
+  end = trimEnd(w.buf, start, end);
+  const p = syslogPri(w, i, start, end);
+  if (p >= 0) rfc3164AfterPri(w, i, end, p);
 };
 
 /**

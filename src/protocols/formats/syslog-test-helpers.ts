@@ -56,6 +56,33 @@ const SYSLOG_BYTES = Buffer.from('<>0123456789 -:.TtZz+[]"\\=@%*aNovMar\r\n\0\t\
  * text range lies within its own frame; parse_error reasons are known ones; and a frame
  * parses the same alone as between arbitrary neighbours (nothing reads past its end).
  */
+/**
+ * What every parser must do with any frames: ranges inside their frame (or constants),
+ * sane columns, known parse_error reasons, and a frame parses the same alone and in a batch.
+ */
+export function assertSane(parser: FrameParser, frames: Buffer[]): void {
+  const batch = parseBatch(parser, frames);
+  for (let i = 0; i < batch.count; i++) {
+    const s = batch.offsets[2 * i]!;
+    const e = batch.offsets[2 * i + 1]!;
+    const inFrame = (a: number, b: number, enc: number): void => {
+      if (enc === ENC_CONST || (a === 0 && b === 0)) return;
+      assert.ok(s <= a && a <= b && b <= e, `range [${a}, ${b}) outside frame [${s}, ${e})`);
+    };
+    for (let k = 0; k < SLOTS; k++) inFrame(batch.spans[i * 10 + 2 * k]!, batch.spans[i * 10 + 2 * k + 1]!, batch.enc[i * SLOTS + k]!);
+    for (let f = batch.fieldStart[i]!; f < batch.fieldStart[i + 1]!; f++) inFrame(batch.fieldSpans[2 * f]!, batch.fieldSpans[2 * f + 1]!, batch.fieldEnc[f]!);
+    assert.ok(batch.timeNs[i]! < 1_000_000 && Number.isInteger(batch.timeMs[i]!));
+    assert.ok(batch.facility[i]! <= 23 && batch.severity[i]! <= 7);
+  }
+  const all = parseAll(parser, frames);
+  frames.forEach((f, i) => {
+    const alone = parseOne(parser, f);
+    assert.deepEqual(all[i], alone);
+    const reason = alone.fields['parse_error'];
+    if (reason !== undefined) assert.ok((PARSE_ERROR_REASONS as readonly string[]).includes(reason), reason);
+  });
+}
+
 export function checkTotal(parser: FrameParser, prefixes: string[]): void {
   const frame = fc.oneof(
     fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)),
@@ -65,26 +92,7 @@ export function checkTotal(parser: FrameParser, prefixes: string[]): void {
   );
   fc.assert(
     fc.property(fc.array(frame, { minLength: 1, maxLength: 4 }), (frames) => {
-      const batch = parseBatch(parser, frames);
-      for (let i = 0; i < batch.count; i++) {
-        const s = batch.offsets[2 * i]!;
-        const e = batch.offsets[2 * i + 1]!;
-        const inFrame = (a: number, b: number, enc: number): void => {
-          if (enc === ENC_CONST || (a === 0 && b === 0)) return;
-          assert.ok(s <= a && a <= b && b <= e, `range [${a}, ${b}) outside frame [${s}, ${e})`);
-        };
-        for (let k = 0; k < SLOTS; k++) inFrame(batch.spans[i * 10 + 2 * k]!, batch.spans[i * 10 + 2 * k + 1]!, batch.enc[i * SLOTS + k]!);
-        for (let f = batch.fieldStart[i]!; f < batch.fieldStart[i + 1]!; f++) inFrame(batch.fieldSpans[2 * f]!, batch.fieldSpans[2 * f + 1]!, batch.fieldEnc[f]!);
-        assert.ok(batch.timeNs[i]! < 1_000_000 && Number.isInteger(batch.timeMs[i]!));
-        assert.ok(batch.facility[i]! <= 23 && batch.severity[i]! <= 7);
-      }
-      const all = parseAll(parser, frames);
-      frames.forEach((f, i) => {
-        const alone = parseOne(parser, f);
-        assert.deepEqual(all[i], alone);
-        const reason = alone.fields['parse_error'];
-        if (reason !== undefined) assert.ok((PARSE_ERROR_REASONS as readonly string[]).includes(reason), reason);
-      });
+      assertSane(parser, frames);
     }),
     { numRuns: 3000 },
   );

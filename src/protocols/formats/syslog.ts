@@ -5,23 +5,15 @@
  * dates `<13>2026-11-22T…` are BSD: their digits are not followed by SP.
  */
 import type { FrameParser } from './format.js';
-import { rfc3164AfterPri } from './rfc3164.js';
+import { rfc3164AfterPri, syslogPri } from './rfc3164.js';
 import { rfc5424AfterPri } from './rfc5424.js';
-import { LT, NO_PRI, SP, isBlank, parsePri, priStart, trimEnd } from './syslog-common.js';
+import { SP, trimEnd } from './syslog-common.js';
 
 export const parseSyslog: FrameParser = (w, i, start, end) => {
   const buf = w.buf;
   end = trimEnd(buf, start, end);
-  const s = buf[start] === LT ? start : priStart(buf, start, end);
-  const pri = parsePri(buf, s, end);
-  if (pri === NO_PRI) {
-    if (isBlank(buf, start, end)) return w.fail(i, start, end, 'empty');
-    return rfc3164AfterPri(w, i, end, start);
-  }
-  if (pri < 0) return w.fail(i, start, end, 'invalid_pri');
-  w.facility[i] = (pri & 0xff) >> 3;
-  w.severity[i] = pri & 7;
-  const p = s + (pri >> 8);
+  const p = syslogPri(w, i, start, end);
+  if (p < 0) return;
   let q = p;
   while (q < end && q - p < 3) {
     const c = buf[q]!;
