@@ -11,7 +11,7 @@
 import { closeSync, fdatasyncSync, openSync, readSync, writeSync, constants } from 'node:fs';
 import { dirname } from 'node:path';
 import { crc32c } from '@node-rs/crc32';
-import { syncDir } from './sync-dir.js';
+import { syncDir } from './fs-util.js';
 import { CHECKPOINT_MAGIC, CHECKPOINT_SLOT, FORMAT_VERSION } from './consts.js';
 
 export interface Checkpoint {

@@ -3,7 +3,7 @@
  * holding that hour's segment files (`000001.seg` + `000001.idx`, …). Names sort in
  * time order; retention deletes whole partitions (by age) or whole segments (by size).
  */
-import { readdirSync } from 'node:fs';
+import { readdirOrEmpty } from './fs-util.js';
 import { join } from 'node:path';
 import { PARTITION_MS } from './consts.js';
 
@@ -34,15 +34,8 @@ export function segmentName(no: number): string {
 
 /** Partition directories under `root`, oldest first; other entries are ignored. */
 export function listPartitions(root: string): { key: number; name: string; path: string }[] {
-  let names: string[];
-  try {
-    names = readdirSync(root);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
   const out: { key: number; name: string; path: string }[] = [];
-  for (const name of names) {
+  for (const name of readdirOrEmpty(root)) {
     const key = parsePartitionName(name);
     if (key !== null) out.push({ key, name, path: join(root, name) });
   }
@@ -51,15 +44,8 @@ export function listPartitions(root: string): { key: number; name: string; path:
 
 /** Segment numbers in a partition directory, ascending. */
 export function listSegments(dir: string): number[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
   const out: number[] = [];
-  for (const name of names) {
+  for (const name of readdirOrEmpty(dir)) {
     const m = SEGMENT.exec(name);
     if (m) out.push(Number(m[1]));
   }

@@ -21,7 +21,7 @@ import { bloomOfBlock, decodeBlock, decompressPayload } from './block-decoder.js
 import { BLOCK_MAGIC, FILE_HEADER_SIZE, IDX_FILE_MAGIC, SEG_FILE_MAGIC } from './consts.js';
 import { listPartitions, listSegments } from './partition.js';
 import { fileHeader, marshalIndexEntry, readFileOrNull, readIndex, scanSegment, segmentPaths, type IndexEntry } from './segment.js';
-import { syncDir } from './sync-dir.js';
+import { syncDir, truncateFile } from './fs-util.js';
 
 export interface RecoveryReport {
   partitions: number;
@@ -332,12 +332,3 @@ function rewriteHeader(path: string, magic: number): void {
   }
 }
 
-function truncateFile(path: string, len: number): void {
-  const fd = openSync(path, constants.O_RDWR);
-  try {
-    ftruncateSync(fd, len);
-    fdatasyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}

@@ -29,7 +29,7 @@ import { Parsers, type ParseCountsByListener } from './parsers.js';
 import { listPartitions, listSegments, partitionName, partitionOf } from './partition.js';
 import { recoverSegments, type LastSegment, type RecoveryReport } from './recovery.js';
 import { SegmentWriter, segmentPaths } from './segment.js';
-import { syncDir } from './sync-dir.js';
+import { syncDir } from './fs-util.js';
 import type { Fields } from '../log.js';
 
 export interface WorkerInit {

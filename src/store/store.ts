@@ -17,7 +17,7 @@
  * waits, the pipeline fills and the senders are paused.
  */
 import { Worker } from 'node:worker_threads';
-import { mkdirSync, readFileSync, writeFileSync, unlinkSync, openSync, closeSync, ftruncateSync, fdatasyncSync, constants } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync, unlinkSync, openSync, closeSync, fdatasyncSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Output } from '../pipeline/pipeline.js';
 import type { FrameBatch } from '../pipeline/batch.js';
@@ -28,7 +28,7 @@ import { nowMs } from '../pipeline/batch.js';
 import { CHECKPOINT_FILE, FORMAT_FILE, FORMAT_TEXT, LOCK_FILE, PARTITIONS_DIR, STORE_DIR, WAL_DIR, WAL_FILE_TARGET } from './consts.js';
 import { encodeEntry, type StoreBatch } from './wal-entry.js';
 import { WalWriter, type FsyncMode, type WalEntryRef } from './wal-writer.js';
-import { syncDir } from './sync-dir.js';
+import { syncDir, truncateFile } from './fs-util.js';
 import { listWalFiles, scanWalFile } from './wal-reader.js';
 import type { FromWorker, ToWorker, WorkerInit, WorkerStats } from './store-worker.js';
 import type { Checkpoint } from './checkpoint.js';
@@ -321,7 +321,7 @@ export class Store implements Output {
         this.metrics.storeDamagedBytes.inc(scan.tornTail);
         const last = i === files.length - 1;
         this.log[last ? 'info' : 'warn'](last ? 'store recovery: torn WAL tail cut off (an append cut short by the crash; it was never acknowledged)' : 'store recovery: damaged end of a WAL file', { file: f.path, bytes: scan.tornTail });
-        if (last) truncate(f.path, scan.validEnd);
+        if (last) truncateFile(f.path, scan.validEnd);
       }
     });
     this.nextLsn = maxLsn + 1;
@@ -515,15 +515,5 @@ function processAlive(pid: number): boolean {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function truncate(path: string, len: number): void {
-  const fd = openSync(path, constants.O_RDWR);
-  try {
-    ftruncateSync(fd, len);
-    fdatasyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }

@@ -7,7 +7,7 @@
  * file is a torn tail (the server died mid-append): recovery cuts it off. A damaged
  * stretch with valid entries after it loses only that stretch.
  */
-import { readdirSync } from 'node:fs';
+import { readdirOrEmpty } from './fs-util.js';
 import { join } from 'node:path';
 import { FILE_HEADER_SIZE, WAL_ENTRY_HEADER_SIZE, WAL_ENTRY_MAGIC, WAL_FILE_MAGIC } from './consts.js';
 import { CorruptError } from './byte-buffer.js';
@@ -27,15 +27,8 @@ export interface WalFile {
 
 /** WAL files in `dir`, in LSN order. */
 export function listWalFiles(dir: string): WalFile[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
   const out: WalFile[] = [];
-  for (const name of names) {
+  for (const name of readdirOrEmpty(dir)) {
     const m = WAL_NAME.exec(name);
     if (m) out.push({ firstLsn: parseInt(m[1]!, 16), path: join(dir, name) });
   }

@@ -24,7 +24,7 @@ import { constants } from 'node:fs';
 import { join } from 'node:path';
 import { FILE_HEADER_SIZE, FORMAT_VERSION, WAL_FILE_MAGIC } from './consts.js';
 import { walFileName, type WalFile } from './wal-reader.js';
-import { syncDirAsync } from './sync-dir.js';
+import { syncDirAsync } from './fs-util.js';
 
 export type FsyncMode = 'always' | 'interval' | 'never';
 
