@@ -86,7 +86,9 @@ test('retention by age: partitions older than --retention-age are deleted (their
   const old: SentRecord[] = [];
   const fresh: SentRecord[] = [];
   let seq = 0;
-  for (const hoursAgo of [5, 4, 3]) for (let i = 0; i < 300; i++) old.push(rec(1, seq++, now - hoursAgo * HOUR - i * 1000));
+  // Each old hour's records inside that hour (10 minutes past it, for 5 minutes), whatever the time of day.
+  const hourStart = Math.floor(now / HOUR) * HOUR;
+  for (const hoursAgo of [5, 4, 3]) for (let i = 0; i < 300; i++) old.push(rec(1, seq++, hourStart - hoursAgo * HOUR + 10 * 60_000 + i * 1000));
   for (let i = 0; i < 300; i++) fresh.push(rec(2, i, now - 90 * 60_000 + i * 1000));
   for (let i = 0; i < 300; i++) fresh.push(rec(2, 300 + i, now - 5 * 60_000 + i * 100));
   const oldParts = new Set(old.map(partOf));
@@ -106,8 +108,10 @@ test('retention by age: partitions older than --retention-age are deleted (their
   assert.equal(await srv.metric('ringlog_store_retention_deleted_bytes_total', { reason: 'age' }), oldBytes,
     'the deleted bytes are exactly those of the three old partitions');
   assert.equal(await srv.metric('ringlog_store_retention_deleted_bytes_total', { reason: 'size' }), 0);
-  assert.deepEqual([...partitionBytes(data).keys()].sort(), [...freshParts].sort(), 'the old partitions are gone, the recent ones are all there');
-  assert.equal(await srv.metric('ringlog_store_partitions'), freshParts.size, 'ringlog_store_partitions');
+  // The trigger records may open the current hour's partition (just after the hour).
+  const kept = new Set([...freshParts, ...trigger.map(partOf)]);
+  assert.deepEqual([...partitionBytes(data).keys()].sort(), [...kept].sort(), 'the old partitions are gone, the recent ones are all there');
+  assert.equal(await srv.metric('ringlog_store_partitions'), kept.size, 'ringlog_store_partitions');
   for (const p of oldParts) assert.match(srv.stderr(), new RegExp(`retention: deleted a partition older than maxAge.*partition=${p}`), `deleting ${p} is logged`);
 
   // Old records keep arriving (a host with a wrong clock, a replayed file): they are
