@@ -11,7 +11,6 @@ import { RateLimitedLog } from '../log.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { FramerOptions, FramingEventKind } from '../protocols/framing/framer.js';
 import type { FrameBatch, Transport } from '../pipeline/batch.js';
-import type { RecordBatch } from '../record/record-batch.js';
 import type { FormatName } from '../protocols/formats/format.js';
 import { ParseStage } from '../protocols/formats/parse-stage.js';
 import type { MultilineOptions } from '../protocols/multiline.js';
@@ -126,10 +125,6 @@ export class ListenerContext {
     if (this.parseHere) return this.stage.parse(batch);
     batch.format = this.stage.format;
     return batch;
-  }
-
-  parse(batch: FrameBatch): RecordBatch {
-    return this.stage.parse(batch);
   }
 
   flushCounters(): void {

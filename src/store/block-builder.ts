@@ -39,6 +39,7 @@ import { splitReceived } from '../record/time.js';
 import { unescapeJson, unescapeSd } from '../record/record.js';
 import { ByteWriter } from './byte-buffer.js';
 import { ByteDictionary } from './byte-dictionary.js';
+import { Arena } from './arena.js';
 import { BloomFilter } from './bloom-filter.js';
 import { BLOCK_HEADER_SIZE, marshalBlockHeader, type BlockHeader } from './block-header.js';
 import { CODEC_ZSTD, FORMAT_VERSION } from './consts.js';
@@ -65,31 +66,6 @@ export interface SealedBlock {
   /** BLOCK_HEADER_SIZE bytes of header, then the compressed payload. */
   bytes: Buffer;
   bloom: BloomFilter;
-}
-
-/** A growable byte arena with an offset; appends copy short ranges byte by byte (no subarray per call). */
-class Arena {
-  buf: Buffer;
-  used = 0;
-  constructor(size: number) {
-    this.buf = Buffer.allocUnsafe(size);
-  }
-  /** Appends src[start, end); returns where it went. */
-  put(src: Buffer, start: number, end: number): number {
-    const len = end - start;
-    const at = this.used;
-    if (at + len > this.buf.length) {
-      const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, at + len));
-      this.buf.copy(next, 0, 0, at);
-      this.buf = next;
-    }
-    if (len < 48) {
-      const b = this.buf;
-      for (let i = 0; i < len; i++) b[at + i] = src[start + i]!;
-    } else src.copy(this.buf, at, start, end);
-    this.used = at + len;
-    return at;
-  }
 }
 
 export class BlockBuilder {
@@ -341,7 +317,7 @@ export class BlockBuilder {
     for (let slot = 0; slot < 4; slot++) {
       const d = this.slotDicts[slot]!;
       out.uvarint(d.size);
-      for (let id = 0; id < d.size; id++) out.lenBytes(d.arena, d.starts[id]!, d.starts[id]! + d.lens[id]!);
+      for (let id = 0; id < d.size; id++) out.lenBytes(d.arena.buf, d.starts[id]!, d.starts[id]! + d.lens[id]!);
       const ids = this.slotIds[slot]!;
       for (let j = 0; j < n; j++) out.uvarint(ids[perm[j]!]!);
     }

@@ -1,9 +1,11 @@
 /**
  * Interns byte strings (host names, app names, pids, message ids of one block) into
  * small ids without making a JS string per record: a hash of the bytes, open
- * addressing, the bytes themselves in one arena. A block builder has one per column
+ * addressing, the bytes themselves in one arena (arena.ts). A block builder has one per column
  * and starts over with each block.
  */
+import { Arena } from './arena.js';
+
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 
@@ -12,15 +14,15 @@ export class ByteDictionary {
   private hashes = new Int32Array(64);
   starts = new Uint32Array(64);
   lens = new Uint32Array(64);
-  arena = Buffer.allocUnsafe(4096);
-  arenaUsed = 0;
+  /** The entries' bytes: entry id is arena.buf[starts[id], starts[id] + lens[id]). */
+  readonly arena = new Arena(4096);
   size = 0;
 
   /** The id intern() returned last: consecutive records mostly repeat it (same host, same app). */
   private last = -1;
 
   /** Id (0-based) of buf[start, end). */
-  intern(buf: Uint8Array, start: number, end: number): number {
+  intern(buf: Buffer, start: number, end: number): number {
     const last = this.last;
     if (last >= 0 && this.lens[last] === end - start && this.same(last, buf, start, end - start)) return last;
     const id = this.lookup(buf, start, end);
@@ -28,7 +30,7 @@ export class ByteDictionary {
     return id;
   }
 
-  private lookup(buf: Uint8Array, start: number, end: number): number {
+  private lookup(buf: Buffer, start: number, end: number): number {
     let h = FNV_OFFSET;
     for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i]!, FNV_PRIME);
     const len = end - start;
@@ -45,13 +47,13 @@ export class ByteDictionary {
   }
 
   private same(id: number, buf: Uint8Array, start: number, len: number): boolean {
-    const a = this.arena;
+    const a = this.arena.buf;
     const o = this.starts[id]!;
     for (let i = 0; i < len; i++) if (a[o + i] !== buf[start + i]) return false;
     return true;
   }
 
-  private insert(h: number, slot: number, buf: Uint8Array, start: number, end: number): number {
+  private insert(h: number, slot: number, buf: Buffer, start: number, end: number): number {
     const id = this.size;
     const len = end - start;
     if (id === this.hashes.length) {
@@ -64,16 +66,9 @@ export class ByteDictionary {
       this.starts = grow(this.starts, new Uint32Array(n));
       this.lens = grow(this.lens, new Uint32Array(n));
     }
-    if (this.arenaUsed + len > this.arena.length) {
-      const next = Buffer.allocUnsafe(Math.max(this.arena.length * 2, this.arenaUsed + len));
-      this.arena.copy(next, 0, 0, this.arenaUsed);
-      this.arena = next;
-    }
-    this.arena.set(buf.subarray(start, end), this.arenaUsed);
     this.hashes[id] = h;
-    this.starts[id] = this.arenaUsed;
+    this.starts[id] = this.arena.put(buf, start, end);
     this.lens[id] = len;
-    this.arenaUsed += len;
     this.size = id + 1;
     this.table[slot] = id + 1;
     if (this.size * 2 > this.table.length) this.rehash();
@@ -89,10 +84,5 @@ export class ByteDictionary {
       table[slot] = id + 1;
     }
     this.table = table;
-  }
-
-  /** Bytes of entry id (a view of the arena). */
-  bytesOf(id: number): Buffer {
-    return this.arena.subarray(this.starts[id]!, this.starts[id]! + this.lens[id]!);
   }
 }

@@ -25,8 +25,7 @@ import { listWalFiles, scanWalFile } from './wal-reader.js';
 import { checkFormat, storeRoot } from './store.js';
 import { hashPair, isTokenByte, pairProbe, tokenHashes } from './tokenizer.js';
 import { SLOT_NAMES } from './block-builder.js';
-import { ParseStage } from '../protocols/formats/parse-stage.js';
-import type { FormatName } from '../protocols/formats/format.js';
+import { Parsers } from './parsers.js';
 import { recordAt, type LogRecord } from '../record/record.js';
 
 /** A point in time: whole ms since the epoch and ns within the ms. */
@@ -128,16 +127,12 @@ export class StoreReader {
   /** Records of WAL entries past `lsn`, parsed. */
   private walRecords(lsn: number): LogRecord[] {
     const out: LogRecord[] = [];
-    const stages = new Map<FormatName, ParseStage>();
+    // The same parse the store worker does (its Parsers), so WAL records read as their blocks will.
+    const parsers = new Parsers();
     for (const f of listWalFiles(join(this.root, WAL_DIR))) {
       scanWalFile(f.path, lsn, (e) => {
         for (const b of e.batches) {
-          let st = stages.get(b.format);
-          if (!st) {
-            st = new ParseStage(b.format);
-            stages.set(b.format, st);
-          }
-          const rb = st.parse(b);
+          const rb = parsers.parse(b);
           for (let i = 0; i < rb.count; i++) out.push(recordAt(rb, i));
         }
       });

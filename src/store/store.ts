@@ -427,22 +427,9 @@ export class Store implements Output {
     });
   }
 
-  /** Runs retention now (after a commit); for operators and tests. */
-  retention(): Promise<Checkpoint> {
-    const id = this.nextCommitId++;
-    return new Promise((resolve) => {
-      this.commitWaiters.set(id, resolve);
-      this.worker!.postMessage({ type: 'retention', id } satisfies ToWorker);
-    });
-  }
-
   /** Bytes handed to the store and not yet acknowledged (in the WAL queue or being written). */
   get unackedBytes(): number {
     return this.wal?.pendingBytes ?? 0;
-  }
-
-  get lastCheckpoint(): Checkpoint {
-    return this.checkpoint;
   }
 
   /** Shutdown: everything queued is written and synced, committed into blocks, and the WAL it was in deleted. */

@@ -34,32 +34,29 @@ export class HashSet32 {
     this.table = new Uint32Array(n);
   }
 
-  add(h: number): void {
-    h = h >>> 0 || 1;
+  /** The slot holding h (as stored: 0 becomes 1), or the empty slot where it would go. */
+  private find(h: number): number {
     const t = this.table;
     const mask = t.length - 1;
     let i = Math.imul(h, 0x9e3779b1) >>> 0 & mask;
     for (;;) {
       const v = t[i]!;
-      if (v === h) return;
-      if (v === 0) break;
+      if (v === h || v === 0) return i;
       i = (i + 1) & mask;
     }
-    t[i] = h;
-    if (++this.size * 2 > t.length) this.grow();
+  }
+
+  add(h: number): void {
+    h = h >>> 0 || 1;
+    const i = this.find(h);
+    if (this.table[i] === h) return;
+    this.table[i] = h;
+    if (++this.size * 2 > this.table.length) this.grow();
   }
 
   has(h: number): boolean {
     h = h >>> 0 || 1;
-    const t = this.table;
-    const mask = t.length - 1;
-    let i = Math.imul(h, 0x9e3779b1) >>> 0 & mask;
-    for (;;) {
-      const v = t[i]!;
-      if (v === h) return true;
-      if (v === 0) return false;
-      i = (i + 1) & mask;
-    }
+    return this.table[this.find(h)] === h;
   }
 
   /** The slots: every non-zero entry is a hash of the set (for a loop without a call per hash). */

@@ -27,7 +27,7 @@ const KIND_RECORDS = 1;
 /** A batch may be copied as one stretch when its gaps add up to at most this much per frame. */
 const MAX_GAP_PER_FRAME = 2;
 
-/** A frame batch as the store takes it: with the format its listener parses with. */
+/** A frame batch as the store takes it and as it reads it back from the log: with the format its listener parses with. */
 export type StoreBatch = FrameBatch & { format: FormatName };
 
 export interface EncodedEntry {
@@ -148,14 +148,9 @@ export function encodeEntry(batches: readonly StoreBatch[], lsn: number): Encode
   return { entry: entry.subarray(0, p), records, rawBytes };
 }
 
-/** A batch of frames read back from the log, ready to be parsed again. */
-export interface DecodedBatch extends FrameBatch {
-  format: FormatName;
-}
-
 export interface DecodedEntry {
   lsn: number;
-  batches: DecodedBatch[];
+  batches: StoreBatch[];
 }
 
 const KNOWN_FORMATS = new Set<string>(FORMATS);
@@ -172,7 +167,7 @@ export function decodeEntryBody(buf: Buffer, start: number, end: number): Decode
   const lsn = r.f64();
   if (!Number.isSafeInteger(lsn) || lsn < 1) throw new CorruptError(`bad LSN ${lsn}`);
   const nb = r.uvarint();
-  const batches: DecodedBatch[] = [];
+  const batches: StoreBatch[] = [];
   for (let k = 0; k < nb; k++) {
     const format = r.string() as FormatName;
     if (!KNOWN_FORMATS.has(format)) throw new CorruptError(`unknown format "${format.slice(0, 40)}"`);

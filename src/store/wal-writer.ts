@@ -248,11 +248,6 @@ export class WalWriter {
     return deleted;
   }
 
-  /** Size of the WAL on disk: closed files are counted by the caller from their names' order; this is the open file. */
-  get openFileSize(): number {
-    return this.size;
-  }
-
   /** Writes and syncs everything queued, then closes the file. */
   async close(): Promise<void> {
     this.closing = true;
