@@ -26,7 +26,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { startServer, type RinglogServer } from '../../bench/lib/server.js';
 import { loadNative } from '../../src/native/dgram-receiver.js';
 import {
-  type NdjsonRecord, makeTempDir, outputReaches, readNdjson, removeDir, sleep, uniqueId, waitFor,
+  type NdjsonRecord, makeTempDir, outputReaches, pseudoRandomBytes, readNdjson, removeDir, sleep, uniqueId, waitFor,
 } from './helpers.js';
 import { closedWithin, connect, watchClose } from './lifecycle-helpers.js';
 
@@ -688,18 +688,8 @@ describe('multiline', () => {
 
 /** Deterministic pseudo-random bytes (xorshift32) with no LF, CR or NUL, the first ≥ 0x80: one raw frame. */
 function garbage(n: number, seed: number): Buffer {
-  const b = Buffer.allocUnsafe(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    let c = x & 0xff;
-    if (c === 0x0a || c === 0x0d || c === 0x00) c = 0xfe;
-    b[i] = c;
-  }
+  const b = pseudoRandomBytes(n, seed);
+  for (let i = 0; i < n; i++) if (b[i] === 0x0a || b[i] === 0x0d || b[i] === 0x00) b[i] = 0xfe;
   b[0] = 0x80 | b[0]!;
   return b;
 }

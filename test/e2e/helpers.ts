@@ -228,3 +228,18 @@ export function countContaining(records: NdjsonRecord[], needle: string): number
 export function uniqueId(): string {
   return `${process.pid.toString(36)}${Math.random().toString(36).slice(2, 8)}`;
 }
+
+/** Deterministic pseudo-random bytes (xorshift32), so a failure can be replayed. */
+export function pseudoRandomBytes(n: number, seed: number): Buffer {
+  const b = Buffer.allocUnsafe(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    b[i] = x & 0xff;
+  }
+  return b;
+}

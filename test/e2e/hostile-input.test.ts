@@ -24,6 +24,7 @@ import {
   withTimeout,
   type NdjsonRecord,
 } from './lifecycle-helpers.js';
+import { pseudoRandomBytes as garbage } from './helpers.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -79,21 +80,6 @@ async function sendRaw(port: number, data: Buffer | string): Promise<{ localPort
   const info = await closedWithin(w, 20_000);
   assert.ok(info, 'the server closed the connection after our FIN');
   return { localPort };
-}
-
-/** Deterministic pseudo-random bytes (xorshift32), so a failure can be replayed. */
-function garbage(n: number, seed: number): Buffer {
-  const b = Buffer.allocUnsafe(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    b[i] = x & 0xff;
-  }
-  return b;
 }
 
 function recordsAfter(out: string, n: number): NdjsonRecord[] {

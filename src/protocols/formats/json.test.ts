@@ -9,29 +9,19 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { ENC_JSON, ENC_UTF8, MESSAGE, type RecordBatch } from '../../record/record-batch.js';
-import { decodeText } from '../../record/record.js';
+import { ENC_JSON, ENC_UTF8, MESSAGE } from '../../record/record-batch.js';
 import { PARSE_ERROR_REASONS, type FrameParser } from './format.js';
 import { parseAuto } from './index.js';
 import { MAX_NESTING } from './json-scanner.js';
 import { MAX_FLATTEN, parseGelf, parseJson } from './json.js';
 import { parseLevelText, parseTimeText, parsedTime } from './text-values.js';
 import { trimEscapedLineEnds } from './well-known-keys.js';
-import { assertSane, checkTotal, expectRecord, pad2, parseBatch, type Want } from './syslog-test-helpers.js';
+import { assertSane, checkTotal, expectRecord, fieldList, pad2, parseBatch, type Want } from './syslog-test-helpers.js';
 import { RECEIVED_MS, ns, parseAll, parseOne } from './test-helpers.js';
 
 /** 2026-11-22T09:30:00Z in seconds since the epoch. */
 const S = 1795339800;
 const T930 = ns('2026-11-22T09:30:00Z');
-
-/** Every field of a record of `batch` in order, duplicates included (recordAt keeps the last of a name). */
-function fieldList(batch: RecordBatch, i: number): [string, string][] {
-  const out: [string, string][] = [];
-  for (let f = batch.fieldStart[i]!; f < batch.fieldStart[i + 1]!; f++) {
-    out.push([batch.keys.strings[batch.fieldKey[f]!]!, decodeText(batch, batch.fieldSpans[2 * f]!, batch.fieldSpans[2 * f + 1]!, batch.fieldEnc[f]!)]);
-  }
-  return out;
-}
 
 /** The raw record a frame that does not parse becomes. */
 function expectFailure(parser: FrameParser, frame: string | Buffer, reason: string): void {

@@ -9,23 +9,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { ENC_CONST, ENC_JSON, ENC_UTF8, type RecordBatch } from '../../record/record-batch.js';
-import { decodeText } from '../../record/record.js';
+import { ENC_CONST, ENC_JSON, ENC_UTF8 } from '../../record/record-batch.js';
 import { PARSE_ERROR_REASONS } from './format.js';
 import { parseAuto } from './index.js';
 import { looksLikeLogfmt, parseLogfmt } from './logfmt.js';
-import { assertSane, checkTotal, expectRecord, parseBatch, type Want } from './syslog-test-helpers.js';
+import { assertSane, checkTotal, expectRecord, fieldList, parseBatch, type Want } from './syslog-test-helpers.js';
 import { ns, parseAll, parseOne } from './test-helpers.js';
 
 const T930 = ns('2026-11-22T09:30:00Z');
-
-function fieldList(batch: RecordBatch, i: number): [string, string][] {
-  const out: [string, string][] = [];
-  for (let f = batch.fieldStart[i]!; f < batch.fieldStart[i + 1]!; f++) {
-    out.push([batch.keys.strings[batch.fieldKey[f]!]!, decodeText(batch, batch.fieldSpans[2 * f]!, batch.fieldSpans[2 * f + 1]!, batch.fieldEnc[f]!)]);
-  }
-  return out;
-}
 
 function looks(line: string | Buffer): boolean {
   const b = typeof line === 'string' ? Buffer.from(line) : line;

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ENC_CONST, RecordWriter, SLOTS, type RecordBatch } from '../../record/record-batch.js';
-import type { LogRecord } from '../../record/record.js';
+import { decodeText, type LogRecord } from '../../record/record.js';
 import { PARSE_ERROR_REASONS, type FrameParser } from './format.js';
 import { RECEIVED_MS, frameBatchOf, parseAll, parseOne } from './test-helpers.js';
 
@@ -81,6 +81,15 @@ export function assertSane(parser: FrameParser, frames: Buffer[]): void {
     const reason = alone.fields['parse_error'];
     if (reason !== undefined) assert.ok((PARSE_ERROR_REASONS as readonly string[]).includes(reason), reason);
   });
+}
+
+/** Every field of a record of `batch` in order, duplicates included (recordAt keeps the last of a name). */
+export function fieldList(batch: RecordBatch, i: number): [string, string][] {
+  const out: [string, string][] = [];
+  for (let f = batch.fieldStart[i]!; f < batch.fieldStart[i + 1]!; f++) {
+    out.push([batch.keys.strings[batch.fieldKey[f]!]!, decodeText(batch, batch.fieldSpans[2 * f]!, batch.fieldSpans[2 * f + 1]!, batch.fieldEnc[f]!)]);
+  }
+  return out;
 }
 
 export function checkTotal(parser: FrameParser, prefixes: string[]): void {
