@@ -13,6 +13,13 @@ export const ERROR_CODES = {
   RL_STORE_VERSION: 'The data directory holds a store of another format version; use the ringlog version that wrote it.',
   RL_STORE_FAILED: 'The store stopped working while the server ran (its worker failed); the server exits, and acknowledged records are recovered from the WAL at the next start.',
   RL_QUERY_INVALID: 'A query has a bad time range, filter or option; the message says which.',
+  RL_QUERY_TIMEOUT: 'A query ran past its time limit (query.timeLimit) and was stopped.',
+  RL_QUERY_BUSY: 'Too many queries are running or waiting (query.workers, query.maxQueued); the HTTP API answers 429 with Retry-After.',
+  RL_QUERY_CANCELLED: 'A query was stopped because its client went away.',
+  RL_QUERY_UNAVAILABLE: 'The server runs without a store (--no-store): the query and tail endpoints answer 503.',
+  RL_HTTP_NOT_FOUND: 'The HTTP port has no route for the path (404).',
+  RL_HTTP_METHOD: 'The HTTP method is not allowed on the path (405).',
+  RL_INTERNAL: 'A request failed because of a bug or an unexpected I/O error inside the server (500); the server log has the details.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -17,6 +17,9 @@ import { HttpServer } from './api/http-server.js';
 import { NdjsonOutput } from './sinks/ndjson/ndjson-output.js';
 import { NullOutput } from './sinks/null/null-output.js';
 import { Store, storeRoot } from './store/store.js';
+import { QueryPool } from './query/query-pool.js';
+import { QueryApi } from './api/query-api.js';
+import { TailHub } from './query/tail-hub.js';
 
 export class RinglogServer {
   readonly metrics = new Metrics();
@@ -27,6 +30,8 @@ export class RinglogServer {
   private stopping: Promise<void> | null = null;
   private startFailed = false;
   private outputs: Output[] = [];
+  private queryPool: QueryPool | null = null;
+  private tailHub: TailHub | null = null;
   /** The embedded store, when enabled. */
   store: Store | null = null;
   /** Called when a part of the server fails for good (the store worker): the caller stops the process. */
@@ -101,6 +106,12 @@ export class RinglogServer {
     try {
       await edge.start();
       if (this.config.http !== false) {
+        const q = this.config.query;
+        if (this.store !== null) {
+          this.queryPool = new QueryPool({ dataDir: this.config.dataDir, workers: q.workers, maxQueued: q.maxQueued, timeLimitMs: q.timeLimit }, this.log);
+          const t = this.config.tail;
+          this.tailHub = new TailHub({ storeRoot: storeRoot(this.config.dataDir), maxSubscribers: t.maxSubscribers, bufferBytes: t.bufferSize, pollMs: t.pollInterval }, this.metrics, this.log);
+        }
         const http = new HttpServer({
           metricsText: () => {
             pipeline.observe();
@@ -108,6 +119,10 @@ export class RinglogServer {
           },
           unhealthy: () => (this.stopping ? 'shutting down' : null),
           health: () => ({ listeners: edge.listeners, connections: edge.openConnections, queueBytes: pipeline.queuedBytes }),
+          query: this.queryPool === null ? null : new QueryApi(this.queryPool, this.metrics, { maxQueryLength: q.maxLength, defaultLimit: q.defaultLimit, maxLimit: q.maxLimit }),
+          tail: this.tailHub,
+          maxQueryLength: q.maxLength,
+          onError: (err) => this.log.error('HTTP request failed', { error: err.stack ?? err.message }),
         });
         this.http = http;
         await http.listen(this.config.http.address);
@@ -150,6 +165,9 @@ export class RinglogServer {
   private async shutdown(): Promise<void> {
     const t0 = Date.now();
     if (!this.startFailed) this.log.info('shutting down: no new connections; draining', { grace_ms: this.config.limits.shutdownGrace });
+    // Queries and live tails end first: they only read, and their clients reconnect elsewhere.
+    this.tailHub?.close();
+    await this.queryPool?.close();
     await this.edge?.stop(this.config.limits.shutdownGrace);
     const pipeline = this.pipeline;
     // An output that cannot write (disk full…) holds shutdown: the records are still only in memory. Say so.

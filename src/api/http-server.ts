@@ -1,18 +1,35 @@
 /**
- * The HTTP port: /metrics (Prometheus text format) and /healthz. Later issues add
- * the ingest, query and tail APIs here.
+ * The HTTP port (docs/api.md): /metrics (Prometheus text format), /healthz, and the
+ * query API: /api/v1/query, /count, /hits, /facets (query-api.ts) and /api/v1/tail
+ * (live tail over Server-Sent Events, query/tail-hub.ts).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseHostPort, formatHostPort } from '../config/address.js';
 import { listenTcp } from '../ingest/stream-listener.js';
+import { queryFromParams, sendError, type Endpoint, type QueryApi } from './query-api.js';
+import type { TailHub } from '../query/tail-hub.js';
+import { RinglogError } from '../errors.js';
+import { QuerySyntaxError } from '../query/parser.js';
 
 export interface HttpDeps {
   metricsText: () => Promise<string>;
   /** null when healthy, else the reason the server is not (shutting down…). */
   unhealthy: () => string | null;
   health: () => Record<string, unknown>;
+  /** null when the server runs without a store: the query endpoints answer 503. */
+  query: QueryApi | null;
+  tail: TailHub | null;
+  maxQueryLength: number;
+  onError?: (err: Error) => void;
 }
+
+const QUERY_ENDPOINTS: Record<string, Endpoint> = {
+  '/api/v1/query': 'query',
+  '/api/v1/count': 'count',
+  '/api/v1/hits': 'hits',
+  '/api/v1/facets': 'facets',
+};
 
 export class HttpServer {
   private server: http.Server | null = null;
@@ -23,7 +40,17 @@ export class HttpServer {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'application/json' }).end(JSON.stringify({ error: 'method not allowed' }));
+      sendError(res, 405, 'RL_HTTP_METHOD', `${req.method} is not allowed here; use GET`, {}, { allow: 'GET, HEAD' });
+      return;
+    }
+    const endpoint = QUERY_ENDPOINTS[url.pathname];
+    if (endpoint !== undefined || url.pathname === '/api/v1/tail') {
+      if (this.deps.query === null) {
+        sendError(res, 503, 'RL_QUERY_UNAVAILABLE', 'this server runs without a store (--no-store): there is nothing to query or tail');
+        return;
+      }
+      if (endpoint !== undefined) await this.deps.query.handle(endpoint, url, req, res);
+      else this.tail(url, res);
       return;
     }
     switch (url.pathname) {
@@ -39,15 +66,30 @@ export class HttpServer {
         return;
       }
       default:
-        res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: `no route ${url.pathname}` }));
+        sendError(res, 404, 'RL_HTTP_NOT_FOUND', `no route ${url.pathname}; see docs/api.md`);
+    }
+  }
+
+  private tail(url: URL, res: http.ServerResponse): void {
+    let root;
+    try {
+      root = queryFromParams(url.searchParams, Date.now(), this.deps.maxQueryLength).root;
+    } catch (err) {
+      if (!(err instanceof RinglogError)) throw err;
+      sendError(res, 400, err.code, err.message, err instanceof QuerySyntaxError ? { position: err.pos, expected: err.expected } : {});
+      return;
+    }
+    if (!this.deps.tail!.subscribe(root, res)) {
+      sendError(res, 429, 'RL_QUERY_BUSY', 'too many live tail subscribers; try again later', {}, { 'retry-after': '5' });
     }
   }
 
   async listen(address: string): Promise<void> {
     const server = http.createServer({ keepAliveTimeout: 5_000, headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => {
       this.handle(req, res).catch((err) => {
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: (err as Error).message }));
+        this.deps.onError?.(err as Error);
+        if (!res.headersSent) sendError(res, 500, 'RL_INTERNAL', 'the request failed inside the server; see its log');
+        else res.end();
       });
     });
     this.server = server;

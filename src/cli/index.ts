@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { serveCommand } from './serve.js';
 import { benchCommand } from './bench.js';
-import { queryCommand } from './query.js';
+import { queryCommand, tailCommand } from './query.js';
 
 /** Entry point of the `ringlog` binary: one sub-command per file in this folder. */
 export async function main(argv: string[]): Promise<void> {
@@ -10,6 +10,7 @@ export async function main(argv: string[]): Promise<void> {
     .showHelpAfterError()
     .addCommand(serveCommand())
     .addCommand(queryCommand())
+    .addCommand(tailCommand())
     .addCommand(benchCommand());
   await program.parseAsync(argv);
 }

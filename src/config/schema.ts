@@ -249,6 +249,34 @@ export const configSchema = z
         enabled: true, fsync: 'always', fsyncInterval: 10, compressionLevel: 5, blockSize: 8 * MiB, commitSize: 64 * MiB,
         commitInterval: 30_000, maxPending: 64 * MiB, retention: { maxAge: 7 * DAY, maxSize: 0, checkInterval: 60_000 },
       }),
+    query: z
+      .object({
+        /** Query worker threads: queries run on them, never on the event loop. */
+        workers: z.number().int().min(1).max(64).default(2),
+        /** Queries waiting for a worker, at most; more are answered 429 (RL_QUERY_BUSY). */
+        maxQueued: z.number().int().min(0).max(10_000).default(16),
+        /** A query is stopped after this long (RL_QUERY_TIMEOUT). */
+        timeLimit: duration(100, 3_600_000).default(30_000),
+        /** Longest query text, in characters. */
+        maxLength: z.number().int().min(16).max(1_000_000).default(4096),
+        /** Records a search returns when the request sets no limit. */
+        defaultLimit: z.number().int().min(1).max(100_000_000).default(1000),
+        /** Most records one search request may ask for; 0 = no ceiling (a search streams, so memory stays bounded either way). */
+        maxLimit: z.number().int().min(0).max(1_000_000_000).default(0),
+      })
+      .strict()
+      .default({ workers: 2, maxQueued: 16, timeLimit: 30_000, maxLength: 4096, defaultLimit: 1000, maxLimit: 0 }),
+    tail: z
+      .object({
+        /** Live tail subscribers at once; more are answered 429. */
+        maxSubscribers: z.number().int().min(1).max(100_000).default(256),
+        /** Bytes waiting in a subscriber's socket before its records are dropped and counted. */
+        bufferSize: size(4 * KiB, 1 * GiB).default(1 * MiB),
+        /** How often the tail reads the WAL for new records. */
+        pollInterval: duration(5, 10_000).default(25),
+      })
+      .strict()
+      .default({ maxSubscribers: 256, bufferSize: 1 * MiB, pollInterval: 25 }),
     ndjson: z
       .object({
         /** The NDJSON output calls fdatasync this often (and at shutdown). */

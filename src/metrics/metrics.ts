@@ -167,6 +167,32 @@ export class Metrics {
     name: 'ringlog_store_retention_deleted_bytes_total', help: 'Bytes deleted by retention, by reason (age, size)', labelNames: ['reason'], registers: [this.registry],
   });
 
+  readonly queryRequests = new Counter({
+    name: 'ringlog_query_requests_total',
+    help: 'Query API requests by endpoint (query, count, hits, facets, tail) and outcome (ok, invalid, busy, timeout, cancelled, error)',
+    labelNames: ['endpoint', 'outcome'], registers: [this.registry],
+  });
+  readonly queryDuration = new Histogram({
+    name: 'ringlog_query_duration_seconds', help: 'Time from a query request to its last byte, by endpoint',
+    labelNames: ['endpoint'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [this.registry],
+  });
+  readonly queryBlocks = new Counter({
+    name: 'ringlog_query_blocks_total', help: 'Blocks considered by queries, by what happened to them (read, skipped_time, skipped_index, damaged)',
+    labelNames: ['result'], registers: [this.registry],
+  });
+  readonly queryRunning = new Gauge({
+    name: 'ringlog_query_active', help: 'Queries running or waiting for a query worker', registers: [this.registry],
+  });
+  readonly tailSubscribers = new Gauge({
+    name: 'ringlog_tail_subscribers', help: 'Live tail subscribers connected', registers: [this.registry],
+  });
+  readonly tailRecords = new Counter({
+    name: 'ringlog_tail_records_total', help: 'Records sent to live tail subscribers', registers: [this.registry],
+  });
+  readonly tailMissed = new Counter({
+    name: 'ringlog_tail_missed_total', help: 'Records live tail subscribers missed because they read too slowly (each was told how many)', registers: [this.registry],
+  });
+
   constructor(opts: { processMetrics?: boolean } = {}) {
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'ringlog_' });
   }

@@ -23,18 +23,18 @@ import { listPartitions, listSegments } from './partition.js';
 import { readFileOrNull, readIndex, segmentPaths, type IndexEntry } from './segment.js';
 import { listWalFiles, scanWalFile } from './wal-reader.js';
 import { checkFormat, storeRoot } from './store.js';
-import { hashPair, isTokenByte, pairProbe, tokenHashes } from './tokenizer.js';
 import { SLOT_NAMES } from './block-builder.js';
 import { Parsers } from './parsers.js';
 import { recordAt, type LogRecord } from '../record/record.js';
+import type { Node } from '../query/ast.js';
+import { planQuery, toTimePoint, type Plan, type TimePoint } from '../query/plan.js';
+import { toNs } from '../record/time.js';
 
-/** A point in time: whole ms since the epoch and ns within the ms. */
-export interface TimePoint {
-  ms: number;
-  ns: number;
-}
+export type { TimePoint };
 
 export interface ScanQuery {
+  /** A query-language tree (docs/query.md); the options below are ANDed with it. */
+  query?: Node | null;
   /** Inclusive lower bound of the record timestamp. */
   from?: TimePoint | null;
   /** Exclusive upper bound. */
@@ -49,6 +49,32 @@ export interface ScanQuery {
   /** Only records at least this severe (severity number ≤ this: 3 = err and worse). */
   maxSeverity?: number | null;
   limit?: number;
+  /** Resume after this position (a page's last record); see SortKey. */
+  after?: ScanCursor | null;
+  /** Only records received at or before this time (ns): keeps pages stable while records arrive. */
+  receivedBefore?: bigint | null;
+  /** Called before each block is read and every few thousand records: throws to stop the scan (cancel, time limit). */
+  check?: () => void;
+}
+
+/**
+ * Records come out ordered by timestamp, then receive time, then a hash of the
+ * message: the same order whether a record is read from the WAL or from a block, so
+ * a cursor (the last key emitted and how many records with exactly that key were
+ * emitted) resumes without repeating or skipping records.
+ */
+export interface SortKey {
+  tsMs: number;
+  tsNs: number;
+  rcMs: number;
+  rcNs: number;
+  hash: number;
+}
+
+export interface ScanCursor {
+  key: SortKey;
+  /** Records with exactly this key already emitted. */
+  skip: number;
 }
 
 export interface ScanStats {
@@ -75,12 +101,6 @@ interface Candidate {
   open(): Item[];
 }
 
-interface Item {
-  ms: number;
-  ns: number;
-  make(): LogRecord;
-}
-
 /** Block candidates are opened lazily; this is what a snapshot knows of a block. */
 interface BlockRef {
   segPath: string;
@@ -103,14 +123,14 @@ export class StoreReader {
     return new StoreReader(root, onWarning);
   }
 
-  private snapshot(q: ScanQuery, stats: ScanStats): { checkpoint: Checkpoint; wal: LogRecord[]; blocks: BlockRef[] } {
+  private snapshot(plan: Plan, stats: ScanStats): { checkpoint: Checkpoint; wal: LogRecord[]; blocks: BlockRef[] } {
     for (let attempt = 0; ; attempt++) {
       const read = readCheckpoint(join(this.root, CHECKPOINT_FILE));
       if (read.lost) {
         // Both slots damaged: as the server's recovery does, trust every intact block and
         // take the WAL past the newest block's LSN.
         this.onWarning(`${join(this.root, CHECKPOINT_FILE)}: both checkpoint slots are damaged; reading every intact block and the WAL after them`);
-        const blocks = this.blockRefs(Infinity, q, stats);
+        const blocks = this.blockRefs(Infinity, plan, stats);
         let lsn = 0;
         for (const b of blocks) if (b.entry.header.maxLsn > lsn) lsn = b.entry.header.maxLsn;
         return { checkpoint: { seq: 0, epoch: Infinity, lsn }, wal: this.walRecords(lsn), blocks };
@@ -119,7 +139,7 @@ export class StoreReader {
       const wal = this.walRecords(cp.lsn);
       const again = readCheckpoint(join(this.root, CHECKPOINT_FILE)).checkpoint;
       if (again.seq !== cp.seq && attempt < 5) continue;
-      const blocks = this.blockRefs(cp.epoch, q, stats);
+      const blocks = this.blockRefs(cp.epoch, plan, stats);
       return { checkpoint: cp, wal, blocks };
     }
   }
@@ -140,10 +160,10 @@ export class StoreReader {
     return out;
   }
 
-  private blockRefs(epoch: number, q: ScanQuery, stats: ScanStats): BlockRef[] {
+  private blockRefs(epoch: number, plan: Plan, stats: ScanStats): BlockRef[] {
     const out: BlockRef[] = [];
-    const fromKey = q.from ? Math.floor(q.from.ms / PARTITION_MS) : -Infinity;
-    const toKey = q.to ? Math.floor(q.to.ms / PARTITION_MS) : Infinity;
+    const fromKey = plan.from ? Math.floor(plan.from.ms / PARTITION_MS) : -Infinity;
+    const toKey = plan.to ? Math.floor(plan.to.ms / PARTITION_MS) : Infinity;
     for (const p of listPartitions(join(this.root, PARTITIONS_DIR))) {
       const inRange = p.key >= fromKey && p.key <= toKey;
       for (const no of listSegments(p.path)) {
@@ -174,49 +194,70 @@ export class StoreReader {
     return out;
   }
 
-  /** Records matching `q`, in time order. */
+  /** Records matching `q`, in time order (see SortKey). */
   *scan(q: ScanQuery, stats: ScanStats = newStats()): Generator<LogRecord> {
+    for (const hit of this.scanKeyed(q, stats)) yield hit.record;
+  }
+
+  /** As scan, with each record's sort key (for a cursor to the next page). */
+  *scanKeyed(q: ScanQuery, stats: ScanStats = newStats()): Generator<{ record: LogRecord; key: SortKey }> {
     const newest = (q.order ?? 'newest') === 'newest';
     const limit = q.limit ?? Infinity;
     if (limit <= 0) return;
-    const filter = compileFilter(q);
-    const snap = this.snapshot(q, stats);
+    const after = q.after ?? null;
+    let root = scanQueryNode(q);
+    if (after !== null) {
+      // Nothing past the cursor's timestamp in the scan's direction can come next.
+      const ts = toNs(after.key.tsMs, after.key.tsNs);
+      root = { kind: 'and', items: [root, newest ? { kind: 'time', from: null, to: ts + 1n } : { kind: 'time', from: ts, to: null }] };
+    }
+    const plan = planQuery(root);
+    const rcBound = q.receivedBefore ?? null;
+    const rcBoundTP = rcBound === null ? null : { ms: Number(rcBound / 1_000_000n), ns: Number(rcBound % 1_000_000n) };
+    const check = q.check ?? (() => {});
+    const snap = this.snapshot(plan, stats);
     const candidates: Candidate[] = [];
 
     // Records still in the WAL form one in-memory candidate.
     const walMatches: Item[] = [];
     for (const r of snap.wal) {
       stats.walRecords++;
-      if (filter.record(r)) walMatches.push({ ms: Number(r.timestamp / 1_000_000n), ns: Number(r.timestamp % 1_000_000n), make: () => r });
+      if ((stats.walRecords & 4095) === 0) check();
+      if (rcBound !== null && r.received > rcBound) continue;
+      if (plan.record(r)) walMatches.push(Item.ofRecord(r));
     }
     if (walMatches.length > 0) {
       let min = walMatches[0]!;
       let max = walMatches[0]!;
       for (const it of walMatches) {
-        if (cmpTime(it.ms, it.ns, min.ms, min.ns) < 0) min = it;
-        if (cmpTime(it.ms, it.ns, max.ms, max.ns) > 0) max = it;
+        if (cmpTime(it.tsMs, it.tsNs, min.tsMs, min.tsNs) < 0) min = it;
+        if (cmpTime(it.tsMs, it.tsNs, max.tsMs, max.tsNs) > 0) max = it;
       }
-      candidates.push({ minMs: min.ms, minNs: min.ns, maxMs: max.ms, maxNs: max.ns, open: () => walMatches });
+      candidates.push({ minMs: min.tsMs, minNs: min.tsNs, maxMs: max.tsMs, maxNs: max.tsNs, open: () => walMatches });
     }
 
     for (const ref of snap.blocks) {
-      const h = ref.entry.header;
-      if (!filter.blockTime(h.minMs, h.minNs, h.maxMs, h.maxNs)) {
+      if (!plan.blockInTime(ref.entry)) {
         stats.skippedByTime++;
         continue;
       }
-      if (!filter.blockIndex(ref.entry)) {
+      if (!plan.blockMayMatch(ref.entry)) {
         stats.skippedByIndex++;
         continue;
       }
+      const h = ref.entry.header;
       candidates.push({
         minMs: h.minMs, minNs: h.minNs, maxMs: h.maxMs, maxNs: h.maxNs,
         open: () => {
+          check();
           const block = this.readBlock(ref, stats);
           if (block === null) return [];
+          const rows = plan.rows(block);
           const items: Item[] = [];
           for (let i = 0; i < block.n; i++) {
-            if (filter.blockRecord(block, i)) items.push({ ms: block.tsMs[i]!, ns: block.tsNs[i]!, make: () => block.record(i) });
+            if (rows[i] !== 1) continue;
+            if (rcBoundTP !== null && cmpTime(block.rcMs[i]!, block.rcNs[i]!, rcBoundTP.ms, rcBoundTP.ns) > 0) continue;
+            items.push(Item.ofRow(block, i));
           }
           return items;
         },
@@ -227,15 +268,16 @@ export class StoreReader {
     // opening every candidate that could still hold something earlier in the order first.
     const sign = newest ? -1 : 1;
     candidates.sort((a, b) => (newest ? cmpTime(b.maxMs, b.maxNs, a.maxMs, a.maxNs) : cmpTime(a.minMs, a.minNs, b.minMs, b.minNs)));
-    const heap = new Heap<Item>((a, b) => sign * cmpTime(a.ms, a.ns, b.ms, b.ns));
+    const heap = new Heap<Item>((a, b) => sign * cmpItems(a, b));
     let next = 0;
     let emitted = 0;
+    let skipLeft = after?.skip ?? 0;
     for (;;) {
       while (next < candidates.length) {
         const c = candidates[next]!;
         const top = heap.peek();
         if (top !== undefined) {
-          const bound = newest ? cmpTime(c.maxMs, c.maxNs, top.ms, top.ns) < 0 : cmpTime(c.minMs, c.minNs, top.ms, top.ns) > 0;
+          const bound = newest ? cmpTime(c.maxMs, c.maxNs, top.tsMs, top.tsNs) < 0 : cmpTime(c.minMs, c.minNs, top.tsMs, top.tsNs) > 0;
           if (bound) break;
         }
         next++;
@@ -243,9 +285,58 @@ export class StoreReader {
       }
       const it = heap.pop();
       if (it === undefined) return;
+      if (after !== null) {
+        const d = sign * cmpKeys(it, after.key);
+        if (d < 0) continue; // at or before the cursor in the scan's order
+        if (d === 0 && skipLeft > 0) {
+          skipLeft--;
+          continue;
+        }
+      }
       stats.matched++;
-      yield it.make();
+      yield { record: it.make(), key: { tsMs: it.tsMs, tsNs: it.tsNs, rcMs: it.rcMs, rcNs: it.rcNs, hash: it.hash() } };
       if (++emitted >= limit) return;
+    }
+  }
+
+  /**
+   * Every matching record, in no particular order, for counting and aggregations: a
+   * block's matches are given as the block and its matching rows (no record objects),
+   * the WAL's as records.
+   */
+  forEachMatch(q: ScanQuery, sink: { block(b: DecodedBlock, rows: Uint8Array): void; record(r: LogRecord): void }, stats: ScanStats = newStats()): void {
+    const plan = planQuery(scanQueryNode(q));
+    const rcBound = q.receivedBefore ?? null;
+    const check = q.check ?? (() => {});
+    const snap = this.snapshot(plan, stats);
+    for (const r of snap.wal) {
+      stats.walRecords++;
+      if ((stats.walRecords & 4095) === 0) check();
+      if (rcBound !== null && r.received > rcBound) continue;
+      if (plan.record(r)) {
+        stats.matched++;
+        sink.record(r);
+      }
+    }
+    for (const ref of snap.blocks) {
+      if (!plan.blockInTime(ref.entry)) {
+        stats.skippedByTime++;
+        continue;
+      }
+      if (!plan.blockMayMatch(ref.entry)) {
+        stats.skippedByIndex++;
+        continue;
+      }
+      check();
+      const block = this.readBlock(ref, stats);
+      if (block === null) continue;
+      const rows = plan.rows(block);
+      if (rcBound !== null) {
+        const b = { ms: Number(rcBound / 1_000_000n), ns: Number(rcBound % 1_000_000n) };
+        for (let i = 0; i < block.n; i++) if (rows[i] === 1 && cmpTime(block.rcMs[i]!, block.rcNs[i]!, b.ms, b.ns) > 0) rows[i] = 0;
+      }
+      for (let i = 0; i < block.n; i++) stats.matched += rows[i]!;
+      sink.block(block, rows);
     }
   }
 
@@ -279,117 +370,74 @@ export function newStats(): ScanStats {
   return { blocks: 0, skippedByTime: 0, skippedByIndex: 0, read: 0, damaged: 0, walRecords: 0, matched: 0 };
 }
 
-/** `slot` of a field condition: 0–3 host…msgid, FIELD_SLOT any other field, or these two (distinct from FIELD_SLOT). */
-const FIELD_SLOT = -1;
-const SEVERITY_SLOT = -2;
-const FACILITY_SLOT = -3;
-
-/** The query, compiled into tests at the three levels: block time, block index, record. */
-function compileFilter(q: ScanQuery) {
-  const from = q.from ?? null;
-  const to = q.to ?? null;
-  const words = (q.words ?? []).filter((w) => w.length > 0).map((w) => ({ lower: asciiLower(w), hashes: tokenHashes(w) }));
-  const contains = (q.contains ?? []).filter((c) => c.length > 0);
-  const fields = (q.fields ?? []).map((f) => {
-    const slot = SLOT_NAMES.indexOf(f.name as (typeof SLOT_NAMES)[number]);
-    const special = f.name === 'severity' ? SEVERITY_SLOT : f.name === 'facility' ? FACILITY_SLOT : slot >= 0 ? slot : FIELD_SLOT;
-    // Host, app, procid, msgid and fields are in the bloom filter as `name=value`; severity and facility in the masks.
-    const inBloom = special !== SEVERITY_SLOT && special !== FACILITY_SLOT;
-    // host…msgid are indexed as name=value; fields as their word when the value is one token (pairProbe).
-    const hash = !inBloom ? 0 : special >= 0 ? hashPair(f.name, f.value) : pairProbe(f.name, f.value);
-    return { ...f, slot: special, hash, num: Number(f.value) };
-  });
-  const maxSev = q.maxSeverity ?? null;
-  let sevMask = 0xff;
-  if (maxSev !== null) sevMask = (1 << (maxSev + 1)) - 1;
-  for (const f of fields) {
-    if (f.slot === SEVERITY_SLOT) sevMask &= Number.isInteger(f.num) && f.num >= 0 && f.num <= 7 ? 1 << f.num : 0;
+/** The options of a ScanQuery as one query tree (the query language's meaning of each). */
+export function scanQueryNode(q: ScanQuery): Node {
+  const items: Node[] = [];
+  if (q.query) items.push(q.query);
+  if (q.from || q.to) items.push({ kind: 'time', from: q.from ? toNs(q.from.ms, q.from.ns) : null, to: q.to ? toNs(q.to.ms, q.to.ns) : null });
+  for (const w of q.words ?? []) if (w.length > 0) items.push({ kind: 'match', field: null, match: { kind: 'words', text: w } });
+  for (const c of q.contains ?? []) {
+    if (c.length > 0) items.push({ kind: 'match', field: { kind: 'message' }, match: { kind: 'regex', source: c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'), flags: '' } });
   }
-  let facMask = 0xffffffff;
-  for (const f of fields) {
-    if (f.slot === FACILITY_SLOT) facMask &= Number.isInteger(f.num) && f.num >= 0 && f.num <= 23 ? (1 << f.num) >>> 0 : 0;
-  }
-
-  const inTime = (ms: number, ns: number) => (from === null || cmpTime(ms, ns, from.ms, from.ns) >= 0) && (to === null || cmpTime(ms, ns, to.ms, to.ns) < 0);
-  /** Words may be in the message or in any field value; `contains` is about the message. */
-  const textMatches = (msg: string, fieldValues: () => string[]): boolean => {
-    for (const c of contains) if (!msg.includes(c)) return false;
-    if (words.length === 0) return true;
-    const lower = asciiLower(msg);
-    let values: string[] | null = null;
-    for (const w of words) {
-      if (hasWord(lower, w.lower)) continue;
-      values ??= fieldValues().map(asciiLower);
-      if (!values.some((v) => hasWord(v, w.lower))) return false;
+  for (const f of q.fields ?? []) {
+    if (f.name === 'severity' || f.name === 'facility') {
+      const v = Number(f.value);
+      items.push({ kind: 'level', field: { kind: f.name }, values: Number.isInteger(v) && f.value.trim() !== '' ? [v] : [] });
+      continue;
     }
-    return true;
-  };
-
-  return {
-    blockTime(minMs: number, minNs: number, maxMs: number, maxNs: number): boolean {
-      if (from !== null && cmpTime(maxMs, maxNs, from.ms, from.ns) < 0) return false;
-      if (to !== null && cmpTime(minMs, minNs, to.ms, to.ns) >= 0) return false;
-      return true;
-    },
-    blockIndex(e: IndexEntry): boolean {
-      if ((e.header.sevMask & sevMask) === 0) return false;
-      if (((e.header.facMask & facMask) >>> 0) === 0) return false;
-      for (const w of words) for (const h of w.hashes) if (!e.bloom.mayContain(h)) return false;
-      for (const f of fields) if (f.slot !== SEVERITY_SLOT && f.slot !== FACILITY_SLOT && !e.bloom.mayContain(f.hash)) return false;
-      return true;
-    },
-    blockRecord(b: DecodedBlock, i: number): boolean {
-      if (!inTime(b.tsMs[i]!, b.tsNs[i]!)) return false;
-      if (((1 << b.severity[i]!) & sevMask) === 0) return false;
-      if ((((1 << b.facility[i]!) >>> 0) & facMask) === 0) return false;
-      for (const f of fields) {
-        if (f.slot === SEVERITY_SLOT || f.slot === FACILITY_SLOT) continue;
-        const v = f.slot >= 0 ? b.slot(i, f.slot) : b.field(i, f.name);
-        if (v !== f.value) return false;
-      }
-      if (contains.length === 0 && words.length === 0) return true;
-      return textMatches(b.message(i), () => Object.values(b.fieldsOf(i)));
-    },
-    record(r: LogRecord): boolean {
-      const ms = Number(r.timestamp / 1_000_000n);
-      const ns = Number(r.timestamp % 1_000_000n);
-      if (!inTime(ms, ns)) return false;
-      if (((1 << r.severity) & sevMask) === 0) return false;
-      if ((((1 << r.facility) >>> 0) & facMask) === 0) return false;
-      for (const f of fields) {
-        if (f.slot === SEVERITY_SLOT || f.slot === FACILITY_SLOT) continue;
-        const v = f.slot >= 0 ? [r.host, r.app, r.procid, r.msgid][f.slot] : r.fields[f.name];
-        if (v !== f.value) return false;
-      }
-      return textMatches(r.message, () => Object.values(r.fields));
-    },
-  };
-}
-
-/**
- * Lower case for ASCII letters only, as the index's tokens are (tokenizer.ts): with
- * String#toLowerCase a word like "ÄRGER" matched "ärger" in WAL records but not in
- * blocks, whose bloom filters hold the bytes of non-ASCII letters as they are.
- */
-function asciiLower(s: string): string {
-  return /[A-Z]/.test(s) ? s.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32)) : s;
-}
-
-/** `word` (lower case) occurs in `text` (lower case) with token boundaries where the word itself starts or ends with a token byte. */
-function hasWord(text: string, word: string): boolean {
-  const startsTok = isTokenChar(word.charCodeAt(0));
-  const endsTok = isTokenChar(word.charCodeAt(word.length - 1));
-  for (let at = text.indexOf(word); at >= 0; at = text.indexOf(word, at + 1)) {
-    if (startsTok && at > 0 && isTokenChar(text.charCodeAt(at - 1))) continue;
-    const end = at + word.length;
-    if (endsTok && end < text.length && isTokenChar(text.charCodeAt(end))) continue;
-    return true;
+    const slot = (SLOT_NAMES as readonly string[]).includes(f.name);
+    items.push({ kind: 'match', field: slot ? { kind: 'slot', name: f.name as (typeof SLOT_NAMES)[number] } : { kind: 'field', name: f.name }, match: { kind: 'exact', value: f.value } });
   }
-  return false;
+  if (q.maxSeverity !== null && q.maxSeverity !== undefined) items.push({ kind: 'compare', field: { kind: 'severity' }, op: '<=', value: q.maxSeverity });
+  if (items.length === 0) return { kind: 'all' };
+  return items.length === 1 ? items[0]! : { kind: 'and', items };
 }
 
-function isTokenChar(c: number): boolean {
-  return c >= 0x80 || isTokenByte(c);
+/** One record in the merge: a block row or a WAL record. */
+class Item {
+  private h = -1;
+  private constructor(
+    readonly tsMs: number,
+    readonly tsNs: number,
+    readonly rcMs: number,
+    readonly rcNs: number,
+    private readonly block: DecodedBlock | null,
+    private readonly row: number,
+    private readonly rec: LogRecord | null,
+  ) {}
+
+  static ofRow(b: DecodedBlock, i: number): Item {
+    return new Item(b.tsMs[i]!, b.tsNs[i]!, b.rcMs[i]!, b.rcNs[i]!, b, i, null);
+  }
+
+  static ofRecord(r: LogRecord): Item {
+    const ts = toTimePoint(r.timestamp);
+    const rc = toTimePoint(r.received);
+    return new Item(ts.ms, ts.ns, rc.ms, rc.ns, null, 0, r);
+  }
+
+  make(): LogRecord {
+    return this.rec ?? this.block!.record(this.row);
+  }
+
+  /** FNV-1a of the message's UTF-16 code units: computed on ties only. */
+  hash(): number {
+    if (this.h < 0) {
+      const msg = this.rec !== null ? this.rec.message : this.block!.message(this.row);
+      let h = 0x811c9dc5;
+      for (let i = 0; i < msg.length; i++) h = Math.imul(h ^ msg.charCodeAt(i), 0x01000193);
+      this.h = h >>> 0;
+    }
+    return this.h;
+  }
+}
+
+function cmpItems(a: Item, b: Item): number {
+  return cmpTime(a.tsMs, a.tsNs, b.tsMs, b.tsNs) || cmpTime(a.rcMs, a.rcNs, b.rcMs, b.rcNs) || a.hash() - b.hash();
+}
+
+function cmpKeys(a: Item, k: SortKey): number {
+  return cmpTime(a.tsMs, a.tsNs, k.tsMs, k.tsNs) || cmpTime(a.rcMs, a.rcNs, k.rcMs, k.rcNs) || a.hash() - k.hash;
 }
 
 /** A binary heap; `cmp(a, b) < 0` puts a first. */

@@ -15,8 +15,8 @@
  * records not being consumed: its bound fills and backpressure reaches the senders.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { mkdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
-import { getPriority, setPriority } from 'node:os';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { lowerThreadPriority } from '../thread-priority.js';
 import { join } from 'node:path';
 import { Compressor } from 'zstd-napi';
 import { BlockBuilder, type SealedBlock } from './block-builder.js';
@@ -499,20 +499,6 @@ function dirBytes(path: string): number {
   return total;
 }
 
-/**
- * Runs this thread at a lower priority than the event loop (Linux: setpriority on the
- * thread id). Building blocks is background work with a bounded backlog; when cores
- * are short, the event loop — reads, parsing, WAL writes, acks — should not wait for
- * it. Where thread ids are not available, nothing changes.
- */
-function lowerPriority(): void {
-  try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(tid) && tid > 0) setPriority(tid, Math.min(19, getPriority(tid) + 5));
-  } catch {
-    /* not Linux, or not permitted: keep the default */
-  }
-}
 
 /**
  * Which epoch's blocks are committed, from the checkpoint and the WAL (docs/storage.md,
@@ -544,7 +530,8 @@ function writeCheckpointNow(path: string, current: Checkpoint, epoch: number, ls
 
 function start(): void {
   const cfg = workerData as WorkerInit;
-  lowerPriority();
+  // Building blocks is background work with a bounded backlog (thread-priority.ts).
+  lowerThreadPriority(5);
   const partitionsDir = join(cfg.root, PARTITIONS_DIR);
   mkdirSync(partitionsDir, { recursive: true });
   const cpPath = join(cfg.root, CHECKPOINT_FILE);

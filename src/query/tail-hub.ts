@@ -1,0 +1,144 @@
+/**
+ * Live tail (GET /api/v1/tail, docs/api.md): Server-Sent Events of the records that
+ * match a query, from the moment of subscribing. The matching runs on the tail worker
+ * (tail-worker.ts), started with the first subscriber and stopped after the last.
+ *
+ * Each subscriber has a bound on the bytes waiting in its socket (`bufferBytes`).
+ * Past it, its records are dropped and counted; once the socket has drained, the
+ * subscriber gets `event: missed` with the count before the next record. Memory per
+ * subscriber stays bounded however slowly it reads.
+ *
+ * Events: `ready` once the subscription is live; a plain `message` per record (data:
+ * the record's JSON); `missed` ({"count":N}); a comment line every 15 s keeps proxies
+ * from closing an idle stream.
+ */
+import type http from 'node:http';
+import { Worker } from 'node:worker_threads';
+import type { Node } from './ast.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { Logger } from '../log.js';
+import type { FromTailWorker, TailWorkerInit, ToTailWorker } from './tail-worker.js';
+
+export interface TailOptions {
+  storeRoot: string;
+  maxSubscribers: number;
+  /** Bytes a subscriber's socket may hold unsent before records for it are dropped. */
+  bufferBytes: number;
+  /** How often the worker looks for new WAL entries. */
+  pollMs: number;
+}
+
+interface Subscriber {
+  id: number;
+  res: http.ServerResponse;
+  missed: number;
+}
+
+const HEARTBEAT_MS = 15_000;
+
+export class TailHub {
+  private worker: Worker | null = null;
+  private subs = new Map<number, Subscriber>();
+  private nextId = 1;
+  private heartbeat: NodeJS.Timeout | null = null;
+
+  constructor(private readonly opts: TailOptions, private readonly metrics: Metrics, private readonly log?: Logger) {}
+
+  get size(): number {
+    return this.subs.size;
+  }
+
+  /** False when the subscriber limit is reached (the caller answers 429). */
+  subscribe(root: Node, res: http.ServerResponse): boolean {
+    if (this.subs.size >= this.opts.maxSubscribers) return false;
+    const sub: Subscriber = { id: this.nextId++, res, missed: 0 };
+    this.subs.set(sub.id, sub);
+    this.metrics.tailSubscribers.set(this.subs.size);
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    res.write('retry: 2000\n\n');
+    res.on('close', () => this.unsubscribe(sub.id));
+    this.ensureWorker().postMessage({ type: 'subscribe', id: sub.id, root } satisfies ToTailWorker);
+    return true;
+  }
+
+  private unsubscribe(id: number): void {
+    if (!this.subs.delete(id)) return;
+    this.metrics.tailSubscribers.set(this.subs.size);
+    this.worker?.postMessage({ type: 'unsubscribe', id } satisfies ToTailWorker);
+    if (this.subs.size === 0) this.stopWorker();
+  }
+
+  private ensureWorker(): Worker {
+    if (this.worker !== null) return this.worker;
+    const init: TailWorkerInit = { storeRoot: this.opts.storeRoot, pollMs: this.opts.pollMs };
+    const w = new Worker(new URL('./tail-worker.js', import.meta.url), { workerData: init, name: 'ringlog-tail' });
+    w.unref();
+    w.on('message', (m: FromTailWorker) => this.onMessage(m));
+    w.on('error', (err) => this.log?.error('tail worker failed', { error: err.message }));
+    w.on('exit', () => {
+      if (this.worker !== w) return;
+      this.worker = null;
+      // It died with subscribers: they end, and reconnect (EventSource does) to a new worker.
+      for (const s of [...this.subs.values()]) s.res.end();
+    });
+    this.worker = w;
+    this.heartbeat = setInterval(() => {
+      for (const s of this.subs.values()) if (s.res.writableLength === 0) s.res.write(': keepalive\n\n');
+    }, HEARTBEAT_MS);
+    this.heartbeat.unref();
+    return w;
+  }
+
+  private stopWorker(): void {
+    const w = this.worker;
+    this.worker = null;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
+    void w?.terminate();
+  }
+
+  private onMessage(m: FromTailWorker): void {
+    switch (m.type) {
+      case 'subscribed': {
+        const s = this.subs.get(m.id);
+        s?.res.write('event: ready\ndata: {}\n\n');
+        return;
+      }
+      case 'error':
+        this.log?.warn('tail: reading the WAL failed', { error: m.message });
+        return;
+      case 'records': {
+        if (m.skipped > 0) for (const s of this.subs.values()) s.missed += m.skipped;
+        const by = new Map(m.items.map((it) => [it.id, it]));
+        for (const s of this.subs.values()) {
+          const it = by.get(s.id);
+          if (s.res.writableLength > this.opts.bufferBytes) {
+            // Too slow: drop, count, tell it later.
+            if (it !== undefined) s.missed += it.count;
+            continue;
+          }
+          if (s.missed > 0) {
+            s.res.write(`event: missed\ndata: {"count":${s.missed}}\n\n`);
+            this.metrics.tailMissed.inc(s.missed);
+            s.missed = 0;
+          }
+          if (it === undefined) continue;
+          // One SSE event per record: "data: <json>\n\n".
+          s.res.write('data: ' + it.data.slice(0, -1).split('\n').join('\n\ndata: ') + '\n\n');
+          this.metrics.tailRecords.inc(it.count);
+        }
+      }
+    }
+  }
+
+  close(): void {
+    for (const s of [...this.subs.values()]) s.res.end();
+    this.subs.clear();
+    this.stopWorker();
+  }
+}
