@@ -71,7 +71,15 @@ function start(): void {
     const flush = async () => {
       if (lines.length === 0) return;
       while (credit <= 0) {
-        await new Promise<void>((r) => (wake = r));
+        // Wait for the client to take the previous chunks, but not past the deadline.
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, Math.max(0, deadline - Date.now()) + 1);
+          wake = () => {
+            clearTimeout(t);
+            r();
+          };
+        });
+        wake = null;
         check();
       }
       credit--;

@@ -35,6 +35,7 @@ interface Subscriber {
 }
 
 const HEARTBEAT_MS = 15_000;
+const MISSED_CHECK_MS = 250;
 
 export class TailHub {
   private worker: Worker | null = null;
@@ -87,9 +88,15 @@ export class TailHub {
       for (const s of [...this.subs.values()]) s.res.end();
     });
     this.worker = w;
+    let ticks = 0;
     this.heartbeat = setInterval(() => {
-      for (const s of this.subs.values()) if (s.res.writableLength === 0) s.res.write(': keepalive\n\n');
-    }, HEARTBEAT_MS);
+      // A subscriber that missed records hears of it soon after its socket drains, even if nothing new matches.
+      const beat = ++ticks % (HEARTBEAT_MS / MISSED_CHECK_MS) === 0;
+      for (const s of this.subs.values()) {
+        this.tellMissed(s);
+        if (beat && s.res.writableLength === 0) s.res.write(': keepalive\n\n');
+      }
+    }, MISSED_CHECK_MS);
     this.heartbeat.unref();
     return w;
   }
@@ -117,23 +124,32 @@ export class TailHub {
         const by = new Map(m.items.map((it) => [it.id, it]));
         for (const s of this.subs.values()) {
           const it = by.get(s.id);
-          if (s.res.writableLength > this.opts.bufferBytes) {
-            // Too slow: drop, count, tell it later.
-            if (it !== undefined) s.missed += it.count;
-            continue;
-          }
-          if (s.missed > 0) {
-            s.res.write(`event: missed\ndata: {"count":${s.missed}}\n\n`);
-            this.metrics.tailMissed.inc(s.missed);
-            s.missed = 0;
-          }
+          this.tellMissed(s);
           if (it === undefined) continue;
-          // One SSE event per record: "data: <json>\n\n".
-          s.res.write('data: ' + it.data.slice(0, -1).split('\n').join('\n\ndata: ') + '\n\n');
-          this.metrics.tailRecords.inc(it.count);
+          // One SSE event per record ("data: <json>\n\n"), as many as fit in the room left.
+          let lines = it.data.slice(0, -1).split('\n');
+          const room = this.opts.bufferBytes - s.res.writableLength;
+          if (it.data.length + 8 * lines.length > room) {
+            let used = 0;
+            let k = 0;
+            while (k < lines.length && used + lines[k]!.length + 8 <= room) used += lines[k++]!.length + 8;
+            s.missed += lines.length - k;
+            lines = lines.slice(0, k);
+          }
+          if (lines.length === 0) continue;
+          s.res.write('data: ' + lines.join('\n\ndata: ') + '\n\n');
+          this.metrics.tailRecords.inc(lines.length);
         }
       }
     }
+  }
+
+  /** Sends a subscriber that had records dropped the count, once its socket has room again. */
+  private tellMissed(s: Subscriber): void {
+    if (s.missed === 0 || s.res.writableLength > this.opts.bufferBytes) return;
+    s.res.write(`event: missed\ndata: {"count":${s.missed}}\n\n`);
+    this.metrics.tailMissed.inc(s.missed);
+    s.missed = 0;
   }
 
   close(): void {
