@@ -21,12 +21,11 @@
  *    blocks the index lets a query skip without reading them.
  */
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Compressor } from 'zstd-napi';
 import { startServer, sumMetric, type MetricSample } from './lib/server.js';
-import { commandLine, fmtInt, fmtMiB, formatTable, runLoadgen, sleep } from './lib/harness.js';
+import { commandLine, fmtInt, fmtMiB, formatTable, runLoadgen, sendBuffer, sleep } from './lib/harness.js';
 import { measureServerRun, outputRecords, type ServerRun } from './lib/measure.js';
 import { corpusBuffer } from './lib/corpus.js';
 import { StoreReader, newStats } from '../src/store/store-reader.js';
@@ -217,23 +216,6 @@ function filesBytes(root: string, ext: string): number {
   };
   walk(root);
   return total;
-}
-
-async function sendBuffer(port: number, buf: Buffer, connections: number): Promise<void> {
-  // Split on line ends into one slice per connection.
-  const parts: Buffer[] = [];
-  let at = 0;
-  for (let c = 1; c <= connections; c++) {
-    let end = c === connections ? buf.length : buf.indexOf(0x0a, Math.floor((buf.length * c) / connections)) + 1;
-    if (end <= 0) end = buf.length;
-    parts.push(buf.subarray(at, end));
-    at = end;
-  }
-  await Promise.all(parts.map((p) => new Promise<void>((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1', () => s.end(p));
-    s.on('error', reject);
-    s.on('close', () => resolve());
-  })));
 }
 
 async function corpus(a: Args): Promise<{ compression: string[][]; needles: string[][] }> {

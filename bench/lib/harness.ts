@@ -2,6 +2,7 @@
  * Shared pieces of the benchmark scripts: the discard-listener child process,
  * `ringlog bench` as a child process, and table printing.
  */
+import net from 'node:net';
 import type { BenchSummary } from '../../src/loadgen/runner.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -227,4 +228,22 @@ export function commandLine(): string {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Sends a buffer of LF-terminated lines over `connections` TCP connections (split on line ends) and waits until all are closed. */
+export async function sendBuffer(port: number, buf: Buffer, connections: number): Promise<void> {
+  // Split on line ends into one slice per connection.
+  const parts: Buffer[] = [];
+  let at = 0;
+  for (let c = 1; c <= connections; c++) {
+    let end = c === connections ? buf.length : buf.indexOf(0x0a, Math.floor((buf.length * c) / connections)) + 1;
+    if (end <= 0) end = buf.length;
+    parts.push(buf.subarray(at, end));
+    at = end;
+  }
+  await Promise.all(parts.map((p) => new Promise<void>((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1', () => s.end(p));
+    s.on('error', reject);
+    s.on('close', () => resolve());
+  })));
 }

@@ -321,7 +321,7 @@ async function runTailCommand(args: string[], opts: QueryCliOptions): Promise<vo
   }
   // A data directory: follow its WAL here, as the server's tail does.
   const root = parseQuery(p.get('query') ?? '').root;
-  const follower = new WalFollower(storeRoot(opts.dataDir));
+  const follower = new WalFollower(storeRoot(opts.dataDir), { from: 'end', maxBehind: 32 * 1024 * 1024 });
   const parsers = new Parsers();
   for (;;) {
     const pending: string[] = [];

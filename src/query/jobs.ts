@@ -16,6 +16,7 @@ import { SLOT_NAMES } from '../store/block-builder.js';
 import { StoreReader, newStats, type ScanCursor, type ScanStats, type SortKey } from '../store/store-reader.js';
 import type { LogRecord } from '../record/record.js';
 import { FACILITY_NAMES, SEVERITY_NAMES } from '../record/severity.js';
+import { fieldKept } from './plan.js';
 
 /** Buckets of one histogram at most. */
 export const MAX_BUCKETS = 10_000;
@@ -185,11 +186,12 @@ type FacetTarget =
 export function facetTarget(name: string): FacetTarget {
   const lower = name.toLowerCase();
   const slotAlias: Record<string, number> = { host: 0, hostname: 0, app: 1, appname: 1, procid: 2, pid: 2, msgid: 3 };
-  if (lower in slotAlias) return { kind: 'slot', slot: slotAlias[lower]! };
+  // Object.hasOwn, not `in`: `'constructor' in {}` is true (a field named constructor, toString, __proto__…).
+  if (Object.hasOwn(slotAlias, lower)) return { kind: 'slot', slot: slotAlias[lower]! };
   if (lower === 'severity' || lower === 'level') return { kind: 'severity' };
   if (lower === 'facility') return { kind: 'facility' };
   const parts: Record<string, number> = { listener: 0, transport: 1, peer: 2 };
-  if (lower in parts) return { kind: 'source', part: parts[lower]! };
+  if (Object.hasOwn(parts, lower)) return { kind: 'source', part: parts[lower]! };
   if (lower === 'message' || lower === 'msg' || lower === 'time' || lower === '_time') {
     throw new RinglogError('RL_QUERY_INVALID', `facets: "${name}" cannot be counted by value; use host, app, procid, msgid, severity, facility, listener, transport, peer or a field name`);
   }
@@ -264,7 +266,8 @@ function recordValue(r: LogRecord, t: FacetTarget): string | null {
     case 'source':
       return [r.source.listener, r.source.transport, r.source.peer][t.part]!;
     case 'field':
-      return r.fields[t.name] ?? null;
+      // Own keys only: `fields` is a plain object, and r.fields.constructor is Object.
+      return Object.hasOwn(r.fields, t.name) ? r.fields[t.name]! : null;
   }
 }
 
@@ -298,7 +301,7 @@ function countBlock(b: DecodedBlock, rows: Uint8Array, t: FacetTarget, c: ValueC
     }
     case 'field':
       for (const f of b.fields) {
-        if (f.name !== t.name) continue;
+        if (f.name !== t.name || !fieldKept(f.name)) continue;
         for (let k = 0; k < f.rows.length; k++) {
           const row = f.rows[k]!;
           // The last value of a repeated key, as LogRecord.fields keeps.

@@ -126,8 +126,19 @@ function compile(n: Node): Compiled {
   }
 }
 
+/**
+ * Whether a query text holds U+FFFD. Blocks keep text as the bytes received: an
+ * invalid UTF-8 sequence is stored (and indexed) as its own bytes, and reads as U+FFFD
+ * only once decoded. A U+FFFD in a query may stand for such bytes, so neither the
+ * index nor a byte comparison can decide: such terms are tested on decoded text.
+ */
+function hasReplacement(s: string): boolean {
+  return s.includes('\uFFFD');
+}
+
 /** The bloom hashes a block must hold for this term to match anywhere in it; null when the index cannot tell. */
 function bloomHashes(field: FieldRef | null, m: Match): number[] | null {
+  if ((m.kind === 'words' && hasReplacement(m.text)) || (m.kind === 'exact' && hasReplacement(m.value))) return null;
   if (m.kind === 'words' && (field === null || field.kind === 'message')) {
     // Every token of the words occurs in the message or a field value, both indexed by word.
     const h = tokenHashes(m.text);
@@ -141,7 +152,7 @@ function bloomHashes(field: FieldRef | null, m: Match): number[] | null {
 }
 
 function textNeedle(field: FieldRef | null, m: Match): TextNeedle | null {
-  if (m.kind !== 'words' || !(field === null || field.kind === 'message') || m.text.length === 0) return null;
+  if (m.kind !== 'words' || !(field === null || field.kind === 'message') || m.text.length === 0 || hasReplacement(m.text)) return null;
   const bytes = Buffer.from(m.text, 'utf8');
   const nonAscii = bytes.some((b) => b >= 0x80);
   let re: RegExp | null = null;
@@ -317,7 +328,7 @@ function evalRows(c: Compiled, ctx: BlockContext, cand: Uint8Array): Uint8Array 
  */
 function forFieldValues(b: DecodedBlock, name: string, cand: Uint8Array, fn: (row: number, start: number, end: number) => void): void {
   for (const f of b.fields) {
-    if (f.name !== name) continue;
+    if (f.name !== name || !fieldKept(f.name)) continue;
     const rows = f.rows;
     for (let k = 0; k < rows.length; k++) {
       const row = rows[k]!;
@@ -325,6 +336,18 @@ function forFieldValues(b: DecodedBlock, name: string, cand: Uint8Array, fn: (ro
       fn(row, f.starts[k]!, f.starts[k]! + f.lens[k]!);
     }
   }
+}
+
+/**
+ * Whether a LogRecord can hold a field of this name. Records are built by assigning
+ * to a plain object (`fields[key] = value` in record.ts fieldsOf and DecodedBlock.
+ * fieldsOf), and assigning a string to `__proto__` does nothing: a JSON or logfmt key
+ * `__proto__` is stored in the block's columns but is missing from every record the
+ * store returns and from what the reference semantics (evaluate.ts) sees. A column
+ * search must skip it too, or a query finds records by a value they do not show.
+ */
+export function fieldKept(name: string): boolean {
+  return name !== '__proto__';
 }
 
 /** A string test for a field, slot or source value (exact, glob, regex; `exists` is handled by the callers). */
@@ -374,7 +397,7 @@ function textRows(c: Extract<Compiled, { kind: 'text' }>, ctx: BlockContext, can
   }
   if (f !== null && f.kind === 'field') {
     const probe = valueTester(m, { kind: 'match', field: { kind: 'field', name: VALUE_PROBE }, match: m });
-    const exact = m.kind === 'exact' ? Buffer.from(m.value, 'utf8') : null;
+    const exact = m.kind === 'exact' && !hasReplacement(m.value) ? Buffer.from(m.value, 'utf8') : null;
     forFieldValues(b, f.name, cand, (row, start, end) => {
       if (exact !== null) res[row] = end - start === exact.length && b.payload.compare(exact, 0, exact.length, start, end) === 0 ? 1 : 0;
       else res[row] = probe(b.payload.toString('utf8', start, end)) ? 1 : 0;
@@ -393,6 +416,7 @@ function textRows(c: Extract<Compiled, { kind: 'text' }>, ctx: BlockContext, can
     if (bare) {
       for (let fi = 0; fi < b.fields.length; fi++) {
         const fc = b.fields[fi]!;
+        if (!fieldKept(fc.name)) continue;
         searchColumn(ctx, `f${fi}`, fc.starts, fc.lens, fc.rows, c.needle, cand, res);
       }
     }
@@ -412,6 +436,7 @@ function textRows(c: Extract<Compiled, { kind: 'text' }>, ctx: BlockContext, can
   }
   if (bare) {
     for (const fc of b.fields) {
+      if (!fieldKept(fc.name)) continue;
       for (let k = 0; k < fc.rows.length; k++) {
         const row = fc.rows[k]!;
         if (cand[row] !== 1 || res[row] === 1 || (k + 1 < fc.rows.length && fc.rows[k + 1] === row)) continue;

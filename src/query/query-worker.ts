@@ -42,8 +42,8 @@ function start(): void {
   const port = parentPort!;
   const init = workerData as WorkerInit;
   const cancel = new Int32Array(init.cancel);
-  // Below the store worker (+5): queries wait for cores, ingestion does not.
-  lowerThreadPriority(10);
+  // Far below the store worker (+5): under full load queries wait for cores, ingestion does not.
+  lowerThreadPriority(19);
   let reader: StoreReader | null = null;
   let credit = IN_FLIGHT;
   let wake: (() => void) | null = null;

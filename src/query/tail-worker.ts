@@ -52,7 +52,7 @@ function start(): void {
 
   const poll = () => {
     try {
-      follower ??= new WalFollower(init.storeRoot, WAL_MAX_BEHIND);
+      follower ??= new WalFollower(init.storeRoot, { from: 'end', maxBehind: WAL_MAX_BEHIND });
       const out = new Map<number, string[]>();
       const res = follower.poll((e) => {
         if (subs.size === 0) return;

@@ -12,22 +12,25 @@
  * so results come out in timestamp order however the records arrived. A damaged
  * block is reported and skipped; a file deleted by retention mid-scan is skipped.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCheckpoint, type Checkpoint } from './checkpoint.js';
 import { CorruptError } from './byte-buffer.js';
 import { BLOCK_HEADER_SIZE, cmpTime } from './block-header.js';
 import { decodeBlock, type DecodedBlock } from './block-decoder.js';
-import { CHECKPOINT_FILE, PARTITION_MS, PARTITIONS_DIR, WAL_DIR } from './consts.js';
-import { listPartitions, listSegments } from './partition.js';
+import { CHECKPOINT_FILE, PARTITION_MS, PARTITIONS_DIR } from './consts.js';
+import { listPartitions, listSegments, partitionOf } from './partition.js';
 import { readFileOrNull, readIndex, segmentPaths, type IndexEntry } from './segment.js';
-import { listWalFiles, scanWalFile } from './wal-reader.js';
+import { WalFollower } from './wal-follower.js';
+import type { StoreBatch } from './wal-entry.js';
+import { ByteWriter } from './byte-buffer.js';
+import { Compressor } from 'zstd-napi';
 import { checkFormat, storeRoot } from './store.js';
-import { SLOT_NAMES } from './block-builder.js';
+import { BlockBuilder, SLOT_NAMES } from './block-builder.js';
 import { Parsers } from './parsers.js';
-import { recordAt, type LogRecord } from '../record/record.js';
+import type { LogRecord } from '../record/record.js';
 import type { Node } from '../query/ast.js';
-import { planQuery, toTimePoint, type Plan, type TimePoint } from '../query/plan.js';
+import { planQuery, type Plan, type TimePoint } from '../query/plan.js';
 import { toNs } from '../record/time.js';
 
 export type { TimePoint };
@@ -101,6 +104,12 @@ interface Candidate {
   open(): Item[];
 }
 
+/** A block built in memory from WAL entries, with what the index would say of it. */
+interface WalBlock {
+  entry: IndexEntry;
+  block: DecodedBlock;
+}
+
 /** Block candidates are opened lazily; this is what a snapshot knows of a block. */
 interface BlockRef {
   segPath: string;
@@ -110,6 +119,16 @@ interface BlockRef {
 export class StoreReader {
   readonly root: string;
   private onWarning: (msg: string) => void;
+
+  /** WAL entries not yet covered by a checkpoint, by LSN, as blocks (walBlocks). */
+  private walCache = new Map<number, WalBlock[]>();
+  /** Parsed index files by path, reused while the file keeps its size (an index only grows, or is rebuilt). */
+  private indexCache = new Map<string, { size: number; read: ReturnType<typeof readIndex> }>();
+  private follower: WalFollower | null = null;
+  // The same parse the store worker does (its Parsers), so WAL records read as their blocks will.
+  private parsers = new Parsers();
+  private compressor = fastCompressor();
+  private scratch = new ByteWriter(1 << 20);
 
   private constructor(root: string, onWarning: (msg: string) => void) {
     this.root = root;
@@ -123,7 +142,7 @@ export class StoreReader {
     return new StoreReader(root, onWarning);
   }
 
-  private snapshot(plan: Plan, stats: ScanStats): { checkpoint: Checkpoint; wal: LogRecord[]; blocks: BlockRef[] } {
+  private snapshot(plan: Plan, stats: ScanStats): { checkpoint: Checkpoint; wal: WalBlock[]; blocks: BlockRef[] } {
     for (let attempt = 0; ; attempt++) {
       const read = readCheckpoint(join(this.root, CHECKPOINT_FILE));
       if (read.lost) {
@@ -133,10 +152,12 @@ export class StoreReader {
         const blocks = this.blockRefs(Infinity, plan, stats);
         let lsn = 0;
         for (const b of blocks) if (b.entry.header.maxLsn > lsn) lsn = b.entry.header.maxLsn;
-        return { checkpoint: { seq: 0, epoch: Infinity, lsn }, wal: this.walRecords(lsn), blocks };
+        return { checkpoint: { seq: 0, epoch: Infinity, lsn }, wal: this.walBlocks(lsn), blocks };
       }
       const cp = read.checkpoint;
-      const wal = this.walRecords(cp.lsn);
+      const wal = this.walBlocks(cp.lsn);
+      // The writer deletes WAL files once a commit covers them: if the checkpoint moved
+      // while the WAL was read, entries may be missing; take the snapshot again.
       const again = readCheckpoint(join(this.root, CHECKPOINT_FILE)).checkpoint;
       if (again.seq !== cp.seq && attempt < 5) continue;
       const blocks = this.blockRefs(cp.epoch, plan, stats);
@@ -144,19 +165,45 @@ export class StoreReader {
     }
   }
 
-  /** Records of WAL entries past `lsn`, parsed. */
-  private walRecords(lsn: number): LogRecord[] {
-    const out: LogRecord[] = [];
-    // The same parse the store worker does (its Parsers), so WAL records read as their blocks will.
-    const parsers = new Parsers();
-    for (const f of listWalFiles(join(this.root, WAL_DIR))) {
-      scanWalFile(f.path, lsn, (e) => {
-        for (const b of e.batches) {
-          const rb = parsers.parse(b);
-          for (let i = 0; i < rb.count; i++) out.push(recordAt(rb, i));
-        }
-      });
+  /**
+   * WAL entries past `lsn` as decoded blocks. A reader that lives on (a query worker)
+   * follows the WAL and keeps each entry's blocks until a checkpoint covers the entry:
+   * a query parses only what arrived since the previous one, and searches WAL records
+   * with the same column code as committed blocks.
+   */
+  private walBlocks(lsn: number): WalBlock[] {
+    this.follower ??= new WalFollower(this.root, { from: 'start' });
+    this.follower.poll((e) => {
+      if (e.lsn > lsn) this.walCache.set(e.lsn, this.entryBlocks(e.batches));
+    });
+    const out: WalBlock[] = [];
+    for (const [k, blocks] of this.walCache) {
+      if (k <= lsn) this.walCache.delete(k);
+      else out.push(...blocks);
     }
+    return out;
+  }
+
+  /** An entry's records parsed as the store worker parses them, built into blocks (one per partition). */
+  private entryBlocks(batches: StoreBatch[]): WalBlock[] {
+    const builders = new Map<number, BlockBuilder>();
+    const out: WalBlock[] = [];
+    const seal = (b: BlockBuilder) => {
+      const sealed = b.seal(this.compressor, 0, this.scratch);
+      // With its bloom filter, so that queries skip WAL blocks as they skip stored ones.
+      out.push({ entry: { segOffset: 0, header: sealed.header, bloom: sealed.bloom }, block: decodeBlock(sealed.header, sealed.bytes.subarray(BLOCK_HEADER_SIZE)) });
+    };
+    for (const batch of batches) {
+      const rb = this.parsers.parse(batch);
+      for (let i = 0; i < rb.count; i++) {
+        const key = partitionOf(rb.timeMs[i]!);
+        let b = builders.get(key);
+        if (b === undefined) builders.set(key, (b = new BlockBuilder()));
+        b.append(rb, i, 0);
+        if (b.full) seal(b);
+      }
+    }
+    for (const b of builders.values()) if (b.n > 0) seal(b);
     return out;
   }
 
@@ -168,11 +215,10 @@ export class StoreReader {
       const inRange = p.key >= fromKey && p.key <= toKey;
       for (const no of listSegments(p.path)) {
         const paths = segmentPaths(p.path, no);
-        const buf = readFileOrNull(paths.idx);
-        if (buf === null) continue;
         let entries: IndexEntry[];
         try {
-          const idx = readIndex(buf);
+          const idx = this.readIndexCached(paths.idx);
+          if (idx === null) continue;
           entries = idx.entries;
           if (idx.damage === 'middle') this.onWarning(`${paths.idx}: damaged in the middle; blocks after the damage are not visible until the server repairs it at its next start`);
         } catch (err) {
@@ -218,22 +264,12 @@ export class StoreReader {
     const snap = this.snapshot(plan, stats);
     const candidates: Candidate[] = [];
 
-    // Records still in the WAL form one in-memory candidate.
-    const walMatches: Item[] = [];
-    for (const r of snap.wal) {
-      stats.walRecords++;
-      if ((stats.walRecords & 4095) === 0) check();
-      if (rcBound !== null && r.received > rcBound) continue;
-      if (plan.record(r)) walMatches.push(Item.ofRecord(r));
-    }
-    if (walMatches.length > 0) {
-      let min = walMatches[0]!;
-      let max = walMatches[0]!;
-      for (const it of walMatches) {
-        if (cmpTime(it.tsMs, it.tsNs, min.tsMs, min.tsNs) < 0) min = it;
-        if (cmpTime(it.tsMs, it.tsNs, max.tsMs, max.tsNs) > 0) max = it;
-      }
-      candidates.push({ minMs: min.tsMs, minNs: min.tsNs, maxMs: max.tsMs, maxNs: max.tsNs, open: () => walMatches });
+    // Records still in the WAL, as blocks built in memory.
+    for (const { entry, block } of snap.wal) {
+      stats.walRecords += block.n;
+      if (!plan.blockInTime(entry) || !plan.blockMayMatch(entry)) continue;
+      const h = block.header;
+      candidates.push({ minMs: h.minMs, minNs: h.minNs, maxMs: h.maxMs, maxNs: h.maxNs, open: () => this.matchingItems(plan, block, rcBoundTP) });
     }
 
     for (const ref of snap.blocks) {
@@ -251,15 +287,7 @@ export class StoreReader {
         open: () => {
           check();
           const block = this.readBlock(ref, stats);
-          if (block === null) return [];
-          const rows = plan.rows(block);
-          const items: Item[] = [];
-          for (let i = 0; i < block.n; i++) {
-            if (rows[i] !== 1) continue;
-            if (rcBoundTP !== null && cmpTime(block.rcMs[i]!, block.rcNs[i]!, rcBoundTP.ms, rcBoundTP.ns) > 0) continue;
-            items.push(Item.ofRow(block, i));
-          }
-          return items;
+          return block === null ? [] : this.matchingItems(plan, block, rcBoundTP);
         },
       });
     }
@@ -299,6 +327,17 @@ export class StoreReader {
     }
   }
 
+  private matchingItems(plan: Plan, block: DecodedBlock, rcBound: TimePoint | null): Item[] {
+    const rows = plan.rows(block);
+    const items: Item[] = [];
+    for (let i = 0; i < block.n; i++) {
+      if (rows[i] !== 1) continue;
+      if (rcBound !== null && cmpTime(block.rcMs[i]!, block.rcNs[i]!, rcBound.ms, rcBound.ns) > 0) continue;
+      items.push(Item.ofRow(block, i));
+    }
+    return items;
+  }
+
   /**
    * Every matching record, in no particular order, for counting and aggregations: a
    * block's matches are given as the block and its matching rows (no record objects),
@@ -309,14 +348,20 @@ export class StoreReader {
     const rcBound = q.receivedBefore ?? null;
     const check = q.check ?? (() => {});
     const snap = this.snapshot(plan, stats);
-    for (const r of snap.wal) {
-      stats.walRecords++;
-      if ((stats.walRecords & 4095) === 0) check();
-      if (rcBound !== null && r.received > rcBound) continue;
-      if (plan.record(r)) {
-        stats.matched++;
-        sink.record(r);
+    const visit = (block: DecodedBlock) => {
+      const rows = plan.rows(block);
+      if (rcBound !== null) {
+        const b = { ms: Number(rcBound / 1_000_000n), ns: Number(rcBound % 1_000_000n) };
+        for (let i = 0; i < block.n; i++) if (rows[i] === 1 && cmpTime(block.rcMs[i]!, block.rcNs[i]!, b.ms, b.ns) > 0) rows[i] = 0;
       }
+      for (let i = 0; i < block.n; i++) stats.matched += rows[i]!;
+      sink.block(block, rows);
+    };
+    for (const { entry, block } of snap.wal) {
+      stats.walRecords += block.n;
+      if (!plan.blockInTime(entry) || !plan.blockMayMatch(entry)) continue;
+      check();
+      visit(block);
     }
     for (const ref of snap.blocks) {
       if (!plan.blockInTime(ref.entry)) {
@@ -329,15 +374,29 @@ export class StoreReader {
       }
       check();
       const block = this.readBlock(ref, stats);
-      if (block === null) continue;
-      const rows = plan.rows(block);
-      if (rcBound !== null) {
-        const b = { ms: Number(rcBound / 1_000_000n), ns: Number(rcBound % 1_000_000n) };
-        for (let i = 0; i < block.n; i++) if (rows[i] === 1 && cmpTime(block.rcMs[i]!, block.rcNs[i]!, b.ms, b.ns) > 0) rows[i] = 0;
-      }
-      for (let i = 0; i < block.n; i++) stats.matched += rows[i]!;
-      sink.block(block, rows);
+      if (block !== null) visit(block);
     }
+  }
+
+  private readIndexCached(path: string): ReturnType<typeof readIndex> | null {
+    let size: number;
+    try {
+      size = statSync(path).size;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        this.indexCache.delete(path);
+        return null;
+      }
+      throw err;
+    }
+    const hit = this.indexCache.get(path);
+    if (hit !== undefined && hit.size === size) return hit.read;
+    const buf = readFileOrNull(path);
+    if (buf === null) return null;
+    const read = readIndex(buf);
+    this.indexCache.set(path, { size: buf.length, read });
+    if (this.indexCache.size > 4096) this.indexCache.delete(this.indexCache.keys().next().value!);
+    return read;
   }
 
   private readBlock(ref: BlockRef, stats: ScanStats): DecodedBlock | null {
@@ -364,6 +423,13 @@ export class StoreReader {
       closeSync(fd);
     }
   }
+}
+
+/** zstd at level 1 for blocks built in memory from the WAL: they are decoded at once, never stored. */
+function fastCompressor(): Compressor {
+  const c = new Compressor();
+  c.setParameters({ compressionLevel: 1 });
+  return c;
 }
 
 export function newStats(): ScanStats {
@@ -393,7 +459,7 @@ export function scanQueryNode(q: ScanQuery): Node {
   return items.length === 1 ? items[0]! : { kind: 'and', items };
 }
 
-/** One record in the merge: a block row or a WAL record. */
+/** One record in the merge: a row of a block (on disk or built from the WAL). */
 class Item {
   private h = -1;
   private constructor(
@@ -401,29 +467,22 @@ class Item {
     readonly tsNs: number,
     readonly rcMs: number,
     readonly rcNs: number,
-    private readonly block: DecodedBlock | null,
+    private readonly block: DecodedBlock,
     private readonly row: number,
-    private readonly rec: LogRecord | null,
   ) {}
 
   static ofRow(b: DecodedBlock, i: number): Item {
-    return new Item(b.tsMs[i]!, b.tsNs[i]!, b.rcMs[i]!, b.rcNs[i]!, b, i, null);
-  }
-
-  static ofRecord(r: LogRecord): Item {
-    const ts = toTimePoint(r.timestamp);
-    const rc = toTimePoint(r.received);
-    return new Item(ts.ms, ts.ns, rc.ms, rc.ns, null, 0, r);
+    return new Item(b.tsMs[i]!, b.tsNs[i]!, b.rcMs[i]!, b.rcNs[i]!, b, i);
   }
 
   make(): LogRecord {
-    return this.rec ?? this.block!.record(this.row);
+    return this.block.record(this.row);
   }
 
   /** FNV-1a of the message's UTF-16 code units: computed on ties only. */
   hash(): number {
     if (this.h < 0) {
-      const msg = this.rec !== null ? this.rec.message : this.block!.message(this.row);
+      const msg = this.block.message(this.row);
       let h = 0x811c9dc5;
       for (let i = 0; i < msg.length; i++) h = Math.imul(h ^ msg.charCodeAt(i), 0x01000193);
       this.h = h >>> 0;

@@ -32,8 +32,16 @@ export class WalFollower {
   private carry: Buffer = Buffer.alloc(0);
   private lastLsn = 0;
 
-  constructor(storeRoot: string, private readonly maxBehind = 32 * 1024 * 1024) {
+  private readonly maxBehind: number;
+
+  /**
+   * `from: 'end'` (live tail): only entries appended from now on; `from: 'start'` (a
+   * reader's cache of the WAL tail): every entry of every WAL file, oldest first.
+   */
+  constructor(storeRoot: string, opts: { from: 'start' | 'end'; maxBehind?: number }) {
     this.dir = join(storeRoot, WAL_DIR);
+    this.maxBehind = opts.maxBehind ?? Infinity;
+    if (opts.from === 'start') return;
     // Start at the end: the newest file, past its last complete entry.
     const files = listWalFiles(this.dir);
     const last = files[files.length - 1];
