@@ -2,7 +2,7 @@
  * Queries (docs/benchmarks.md, "Queries"):
  *
  *   node dist/bench/query.js [--quick] [--corpus-lines N] [--records N] [--needles K]
- *                            [--ingest N] [--only scan,needle,ingest]
+ *                            [--ingest N] [--only scan,needle,ingest,tail]
  *
  * 1. Scan: a realistic mixed corpus (bench/lib/corpus.ts) stored by `ringlog serve`,
  *    then counted with a full-text query whose word is in every block, so every
@@ -17,12 +17,18 @@
  *    the index cannot use (every block is read).
  * 3. Ingestion under queries: records/s into the same server with no query running,
  *    then with four clients each running full-scan counts back to back.
+ * 4. Live tail: a subscriber on /api/v1/tail; 200 records sent 10 ms apart, each
+ *    carrying its send time; the delay until its event arrives, p50/p99/max. Baseline
+ *    in the same run: the store's receive → durable latency (its metrics histogram),
+ *    which every tailed record waits for first.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Decompressor } from 'zstd-napi';
-import { startServer, type RinglogServer } from './lib/server.js';
+import http from 'node:http';
+import net from 'node:net';
+import { startServer, sumMetric, type RinglogServer } from './lib/server.js';
 import { commandLine, fmtInt, formatTable, runLoadgen, sendBuffer, sleep } from './lib/harness.js';
 import { outputRecords } from './lib/measure.js';
 import { corpusBuffer } from './lib/corpus.js';
@@ -43,7 +49,7 @@ interface Args {
 
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`query: ${msg}\n`);
-  process.stderr.write('usage: node dist/bench/query.js [--quick] [--corpus-lines N] [--records N] [--needles K] [--ingest N] [--only scan,needle,ingest]\n');
+  process.stderr.write('usage: node dist/bench/query.js [--quick] [--corpus-lines N] [--records N] [--needles K] [--ingest N] [--only scan,needle,ingest,tail]\n');
   process.exit(msg ? 2 : 0);
 }
 
@@ -62,7 +68,7 @@ function parseArgs(argv: string[]): Args {
       case '--records': a.records = int(argv[++i]); break;
       case '--needles': a.needles = int(argv[++i]); break;
       case '--ingest': a.ingest = int(argv[++i]); break;
-      case '--only': a.only.push(...(argv[++i] ?? usage('--only needs scan, needle or ingest')).split(',')); break;
+      case '--only': a.only.push(...(argv[++i] ?? usage('--only needs scan, needle, ingest or tail')).split(',')); break;
       case '--help': case '-h': usage(); break;
       default: usage(`unknown argument ${k}`);
     }
@@ -173,7 +179,46 @@ async function get(srv: RinglogServer, route: string, params: Record<string, str
   return JSON.parse(last) as Record<string, unknown>;
 }
 
-async function needleAndIngest(a: Args): Promise<{ needle: string[][]; ingest: string[][] }> {
+/** Delay from sending a record to its tail event, for `count` records sent `gapMs` apart. */
+async function tailLatency(srv: RinglogServer, count: number, gapMs: number): Promise<number[]> {
+  const delays: number[] = [];
+  const u = new URL('/api/v1/tail?query=tailprobe', srv.httpUrl);
+  let done: () => void;
+  const all = new Promise<void>((r) => (done = r));
+  let ready: () => void;
+  const isReady = new Promise<void>((r) => (ready = r));
+  const req = http.get(u, (res) => {
+    let buf = '';
+    res.setEncoding('utf8').on('data', (d: string) => {
+      buf += d;
+      let i: number;
+      while ((i = buf.indexOf('\n\n')) >= 0) {
+        const ev = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        if (ev.includes('event: ready')) ready();
+        const m = /tailprobe (\d+)/.exec(ev);
+        if (m && ev.startsWith('data: ')) {
+          delays.push(performance.timeOrigin + performance.now() - Number(m[1]) / 1000);
+          if (delays.length === count) done();
+        }
+      }
+    });
+  });
+  await isReady;
+  const sock = net.connect(srv.address('tcp').port, '127.0.0.1');
+  await new Promise((r) => sock.once('connect', r));
+  for (let k = 0; k < count; k++) {
+    const sentUs = Math.round((performance.timeOrigin + performance.now()) * 1000);
+    sock.write(`<134>1 ${new Date().toISOString()} bench-host tail - - - tailprobe ${sentUs}\n`);
+    await sleep(gapMs);
+  }
+  await Promise.race([all, sleep(10_000)]);
+  sock.end();
+  req.destroy();
+  return delays;
+}
+
+async function needleAndIngest(a: Args): Promise<{ needle: string[][]; ingest: string[][]; tail: string[][] }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ringlog-query-bench-needle-'));
   const srv = await startServer({ dataDir: path.join(dir, 'data'), output: [], args: SERVER_ARGS });
   const want = (p: string) => a.only.length === 0 || a.only.includes(p);
@@ -241,7 +286,24 @@ async function needleAndIngest(a: Args): Promise<{ needle: string[][]; ingest: s
         [`4 clients running full-scan counts back to back (${queries} done)`, fmtInt(busy), (busy / base).toFixed(2)],
       ];
     }
-    return { needle, ingest };
+    let tail: string[][] = [];
+    if (want('tail')) {
+      process.stderr.write('tail: 200 records, 10 ms apart…\n');
+      const hist = async () => {
+        const m = await srv.metrics();
+        return { n: sumMetric(m, 'ringlog_store_durable_latency_seconds_count'), sum: sumMetric(m, 'ringlog_store_durable_latency_seconds_sum') };
+      };
+      const h0 = await hist();
+      const d = await tailLatency(srv, 200, 10);
+      const h1 = await hist();
+      const durableMs = ((h1.sum - h0.sum) / Math.max(1, h1.n - h0.n)) * 1000;
+      tail = [
+        ['what', 'records', 'p50 ms', 'p99 ms', 'max ms', 'note'],
+        ['send → tail event (SSE) on a subscriber', `${d.length} of 200`, quantile(d, 0.5).toFixed(1), quantile(d, 0.99).toFixed(1), Math.max(...d).toFixed(1), 'tail.pollInterval 25 ms'],
+        ['baseline: receive → durable (store metrics, mean)', '', durableMs.toFixed(1), '', '', 'a record is tailed once durable'],
+      ];
+    }
+    return { needle, ingest, tail };
   } finally {
     await srv.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -255,10 +317,11 @@ async function main(): Promise<void> {
   if (want('scan')) {
     process.stdout.write(`1. Scan throughput, ${fmtInt(a.corpusLines)}-line mixed corpus:\n${formatTable(await scan(a))}\n`);
   }
-  if (want('needle') || want('ingest')) {
+  if (want('needle') || want('ingest') || want('tail')) {
     const r = await needleAndIngest(a);
     if (r.needle.length) process.stdout.write(`2. Needle queries through the HTTP API:\n${formatTable(r.needle)}\n`);
     if (r.ingest.length) process.stdout.write(`3. Ingestion while queries run (${fmtInt(a.ingest)} records per run, 8 connections):\n${formatTable(r.ingest)}\n`);
+    if (r.tail.length) process.stdout.write(`4. Live tail latency (the store holding ${fmtInt(a.records)} records):\n${formatTable(r.tail)}\n`);
   }
 }
 
