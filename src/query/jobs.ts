@@ -16,7 +16,6 @@ import { SLOT_NAMES } from '../store/block-builder.js';
 import { StoreReader, newStats, type ScanCursor, type ScanStats, type SortKey } from '../store/store-reader.js';
 import type { LogRecord } from '../record/record.js';
 import { FACILITY_NAMES, SEVERITY_NAMES } from '../record/severity.js';
-import { fieldKept } from './plan.js';
 
 /** Buckets of one histogram at most. */
 export const MAX_BUCKETS = 10_000;
@@ -301,7 +300,7 @@ function countBlock(b: DecodedBlock, rows: Uint8Array, t: FacetTarget, c: ValueC
     }
     case 'field':
       for (const f of b.fields) {
-        if (f.name !== t.name || !fieldKept(f.name)) continue;
+        if (f.name !== t.name) continue;
         for (let k = 0; k < f.rows.length; k++) {
           const row = f.rows[k]!;
           // The last value of a repeated key, as LogRecord.fields keeps.

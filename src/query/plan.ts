@@ -57,10 +57,14 @@ type Compiled =
 
 /** A words match prepared for column search. */
 interface TextNeedle {
-  /** ASCII-lower-cased text, searched in a latin1 view of the column (one char per byte). */
-  latin1: string;
-  /** The needle has bytes ≥ 0x80: search the column as it is, matching ASCII letters case-insensitively. */
-  nonAscii: RegExp | null;
+  /**
+   * The needle's UTF-8 bytes as a pattern over a latin1 view of a column (one char per
+   * byte): ASCII letters as [xX] classes, every other byte as itself. V8 scans such a
+   * pattern at GB/s, several times faster than lower-casing the column and searching it.
+   */
+  re: RegExp;
+  /** Its length in bytes. */
+  len: number;
   startsTok: boolean;
   endsTok: boolean;
 }
@@ -152,25 +156,16 @@ function bloomHashes(field: FieldRef | null, m: Match): number[] | null {
 }
 
 function textNeedle(field: FieldRef | null, m: Match): TextNeedle | null {
+  // A U+FFFD may stand for invalid bytes in the column (hasReplacement): tested on decoded text instead.
   if (m.kind !== 'words' || !(field === null || field.kind === 'message') || m.text.length === 0 || hasReplacement(m.text)) return null;
   const bytes = Buffer.from(m.text, 'utf8');
-  const nonAscii = bytes.some((b) => b >= 0x80);
-  let re: RegExp | null = null;
-  if (nonAscii) {
-    let src = '';
-    for (const b of bytes) {
-      const lower = b >= 0x41 && b <= 0x5a ? b + 32 : b;
-      if (lower >= 0x61 && lower <= 0x7a) src += `[${String.fromCharCode(lower)}${String.fromCharCode(lower - 32)}]`;
-      else src += `\\x${b.toString(16).padStart(2, '0')}`;
-    }
-    re = new RegExp(src, 'g');
+  let src = '';
+  for (const b of bytes) {
+    const lower = b >= 0x41 && b <= 0x5a ? b + 32 : b;
+    if (lower >= 0x61 && lower <= 0x7a) src += `[${String.fromCharCode(lower)}${String.fromCharCode(lower - 32)}]`;
+    else src += `\\x${b.toString(16).padStart(2, '0')}`;
   }
-  return {
-    latin1: Buffer.from(bytes.map((b) => (b >= 0x41 && b <= 0x5a ? b + 32 : b))).toString('latin1'),
-    nonAscii: re,
-    startsTok: isTokenByte(bytes[0]!),
-    endsTok: isTokenByte(bytes[bytes.length - 1]!),
-  };
+  return { re: new RegExp(src, 'g'), len: bytes.length, startsTok: isTokenByte(bytes[0]!), endsTok: isTokenByte(bytes[bytes.length - 1]!) };
 }
 
 function compareNum(x: number, op: string, v: number): boolean {
@@ -240,17 +235,15 @@ function blockMayMatch(c: Compiled, e: IndexEntry): boolean {
 
 /** Per-block memo of column views shared by the terms of one query. */
 class BlockContext {
-  private lowered = new Map<string, string>();
+  private views = new Map<string, string>();
   constructor(readonly b: DecodedBlock) {}
 
-  /** The bytes [start, end) of the payload as a latin1 string, ASCII-lower-cased (one char per byte, so offsets carry over). */
-  lowerLatin1(key: string, start: number, end: number): string {
-    let s = this.lowered.get(key);
+  /** The bytes [start, end) of the payload as a latin1 string: one char per byte, so offsets carry over. */
+  latin1(key: string, start: number, end: number): string {
+    let s = this.views.get(key);
     if (s === undefined) {
-      // latin1 lower-casing maps A-Z to a-z and bytes ≥ 0xC0 to other bytes ≥ 0x80 only:
-      // ASCII needles and token boundaries (any byte ≥ 0x80 is a token byte) are unaffected.
-      s = this.b.payload.toString('latin1', start, end).toLowerCase();
-      this.lowered.set(key, s);
+      s = this.b.payload.toString('latin1', start, end);
+      this.views.set(key, s);
     }
     return s;
   }
@@ -328,7 +321,7 @@ function evalRows(c: Compiled, ctx: BlockContext, cand: Uint8Array): Uint8Array 
  */
 function forFieldValues(b: DecodedBlock, name: string, cand: Uint8Array, fn: (row: number, start: number, end: number) => void): void {
   for (const f of b.fields) {
-    if (f.name !== name || !fieldKept(f.name)) continue;
+    if (f.name !== name) continue;
     const rows = f.rows;
     for (let k = 0; k < rows.length; k++) {
       const row = rows[k]!;
@@ -338,17 +331,6 @@ function forFieldValues(b: DecodedBlock, name: string, cand: Uint8Array, fn: (ro
   }
 }
 
-/**
- * Whether a LogRecord can hold a field of this name. Records are built by assigning
- * to a plain object (`fields[key] = value` in record.ts fieldsOf and DecodedBlock.
- * fieldsOf), and assigning a string to `__proto__` does nothing: a JSON or logfmt key
- * `__proto__` is stored in the block's columns but is missing from every record the
- * store returns and from what the reference semantics (evaluate.ts) sees. A column
- * search must skip it too, or a query finds records by a value they do not show.
- */
-export function fieldKept(name: string): boolean {
-  return name !== '__proto__';
-}
 
 /** A string test for a field, slot or source value (exact, glob, regex; `exists` is handled by the callers). */
 function valueTester(m: Match, node: Node): (v: string) => boolean {
@@ -416,7 +398,6 @@ function textRows(c: Extract<Compiled, { kind: 'text' }>, ctx: BlockContext, can
     if (bare) {
       for (let fi = 0; fi < b.fields.length; fi++) {
         const fc = b.fields[fi]!;
-        if (!fieldKept(fc.name)) continue;
         searchColumn(ctx, `f${fi}`, fc.starts, fc.lens, fc.rows, c.needle, cand, res);
       }
     }
@@ -436,7 +417,6 @@ function textRows(c: Extract<Compiled, { kind: 'text' }>, ctx: BlockContext, can
   }
   if (bare) {
     for (const fc of b.fields) {
-      if (!fieldKept(fc.name)) continue;
       for (let k = 0; k < fc.rows.length; k++) {
         const row = fc.rows[k]!;
         if (cand[row] !== 1 || res[row] === 1 || (k + 1 < fc.rows.length && fc.rows[k + 1] === row)) continue;
@@ -452,26 +432,25 @@ function textRows(c: Extract<Compiled, { kind: 'text' }>, ctx: BlockContext, can
  * Marks in `res` the candidate rows whose value in a column holds the needle. The
  * column's values lie one after the other in the payload (starts[k], lens[k]); `rows`
  * maps value k to its row (null: value k is row k). The whole column is searched at
- * once, as one latin1 string, with indexOf (or a regex for non-ASCII needles); each hit
- * is checked for token boundaries and for lying inside one value.
+ * once, as one latin1 string; each hit is checked for token boundaries and for lying
+ * inside one value.
  */
 function searchColumn(ctx: BlockContext, key: string, starts: Uint32Array, lens: Uint32Array, rows: Uint32Array | null, nd: TextNeedle, cand: Uint8Array, res: Uint8Array): void {
   const count = starts.length;
   if (count === 0) return;
   const base = starts[0]!;
   const end = starts[count - 1]! + lens[count - 1]!;
-  const text = nd.nonAscii === null ? ctx.lowerLatin1(key, base, end) : ctx.b.payload.toString('latin1', base, end);
-  const len = nd.latin1.length;
+  const text = ctx.latin1(key, base, end);
+  const len = nd.len;
+  const re = nd.re;
+  const payload = ctx.b.payload;
   let k = 0;
-  let at = -1;
+  re.lastIndex = 0;
   for (;;) {
-    if (nd.nonAscii === null) at = text.indexOf(nd.latin1, at + 1);
-    else {
-      nd.nonAscii.lastIndex = at + 1;
-      const m = nd.nonAscii.exec(text);
-      at = m === null ? -1 : m.index;
-    }
-    if (at < 0) return;
+    const m = re.exec(text);
+    if (m === null) return;
+    const at = m.index;
+    re.lastIndex = at + 1; // overlapping occurrences: "aa" twice in "aaa"
     const abs = at + base;
     // Advance to the value holding the hit (hits come in order).
     while (k < count && starts[k]! + lens[k]! <= abs) k++;
@@ -482,8 +461,8 @@ function searchColumn(ctx: BlockContext, key: string, starts: Uint32Array, lens:
     const row = rows === null ? k : rows[k]!;
     if (cand[row] !== 1 || res[row] === 1) continue;
     if (rows !== null && k + 1 < count && rows[k + 1] === row) continue; // an earlier value of a repeated key
-    if (nd.startsTok && abs > vStart && isTokenByte(ctx.b.payload[abs - 1]!)) continue;
-    if (nd.endsTok && abs + len < vEnd && isTokenByte(ctx.b.payload[abs + len]!)) continue;
+    if (nd.startsTok && abs > vStart && isTokenByte(payload[abs - 1]!)) continue;
+    if (nd.endsTok && abs + len < vEnd && isTokenByte(payload[abs + len]!)) continue;
     res[row] = 1;
   }
 }

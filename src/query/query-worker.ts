@@ -37,6 +37,12 @@ class Cancelled extends Error {}
 const CHUNK_BYTES = 256 * 1024;
 /** Chunks sent and not yet asked for again. */
 const IN_FLIGHT = 2;
+/**
+ * A worker idle this long lets go of its reader's caches (the WAL tail as blocks, up
+ * to about store.commitSize of records, and parsed index files): memory goes back
+ * while nobody queries, and the next query rebuilds them.
+ */
+const IDLE_RELEASE_MS = 60_000;
 
 function start(): void {
   const port = parentPort!;
@@ -48,6 +54,7 @@ function start(): void {
   let credit = IN_FLIGHT;
   let wake: (() => void) | null = null;
   let current = 0;
+  let idleTimer: NodeJS.Timeout | null = null;
 
   const send = (m: FromQueryWorker) => port.postMessage(m);
 
@@ -64,6 +71,7 @@ function start(): void {
   });
 
   async function run(id: number, job: Job, deadline: number): Promise<void> {
+    if (idleTimer !== null) clearTimeout(idleTimer);
     current = id;
     credit = IN_FLIGHT;
     let lines: string[] = [];
@@ -111,6 +119,8 @@ function start(): void {
       else if (err instanceof RinglogError) send({ type: 'error', id, code: err.code, message: err.message });
       else send({ type: 'error', id, code: 'internal', message: (err as Error).stack ?? String(err) });
     }
+    idleTimer = setTimeout(() => reader?.releaseCaches(), IDLE_RELEASE_MS);
+    idleTimer.unref();
   }
 }
 

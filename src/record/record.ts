@@ -63,11 +63,21 @@ export function slotText(batch: RecordBatch, i: number, slot: number): string | 
   return decodeText(batch, start, end, enc);
 }
 
+/**
+ * Sets fields[key] as an own property. Plain assignment to `__proto__` sets the
+ * prototype instead (a string: nothing happens), so a JSON or logfmt key `__proto__`
+ * would vanish from the record while its value is stored and searchable.
+ */
+export function setField(fields: Record<string, string>, key: string, value: string): void {
+  if (key === '__proto__') Object.defineProperty(fields, key, { value, enumerable: true, writable: true, configurable: true });
+  else fields[key] = value;
+}
+
 export function fieldsOf(batch: RecordBatch, i: number): Record<string, string> {
   const fields: Record<string, string> = {};
   for (let f = batch.fieldStart[i]!; f < batch.fieldStart[i + 1]!; f++) {
     const key = batch.keys.strings[batch.fieldKey[f]!]!;
-    fields[key] = decodeText(batch, batch.fieldSpans[2 * f]!, batch.fieldSpans[2 * f + 1]!, batch.fieldEnc[f]!);
+    setField(fields, key, decodeText(batch, batch.fieldSpans[2 * f]!, batch.fieldSpans[2 * f + 1]!, batch.fieldEnc[f]!));
   }
   return fields;
 }

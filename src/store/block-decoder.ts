@@ -6,7 +6,7 @@
  */
 import { Decompressor } from 'zstd-napi';
 import { crc32c } from '@node-rs/crc32';
-import type { LogRecord } from '../record/record.js';
+import { setField, type LogRecord } from '../record/record.js';
 import { toNs } from '../record/time.js';
 import { ByteReader, CorruptError } from './byte-buffer.js';
 import type { BlockHeader } from './block-header.js';
@@ -76,7 +76,7 @@ export class DecodedBlock {
       for (let j = 0; j < list.length; j += 2) {
         const f = this.fields[list[j]!]!;
         const k = list[j + 1]!;
-        out[f.name] = this.payload.toString('utf8', f.starts[k]!, f.starts[k]! + f.lens[k]!);
+        setField(out, f.name, this.payload.toString('utf8', f.starts[k]!, f.starts[k]! + f.lens[k]!));
       }
     }
     return out;

@@ -378,6 +378,14 @@ export class StoreReader {
     }
   }
 
+  /** Drops what the reader keeps between scans (WAL tail blocks, parsed index files); the next scan reads them again. */
+  releaseCaches(): void {
+    this.walCache.clear();
+    this.follower?.stop();
+    this.follower = null;
+    this.indexCache.clear();
+  }
+
   private readIndexCached(path: string): ReturnType<typeof readIndex> | null {
     let size: number;
     try {
@@ -462,6 +470,7 @@ export function scanQueryNode(q: ScanQuery): Node {
 /** One record in the merge: a row of a block (on disk or built from the WAL). */
 class Item {
   private h = -1;
+  private tie: string | null = null;
   private constructor(
     readonly tsMs: number,
     readonly tsNs: number,
@@ -489,10 +498,30 @@ class Item {
     }
     return this.h;
   }
+
+  /**
+   * The whole record as text, to order records whose sort keys are equal (the same
+   * timestamp, receive time and message, e.g. one batch's lines that differ only in a
+   * field): computed on such ties only. Without it their order depended on the heap,
+   * which differs between the scans of two pages, and a cursor's `skip` (how many
+   * records with its key were emitted) then skipped other records than the ones emitted.
+   */
+  tieText(): string {
+    if (this.tie === null) {
+      const r = this.make();
+      const fields = Object.keys(r.fields).sort().map((k) => [k, r.fields[k]]);
+      this.tie = JSON.stringify([r.message, r.host, r.app, r.procid, r.msgid, r.facility, r.severity, r.source.listener, r.source.transport, r.source.peer, fields]);
+    }
+    return this.tie;
+  }
 }
 
 function cmpItems(a: Item, b: Item): number {
-  return cmpTime(a.tsMs, a.tsNs, b.tsMs, b.tsNs) || cmpTime(a.rcMs, a.rcNs, b.rcMs, b.rcNs) || a.hash() - b.hash();
+  const d = cmpTime(a.tsMs, a.tsNs, b.tsMs, b.tsNs) || cmpTime(a.rcMs, a.rcNs, b.rcMs, b.rcNs) || a.hash() - b.hash();
+  if (d !== 0) return d;
+  const x = a.tieText();
+  const y = b.tieText();
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 function cmpKeys(a: Item, k: SortKey): number {
