@@ -159,7 +159,8 @@ function runHits(reader: StoreReader, job: HitsJob, ctx: JobContext): HitsResult
   const stats = newStats();
   reader.forEachMatch({ query: job.root, check: ctx.check }, {
     block(b, rows) {
-      for (let i = 0; i < b.n; i++) if (rows[i] === 1) add(b.tsMs[i]!);
+      const ts = b.tsMs;
+      for (let i = 0; i < b.n; i++) if (rows[i] === 1) add(ts[i]!);
     },
     record(r) {
       add(Number(r.timestamp / 1_000_000n));
@@ -294,7 +295,8 @@ function countBlock(b: DecodedBlock, rows: Uint8Array, t: FacetTarget, c: ValueC
     case 'source': {
       const nsrc = b.sources.length / 3;
       const per = new Float64Array(nsrc);
-      for (let i = 0; i < n; i++) if (rows[i] === 1) per[b.sourceIds[i]!]!++;
+      const ids = b.sourceIds;
+      for (let i = 0; i < n; i++) if (rows[i] === 1) per[ids[i]!]!++;
       for (let s = 0; s < nsrc; s++) if (per[s]! > 0) c.add(b.sources[3 * s + t.part]!, per[s]!);
       return;
     }

@@ -284,12 +284,14 @@ function evalRows(c: Compiled, ctx: BlockContext, cand: Uint8Array): Uint8Array 
       return res;
     }
     case 'time': {
+      const tsMs = b.tsMs;
+      const tsNs = b.tsNs;
       const res = new Uint8Array(n);
       const { from, to } = c;
       for (let i = 0; i < n; i++) {
         if (cand[i] !== 1) continue;
-        const ms = b.tsMs[i]!;
-        const ns = b.tsNs[i]!;
+        const ms = tsMs[i]!;
+        const ns = tsNs[i]!;
         if (from !== null && (ms < from.ms || (ms === from.ms && ns < from.ns))) continue;
         if (to !== null && (ms > to.ms || (ms === to.ms && ns >= to.ns))) continue;
         res[i] = 1;
@@ -374,7 +376,8 @@ function textRows(c: Extract<Compiled, { kind: 'text' }>, ctx: BlockContext, can
     const probe = valueTester(m, { kind: 'match', field: { kind: 'field', name: VALUE_PROBE }, match: m });
     const ok = new Uint8Array(nsrc);
     for (let s = 0; s < nsrc; s++) ok[s] = m.kind === 'exists' || probe(b.sources[3 * s + part]!) ? 1 : 0;
-    for (let i = 0; i < n; i++) if (cand[i] === 1 && ok[b.sourceIds[i]!] === 1) res[i] = 1;
+    const srcIds = b.sourceIds;
+    for (let i = 0; i < n; i++) if (cand[i] === 1 && ok[srcIds[i]!] === 1) res[i] = 1;
     return res;
   }
   if (f !== null && f.kind === 'field') {

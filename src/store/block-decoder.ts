@@ -22,27 +22,169 @@ export interface DecodedField {
   lens: Uint32Array;
 }
 
+/** Where the columns that are decoded on first use start in the payload. */
+interface LazyColumns {
+  /** Time deltas, and their unit as a power of ten of ns. */
+  time: number;
+  unit: number;
+  received: number;
+  /** Per slot: its dictionary, then its ids. */
+  slots: number[];
+  sources: number;
+}
+
+/**
+ * A decoded block. The columns a query reads for nearly every row (messages, fields,
+ * severity, facility) are decoded at once; timestamps, receive times, host/app/procid/
+ * msgid and sources are decoded on first use: a full-text count never pays for them.
+ * The payload's CRC was checked before any of it is read, so a lazy column that
+ * turns out inconsistent (a bug, or a CRC collision) still throws CorruptError.
+ */
 export class DecodedBlock {
+  private _tsMs: Float64Array | null = null;
+  private _tsNs: Uint32Array | null = null;
+  private _rcMs: Float64Array | null = null;
+  private _rcNs: Uint32Array | null = null;
+  private _slotDicts: string[][] | null = null;
+  private _slotIds: Uint32Array[] | null = null;
+  private _sources: string[] | null = null;
+  private _sourceIds: Uint32Array | null = null;
+
   constructor(
     readonly header: BlockHeader,
     readonly payload: Buffer,
     readonly n: number,
-    readonly tsMs: Float64Array,
-    readonly tsNs: Uint32Array,
-    readonly rcMs: Float64Array,
-    readonly rcNs: Uint32Array,
     readonly facility: Uint8Array,
     readonly severity: Uint8Array,
-    /** Per slot (host, app, procid, msgid): the dictionary and per record id (0 = absent). */
-    readonly slotDicts: string[][],
-    readonly slotIds: Uint32Array[],
-    /** (listener, transport, peer) triplets and per record id. */
-    readonly sources: string[],
-    readonly sourceIds: Uint32Array,
+    private readonly lazy: LazyColumns,
     readonly msgStarts: Uint32Array,
     readonly msgLens: Uint32Array,
     readonly fields: DecodedField[],
   ) {}
+
+  get tsMs(): Float64Array {
+    if (this._tsMs === null) this.decodeTime();
+    return this._tsMs!;
+  }
+
+  get tsNs(): Uint32Array {
+    if (this._tsNs === null) this.decodeTime();
+    return this._tsNs!;
+  }
+
+  get rcMs(): Float64Array {
+    if (this._rcMs === null) this.decodeReceived();
+    return this._rcMs!;
+  }
+
+  get rcNs(): Uint32Array {
+    if (this._rcNs === null) this.decodeReceived();
+    return this._rcNs!;
+  }
+
+  /** Per slot (host, app, procid, msgid): the dictionary… */
+  get slotDicts(): string[][] {
+    if (this._slotDicts === null) this.decodeSlots();
+    return this._slotDicts!;
+  }
+
+  /** …and per record the id (0 = absent, k = entry k-1). */
+  get slotIds(): Uint32Array[] {
+    if (this._slotIds === null) this.decodeSlots();
+    return this._slotIds!;
+  }
+
+  /** (listener, transport, peer) triplets… */
+  get sources(): string[] {
+    if (this._sources === null) this.decodeSources();
+    return this._sources!;
+  }
+
+  /** …and per record the id. */
+  get sourceIds(): Uint32Array {
+    if (this._sourceIds === null) this.decodeSources();
+    return this._sourceIds!;
+  }
+
+  /** Timestamps: deltas in the block's unit from the header's minimum, kept as (ms, ns) within the safe-integer range. */
+  private decodeTime(): void {
+    const { n, header } = this;
+    const r = new ByteReader(this.payload, this.lazy.time);
+    const tsMs = new Float64Array(n);
+    const tsNs = new Uint32Array(n);
+    const unit = 10 ** this.lazy.unit;
+    let ms = header.minMs;
+    let ns = header.minNs;
+    for (let i = 0; i < n; i++) {
+      ns += r.svarint() * unit;
+      if (ns < 0 || ns >= 1_000_000) {
+        const carry = Math.floor(ns / 1_000_000);
+        ms += carry;
+        ns -= carry * 1_000_000;
+      }
+      if (ms < header.minMs || ms > header.maxMs) throw new CorruptError('a timestamp outside the block\'s time range');
+      tsMs[i] = ms;
+      tsNs[i] = ns;
+    }
+    this._tsMs = tsMs;
+    this._tsNs = tsNs;
+  }
+
+  private decodeReceived(): void {
+    const n = this.n;
+    const r = new ByteReader(this.payload, this.lazy.received);
+    const rcMs = new Float64Array(n);
+    const rcNs = new Uint32Array(n);
+    let prev = this.header.minMs;
+    for (let i = 0; i < n; i++) {
+      prev += r.svarint();
+      rcMs[i] = prev;
+    }
+    for (let i = 0; i < n; i++) {
+      const x = r.uvarint();
+      if (x >= 1_000_000) throw new CorruptError('bad ns value');
+      rcNs[i] = x;
+    }
+    this._rcMs = rcMs;
+    this._rcNs = rcNs;
+  }
+
+  private decodeSlots(): void {
+    const n = this.n;
+    const dicts: string[][] = [];
+    const ids: Uint32Array[] = [];
+    for (let slot = 0; slot < SLOT_NAMES.length; slot++) {
+      const r = new ByteReader(this.payload, this.lazy.slots[slot]!);
+      const size = r.uvarint();
+      const dict: string[] = [];
+      for (let k = 0; k < size; k++) dict.push(r.string());
+      const col = new Uint32Array(n);
+      for (let i = 0; i < n; i++) {
+        const id = r.uvarint();
+        if (id > size) throw new CorruptError(`dictionary id ${id} of ${size}`);
+        col[i] = id;
+      }
+      dicts.push(dict);
+      ids.push(col);
+    }
+    this._slotDicts = dicts;
+    this._slotIds = ids;
+  }
+
+  private decodeSources(): void {
+    const r = new ByteReader(this.payload, this.lazy.sources);
+    const nsrc = r.uvarint();
+    const sources: string[] = [];
+    for (let k = 0; k < 3 * nsrc; k++) sources.push(r.string());
+    const ids = new Uint32Array(this.n);
+    for (let i = 0; i < this.n; i++) {
+      const id = r.uvarint();
+      if (id >= nsrc) throw new CorruptError(`source id ${id} of ${nsrc}`);
+      ids[i] = id;
+    }
+    this._sources = sources;
+    this._sourceIds = ids;
+  }
 
   /** Field values by record, built on first use: row → [(field index, value index)…]. */
   private byRow: Int32Array[] | null = null;
@@ -151,65 +293,28 @@ export function decodeBlock(header: BlockHeader, comp: Uint8Array): DecodedBlock
   const n = r.uvarint();
   if (n !== header.count) throw new CorruptError(`block holds ${n} records, header says ${header.count}`);
   if (n > payload.length) throw new CorruptError('record count larger than the payload');
-  // Timestamps: ns deltas from the header's minimum, kept as (ms, ns) without leaving the safe-integer range.
-  const tsMs = new Float64Array(n);
-  const tsNs = new Uint32Array(n);
-  const exp = r.uvarint();
-  if (exp !== 0 && exp !== 3 && exp !== 6) throw new CorruptError(`bad time unit 10^${exp} ns`);
-  const unit = 10 ** exp;
-  let ms = header.minMs;
-  let ns = header.minNs;
-  for (let i = 0; i < n; i++) {
-    ns += r.svarint() * unit;
-    if (ns < 0 || ns >= 1_000_000) {
-      const carry = Math.floor(ns / 1_000_000);
-      ms += carry;
-      ns -= carry * 1_000_000;
-    }
-    if (ms < header.minMs || ms > header.maxMs) throw new CorruptError('a timestamp outside the block\'s time range');
-    tsMs[i] = ms;
-    tsNs[i] = ns;
-  }
-  const rcMs = new Float64Array(n);
-  const rcNs = new Uint32Array(n);
-  let prev = header.minMs;
-  for (let i = 0; i < n; i++) {
-    prev += r.svarint();
-    rcMs[i] = prev;
-  }
-  for (let i = 0; i < n; i++) {
-    const x = r.uvarint();
-    if (x >= 1_000_000) throw new CorruptError('bad ns value');
-    rcNs[i] = x;
-  }
+  const unit = r.uvarint();
+  if (unit !== 0 && unit !== 3 && unit !== 6) throw new CorruptError(`bad time unit 10^${unit} ns`);
+  // The lazy columns are only stepped over here (DecodedBlock decodes them on first use).
+  const time = r.pos;
+  skipVarints(r, n);
+  const received = r.pos;
+  skipVarints(r, 2 * n);
   const facility = Uint8Array.from(r.bytes(n));
   const severity = Uint8Array.from(r.bytes(n));
-  const slotDicts: string[][] = [];
-  const slotIds: Uint32Array[] = [];
+  const slots: number[] = [];
   for (let slot = 0; slot < SLOT_NAMES.length; slot++) {
+    slots.push(r.pos);
     const size = r.uvarint();
     if (size > r.remaining) throw new CorruptError('dictionary larger than the payload');
-    const dict: string[] = [];
-    for (let k = 0; k < size; k++) dict.push(r.string());
-    const ids = new Uint32Array(n);
-    for (let i = 0; i < n; i++) {
-      const id = r.uvarint();
-      if (id > size) throw new CorruptError(`dictionary id ${id} of ${size}`);
-      ids[i] = id;
-    }
-    slotDicts.push(dict);
-    slotIds.push(ids);
+    for (let k = 0; k < size; k++) r.lenBytes();
+    skipVarints(r, n);
   }
+  const sources = r.pos;
   const nsrc = r.uvarint();
   if (nsrc * 3 > r.remaining) throw new CorruptError('source table larger than the payload');
-  const sources: string[] = [];
-  for (let k = 0; k < 3 * nsrc; k++) sources.push(r.string());
-  const sourceIds = new Uint32Array(n);
-  for (let i = 0; i < n; i++) {
-    const id = r.uvarint();
-    if (id >= nsrc) throw new CorruptError(`source id ${id} of ${nsrc}`);
-    sourceIds[i] = id;
-  }
+  for (let k = 0; k < 3 * nsrc; k++) r.lenBytes();
+  skipVarints(r, n);
   const msgLens = new Uint32Array(n);
   for (let i = 0; i < n; i++) msgLens[i] = r.uvarint();
   const msgStarts = new Uint32Array(n);
@@ -246,7 +351,21 @@ export function decodeBlock(header: BlockHeader, comp: Uint8Array): DecodedBlock
     fields.push({ name, rows, starts, lens });
   }
   if (r.remaining !== 0) throw new CorruptError(`${r.remaining} stray bytes at the end of the payload`);
-  return new DecodedBlock(header, payload, n, tsMs, tsNs, rcMs, rcNs, facility, severity, slotDicts, slotIds, sources, sourceIds, msgStarts, msgLens, fields);
+  return new DecodedBlock(header, payload, n, facility, severity, { time, unit, received, slots, sources }, msgStarts, msgLens, fields);
+}
+
+/** Steps over `count` varints (each at most 8 bytes, as ByteReader.uvarint reads them). */
+function skipVarints(r: ByteReader, count: number): void {
+  const b = r.buf;
+  const end = r.end;
+  let p = r.pos;
+  for (let k = 0; k < count; k++) {
+    const start = p;
+    while (p < end && b[p]! >= 0x80) p++;
+    if (p >= end) throw new CorruptError(`truncated varint at ${start}`);
+    if (++p - start > 8) throw new CorruptError(`varint longer than 8 bytes at ${start}`);
+  }
+  r.pos = p;
 }
 
 /**

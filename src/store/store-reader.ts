@@ -287,7 +287,15 @@ export class StoreReader {
         open: () => {
           check();
           const block = this.readBlock(ref, stats);
-          return block === null ? [] : this.matchingItems(plan, block, rcBoundTP);
+          if (block === null) return [];
+          try {
+            return this.matchingItems(plan, block, rcBoundTP);
+          } catch (err) {
+            // A column decoded on first use did not check out (block-decoder.ts).
+            if (!(err instanceof CorruptError)) throw err;
+            this.damaged(ref, stats, err);
+            return [];
+          }
         },
       });
     }
@@ -330,9 +338,11 @@ export class StoreReader {
   private matchingItems(plan: Plan, block: DecodedBlock, rcBound: TimePoint | null): Item[] {
     const rows = plan.rows(block);
     const items: Item[] = [];
+    const rcMs = rcBound === null ? null : block.rcMs;
+    const rcNs = rcBound === null ? null : block.rcNs;
     for (let i = 0; i < block.n; i++) {
       if (rows[i] !== 1) continue;
-      if (rcBound !== null && cmpTime(block.rcMs[i]!, block.rcNs[i]!, rcBound.ms, rcBound.ns) > 0) continue;
+      if (rcBound !== null && cmpTime(rcMs![i]!, rcNs![i]!, rcBound.ms, rcBound.ns) > 0) continue;
       items.push(Item.ofRow(block, i));
     }
     return items;
@@ -352,7 +362,9 @@ export class StoreReader {
       const rows = plan.rows(block);
       if (rcBound !== null) {
         const b = { ms: Number(rcBound / 1_000_000n), ns: Number(rcBound % 1_000_000n) };
-        for (let i = 0; i < block.n; i++) if (rows[i] === 1 && cmpTime(block.rcMs[i]!, block.rcNs[i]!, b.ms, b.ns) > 0) rows[i] = 0;
+        const rcMs = block.rcMs;
+        const rcNs = block.rcNs;
+        for (let i = 0; i < block.n; i++) if (rows[i] === 1 && cmpTime(rcMs[i]!, rcNs[i]!, b.ms, b.ns) > 0) rows[i] = 0;
       }
       for (let i = 0; i < block.n; i++) stats.matched += rows[i]!;
       sink.block(block, rows);
@@ -374,7 +386,13 @@ export class StoreReader {
       }
       check();
       const block = this.readBlock(ref, stats);
-      if (block !== null) visit(block);
+      if (block === null) continue;
+      try {
+        visit(block);
+      } catch (err) {
+        if (!(err instanceof CorruptError)) throw err;
+        this.damaged(ref, stats, err);
+      }
     }
   }
 
@@ -407,6 +425,11 @@ export class StoreReader {
     return read;
   }
 
+  private damaged(ref: BlockRef, stats: ScanStats, err: Error): void {
+    stats.damaged++;
+    this.onWarning(`${ref.segPath}: block at ${ref.entry.segOffset} is damaged (${err.message}); skipped`);
+  }
+
   private readBlock(ref: BlockRef, stats: ScanStats): DecodedBlock | null {
     const h = ref.entry.header;
     let fd: number;
@@ -424,8 +447,7 @@ export class StoreReader {
       return decodeBlock(h, comp);
     } catch (err) {
       if (!(err instanceof CorruptError)) throw err;
-      stats.damaged++;
-      this.onWarning(`${ref.segPath}: block at ${ref.entry.segOffset} is damaged (${err.message}); skipped`);
+      this.damaged(ref, stats, err);
       return null;
     } finally {
       closeSync(fd);
