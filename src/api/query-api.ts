@@ -73,6 +73,54 @@ function intParam(params: URLSearchParams, name: string, def: number, min: numbe
   return n;
 }
 
+/**
+ * The job a request asks for, from its parameters (docs/api.md): the HTTP API's, and
+ * `ringlog query`'s when it opens a data directory itself (it builds the same
+ * parameters). Throws RL_QUERY_INVALID.
+ */
+export function jobFromParams(endpoint: Endpoint, p: URLSearchParams, now: number, opts: QueryApiOptions): Job {
+  const { root, from, to } = queryFromParams(p, now, opts.maxQueryLength);
+  switch (endpoint) {
+    case 'query': {
+      const cursorText = p.get('cursor');
+      const order = p.get('order') ?? 'newest';
+      if (order !== 'newest' && order !== 'oldest') throw new RinglogError('RL_QUERY_INVALID', `order: "${order}" must be newest or oldest`);
+      const max = opts.maxLimit > 0 ? opts.maxLimit : Number.MAX_SAFE_INTEGER;
+      const limit = intParam(p, 'limit', opts.defaultLimit, opts.maxLimit > 0 ? 1 : 0, max);
+      if (cursorText !== null && cursorText !== '') {
+        const c = decodeCursor(cursorText);
+        if (c.order !== order) throw new RinglogError('RL_QUERY_INVALID', `cursor: it belongs to a search in ${c.order}-first order; pass the same order`);
+        return { kind: 'query', root, order, limit, after: c.cursor, receivedBefore: c.receivedBefore };
+      }
+      return { kind: 'query', root, order, limit, after: null, receivedBefore: BigInt(now) * 1_000_000n + 999_999n };
+    }
+    case 'count':
+      return { kind: 'count', root };
+    case 'hits': {
+      // A histogram needs both ends: by default the last 24 hours up to now.
+      const toMs = to !== null ? Number(to / 1_000_000n) : now;
+      const fromMs = from !== null ? Number(from / 1_000_000n) : toMs - 86_400_000;
+      const stepText = p.get('step');
+      let stepMs: number;
+      if (stepText === null || stepText === '') stepMs = niceStep(toMs - fromMs);
+      else {
+        const d = parseDuration(stepText);
+        if (d === null || d < 1) throw new RinglogError('RL_QUERY_INVALID', `step: "${stepText}" is not a duration (1s, 5m, 1h)`);
+        stepMs = d;
+      }
+      if ((toMs - fromMs) / stepMs > MAX_BUCKETS) throw new RinglogError('RL_QUERY_INVALID', `step: ${stepText} gives more than ${MAX_BUCKETS} buckets over the range; use a larger step`);
+      const items: Node[] = [root, { kind: 'time', from: BigInt(fromMs) * 1_000_000n, to: BigInt(toMs) * 1_000_000n }];
+      return { kind: 'hits', root: { kind: 'and', items }, fromMs, toMs, stepMs };
+    }
+    case 'facets': {
+      const fields = p.getAll('field').flatMap((f) => f.split(',')).map((f) => f.trim()).filter((f) => f.length > 0);
+      if (fields.length === 0) fields.push('host', 'app', 'severity');
+      if (fields.length > 20) throw new RinglogError('RL_QUERY_INVALID', 'facets: at most 20 fields at once');
+      return { kind: 'facets', root, fields, top: intParam(p, 'top', 10, 1, 1000) };
+    }
+  }
+}
+
 export class QueryApi {
   constructor(private readonly pool: QueryPool, private readonly metrics: Metrics, private readonly opts: QueryApiOptions) {}
 
@@ -81,7 +129,7 @@ export class QueryApi {
     let outcome = 'ok';
     try {
       const now = Date.now();
-      const job = this.jobFor(endpoint, url.searchParams, now);
+      const job = jobFromParams(endpoint, url.searchParams, now, this.opts);
       const abort = new AbortController();
       res.on('close', () => {
         if (!res.writableFinished) abort.abort();
@@ -113,49 +161,6 @@ export class QueryApi {
     } finally {
       this.metrics.queryRequests.inc({ endpoint, outcome });
       this.metrics.queryDuration.observe({ endpoint }, Number(process.hrtime.bigint() - started) / 1e9);
-    }
-  }
-
-  private jobFor(endpoint: Endpoint, p: URLSearchParams, now: number): Job {
-    const { root, from, to } = queryFromParams(p, now, this.opts.maxQueryLength);
-    switch (endpoint) {
-      case 'query': {
-        const cursorText = p.get('cursor');
-        const order = p.get('order') ?? 'newest';
-        if (order !== 'newest' && order !== 'oldest') throw new RinglogError('RL_QUERY_INVALID', `order: "${order}" must be newest or oldest`);
-        const max = this.opts.maxLimit > 0 ? this.opts.maxLimit : Number.MAX_SAFE_INTEGER;
-        const limit = intParam(p, 'limit', this.opts.defaultLimit, this.opts.maxLimit > 0 ? 1 : 0, max);
-        if (cursorText !== null && cursorText !== '') {
-          const c = decodeCursor(cursorText);
-          if (c.order !== order) throw new RinglogError('RL_QUERY_INVALID', `cursor: it belongs to a search in ${c.order}-first order; pass the same order`);
-          return { kind: 'query', root, order, limit, after: c.cursor, receivedBefore: c.receivedBefore };
-        }
-        return { kind: 'query', root, order, limit, after: null, receivedBefore: BigInt(now) * 1_000_000n + 999_999n };
-      }
-      case 'count':
-        return { kind: 'count', root };
-      case 'hits': {
-        // A histogram needs both ends: by default the last 24 hours up to now.
-        const toMs = to !== null ? Number(to / 1_000_000n) : now;
-        const fromMs = from !== null ? Number(from / 1_000_000n) : toMs - 86_400_000;
-        const stepText = p.get('step');
-        let stepMs: number;
-        if (stepText === null || stepText === '') stepMs = niceStep(toMs - fromMs);
-        else {
-          const d = parseDuration(stepText);
-          if (d === null || d < 1) throw new RinglogError('RL_QUERY_INVALID', `step: "${stepText}" is not a duration (1s, 5m, 1h)`);
-          stepMs = d;
-        }
-        if ((toMs - fromMs) / stepMs > MAX_BUCKETS) throw new RinglogError('RL_QUERY_INVALID', `step: ${stepText} gives more than ${MAX_BUCKETS} buckets over the range; use a larger step`);
-        const items: Node[] = [root, { kind: 'time', from: BigInt(fromMs) * 1_000_000n, to: BigInt(toMs) * 1_000_000n }];
-        return { kind: 'hits', root: { kind: 'and', items }, fromMs, toMs, stepMs };
-      }
-      case 'facets': {
-        const fields = p.getAll('field').flatMap((f) => f.split(',')).map((f) => f.trim()).filter((f) => f.length > 0);
-        if (fields.length === 0) fields.push('host', 'app', 'severity');
-        if (fields.length > 20) throw new RinglogError('RL_QUERY_INVALID', 'facets: at most 20 fields at once');
-        return { kind: 'facets', root, fields, top: intParam(p, 'top', 10, 1, 1000) };
-      }
     }
   }
 

@@ -17,14 +17,12 @@ import { recordToJson } from '../record/record-json.js';
 import { LEVEL_NAMES, SEVERITY_NAMES } from '../record/severity.js';
 import { RinglogError } from '../errors.js';
 import { parseQuery, QuerySyntaxError } from '../query/parser.js';
-import { queryFromParams } from '../api/query-api.js';
-import { decodeCursor, niceStep, runJob, type Job } from '../query/jobs.js';
-import { parseDuration } from '../config/units.js';
+import { jobFromParams } from '../api/query-api.js';
+import { runJob } from '../query/jobs.js';
 import { storeRoot } from '../store/store.js';
 import { WalFollower } from '../store/wal-follower.js';
 import { Parsers } from '../store/parsers.js';
 import { matches } from '../query/evaluate.js';
-import type { Node } from '../query/ast.js';
 
 interface QueryCliOptions {
   dataDir: string;
@@ -219,9 +217,7 @@ async function runQueryCommand(args: string[], opts: QueryCliOptions): Promise<v
     } else result = (await res.json()) as typeof result;
   } else {
     const reader = StoreReader.open(opts.dataDir, (msg) => process.stderr.write(`ringlog query: warning: ${msg}\n`));
-    const now = Date.now();
-    const { root, from, to } = queryFromParams(p, now, 1_000_000);
-    const job = localJob(mode, root, from, to, now, limit, order, opts);
+    const job = jobFromParams(mode, p, Date.now(), { maxQueryLength: 1_000_000, defaultLimit: 100, maxLimit: 0 });
     const emitted: Promise<void>[] = [];
     result = (await runJob(reader, job, {
       check() {},
@@ -243,30 +239,6 @@ async function runQueryCommand(args: string[], opts: QueryCliOptions): Promise<v
   }
   if (mode === 'query' && result.cursor) {
     process.stderr.write(`ringlog query: more records; continue with --cursor ${result.cursor}\n`);
-  }
-}
-
-function localJob(mode: Mode, root: Node, from: bigint | null, to: bigint | null, now: number, limit: number, order: 'newest' | 'oldest', opts: QueryCliOptions): Job {
-  switch (mode) {
-    case 'query': {
-      if (opts.cursor) {
-        const c = decodeCursor(opts.cursor);
-        if (c.order !== order) throw invalid(`--cursor belongs to a search in ${c.order}-first order`);
-        return { kind: 'query', root, order, limit, after: c.cursor, receivedBefore: c.receivedBefore };
-      }
-      return { kind: 'query', root, order, limit, after: null, receivedBefore: BigInt(now) * 1_000_000n + 999_999n };
-    }
-    case 'count':
-      return { kind: 'count', root };
-    case 'hits': {
-      const toMs = to !== null ? Number(to / 1_000_000n) : now;
-      const fromMs = from !== null ? Number(from / 1_000_000n) : toMs - 86_400_000;
-      const stepMs = opts.step ? parseDuration(opts.step) : niceStep(toMs - fromMs);
-      if (stepMs === null || stepMs < 1) throw invalid(`--step: "${opts.step}" is not a duration (1s, 5m, 1h)`);
-      return { kind: 'hits', root: { kind: 'and', items: [root, { kind: 'time', from: BigInt(fromMs) * 1_000_000n, to: BigInt(toMs) * 1_000_000n }] }, fromMs, toMs, stepMs };
-    }
-    case 'facets':
-      return { kind: 'facets', root, fields: opts.facets, top: Number(opts.top) };
   }
 }
 

@@ -273,14 +273,7 @@ export class StoreReader {
     }
 
     for (const ref of snap.blocks) {
-      if (!plan.blockInTime(ref.entry)) {
-        stats.skippedByTime++;
-        continue;
-      }
-      if (!plan.blockMayMatch(ref.entry)) {
-        stats.skippedByIndex++;
-        continue;
-      }
+      if (skipped(plan, ref.entry, stats)) continue;
       const h = ref.entry.header;
       candidates.push({
         minMs: h.minMs, minNs: h.minNs, maxMs: h.maxMs, maxNs: h.maxNs,
@@ -376,14 +369,7 @@ export class StoreReader {
       visit(block);
     }
     for (const ref of snap.blocks) {
-      if (!plan.blockInTime(ref.entry)) {
-        stats.skippedByTime++;
-        continue;
-      }
-      if (!plan.blockMayMatch(ref.entry)) {
-        stats.skippedByIndex++;
-        continue;
-      }
+      if (skipped(plan, ref.entry, stats)) continue;
       check();
       const block = this.readBlock(ref, stats);
       if (block === null) continue;
@@ -453,6 +439,19 @@ export class StoreReader {
       closeSync(fd);
     }
   }
+}
+
+/** Whether the block's index entry rules it out (counted in stats). */
+function skipped(plan: Plan, entry: IndexEntry, stats: ScanStats): boolean {
+  if (!plan.blockInTime(entry)) {
+    stats.skippedByTime++;
+    return true;
+  }
+  if (!plan.blockMayMatch(entry)) {
+    stats.skippedByIndex++;
+    return true;
+  }
+  return false;
 }
 
 /** zstd at level 1 for blocks built in memory from the WAL: they are decoded at once, never stored. */
