@@ -1,0 +1,118 @@
+/**
+ * WalFollower on WAL files written the way the WAL writer lays them out: every entry
+ * once and in order across file rotations, from the end or from the start; an entry
+ * whose bytes are half written waits for the rest; damage is skipped up to the next
+ * entry; a file deleted after it was opened is still read to its end; a follower too
+ * far behind skips ahead and counts the records it skipped.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { WAL_DIR, WAL_FILE_MAGIC } from './consts.js';
+import { encodeEntry } from './wal-entry.js';
+import { walFileName } from './wal-reader.js';
+import { fileHeader } from './segment.js';
+import { WalFollower } from './wal-follower.js';
+import { parse, rmDir, tempDir } from './test-helpers.js';
+
+const root = tempDir('ringlog-wal-follower-');
+after(() => rmDir(root));
+let n = 0;
+
+/** A store root with an empty WAL directory. */
+function newStore(): { root: string; wal: string } {
+  const r = join(root, `s${n++}`);
+  mkdirSync(join(r, WAL_DIR), { recursive: true });
+  return { root: r, wal: join(r, WAL_DIR) };
+}
+
+/** The bytes of entry `lsn`: `frames` records. */
+function entry(lsn: number, frames = 2): Buffer {
+  const b = parse('raw', Array.from({ length: frames }, (_, k) => `entry ${lsn} frame ${k}`));
+  return Buffer.from(encodeEntry([b], lsn).entry);
+}
+
+function newFile(wal: string, firstLsn: number): string {
+  const path = join(wal, walFileName(firstLsn));
+  writeFileSync(path, fileHeader(WAL_FILE_MAGIC));
+  return path;
+}
+
+function poll(f: WalFollower): { lsns: number[]; skipped: number } {
+  const lsns: number[] = [];
+  const r = f.poll((e) => lsns.push(e.lsn));
+  return { lsns, skipped: r.skippedRecords };
+}
+
+test('from the end: only entries appended after it started, in order, across files', () => {
+  const s = newStore();
+  const f1 = newFile(s.wal, 1);
+  for (let l = 1; l <= 3; l++) appendFileSync(f1, entry(l));
+  const f = new WalFollower(s.root, { from: 'end' });
+  assert.deepEqual(poll(f).lsns, []);
+  appendFileSync(f1, entry(4));
+  appendFileSync(f1, entry(5));
+  assert.deepEqual(poll(f).lsns, [4, 5]);
+  // The writer moves to a new file: the follower finishes the old one first.
+  appendFileSync(f1, entry(6));
+  const f2 = newFile(s.wal, 7);
+  appendFileSync(f2, entry(7));
+  assert.deepEqual(poll(f).lsns, [6, 7]);
+  assert.deepEqual(poll(f).lsns, []);
+  appendFileSync(f2, entry(8));
+  assert.deepEqual(poll(f).lsns, [8]);
+  f.stop();
+});
+
+test('from the start: every entry of every file; a file deleted after it was opened is read to its end', () => {
+  const s = newStore();
+  const f1 = newFile(s.wal, 1);
+  appendFileSync(f1, entry(1));
+  const f = new WalFollower(s.root, { from: 'start' });
+  assert.deepEqual(poll(f).lsns, [1]);
+  appendFileSync(f1, entry(2));
+  const f2 = newFile(s.wal, 3);
+  appendFileSync(f2, entry(3));
+  // A commit deletes the first file while the follower still has it open.
+  unlinkSync(f1);
+  assert.deepEqual(poll(f).lsns, [2, 3]);
+  f.stop();
+});
+
+test('an entry half written waits for its end; damage is skipped up to the next entry', () => {
+  const s = newStore();
+  const f1 = newFile(s.wal, 1);
+  const f = new WalFollower(s.root, { from: 'start' });
+  const e2 = entry(2);
+  appendFileSync(f1, entry(1));
+  appendFileSync(f1, e2.subarray(0, 7));
+  assert.deepEqual(poll(f).lsns, [1]);
+  appendFileSync(f1, e2.subarray(7, 20));
+  assert.deepEqual(poll(f).lsns, []);
+  appendFileSync(f1, e2.subarray(20));
+  assert.deepEqual(poll(f).lsns, [2]);
+  appendFileSync(f1, Buffer.from('garbage that is not an entry, long enough to hold a header'));
+  appendFileSync(f1, entry(3));
+  assert.deepEqual(poll(f).lsns, [3]);
+  f.stop();
+});
+
+test('a follower too far behind skips ahead and counts what it skipped', () => {
+  const s = newStore();
+  const f1 = newFile(s.wal, 1);
+  const f = new WalFollower(s.root, { from: 'end', maxBehind: 2000 });
+  let bytes = 0;
+  let l = 1;
+  while (bytes < 5000) {
+    const e = entry(l++, 5);
+    appendFileSync(f1, e);
+    bytes += e.length;
+  }
+  const r = poll(f);
+  assert.deepEqual(r.lsns, []);
+  assert.equal(r.skipped, 5 * (l - 1));
+  appendFileSync(f1, entry(l, 5));
+  assert.deepEqual(poll(f), { lsns: [l], skipped: 0 });
+  f.stop();
+});
