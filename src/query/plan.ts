@@ -383,6 +383,10 @@ function textRows(c: Extract<Compiled, { kind: 'text' }>, ctx: BlockContext, can
   if (f !== null && f.kind === 'field') {
     const probe = valueTester(m, { kind: 'match', field: { kind: 'field', name: VALUE_PROBE }, match: m });
     const exact = m.kind === 'exact' && !hasReplacement(m.value) ? Buffer.from(m.value, 'utf8') : null;
+    if (exact !== null && exact.length > 0) {
+      for (const fc of b.fields) if (fc.name === f.name) findExactValues(b.payload, fc, exact, cand, res);
+      return res;
+    }
     forFieldValues(b, f.name, cand, (row, start, end) => {
       if (exact !== null) res[row] = end - start === exact.length && b.payload.compare(exact, 0, exact.length, start, end) === 0 ? 1 : 0;
       else res[row] = probe(b.payload.toString('utf8', start, end)) ? 1 : 0;
@@ -429,6 +433,30 @@ function textRows(c: Extract<Compiled, { kind: 'text' }>, ctx: BlockContext, can
     }
   }
   return res;
+}
+
+/**
+ * Marks the candidate rows whose value of field column `fc` is exactly `value`: the
+ * column's values lie one after the other, so one Buffer.indexOf pass over them finds
+ * every place the bytes occur (memmem speed), and only those are checked to be a whole
+ * value. A needle (an id that occurs once) costs a scan, not a comparison per row.
+ * For a repeated key only the last value of a row counts (as LogRecord.fields keeps).
+ */
+function findExactValues(payload: Buffer, fc: DecodedBlock['fields'][number], value: Buffer, cand: Uint8Array, res: Uint8Array): void {
+  const count = fc.starts.length;
+  if (count === 0) return;
+  const { starts, lens, rows } = fc;
+  const end = starts[count - 1]! + lens[count - 1]!;
+  let k = 0;
+  for (let at = payload.indexOf(value, starts[0]!); at >= 0 && at + value.length <= end; at = payload.indexOf(value, at + 1)) {
+    // Empty values share their start with the next value and never match: step over them.
+    while (k < count && (starts[k]! < at || lens[k] === 0)) k++;
+    if (k >= count) return;
+    if (starts[k] !== at || lens[k] !== value.length) continue;
+    const row = rows[k]!;
+    if (cand[row] !== 1 || (k + 1 < count && rows[k + 1] === row)) continue;
+    res[row] = 1;
+  }
 }
 
 /**
