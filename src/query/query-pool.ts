@@ -92,7 +92,11 @@ export class QueryPool {
       const t = slot.task;
       slot.task = null;
       if (slot.killTimer) clearTimeout(slot.killTimer);
-      if (t !== null) this.finish(t, new RinglogError('RL_QUERY_TIMEOUT', `the query ran past its time limit (${Math.round(this.opts.timeLimitMs / 1000)} s) and its worker was stopped`));
+      if (t !== null) {
+        this.finish(t, this.closed
+          ? new RinglogError('RL_QUERY_CANCELLED', 'the server is shutting down')
+          : new RinglogError('RL_QUERY_TIMEOUT', `the query ran past its time limit (${Math.round(this.opts.timeLimitMs / 1000)} s) and its worker was stopped`));
+      }
       if (!this.closed) this.pump();
     });
     this.slots.push(slot);
