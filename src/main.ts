@@ -20,6 +20,7 @@ import { Store, storeRoot } from './store/store.js';
 import { QueryPool } from './query/query-pool.js';
 import { QueryApi } from './api/query-api.js';
 import { TailHub } from './query/tail-hub.js';
+import { IngestApi } from './api/ingest-api.js';
 
 export class RinglogServer {
   readonly metrics = new Metrics();
@@ -121,6 +122,13 @@ export class RinglogServer {
           health: () => ({ listeners: edge.listeners, connections: edge.openConnections, queueBytes: pipeline.queuedBytes }),
           query: this.queryPool === null ? null : new QueryApi(this.queryPool, this.metrics, { maxQueryLength: q.maxLength, defaultLimit: q.defaultLimit, maxLimit: q.maxLimit }),
           tail: this.tailHub,
+          ingest: new IngestApi(pipeline, this.metrics, {
+            maxBody: this.config.ingest.maxBody,
+            maxItem: this.config.ingest.maxItem,
+            bodyTimeoutMs: this.config.ingest.bodyTimeout,
+            ackTimeoutMs: this.config.ingest.ackTimeout,
+            parseHere: () => this.parseHere,
+          }),
           maxQueryLength: q.maxLength,
           onError: (err) => this.log.error('HTTP request failed', { error: err.stack ?? err.message }),
         });

@@ -1,7 +1,8 @@
 /**
  * The HTTP port (docs/api.md): /metrics (Prometheus text format), /healthz, and the
  * query API: /api/v1/query, /count, /hits, /facets (query-api.ts) and /api/v1/tail
- * (live tail over Server-Sent Events, query/tail-hub.ts).
+ * (live tail over Server-Sent Events, query/tail-hub.ts); POST /api/v1/ingest
+ * (ingest-api.ts).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,6 +10,7 @@ import { parseHostPort, formatHostPort } from '../config/address.js';
 import { listenTcp } from '../ingest/stream-listener.js';
 import { queryFromParams, sendError, type Endpoint, type QueryApi } from './query-api.js';
 import type { TailHub } from '../query/tail-hub.js';
+import type { IngestApi } from './ingest-api.js';
 import { RinglogError } from '../errors.js';
 import { QuerySyntaxError } from '../query/parser.js';
 
@@ -20,6 +22,7 @@ export interface HttpDeps {
   /** null when the server runs without a store: the query endpoints answer 503. */
   query: QueryApi | null;
   tail: TailHub | null;
+  ingest: IngestApi;
   maxQueryLength: number;
   onError?: (err: Error) => void;
 }
@@ -39,6 +42,14 @@ export class HttpServer {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname === '/api/v1/ingest') {
+      if (req.method !== 'POST') {
+        sendError(res, 405, 'RL_HTTP_METHOD', `${req.method} is not allowed here; use POST`, {}, { allow: 'POST' });
+        return;
+      }
+      await this.deps.ingest.handle(url, req, res);
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       sendError(res, 405, 'RL_HTTP_METHOD', `${req.method} is not allowed here; use GET`, {}, { allow: 'GET, HEAD' });
       return;
@@ -85,7 +96,7 @@ export class HttpServer {
   }
 
   async listen(address: string): Promise<void> {
-    const server = http.createServer({ keepAliveTimeout: 5_000, headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => {
+    const server = http.createServer({ keepAliveTimeout: 5_000, headersTimeout: 10_000, requestTimeout: 300_000 }, (req, res) => {
       this.handle(req, res).catch((err) => {
         this.deps.onError?.(err as Error);
         if (!res.headersSent) sendError(res, 500, 'RL_INTERNAL', 'the request failed inside the server; see its log');

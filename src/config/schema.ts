@@ -249,6 +249,19 @@ export const configSchema = z
         enabled: true, fsync: 'always', fsyncInterval: 10, compressionLevel: 5, blockSize: 8 * MiB, commitSize: 64 * MiB,
         commitInterval: 30_000, maxPending: 64 * MiB, retention: { maxAge: 7 * DAY, maxSize: 0, checkInterval: 60_000 },
       }),
+    ingest: z
+      .object({
+        /** Largest HTTP ingest body, after decompression too (413 past it). */
+        maxBody: size(1 * KiB, 4 * GiB).default(64 * MiB),
+        /** Largest item (line, JSON array element) of a body; longer ones are rejected alone. */
+        maxItem: size(64, 16 * MiB).default(1 * MiB),
+        /** A body that sends nothing for this long is cut off (408). */
+        bodyTimeout: duration(100, 600_000).default(10_000),
+        /** How long a request waits for its records to be durable before it is answered 503. */
+        ackTimeout: duration(100, 600_000).default(30_000),
+      })
+      .strict()
+      .default({ maxBody: 64 * MiB, maxItem: 1 * MiB, bodyTimeout: 10_000, ackTimeout: 30_000 }),
     query: z
       .object({
         /** Query worker threads: queries run on them, never on the event loop. */

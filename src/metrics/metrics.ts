@@ -193,6 +193,24 @@ export class Metrics {
     name: 'ringlog_tail_missed_total', help: 'Records live tail subscribers missed because they read too slowly (each was told how many)', registers: [this.registry],
   });
 
+  readonly ingestRequests = new Counter({
+    name: 'ringlog_ingest_requests_total', help: 'HTTP ingest requests by endpoint and the status answered',
+    labelNames: ['endpoint', 'status'], registers: [this.registry],
+  });
+  readonly ingestRecords = new Counter({
+    name: 'ringlog_ingest_records_total', help: 'Records taken in by HTTP ingest endpoints (handed to the pipeline)', labelNames: ['endpoint'], registers: [this.registry],
+  });
+  readonly ingestBytes = new Counter({
+    name: 'ringlog_ingest_bytes_total', help: 'Request body bytes read by HTTP ingest endpoints (as sent, compressed or not)', labelNames: ['endpoint'], registers: [this.registry],
+  });
+  readonly ingestRejected = new Counter({
+    name: 'ringlog_ingest_rejected_total', help: 'Items of ingest requests not stored, by reason (too_large, not_object, …)', labelNames: ['endpoint', 'reason'], registers: [this.registry],
+  });
+  readonly ingestDuration = new Histogram({
+    name: 'ringlog_ingest_request_duration_seconds', help: 'From an ingest request to its answer (after the records are durable)',
+    labelNames: ['endpoint'], buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [this.registry],
+  });
+
   constructor(opts: { processMetrics?: boolean } = {}) {
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'ringlog_' });
   }

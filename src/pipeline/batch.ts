@@ -10,7 +10,7 @@
 import type { FrameSink } from '../protocols/framing/framer.js';
 import type { FormatName } from '../protocols/formats/format.js';
 
-export type Transport = 'tcp' | 'tls' | 'udp' | 'unix' | 'unix-dgram';
+export type Transport = 'tcp' | 'tls' | 'udp' | 'unix' | 'unix-dgram' | 'http';
 
 /** Where a batch came from; shared by all its frames unless `peers` is set. */
 export interface Source {
