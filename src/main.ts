@@ -21,6 +21,7 @@ import { QueryPool } from './query/query-pool.js';
 import { QueryApi } from './api/query-api.js';
 import { TailHub } from './query/tail-hub.js';
 import { IngestApi } from './api/ingest-api.js';
+import { CompatApi } from './api/compat-api.js';
 
 export class RinglogServer {
   readonly metrics = new Metrics();
@@ -113,6 +114,13 @@ export class RinglogServer {
           const t = this.config.tail;
           this.tailHub = new TailHub({ storeRoot: storeRoot(this.config.dataDir), maxSubscribers: t.maxSubscribers, bufferBytes: t.bufferSize, pollMs: t.pollInterval }, this.metrics, this.log);
         }
+        const ingest = new IngestApi(pipeline, this.metrics, {
+          maxBody: this.config.ingest.maxBody,
+          maxItem: this.config.ingest.maxItem,
+          bodyTimeoutMs: this.config.ingest.bodyTimeout,
+          ackTimeoutMs: this.config.ingest.ackTimeout,
+          parseHere: () => this.parseHere,
+        });
         const http = new HttpServer({
           metricsText: () => {
             pipeline.observe();
@@ -122,13 +130,8 @@ export class RinglogServer {
           health: () => ({ listeners: edge.listeners, connections: edge.openConnections, queueBytes: pipeline.queuedBytes }),
           query: this.queryPool === null ? null : new QueryApi(this.queryPool, this.metrics, { maxQueryLength: q.maxLength, defaultLimit: q.defaultLimit, maxLimit: q.maxLimit }),
           tail: this.tailHub,
-          ingest: new IngestApi(pipeline, this.metrics, {
-            maxBody: this.config.ingest.maxBody,
-            maxItem: this.config.ingest.maxItem,
-            bodyTimeoutMs: this.config.ingest.bodyTimeout,
-            ackTimeoutMs: this.config.ingest.ackTimeout,
-            parseHere: () => this.parseHere,
-          }),
+          ingest,
+          compat: new CompatApi(ingest, this.metrics),
           maxQueryLength: q.maxLength,
           onError: (err) => this.log.error('HTTP request failed', { error: err.stack ?? err.message }),
         });

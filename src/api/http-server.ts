@@ -11,6 +11,7 @@ import { listenTcp } from '../ingest/stream-listener.js';
 import { queryFromParams, sendError, type Endpoint, type QueryApi } from './query-api.js';
 import type { TailHub } from '../query/tail-hub.js';
 import type { IngestApi } from './ingest-api.js';
+import type { CompatApi } from './compat-api.js';
 import { RinglogError } from '../errors.js';
 import { QuerySyntaxError } from '../query/parser.js';
 
@@ -23,6 +24,7 @@ export interface HttpDeps {
   query: QueryApi | null;
   tail: TailHub | null;
   ingest: IngestApi;
+  compat: CompatApi;
   maxQueryLength: number;
   onError?: (err: Error) => void;
 }
@@ -49,6 +51,10 @@ export class HttpServer {
       }
       await this.deps.ingest.handle(url, req, res);
       return;
+    }
+    // The shippers' endpoints and the Elasticsearch probes (compat-api.ts).
+    if (url.pathname !== '/metrics' && url.pathname !== '/healthz' && !url.pathname.startsWith('/api/')) {
+      if (await this.deps.compat.handle(url, req, res)) return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       sendError(res, 405, 'RL_HTTP_METHOD', `${req.method} is not allowed here; use GET`, {}, { allow: 'GET, HEAD' });

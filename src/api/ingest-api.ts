@@ -46,6 +46,9 @@ export interface IngestOptions {
   parseHere: () => boolean;
 }
 
+/** Frames per batch handed to the pipeline by store(). */
+const STORE_BATCH = 8192;
+
 interface Outcome {
   status: number;
   code?: string;
@@ -57,6 +60,31 @@ export class IngestApi {
   private stages = new Map<FormatName, ParseStage>();
 
   constructor(private readonly pipeline: Pipeline, private readonly metrics: Metrics, private readonly opts: IngestOptions) {}
+
+  /** True while new requests should be refused (the pipeline is over its high watermark). */
+  get overloaded(): boolean {
+    return this.pipeline.paused;
+  }
+
+  get limits(): { maxBody: number; maxItem: number; bodyTimeoutMs: number } {
+    return { maxBody: this.opts.maxBody, maxItem: this.opts.maxItem, bodyTimeoutMs: this.opts.bodyTimeoutMs };
+  }
+
+  /**
+   * Hands frames (one record each, parsed with `format`) to the pipeline in batches
+   * and resolves once they are all durable: true, or false when not within
+   * ackTimeout (the store is stalled; they may be stored later).
+   */
+  async store(frames: Buffer[], source: FrameBatch['source'], format: FormatName, endpoint: string): Promise<boolean> {
+    const acks: Promise<void>[] = [];
+    for (let i = 0; i < frames.length; i += STORE_BATCH) {
+      const batch = frameBatch(frames.slice(i, i + STORE_BATCH), source);
+      acks.push(new Promise<void>((resolve) => (batch.ack = resolve)));
+      this.pipeline.push(this.opts.parseHere() ? this.stage(format).parse(batch) : Object.assign(batch, { format }));
+    }
+    this.metrics.ingestRecords.inc({ endpoint }, frames.length);
+    return waitAll(acks, this.opts.ackTimeoutMs);
+  }
 
   private stage(format: FormatName): ParseStage {
     let st = this.stages.get(format);
@@ -194,6 +222,67 @@ export class IngestApi {
   }
 }
 
+/** A whole request body, read and decompressed within the limits; or why not. */
+export type BodyRead = { ok: true; body: Buffer; rawBytes: number } | { ok: false; status: number; code: string; message: string; reason?: string };
+
+/**
+ * Reads a request body whole, decompressed (Content-Encoding), for the shippers'
+ * endpoints whose formats are decoded in one piece (Loki, OTLP, bulk, HEC): memory
+ * is bounded by maxBody per request, as sent and decompressed; a body that stalls
+ * for bodyTimeoutMs fails with 408.
+ */
+export function readBody(req: http.IncomingMessage, maxBody: number, bodyTimeoutMs: number): Promise<BodyRead> {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (declared > maxBody) {
+    req.resume();
+    return Promise.resolve({ ok: false, status: 413, code: 'RL_INGEST_TOO_LARGE', message: `the body is ${declared} bytes; at most ${maxBody} are accepted (ingest.maxBody)` });
+  }
+  let decoder: Transform | null;
+  try {
+    decoder = decompressor(req.headers['content-encoding']);
+  } catch (err) {
+    req.resume();
+    return Promise.resolve({ ok: false, status: 415, code: 'RL_INGEST_UNSUPPORTED', message: (err as Error).message });
+  }
+  const input = decoder ?? req;
+  if (decoder !== null) req.pipe(decoder);
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let rawBytes = 0;
+    let done = false;
+    let idle: NodeJS.Timeout;
+    const finish = (r: BodyRead) => {
+      if (done) return;
+      done = true;
+      clearTimeout(idle);
+      if (decoder !== null) req.unpipe(decoder);
+      input.removeAllListeners('data');
+      if (!r.ok) req.resume();
+      resolve(r);
+    };
+    const arm = () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => finish({ ok: false, status: 408, code: 'RL_INGEST_TIMEOUT', message: `the body sent nothing for ${bodyTimeoutMs} ms` }), bodyTimeoutMs);
+    };
+    arm();
+    req.on('data', (c: Buffer) => {
+      rawBytes += c.length;
+      if (rawBytes > maxBody) finish({ ok: false, status: 413, code: 'RL_INGEST_TOO_LARGE', message: `the body is over ${maxBody} bytes (ingest.maxBody)` });
+    });
+    input.on('data', (c: Buffer) => {
+      arm();
+      size += c.length;
+      if (size > maxBody) finish({ ok: false, status: 413, code: 'RL_INGEST_TOO_LARGE', message: `the body decompresses to over ${maxBody} bytes (ingest.maxBody)` });
+      else chunks.push(c);
+    });
+    input.on('end', () => finish({ ok: true, body: Buffer.concat(chunks, size), rawBytes }));
+    input.on('error', (err) => finish({ ok: false, status: 400, code: 'RL_INGEST_INVALID', reason: 'bad_encoding', message: `the body could not be decompressed: ${err.message}` }));
+    req.on('aborted', () => finish({ ok: false, status: 499, code: 'RL_INGEST_INVALID', message: 'the client went away' }));
+    req.on('error', () => finish({ ok: false, status: 499, code: 'RL_INGEST_INVALID', message: 'the client went away' }));
+  });
+}
+
 function decodeFailure(err: unknown): Outcome {
   if (err instanceof IngestDecodeError) return { status: 400, code: 'RL_INGEST_INVALID', reason: err.reason, message: err.message };
   throw err;
@@ -228,7 +317,7 @@ function decompressor(encoding: string | string[] | undefined): Transform | null
   }
 }
 
-function peerOf(req: http.IncomingMessage): string {
+export function peerOf(req: http.IncomingMessage): string {
   const s = req.socket;
   if (s.remoteAddress === undefined) return '';
   return s.remoteFamily === 'IPv6' ? `[${s.remoteAddress}]:${s.remotePort}` : `${s.remoteAddress}:${s.remotePort}`;
