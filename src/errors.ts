@@ -6,7 +6,7 @@
 export const ERROR_CODES = {
   RL_CONFIG_INVALID: 'The configuration (file, environment or flags) has a bad value; the message names the key and what is allowed.',
   RL_LISTEN_FAILED: 'A listener could not bind its address or path (in use, permission denied, no such interface).',
-  RL_TLS_FILES: 'The TLS certificate, key or CA file of a listener could not be read or is not valid PEM.',
+  RL_TLS_FILES: 'The TLS certificate, key or CA file of a listener or of the HTTP port could not be read or is not valid PEM.',
   RL_OUTPUT_FAILED: 'An output could not be opened or written (for example the NDJSON file).',
   RL_STORE_OPEN: 'The store in the data directory could not be created, opened or recovered (permissions, I/O errors).',
   RL_STORE_LOCKED: 'Another ringlog server is using the data directory (its pid is in store/LOCK); one server per data directory.',
@@ -23,6 +23,8 @@ export const ERROR_CODES = {
   RL_INGEST_OVERLOADED: 'The server is over its queue watermark: ingest requests are answered 429 with Retry-After until it drains.',
   RL_INGEST_TIMEOUT: 'An ingest request body stopped arriving for longer than ingest.bodyTimeout (408).',
   RL_INGEST_NOT_DURABLE: 'The records of an ingest request were not durable within ingest.ackTimeout (503): the store is stalled; a retry may store them twice.',
+  RL_HTTP_UNAUTHORIZED: 'A request to an ingest or query endpoint carried no valid token while http.tokens are configured (401).',
+  RL_HTTP_FORBIDDEN: 'A request carried a valid token whose scope does not allow the endpoint (403).',
   RL_HTTP_NOT_FOUND: 'The HTTP port has no route for the path (404).',
   RL_HTTP_METHOD: 'The HTTP method is not allowed on the path (405).',
   RL_INTERNAL: 'A request failed because of a bug or an unexpected I/O error inside the server (500); the server log has the details.',

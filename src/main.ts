@@ -22,6 +22,7 @@ import { QueryApi } from './api/query-api.js';
 import { TailHub } from './query/tail-hub.js';
 import { IngestApi } from './api/ingest-api.js';
 import { CompatApi } from './api/compat-api.js';
+import { Auth } from './api/auth.js';
 
 export class RinglogServer {
   readonly metrics = new Metrics();
@@ -134,10 +135,12 @@ export class RinglogServer {
           compat: new CompatApi(ingest, this.metrics),
           maxQueryLength: q.maxLength,
           onError: (err) => this.log.error('HTTP request failed', { error: err.stack ?? err.message }),
+          auth: new Auth(this.config.http.tokens),
+          tls: this.config.http.tls,
         });
         this.http = http;
         await http.listen(this.config.http.address);
-        this.log.info('listening', { listener: 'http', transport: 'http', address: http.address });
+        this.log.info('listening', { listener: 'http', transport: this.config.http.tls ? 'https' : 'http', address: http.address, auth: this.config.http.tokens.length > 0 ? 'tokens' : 'open' });
       }
     } catch (err) {
       this.startFailed = true;

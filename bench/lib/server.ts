@@ -17,6 +17,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -148,10 +149,12 @@ export function readProcMemory(pid: number): ProcMemory | null {
   }
 }
 
-/** GET http://host:port/path with a timeout; resolves with status and body. */
+/** GET http(s)://host:port/path with a timeout; resolves with status and body. HTTPS: any certificate (tests make their own). */
 export function httpGet(base: string, urlPath: string, timeoutMs = 5000): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.get(new URL(urlPath, base), { agent: false, timeout: timeoutMs }, (res) => {
+    const url = new URL(urlPath, base);
+    const get = url.protocol === 'https:' ? https.get : http.get;
+    const req = get(url, { agent: false, timeout: timeoutMs, rejectUnauthorized: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
@@ -423,7 +426,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Ringlo
   // 2. /healthz answers 200.
   if (httpAddr !== 'off') {
     const h = srv.listener('http');
-    srv.httpUrl = `http://${h.host!.includes(':') ? `[${h.host}]` : h.host}:${h.port}`;
+    srv.httpUrl = `${h.transport === 'https' ? 'https' : 'http'}://${h.host!.includes(':') ? `[${h.host}]` : h.host}:${h.port}`;
     let last = '';
     for (;;) {
       if (srv.describeExit() !== 'running') return fail(`it exited (${srv.describeExit()})`);

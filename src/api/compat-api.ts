@@ -35,6 +35,15 @@ const ES_BULK = /^(?:\/([^/_][^/]*))?\/_bulk\/?$/;
 export class CompatApi {
   constructor(private readonly ingest: IngestApi, private readonly metrics: Metrics) {}
 
+  /** Whether handle() would take this request. */
+  handles(url: URL, req: http.IncomingMessage): boolean {
+    const p = url.pathname;
+    const method = req.method ?? 'GET';
+    if (method === 'POST' && (p === '/loki/api/v1/push' || p === '/v1/logs' || ES_BULK.test(p) || HEC_EVENT.test(p) || HEC_RAW.test(p) || p === '/services/collector/ack' || p === '/gelf')) return true;
+    if (method === 'GET' && HEC_HEALTH.test(p)) return true;
+    return esProbeResponse(method, p) !== null;
+  }
+
   /** Handles the request if its path is one of these endpoints; false when it is not (the caller goes on). */
   async handle(url: URL, req: http.IncomingMessage, res: http.ServerResponse): Promise<boolean> {
     const p = url.pathname;

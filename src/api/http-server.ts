@@ -5,6 +5,9 @@
  * (ingest-api.ts).
  */
 import http from 'node:http';
+import https from 'node:https';
+import { readFileSync } from 'node:fs';
+import type { Auth, Scope } from './auth.js';
 import type { AddressInfo } from 'node:net';
 import { parseHostPort, formatHostPort } from '../config/address.js';
 import { listenTcp } from '../ingest/stream-listener.js';
@@ -27,6 +30,9 @@ export interface HttpDeps {
   compat: CompatApi;
   maxQueryLength: number;
   onError?: (err: Error) => void;
+  auth: Auth;
+  /** HTTPS with this PEM certificate and key, read at listen(). */
+  tls?: { cert: string; key: string } | undefined;
 }
 
 const QUERY_ENDPOINTS: Record<string, Endpoint> = {
@@ -45,6 +51,7 @@ export class HttpServer {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/api/v1/ingest') {
+      if (!this.allowed(req, res, 'ingest')) return;
       if (req.method !== 'POST') {
         sendError(res, 405, 'RL_HTTP_METHOD', `${req.method} is not allowed here; use POST`, {}, { allow: 'POST' });
         return;
@@ -54,6 +61,8 @@ export class HttpServer {
     }
     // The shippers' endpoints and the Elasticsearch probes (compat-api.ts).
     if (url.pathname !== '/metrics' && url.pathname !== '/healthz' && !url.pathname.startsWith('/api/')) {
+      // HEC's health check carries no token (Splunk answers it without one).
+      if (!url.pathname.startsWith('/services/collector/health') && this.deps.compat.handles(url, req) && !this.allowed(req, res, 'ingest')) return;
       if (await this.deps.compat.handle(url, req, res)) return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -62,6 +71,7 @@ export class HttpServer {
     }
     const endpoint = QUERY_ENDPOINTS[url.pathname];
     if (endpoint !== undefined || url.pathname === '/api/v1/tail') {
+      if (!this.allowed(req, res, 'query')) return;
       if (this.deps.query === null) {
         sendError(res, 503, 'RL_QUERY_UNAVAILABLE', 'this server runs without a store (--no-store): there is nothing to query or tail');
         return;
@@ -87,6 +97,16 @@ export class HttpServer {
     }
   }
 
+  /** Answers 401/403 and returns false unless the request may do `scope` (auth.ts). */
+  private allowed(req: http.IncomingMessage, res: http.ServerResponse, scope: Scope): boolean {
+    const r = this.deps.auth.check(req, scope);
+    if (r.ok) return true;
+    req.resume();
+    if (r.status === 401) sendError(res, 401, 'RL_HTTP_UNAUTHORIZED', r.message, {}, { 'www-authenticate': 'Bearer realm="ringlog", Basic realm="ringlog"' });
+    else sendError(res, 403, 'RL_HTTP_FORBIDDEN', r.message);
+    return false;
+  }
+
   private tail(url: URL, res: http.ServerResponse): void {
     let root;
     try {
@@ -102,13 +122,29 @@ export class HttpServer {
   }
 
   async listen(address: string): Promise<void> {
-    const server = http.createServer({ keepAliveTimeout: 5_000, headersTimeout: 10_000, requestTimeout: 300_000 }, (req, res) => {
+    const options = { keepAliveTimeout: 5_000, headersTimeout: 10_000, requestTimeout: 300_000 };
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
       this.handle(req, res).catch((err) => {
         this.deps.onError?.(err as Error);
         if (!res.headersSent) sendError(res, 500, 'RL_INTERNAL', 'the request failed inside the server; see its log');
         else res.end();
       });
-    });
+    };
+    const tls = this.deps.tls;
+    const read = (file: string, what: string) => {
+      try {
+        return readFileSync(file);
+      } catch (err) {
+        throw new RinglogError('RL_TLS_FILES', `http.tls.${what}: cannot read ${file}: ${(err as Error).message}`);
+      }
+    };
+    let server: http.Server;
+    try {
+      server = tls ? https.createServer({ ...options, cert: read(tls.cert, 'cert'), key: read(tls.key, 'key') }, handler) : http.createServer(options, handler);
+    } catch (err) {
+      if (err instanceof RinglogError) throw err;
+      throw new RinglogError('RL_TLS_FILES', `http.tls: the certificate or key is not valid PEM: ${(err as Error).message}`);
+    }
     this.server = server;
     const hp = parseHostPort(address)!;
     await listenTcp(server, hp.host, hp.port, 'http');

@@ -148,10 +148,21 @@ export const configSchema = z
       { type: 'udp', address: ':5140' },
     ]),
     http: z
-      .object({ address: hostPort })
+      .object({
+        address: hostPort,
+        /**
+         * API tokens (docs/api.md, "Authentication"). None: the API is open. With any,
+         * every request to the ingest and query endpoints must carry one allowed to do it.
+         */
+        tokens: z
+          .array(z.object({ name: z.string().min(1).optional(), token: z.string().min(16, 'must be at least 16 characters'), scope: z.enum(['ingest', 'query', 'all']) }).strict())
+          .default([]),
+        /** HTTPS on the HTTP port: PEM certificate (chain) and key. */
+        tls: z.object({ cert: z.string().min(1), key: z.string().min(1) }).strict().optional(),
+      })
       .strict()
       .or(z.literal(false))
-      .default({ address: ':5080' }),
+      .default({ address: ':5080', tokens: [] }),
     dataDir: z.string().min(1).default('./ringlog-data'),
     /** Defaults for TLS listeners that do not set their own cert/key/ca (--tls-cert, --tls-key, --tls-ca). */
     tls: z
