@@ -12,7 +12,7 @@ test('defaults: TCP and UDP on 5140, HTTP on 5080, data in ./ringlog-data', () =
     { type: 'tcp', address: ':5140' },
     { type: 'udp', address: ':5140' },
   ]);
-  assert.deepEqual(c.http, { address: ':5080' });
+  assert.deepEqual(c.http, { address: ':5080', tokens: [] });
   assert.equal(c.dataDir, './ringlog-data');
   assert.equal(c.limits.maxFrame, 65536);
   assert.equal(c.limits.onOversize, 'truncate');
