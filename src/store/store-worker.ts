@@ -15,7 +15,7 @@
  * records not being consumed: its bound fills and backpressure reaches the senders.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { mkdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { join } from 'node:path';
 import { Compressor } from 'zstd-napi';
@@ -506,6 +506,12 @@ function dirBytes(path: string): number {
  * it. Where thread ids are not available, nothing changes.
  */
 function lowerPriority(): void {
+  try {
+    // A name for this thread in top -H, ps -L and /proc (bench/lib/measure.ts counts its CPU by it).
+    writeFileSync('/proc/thread-self/comm', 'ringlog-store');
+  } catch {
+    /* not Linux */
+  }
   try {
     const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
     if (Number.isInteger(tid) && tid > 0) setPriority(tid, Math.min(19, getPriority(tid) + 5));
