@@ -40,7 +40,8 @@ import { unescapeJson, unescapeSd } from '../record/record.js';
 import { ByteWriter } from './byte-buffer.js';
 import { ByteDictionary } from './byte-dictionary.js';
 import { Arena } from './arena.js';
-import { BloomFilter } from './bloom-filter.js';
+import { BITS_PER_KEY, BLOCK_BITS, BloomFilter, K, MAX_BITS } from './bloom-filter.js';
+import { nativeIndexBlock, type IndexBlockFn } from './native-index.js';
 import { BLOCK_HEADER_SIZE, marshalBlockHeader, type BlockHeader } from './block-header.js';
 import { CODEC_ZSTD, FORMAT_VERSION } from './consts.js';
 import { HashSet32, addTokens, addValueTokens, hashPairFrom, pairPrefix } from './tokenizer.js';
@@ -70,6 +71,12 @@ export interface SealedBlock {
 
 export class BlockBuilder {
   n = 0;
+  /**
+   * Native index (native-index.ts): messages and field values are tokenized at seal, in
+   * one native call over the arenas, instead of record by record here. The dictionary
+   * columns' name=value pairs are still hashed here (into `tokens`), once per value.
+   */
+  private readonly nativeIndex: IndexBlockFn | null;
   /** For least-recently-used eviction by the store worker. */
   lastUse = 0;
   private cap = 1024;
@@ -115,6 +122,11 @@ export class BlockBuilder {
   private facMask = 0;
   private sevMask = 0;
   private maxLsn = 0;
+
+  /** `index: 'js'` builds the bloom filter in JavaScript even where the native addon is there (tests compare both). */
+  constructor(opts: { index?: 'native' | 'js' } = {}) {
+    this.nativeIndex = opts.index === 'js' ? null : nativeIndexBlock();
+  }
 
   /** Appends record i of a parsed batch (its text is copied; the batch can go). */
   append(b: RecordBatch, i: number, lsn: number): void {
@@ -190,7 +202,7 @@ export class BlockBuilder {
       }
       this.msgAt[n] = this.msgs.put(buf, start, end);
       this.msgLen[n] = end - start;
-      addTokens(this.tokens, buf, start, end);
+      if (this.nativeIndex === null) addTokens(this.tokens, buf, start, end);
       bytes += end - start;
     }
 
@@ -217,7 +229,7 @@ export class BlockBuilder {
       this.nf = x + 1;
       const c = this.columns[col]!;
       c.count++;
-      addValueTokens(this.tokens, c.prefix, buf, start, end);
+      if (this.nativeIndex === null) addValueTokens(this.tokens, c.prefix, buf, start, end);
       bytes += end - start + 4;
     }
     this.bytes += bytes;
@@ -347,9 +359,18 @@ export class BlockBuilder {
     const bytes = Buffer.allocUnsafe(BLOCK_HEADER_SIZE + comp.length);
     marshalBlockHeader(header, bytes, 0);
     comp.copy(bytes, BLOCK_HEADER_SIZE);
-    const bloom = BloomFilter.build(this.tokens);
+    const bloom = this.nativeIndex === null ? BloomFilter.build(this.tokens) : this.buildNativeBloom(this.nativeIndex);
     this.reset();
     return { header, bytes, bloom };
+  }
+
+  /** The bloom filter of the block's tokens, in one native call (the same bits as BloomFilter.build over the JavaScript tokenizer's hashes). */
+  private buildNativeBloom(index: IndexBlockFn): BloomFilter {
+    const prefixes = new Uint32Array(this.columns.length);
+    for (let c = 0; c < prefixes.length; c++) prefixes[c] = this.columns[c]!.prefix;
+    const bits = index(this.msgs.buf, this.msgAt, this.msgLen, this.n, this.values.buf, this.fAt, this.fLen, this.fCol, this.nf,
+      prefixes, this.tokens.slots, BITS_PER_KEY, MAX_BITS / BLOCK_BITS);
+    return new BloomFilter(bits, bits.length * 8, K);
   }
 
   /** The field columns, each with its values in row order (entries are kept in record order until now). */
