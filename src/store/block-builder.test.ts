@@ -335,6 +335,19 @@ test('the native block index (when the addon is built) gives the same bloom filt
   }
 });
 
+test('parsers that reuse their column memory (the store worker\'s) give the same blocks', () => {
+  const lines = Array.from({ length: 3000 }, (_, i) => i % 3 === 0
+    ? `<${i % 192}>1 2026-11-22T09:00:0${i % 10}Z h${i % 3} a - - [s@1 i="${i}" j="x\\"y"] m ${i}`
+    : i % 3 === 1 ? `{"msg":"m ${i}","n":${i},"lvl":"warn","o":{"k":"v ${i % 7}"}}` : `plain ${i}`);
+  // Batches of different sizes, largest in the middle: columns grow, then are reused for fewer records.
+  const entries = [[parse('auto', lines.slice(0, 100))], [parse('auto', lines.slice(100, 2500)), parse('auto', lines.slice(2500, 2600))], [parse('auto', lines.slice(2600))]];
+  const a = buildBlocks(entries, { parsers: new Parsers(undefined, true) });
+  const b = buildBlocks(entries, { parsers: new Parsers() });
+  assert.equal(a.length, b.length);
+  for (let k = 0; k < a.length; k++) assert.ok(a[k]!.sealed.bytes.equals(b[k]!.sealed.bytes), `block ${k}`);
+  assertBlocksHold(a, expectedOf(entries), 1);
+});
+
 // ---- property: arbitrary frames, formats, layouts, sources ----
 
 const batchArb = fc.record({

@@ -120,8 +120,9 @@ class BlockStore {
   private firstUncommittedAt = 0;
   private readonly dirsToSync = new Set<string>();
   private lastRetention = 0;
+  /** Column memory reused from batch to batch: addRecords builds each batch into blocks before it parses the next. */
   private readonly parsers = new Parsers((listener, err) =>
-    log('warn', 'parser failed on a frame (a bug: please report it); the frame is kept as a raw record', { listener, error: (err as Error)?.stack ?? String(err) }));
+    log('warn', 'parser failed on a frame (a bug: please report it); the frame is kept as a raw record', { listener, error: (err as Error)?.stack ?? String(err) }), true);
   /** Use counter for least-recently-used eviction of builders and writers. */
   private clock = 0;
   /** .seg paths written since the last commit: retention leaves them (and their partitions) alone. */
