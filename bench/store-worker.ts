@@ -20,6 +20,8 @@
  * Baseline in the same run: decoding the entries only.
  */
 import { Compressor } from 'zstd-napi';
+import { crc32c } from '@node-rs/crc32';
+import { BLOCK_HEADER_SIZE } from '../src/store/block-header.js';
 import { createFramer } from '../src/protocols/framing/index.js';
 import { BatchBuilder } from '../src/pipeline/batch.js';
 import { MessageTemplate } from '../src/loadgen/payload.js';
@@ -128,6 +130,8 @@ interface Times {
   rawBytes: number;
   compBytes: number;
   bloomBytes: number;
+  /** CRC32C over every block's compressed payload and bloom filter, in order: the same output gives the same value. */
+  crc: number;
 }
 
 const now = () => Number(process.hrtime.bigint());
@@ -135,7 +139,7 @@ const now = () => Number(process.hrtime.bigint());
 /** The worker's loop over the entries (store-worker.ts addRecords), each phase timed. */
 function run(list: { lsn: number; buf: ArrayBuffer; length: number }[], decodeOnly: boolean): Times {
   const cpu0 = process.cpuUsage();
-  const t: Times = { cpu: 0, decode: 0, parse: 0, append: 0, seal: 0, blocks: 0, rawBytes: 0, compBytes: 0, bloomBytes: 0 };
+  const t: Times = { crc: 0, cpu: 0, decode: 0, parse: 0, append: 0, seal: 0, blocks: 0, rawBytes: 0, compBytes: 0, bloomBytes: 0 };
   // As the worker: column memory reused from batch to batch (--no-reuse: each batch its own, as on the event loop).
   const parsers = new Parsers(undefined, !args.includes('--no-reuse'));
   const compressor = new Compressor();
@@ -150,6 +154,7 @@ function run(list: { lsn: number; buf: ArrayBuffer; length: number }[], decodeOn
     t.rawBytes += s.header.rawLen;
     t.compBytes += s.bytes.length;
     t.bloomBytes += s.bloom.byteLength;
+    t.crc = crc32c(Buffer.from(s.bloom.bits), crc32c(s.bytes.subarray(BLOCK_HEADER_SIZE), t.crc));
   };
   for (const e of list) {
     let t0 = now();
@@ -212,5 +217,5 @@ for (const corpus of corpora) {
     `payload ${(b.rawBytes / records).toFixed(1)} B/rec → zstd ${(b.compBytes / records).toFixed(1)} B/rec, bloom ${(b.bloomBytes / records).toFixed(1)} B/rec\n` +
     `  ns/record: decode ${fmt(per(b.decode))}  parse ${fmt(per(b.parse))}  append ${fmt(per(b.append))}  seal ${fmt(per(b.seal))}  total ${fmt(per(total))}` +
     `   (baseline, decode only: ${fmt(per(bestBase))}; total vs baseline ${(total / bestBase).toFixed(1)}×)\n` +
-    `  process CPU (all threads: GC, compiler) ns/record: ${fmt(per(b.cpu))}\n`);
+    `  process CPU (all threads: GC, compiler) ns/record: ${fmt(per(b.cpu))}   output crc32c ${(b.crc >>> 0).toString(16)}\n`);
 }
