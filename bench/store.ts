@@ -3,7 +3,7 @@
  *
  *   node dist/bench/store.js [--quick] [--messages N] [--connections C] [--repeat R]
  *                            [--corpus-lines N] [--level L] [--block-size SIZE] [--latency-seconds S]
- *                            [--only throughput,latency,corpus]
+ *                            [--only throughput,latency,corpus] [--store-only] [--latency-rate N]
  *
  * 1. Throughput: `ringlog bench` (its own process) sends N 128-byte RFC 5424 lines over
  *    C connections into a fresh `ringlog serve`, parsed, indexed, compressed and
@@ -42,6 +42,10 @@ interface Args {
   blockSize: string;
   /** Run only these parts (throughput, latency, corpus); all when empty. */
   only: string[];
+  /** Throughput: the store alone, without the NDJSON and null baselines. */
+  storeOnly: boolean;
+  /** Latency at this rate instead of half the measured maximum (then throughput is not measured for it). */
+  latencyRate: number;
 }
 
 function usage(msg?: string): never {
@@ -51,7 +55,7 @@ function usage(msg?: string): never {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { quick: false, messages: 4_000_000, connections: 8, repeat: 3, corpusLines: 2_000_000, level: 5, latencySeconds: 8, timeoutSec: 300, blockSize: '8MiB', only: [] };
+  const a: Args = { quick: false, messages: 4_000_000, connections: 8, repeat: 3, corpusLines: 2_000_000, level: 5, latencySeconds: 8, timeoutSec: 300, blockSize: '8MiB', only: [], storeOnly: false, latencyRate: 0 };
   const set = new Set<string>();
   const int = (name: string, v: string | undefined, min = 1) => {
     const n = Number(v?.replace(/_/g, ''));
@@ -71,6 +75,8 @@ function parseArgs(argv: string[]): Args {
       case '--latency-seconds': a.latencySeconds = int(k, argv[++i]); break;
       case '--block-size': a.blockSize = argv[++i] ?? usage('--block-size needs a size'); break;
       case '--only': a.only.push(...(argv[++i] ?? usage('--only needs throughput, latency or corpus')).split(',')); break;
+      case '--store-only': a.storeOnly = true; break;
+      case '--latency-rate': a.latencyRate = int(k, argv[++i]); break;
       case '--help': case '-h': usage(); break;
       default: usage(`unknown argument ${k}`);
     }
@@ -111,6 +117,7 @@ async function throughput(a: Args): Promise<{ rows: string[][]; storeRate: numbe
     { name: 'NDJSON output only', outputs: (d) => [`ndjson:${path.join(d, 'out.ndjson')}`], serverArgs: ['--no-store'], count: 'ndjson' },
     { name: 'null output (edge only)', outputs: () => ['null'], serverArgs: ['--no-store'], count: 'null' },
   ];
+  if (a.storeOnly) targets.splice(1);
   const runs = new Map<string, ServerRun[]>();
   for (let r = 1; r <= a.repeat; r++) {
     for (const t of targets) {
@@ -128,7 +135,7 @@ async function throughput(a: Args): Promise<{ rows: string[][]; storeRate: numbe
       }
     }
   }
-  const rows: string[][] = [['target', 'records/s', 'MB/s', 'vs NDJSON', 'vs null', 'peak RSS', 'sender msgs/s', 'note']];
+  const rows: string[][] = [['target', 'records/s', 'MB/s', 'vs NDJSON', 'vs null', 'CPU ns/rec: loop+store+other', 'peak RSS', 'sender msgs/s', 'note']];
   const rate = (name: string) => median((runs.get(name) ?? []).map((x) => x.msgsPerSec));
   for (const t of targets) {
     const rs = runs.get(t.name) ?? [];
@@ -139,11 +146,20 @@ async function throughput(a: Args): Promise<{ rows: string[][]; storeRate: numbe
     rows.push([
       t.name, fmtInt(m), ((m * size) / 1e6).toFixed(1),
       (m / rate('NDJSON output only')).toFixed(2), (m / rate('null output (edge only)')).toFixed(2),
+      cpuColumn(rs),
       fmtMiB(Math.max(...rs.map((x) => x.peakRssKb ?? 0))),
       fmtInt(median(rs.map((x) => x.sender?.msgsPerSec ?? NaN))), notes.join(', '),
     ]);
   }
   return { rows, storeRate: rate('store (fsync always)') };
+}
+
+/** Median per-thread CPU per record over the runs: event loop + store worker + other threads (pool, GC). */
+function cpuColumn(rs: ServerRun[]): string {
+  const cs = rs.map((x) => x.cpuNsPerRecord).filter((x) => x !== null);
+  if (cs.length === 0) return '—';
+  const m = (f: (c: NonNullable<ServerRun['cpuNsPerRecord']>) => number) => Math.round(median(cs.map(f)));
+  return `${m((c) => c.loop)}+${m((c) => c.store)}+${m((c) => c.other)} = ${m((c) => c.loop + c.store + c.other)}`;
 }
 
 // ── 2. latency at half load ──────────────────────────────────────────────────
@@ -177,7 +193,7 @@ function quantile(before: { le: number; count: number }[], after: { le: number; 
 }
 
 async function latency(a: Args, maxRate: number): Promise<string[][]> {
-  const rate = Math.round(maxRate / 2);
+  const rate = a.latencyRate > 0 ? a.latencyRate : Math.round(maxRate / 2);
   const dir = tmpDir('lat');
   const srv = await startServer({ dataDir: path.join(dir, 'data'), output: [], args: ['--fsync', 'always', '--compression-level', String(a.level), '--block-size', a.blockSize, '--retention-age', '0'] });
   try {
@@ -193,7 +209,7 @@ async function latency(a: Args, maxRate: number): Promise<string[][]> {
     const syncs = sumMetric(samples, 'ringlog_store_wal_syncs_total');
     return [
       ['offered rate', 'achieved', 'p50', 'p90', 'p99', 'p99.9', 'WAL fsyncs'],
-      [`${fmtInt(rate)}/s (half of ${fmtInt(maxRate)})`, `${fmtInt(sender.msgsPerSec)}/s`,
+      [a.latencyRate > 0 ? `${fmtInt(rate)}/s (--latency-rate)` : `${fmtInt(rate)}/s (half of ${fmtInt(maxRate)})`, `${fmtInt(sender.msgsPerSec)}/s`,
         ...[0.5, 0.9, 0.99, 0.999].map((q) => `${(quantile(before, after, q) * 1000).toFixed(2)} ms`), fmtInt(syncs)],
     ];
   } finally {
@@ -295,7 +311,7 @@ async function main(): Promise<void> {
   process.stdout.write(`node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), zstd level ${a.level}, blocks of ${a.blockSize}, load generator on the same machine\n\n`);
   const want = (part: string) => a.only.length === 0 || a.only.includes(part);
   let storeRate = NaN;
-  if (want('throughput') || want('latency')) {
+  if (want('throughput') || (want('latency') && a.latencyRate === 0)) {
     const tp = await throughput(a);
     storeRate = tp.storeRate;
     process.stdout.write(`1. Throughput, end to end (ringlog bench → ringlog serve), ${fmtInt(a.messages)} × 128-byte RFC 5424 lines over ${a.connections} connections:\n`);

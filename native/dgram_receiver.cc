@@ -333,6 +333,4 @@ class DgramReceiver : public Napi::ObjectWrap<DgramReceiver> {
 
 }  // namespace
 
-Napi::Object Init(Napi::Env env, Napi::Object exports) { return DgramReceiver::Init(env, exports); }
-
-NODE_API_MODULE(ringlog_native, Init)
+Napi::Object InitDgramReceiver(Napi::Env env, Napi::Object exports) { return DgramReceiver::Init(env, exports); }

@@ -4,7 +4,7 @@
  * thread). When cores are short, reads, WAL writes and acks should not wait for
  * background work. Where thread ids are not available, nothing changes.
  */
-import { readlinkSync } from 'node:fs';
+import { readlinkSync, writeFileSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 
 /** Raises this thread's nice value by `by` (at most to 19). */
@@ -14,5 +14,14 @@ export function lowerThreadPriority(by: number): void {
     if (Number.isInteger(tid) && tid > 0) setPriority(tid, Math.min(19, getPriority(tid) + by));
   } catch {
     /* not Linux, or not permitted: keep the default */
+  }
+}
+
+/** Names this thread in top -H, ps -L and /proc (bench/lib/measure.ts counts CPU per thread by it). */
+export function nameThread(name: string): void {
+  try {
+    writeFileSync('/proc/thread-self/comm', name.slice(0, 15));
+  } catch {
+    /* not Linux */
   }
 }

@@ -7,6 +7,7 @@
  * output has reached N. /metrics is polled every 50 ms, so polling costs the
  * server nothing to speak of and does not add its interval to the time.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { startServer, sumMetric, type MetricSample } from './server.js';
 import { fmtInt, runLoadgen, sleep, type LoadgenSummary } from './harness.js';
 
@@ -31,6 +32,47 @@ export interface ServerRun {
   notes: string[];
   /** /metrics right after the run, before the server stopped. */
   samples: MetricSample[];
+  /**
+   * CPU per record of the server's threads over the run (/proc/<pid>/task/<tid>/stat,
+   * user + system): the event loop (the main thread), the store worker (the thread that
+   * names itself ringlog-store), and every other thread (libuv's pool: WAL writes; V8: GC
+   * and compilation). Null where /proc is not there.
+   */
+  cpuNsPerRecord: { loop: number; store: number; other: number } | null;
+}
+
+/** Per-thread CPU time (ns) of a process, and each thread's name. */
+export function threadCpu(pid: number): Map<number, { comm: string; ns: number }> | null {
+  const out = new Map<number, { comm: string; ns: number }>();
+  try {
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+        const close = stat.lastIndexOf(')');
+        const comm = stat.slice(stat.indexOf('(') + 1, close);
+        const f = stat.slice(close + 2).split(' ');
+        // Fields 14 and 15 (utime, stime) in clock ticks; f[0] is field 3.
+        out.set(Number(t), { comm, ns: (Number(f[11]) + Number(f[12])) * 1e7 });
+      } catch {
+        /* the thread ended */
+      }
+    }
+  } catch {
+    return null;
+  }
+  return out;
+}
+
+function cpuSplit(pid: number, before: Map<number, { comm: string; ns: number }> | null, after: Map<number, { comm: string; ns: number }> | null, records: number): ServerRun['cpuNsPerRecord'] {
+  if (!before || !after || records <= 0) return null;
+  const r = { loop: 0, store: 0, other: 0 };
+  for (const [tid, a] of after) {
+    const d = a.ns - (before.get(tid)?.ns ?? 0);
+    if (tid === pid) r.loop += d;
+    else if (a.comm === 'ringlog-store') r.store += d;
+    else r.other += d;
+  }
+  return { loop: r.loop / records, store: r.store / records, other: r.other / records };
 }
 
 export function outputRecords(samples: MetricSample[], output: string): number {
@@ -47,6 +89,7 @@ export async function measureServerRun(o: ServerRunOptions): Promise<ServerRun> 
   try {
     const frames0 = sumMetric(await srv.metrics(), 'ringlog_received_frames_total');
     const records0 = outputRecords(await srv.metrics(), o.countOutput);
+    const cpu0 = threadCpu(srv.pid);
     const want = records0 + o.messages;
     let sender: LoadgenSummary | null = null;
     let senderErr: Error | null = null;
@@ -85,6 +128,9 @@ export async function measureServerRun(o: ServerRunOptions): Promise<ServerRun> 
     const startedAt = (sender as LoadgenSummary | null)?.startedAtMs;
     if (typeof startedAt === 'number') tFirst = startedAt - performance.timeOrigin;
     const mem = srv.memory();
+    // The store worker builds blocks after the ack point: wait until it has consumed everything, so its CPU counts whole.
+    for (let i = 0; i < 400 && sumMetric(await srv.metrics(), 'ringlog_store_pending_bytes') > 0; i++) await sleep(25);
+    const cpu1 = threadCpu(srv.pid);
     const samples = await srv.metrics();
     const received = sumMetric(samples, 'ringlog_received_frames_total') - frames0;
     const dropped = sumMetric(samples, 'ringlog_dropped_total');
@@ -95,7 +141,7 @@ export async function measureServerRun(o: ServerRunOptions): Promise<ServerRun> 
     const code = await srv.stop();
     if (code !== 0) notes.push(`exit ${srv.describeExit()}`);
     const seconds = (tLast - tFirst) / 1000;
-    return { msgsPerSec: o.messages / seconds, seconds, peakRssKb: mem?.hwmKb ?? null, sender, notes, samples };
+    return { msgsPerSec: o.messages / seconds, seconds, peakRssKb: mem?.hwmKb ?? null, sender, notes, samples, cpuNsPerRecord: cpuSplit(srv.pid, cpu0, cpu1, o.messages) };
   } finally {
     if (!stopped) await srv.stop();
   }

@@ -13,7 +13,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { RinglogError } from '../errors.js';
 import { recordToJson } from '../record/record-json.js';
 import { StoreReader } from '../store/store-reader.js';
-import { lowerThreadPriority } from '../thread-priority.js';
+import { lowerThreadPriority, nameThread } from '../thread-priority.js';
 import { runJob, type Job } from './jobs.js';
 
 export interface WorkerInit {
@@ -49,6 +49,7 @@ function start(): void {
   const init = workerData as WorkerInit;
   const cancel = new Int32Array(init.cancel);
   // Far below the store worker (+5): under full load queries wait for cores, ingestion does not.
+  nameThread('ringlog-query');
   lowerThreadPriority(19);
   let reader: StoreReader | null = null;
   let credit = IN_FLIGHT;

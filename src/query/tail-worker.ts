@@ -15,7 +15,7 @@ import { recordAt, type LogRecord } from '../record/record.js';
 import { recordToJson } from '../record/record-json.js';
 import { Parsers } from '../store/parsers.js';
 import { WalFollower } from '../store/wal-follower.js';
-import { lowerThreadPriority } from '../thread-priority.js';
+import { lowerThreadPriority, nameThread } from '../thread-priority.js';
 
 export interface TailWorkerInit {
   storeRoot: string;
@@ -34,6 +34,7 @@ const WAL_MAX_BEHIND = 32 * 1024 * 1024;
 function start(): void {
   const port = parentPort!;
   const init = workerData as TailWorkerInit;
+  nameThread('ringlog-tail');
   lowerThreadPriority(5);
   const subs = new Map<number, Node>();
   const parsers = new Parsers();

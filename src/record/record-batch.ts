@@ -104,7 +104,32 @@ export class RecordWriter {
   /** Ids of constant strings in the current dictionary (cleared when it is replaced). */
   private readonly constIds = new Map<string, number>();
 
-  /** Starts a batch: allocates its columns, every record preset to the defaults. */
+  /**
+   * `reuse`: every batch gets the same column memory, overwritten by the next begin(),
+   * instead of columns of its own: for a consumer done with a batch before it parses the
+   * next (the store worker), which then allocates nothing per batch.
+   */
+  constructor(private readonly reuse = false) {}
+
+  /** Column memory for n records, kept from batch to batch (reuse mode): grown when short, zeroed where begin() does not set every element. */
+  private reuseColumns(n: number): void {
+    if (this.timeMs.length < n || this.fieldStart.length < n + 1) {
+      const cap = Math.max(n, 1024);
+      this.timeMs = new Float64Array(cap);
+      this.timeNs = new Uint32Array(cap);
+      this.facility = new Uint8Array(cap);
+      this.severity = new Uint8Array(cap);
+      this.spans = new Uint32Array(cap * 10);
+      this.enc = new Uint8Array(cap * SLOTS);
+      this.fieldStart = new Uint32Array(cap + 1);
+      return;
+    }
+    this.spans.fill(0, 0, n * 10);
+    this.enc.fill(0, 0, n * SLOTS);
+    this.fieldStart[0] = 0;
+  }
+
+  /** Starts a batch: allocates its columns (or reuses them, see the constructor), every record preset to the defaults. */
   begin(batch: FrameBatch): void {
     if (this.keys.full) {
       this.keys = new KeyDictionary();
@@ -116,13 +141,21 @@ export class RecordWriter {
     const { ms, ns } = splitReceived(batch.received);
     this.receivedMs = ms;
     this.receivedNs = ns;
-    this.timeMs = new Float64Array(n).fill(ms);
-    this.timeNs = new Uint32Array(n).fill(this.receivedNs);
-    this.facility = new Uint8Array(n).fill(DEFAULT_FACILITY);
-    this.severity = new Uint8Array(n).fill(DEFAULT_SEVERITY);
-    this.spans = new Uint32Array(n * 10);
-    this.enc = new Uint8Array(n * SLOTS);
-    this.fieldStart = new Uint32Array(n + 1);
+    if (this.reuse) {
+      this.reuseColumns(n);
+      this.timeMs.fill(ms, 0, n);
+      this.timeNs.fill(ns, 0, n);
+      this.facility.fill(DEFAULT_FACILITY, 0, n);
+      this.severity.fill(DEFAULT_SEVERITY, 0, n);
+    } else {
+      this.timeMs = new Float64Array(n).fill(ms);
+      this.timeNs = new Uint32Array(n).fill(this.receivedNs);
+      this.facility = new Uint8Array(n).fill(DEFAULT_FACILITY);
+      this.severity = new Uint8Array(n).fill(DEFAULT_SEVERITY);
+      this.spans = new Uint32Array(n * 10);
+      this.enc = new Uint8Array(n * SLOTS);
+      this.fieldStart = new Uint32Array(n + 1);
+    }
     this.nf = 0;
     this.parseErrors = 0;
   }
@@ -200,9 +233,16 @@ export class RecordWriter {
     out.spans = this.spans;
     out.enc = this.enc;
     out.fieldStart = this.fieldStart;
-    out.fieldKey = this.fieldKey.slice(0, nf);
-    out.fieldSpans = this.fieldSpans.slice(0, nf * 2);
-    out.fieldEnc = this.fieldEnc.slice(0, nf);
+    if (this.reuse) {
+      // The writer's own memory, valid until the next begin().
+      out.fieldKey = this.fieldKey;
+      out.fieldSpans = this.fieldSpans;
+      out.fieldEnc = this.fieldEnc;
+    } else {
+      out.fieldKey = this.fieldKey.slice(0, nf);
+      out.fieldSpans = this.fieldSpans.slice(0, nf * 2);
+      out.fieldEnc = this.fieldEnc.slice(0, nf);
+    }
     out.keys = this.keys;
     out.parseErrors = this.parseErrors;
     out.format = format;

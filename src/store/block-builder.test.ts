@@ -19,6 +19,7 @@ import { FRAME_TRUNCATED } from '../protocols/framing/framer.js';
 import type { RecordBatch } from '../record/record-batch.js';
 import type { LogRecord } from '../record/record.js';
 import { BlockBuilder } from './block-builder.js';
+import { nativeIndexBlock } from './native-index.js';
 import { BLOCK_HEADER_SIZE, marshalBlockHeader, unmarshalBlockHeader, type BlockHeader } from './block-header.js';
 import { bloomOfBlock, decodeBlock, type DecodedBlock } from './block-decoder.js';
 import { CorruptError } from './byte-buffer.js';
@@ -307,6 +308,44 @@ test('a builder is reusable: after seal it is empty, and blocks past 2^15 record
   checkHeader(small.sealed.header, expectedOf(second), 7, 2);
   assert.equal(small.decoded.fields.length, 0, 'no field columns of the previous block');
   assert.deepEqual(small.decoded.slotDicts[0], ['z']);
+});
+
+test('the native block index (when the addon is built) gives the same bloom filter as the JavaScript one, repeated texts included', (t) => {
+  if (nativeIndexBlock() === null) {
+    t.skip('native addon not built (or RINGLOG_NATIVE=off)');
+    return;
+  }
+  const parsers = new Parsers();
+  // Repeats (the same message, the same value in another column), texts differing in one
+  // byte or in case, empty values, many distinct ids (the native cache of recent texts
+  // evicts), and more than one block per builder.
+  const lines = Array.from({ length: 20_000 }, (_, i) =>
+    `<${i % 192}>1 2026-11-22T09:00:00Z h${i % 3} a${i % 5} - - [s@1 i="${i % 7000}" j="${i % 3}" k="${i % 2 ? 'X y' : ''}" l="${i % 11 === 0 ? 'x Y' : 'x y'}"] ` +
+    `${i % 4 === 0 ? `unique message ${i}` : i % 4 === 1 ? 'the same message' : i % 4 === 2 ? 'the Same message' : 'ünïcode wörds & 1.2.3'}`);
+  const json = Array.from({ length: 3000 }, (_, i) => `{"msg":"m ${i % 50}","n":${i % 97},"s":"${i % 13 ? 'a-b' : ''}","e":""}`);
+  const native = new BlockBuilder();
+  const js = new BlockBuilder({ index: 'js' });
+  for (let round = 0; round < 2; round++) {
+    const entries = [[parse('rfc5424', lines.slice(round * 10_000, round * 10_000 + 10_000))], [parse('json', json)]];
+    const a = buildBlock(entries, { builder: native, parsers });
+    const b = buildBlock(entries, { builder: js, parsers });
+    assert.equal(a.sealed.bloom.m, b.sealed.bloom.m);
+    assert.ok(Buffer.from(a.sealed.bloom.bits).equals(Buffer.from(b.sealed.bloom.bits)), `round ${round}: native and JavaScript bloom filters differ`);
+    assert.ok(Buffer.from(bloomOfBlock(a.decoded).bits).equals(Buffer.from(a.sealed.bloom.bits)), 'rebuilt from the decoded block');
+  }
+});
+
+test('parsers that reuse their column memory (the store worker\'s) give the same blocks', () => {
+  const lines = Array.from({ length: 3000 }, (_, i) => i % 3 === 0
+    ? `<${i % 192}>1 2026-11-22T09:00:0${i % 10}Z h${i % 3} a - - [s@1 i="${i}" j="x\\"y"] m ${i}`
+    : i % 3 === 1 ? `{"msg":"m ${i}","n":${i},"lvl":"warn","o":{"k":"v ${i % 7}"}}` : `plain ${i}`);
+  // Batches of different sizes, largest in the middle: columns grow, then are reused for fewer records.
+  const entries = [[parse('auto', lines.slice(0, 100))], [parse('auto', lines.slice(100, 2500)), parse('auto', lines.slice(2500, 2600))], [parse('auto', lines.slice(2600))]];
+  const a = buildBlocks(entries, { parsers: new Parsers(undefined, true) });
+  const b = buildBlocks(entries, { parsers: new Parsers() });
+  assert.equal(a.length, b.length);
+  for (let k = 0; k < a.length; k++) assert.ok(a[k]!.sealed.bytes.equals(b[k]!.sealed.bytes), `block ${k}`);
+  assertBlocksHold(a, expectedOf(entries), 1);
 });
 
 // ---- property: arbitrary frames, formats, layouts, sources ----

@@ -40,7 +40,8 @@ import { unescapeJson, unescapeSd } from '../record/record.js';
 import { ByteWriter } from './byte-buffer.js';
 import { ByteDictionary } from './byte-dictionary.js';
 import { Arena } from './arena.js';
-import { BloomFilter } from './bloom-filter.js';
+import { BITS_PER_KEY, BLOCK_BITS, BloomFilter, K, MAX_BITS } from './bloom-filter.js';
+import { nativeIndexBlock, type IndexBlockFn } from './native-index.js';
 import { BLOCK_HEADER_SIZE, marshalBlockHeader, type BlockHeader } from './block-header.js';
 import { CODEC_ZSTD, FORMAT_VERSION } from './consts.js';
 import { HashSet32, addTokens, addValueTokens, hashPairFrom, pairPrefix } from './tokenizer.js';
@@ -70,6 +71,12 @@ export interface SealedBlock {
 
 export class BlockBuilder {
   n = 0;
+  /**
+   * Native index (native-index.ts): messages and field values are tokenized at seal, in
+   * one native call over the arenas, instead of record by record here. The dictionary
+   * columns' name=value pairs are still hashed here (into `tokens`), once per value.
+   */
+  private readonly nativeIndex: IndexBlockFn | null;
   /** For least-recently-used eviction by the store worker. */
   lastUse = 0;
   private cap = 1024;
@@ -115,6 +122,11 @@ export class BlockBuilder {
   private facMask = 0;
   private sevMask = 0;
   private maxLsn = 0;
+
+  /** `index: 'js'` builds the bloom filter in JavaScript even where the native addon is there (tests compare both). */
+  constructor(opts: { index?: 'native' | 'js' } = {}) {
+    this.nativeIndex = opts.index === 'js' ? null : nativeIndexBlock();
+  }
 
   /** Appends record i of a parsed batch (its text is copied; the batch can go). */
   append(b: RecordBatch, i: number, lsn: number): void {
@@ -190,7 +202,7 @@ export class BlockBuilder {
       }
       this.msgAt[n] = this.msgs.put(buf, start, end);
       this.msgLen[n] = end - start;
-      addTokens(this.tokens, buf, start, end);
+      if (this.nativeIndex === null) addTokens(this.tokens, buf, start, end);
       bytes += end - start;
     }
 
@@ -217,7 +229,7 @@ export class BlockBuilder {
       this.nf = x + 1;
       const c = this.columns[col]!;
       c.count++;
-      addValueTokens(this.tokens, c.prefix, buf, start, end);
+      if (this.nativeIndex === null) addValueTokens(this.tokens, c.prefix, buf, start, end);
       bytes += end - start + 4;
     }
     this.bytes += bytes;
@@ -293,22 +305,29 @@ export class BlockBuilder {
     out.uvarint(unit === 1_000_000 ? 6 : unit === 1000 ? 3 : 0);
     let prevMs = this.minMs;
     let prevNs = this.minNs;
+    out.ensure(10 * n);
     for (let j = 0; j < n; j++) {
       const i = perm[j]!;
       const ms = this.tsMs[i]!;
       const ns = this.tsNs[i]!;
-      out.svarint(((ms - prevMs) * 1_000_000 + (ns - prevNs)) / unit);
+      const v = ((ms - prevMs) * 1_000_000 + (ns - prevNs)) / unit;
+      // Small deltas (most: rows of one group follow each other) inline; others through svarint.
+      if (v >= -0x20000000 && v < 0x20000000) out.pos = putUvarint30(out.buf, out.pos, v >= 0 ? v * 2 : -v * 2 - 1);
+      else out.svarint(v);
       prevMs = ms;
       prevNs = ns;
     }
     // Receive times may span more than a partition (a replay after downtime): ms and ns apart.
     prevMs = this.minMs;
+    out.ensure(10 * n);
     for (let j = 0; j < n; j++) {
       const ms = this.rcMs[perm[j]!]!;
-      out.svarint(ms - prevMs);
+      const v = ms - prevMs;
+      if (v >= -0x20000000 && v < 0x20000000) out.pos = putUvarint30(out.buf, out.pos, v >= 0 ? v * 2 : -v * 2 - 1);
+      else out.svarint(v);
       prevMs = ms;
     }
-    for (let j = 0; j < n; j++) out.uvarint(this.rcNs[perm[j]!]!);
+    putUvarints(out, this.rcNs, perm, n);
     out.ensure(2 * n);
     for (let j = 0; j < n; j++) out.buf[out.pos + j] = this.fac[perm[j]!]!;
     out.pos += n;
@@ -319,17 +338,12 @@ export class BlockBuilder {
       out.uvarint(d.size);
       for (let id = 0; id < d.size; id++) out.lenBytes(d.arena.buf, d.starts[id]!, d.starts[id]! + d.lens[id]!);
       const ids = this.slotIds[slot]!;
-      for (let j = 0; j < n; j++) out.uvarint(ids[perm[j]!]!);
+      putUvarints(out, ids, perm, n);
     }
     out.uvarint(this.sources.length / 3);
     for (const s of this.sources) out.string(s);
-    for (let j = 0; j < n; j++) out.uvarint(this.src[perm[j]!]!);
-    let msgBytes = 0;
-    for (let j = 0; j < n; j++) {
-      const len = this.msgLen[perm[j]!]!;
-      out.uvarint(len);
-      msgBytes += len;
-    }
+    putUvarints(out, this.src, perm, n);
+    const msgBytes = putUvarints(out, this.msgLen, perm, n);
     out.ensure(msgBytes);
     for (let j = 0; j < n; j++) {
       const i = perm[j]!;
@@ -347,9 +361,18 @@ export class BlockBuilder {
     const bytes = Buffer.allocUnsafe(BLOCK_HEADER_SIZE + comp.length);
     marshalBlockHeader(header, bytes, 0);
     comp.copy(bytes, BLOCK_HEADER_SIZE);
-    const bloom = BloomFilter.build(this.tokens);
+    const bloom = this.nativeIndex === null ? BloomFilter.build(this.tokens) : this.buildNativeBloom(this.nativeIndex);
     this.reset();
     return { header, bytes, bloom };
+  }
+
+  /** The bloom filter of the block's tokens, in one native call (the same bits as BloomFilter.build over the JavaScript tokenizer's hashes). */
+  private buildNativeBloom(index: IndexBlockFn): BloomFilter {
+    const prefixes = new Uint32Array(this.columns.length);
+    for (let c = 0; c < prefixes.length; c++) prefixes[c] = this.columns[c]!.prefix;
+    const bits = index(this.msgs.buf, this.msgAt, this.msgLen, this.n, this.values.buf, this.fAt, this.fLen, this.fCol, this.nf,
+      prefixes, this.tokens.slots, BITS_PER_KEY, MAX_BITS / BLOCK_BITS);
+    return new BloomFilter(bits, bits.length * 8, K);
   }
 
   /** The field columns, each with its values in row order (entries are kept in record order until now). */
@@ -375,17 +398,35 @@ export class BlockBuilder {
       const col = cols[c]!;
       out.string(col.name);
       out.uvarint(col.count);
+      const from = base[c]!;
+      const to = base[c + 1]!;
+      out.ensure(5 * (to - from));
+      let buf = out.buf;
+      let p = out.pos;
       let prev = 0;
-      for (let k = base[c]!; k < base[c + 1]!; k++) {
-        out.uvarint(row[k]! - prev);
+      for (let k = from; k < to; k++) {
+        let v = row[k]! - prev;
         prev = row[k]!;
+        while (v >= 0x80) {
+          buf[p++] = (v & 0x7f) | 0x80;
+          v >>>= 7;
+        }
+        buf[p++] = v;
       }
+      out.pos = p;
+      out.ensure(5 * (to - from));
+      buf = out.buf;
       let bytes = 0;
-      for (let k = base[c]!; k < base[c + 1]!; k++) {
-        const len = this.fLen[entry[k]!]!;
-        out.uvarint(len);
-        bytes += len;
+      for (let k = from; k < to; k++) {
+        let v = this.fLen[entry[k]!]!;
+        bytes += v;
+        while (v >= 0x80) {
+          buf[p++] = (v & 0x7f) | 0x80;
+          v >>>= 7;
+        }
+        buf[p++] = v;
       }
+      out.pos = p;
       out.ensure(bytes);
       for (let k = base[c]!; k < base[c + 1]!; k++) {
         const x = entry[k]!;
@@ -479,6 +520,38 @@ function countingSort(rows: Uint32Array, keys: Uint32Array, range: number): Uint
     out[count[keys[row]!]!++] = row;
   }
   return out;
+}
+
+/**
+ * uvarint (LEB128) of vals[perm[j]] for j < n, in one loop (values of a Uint32Array, so
+ * below 2^32: at most 5 bytes each). Returns the sum of the values.
+ */
+function putUvarints(out: ByteWriter, vals: Uint32Array, perm: Uint32Array, n: number): number {
+  out.ensure(5 * n);
+  const buf = out.buf;
+  let p = out.pos;
+  let sum = 0;
+  for (let j = 0; j < n; j++) {
+    let v = vals[perm[j]!]!;
+    sum += v;
+    while (v >= 0x80) {
+      buf[p++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    buf[p++] = v;
+  }
+  out.pos = p;
+  return sum;
+}
+
+/** uvarint of 0 ≤ v < 2^30 at buf[p] (room checked by the caller); returns the position after it. */
+function putUvarint30(buf: Buffer, p: number, v: number): number {
+  while (v >= 0x80) {
+    buf[p++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  buf[p++] = v;
+  return p;
 }
 
 /** Copies len bytes; short ranges byte by byte (a native copy costs more than it saves there). */

@@ -26,9 +26,9 @@ import { ByteReader, ByteWriter, CorruptError } from './byte-buffer.js';
 
 export const BITS_PER_KEY = 10;
 export const K = 8;
-const BLOCK_BITS = 256;
+export const BLOCK_BITS = 256;
 /** Bloom filters larger than this are cut to it (an absurd number of distinct tokens in one block). */
-const MAX_BITS = 64 * 1024 * 1024;
+export const MAX_BITS = 64 * 1024 * 1024;
 const SALT = Uint32Array.of(0x47b6137b, 0x44974d91, 0x8824ad5b, 0xa2b7289d, 0x705495c7, 0x2df1424b, 0x9efc4947, 0x5c6bfb31);
 
 /** A 32-bit finalizer (murmur3's): spreads any input over all 32 bits. */

@@ -16,13 +16,21 @@ export type ParseCountsByListener = { listener: string; counts: ParseCounts }[];
 export class Parsers {
   private readonly stages = new Map<string, ParseStage>();
 
-  constructor(private readonly onInternalError: (listener: string, err: unknown) => void = () => {}) {}
+  /**
+   * `reuseColumns`: a batch's columns are valid only until the next parse() (no memory
+   * allocated per batch): for the store worker, which builds a batch into blocks before
+   * it parses the next.
+   */
+  constructor(
+    private readonly onInternalError: (listener: string, err: unknown) => void = () => {},
+    private readonly reuseColumns = false,
+  ) {}
 
   parse(b: FrameBatch & { format: FormatName }): RecordBatch {
     const key = `${b.source.listener}\u0000${b.format}`;
     let st = this.stages.get(key);
     if (st === undefined) {
-      st = new ParseStage(b.format);
+      st = new ParseStage(b.format, this.reuseColumns);
       const listener = b.source.listener;
       st.onInternalError = (err) => this.onInternalError(listener, err);
       this.stages.set(key, st);

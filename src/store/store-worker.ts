@@ -16,7 +16,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
-import { lowerThreadPriority } from '../thread-priority.js';
+import { lowerThreadPriority, nameThread } from '../thread-priority.js';
 import { join } from 'node:path';
 import { Compressor } from 'zstd-napi';
 import { BlockBuilder, type SealedBlock } from './block-builder.js';
@@ -76,7 +76,8 @@ export interface WorkerStats {
 
 export type FromWorker =
   | { type: 'ready'; checkpoint: Checkpoint; checkpointLost: boolean; checkpointStale: boolean; checkpointDamagedSlots: number; recovery: RecoveryReport }
-  | { type: 'consumed'; bytes: number }
+  /** The entry's buffer comes back (transferred) for the next entry: no allocation, no fresh pages per entry. */
+  | { type: 'consumed'; bytes: number; entry: ArrayBuffer }
   | { type: 'committed'; id: number | null; checkpoint: Checkpoint; stats: WorkerStats }
   | { type: 'stats'; stats: WorkerStats }
   /** Parse counts since the last such message (only when the event loop does not parse, see WorkerInit.countParse). */
@@ -93,8 +94,8 @@ const MAX_OPEN_WRITERS = 64;
 const RETRY_MIN_MS = 50;
 const RETRY_MAX_MS = 5_000;
 
-function post(m: FromWorker): void {
-  parentPort!.postMessage(m);
+function post(m: FromWorker, transfer?: ArrayBuffer[]): void {
+  parentPort!.postMessage(m, transfer);
 }
 
 function log(level: 'info' | 'warn' | 'error', msg: string, fields: Fields = {}): void {
@@ -119,8 +120,9 @@ class BlockStore {
   private firstUncommittedAt = 0;
   private readonly dirsToSync = new Set<string>();
   private lastRetention = 0;
+  /** Column memory reused from batch to batch: addRecords builds each batch into blocks before it parses the next. */
   private readonly parsers = new Parsers((listener, err) =>
-    log('warn', 'parser failed on a frame (a bug: please report it); the frame is kept as a raw record', { listener, error: (err as Error)?.stack ?? String(err) }));
+    log('warn', 'parser failed on a frame (a bug: please report it); the frame is kept as a raw record', { listener, error: (err as Error)?.stack ?? String(err) }), true);
   /** Use counter for least-recently-used eviction of builders and writers. */
   private clock = 0;
   /** .seg paths written since the last commit: retention leaves them (and their partitions) alone. */
@@ -175,7 +177,8 @@ class BlockStore {
         const m = this.queue.shift()!;
         if (m.type === 'records') {
           await this.addRecords(m);
-          post({ type: 'consumed', bytes: m.entry.byteLength });
+          // Nothing here refers to the entry any more (builders copied what they keep): it goes back to be reused.
+          post({ type: 'consumed', bytes: m.entry.byteLength, entry: m.entry }, [m.entry]);
           if (this.uncommittedBytes >= this.cfg.commitBytes) await this.commit(null);
         } else if (m.type === 'commit') {
           await this.commit(m.id >= 0 ? m.id : null);
@@ -531,6 +534,7 @@ function writeCheckpointNow(path: string, current: Checkpoint, epoch: number, ls
 function start(): void {
   const cfg = workerData as WorkerInit;
   // Building blocks is background work with a bounded backlog (thread-priority.ts).
+  nameThread('ringlog-store');
   lowerThreadPriority(5);
   const partitionsDir = join(cfg.root, PARTITIONS_DIR);
   mkdirSync(partitionsDir, { recursive: true });

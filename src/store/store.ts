@@ -33,6 +33,11 @@ import { listWalFiles, scanWalFile } from './wal-reader.js';
 import type { FromWorker, ToWorker, WorkerInit, WorkerStats } from './store-worker.js';
 import type { Checkpoint } from './checkpoint.js';
 
+/** New WAL entry buffers are rounded up to this, so that entries of about the same size reuse each other's. */
+const ENTRY_BUFFER_ROUND = 16 * 1024;
+/** Consumed entry buffers kept for reuse at most (bytes). */
+const ENTRY_BUFFERS_KEPT = 16 * 1024 * 1024;
+
 export interface StoreOptions {
   /** The data directory; the store lives in DATA_DIR/store. */
   dataDir: string;
@@ -77,6 +82,10 @@ export class Store implements Output {
   /** Bytes copied into WAL entries and not yet consumed by the worker. */
   private pendingBytes = 0;
   private spaceWaiters: (() => void)[] = [];
+  /** Entry buffers the worker gave back, for the next entries (see entryBuffer()). */
+  private freeBuffers: ArrayBuffer[] = [];
+  private freeBufferBytes = 0;
+  private readonly entryBuffer = (bound: number) => this.takeBuffer(bound);
   private durableWaiters: { lsn: number; resolve: () => void }[] = [];
   private lastDurableLsn = 0;
   private checkpoint: Checkpoint = { seq: 0, epoch: 0, lsn: 0 };
@@ -204,6 +213,7 @@ export class Store implements Output {
     switch (m.type) {
       case 'consumed':
         this.pendingBytes -= m.bytes;
+        this.giveBuffer(m.entry);
         this.wakeSpace();
         break;
       case 'committed': {
@@ -348,7 +358,7 @@ export class Store implements Output {
       return;
     }
     const lsn = this.nextLsn++;
-    const { entry, rawBytes } = encodeEntry(batches as StoreBatch[], lsn);
+    const { entry, rawBytes } = encodeEntry(batches as StoreBatch[], lsn, this.entryBuffer);
     const acks: (() => void)[] = [];
     const received: number[] = [];
     for (const b of batches) {
@@ -360,6 +370,34 @@ export class Store implements Output {
     this.metrics.outputLatency.observe({ output: this.name }, (nowMs() - batches[0]!.received) / 1000);
     this.pendingBytes += (entry.buffer as ArrayBuffer).byteLength;
     this.wal!.append({ lsn, entry });
+  }
+
+  /**
+   * A buffer of at least `bound` bytes for a WAL entry: one the worker gave back when one
+   * fits without wasting much (pending bytes count whole buffers), else a new one,
+   * rounded up so that entries of about the same size can reuse it.
+   */
+  private takeBuffer(bound: number): Buffer {
+    const free = this.freeBuffers;
+    const most = Math.max(bound * 1.5, bound + ENTRY_BUFFER_ROUND);
+    for (let i = free.length - 1; i >= 0; i--) {
+      const ab = free[i]!;
+      if (ab.byteLength >= bound && ab.byteLength <= most) {
+        free[i] = free[free.length - 1]!;
+        free.pop();
+        this.freeBufferBytes -= ab.byteLength;
+        return Buffer.from(ab, 0, ab.byteLength);
+      }
+    }
+    return Buffer.allocUnsafeSlow(Math.ceil(bound / ENTRY_BUFFER_ROUND) * ENTRY_BUFFER_ROUND);
+  }
+
+  /** Keeps a consumed entry's buffer for reuse, up to ENTRY_BUFFERS_KEPT bytes (the oldest go first). */
+  private giveBuffer(ab: ArrayBuffer | undefined): void {
+    if (ab === undefined || ab.byteLength === 0 || ab.byteLength > ENTRY_BUFFERS_KEPT) return;
+    this.freeBuffers.push(ab);
+    this.freeBufferBytes += ab.byteLength;
+    while (this.freeBufferBytes > ENTRY_BUFFERS_KEPT) this.freeBufferBytes -= this.freeBuffers.shift()!.byteLength;
   }
 
   private wakeSpace(): void {

@@ -133,10 +133,11 @@ compressor.setParameters({ compressionLevel: 3 });
  * encoded into an entry, decoded from it and parsed again (Parsers, per listener and
  * format) — the path every record takes into a block.
  */
-export function throughEntry(batches: RecordBatch[], lsn: number, parsers = new Parsers()): RecordBatch[] {
+export function* throughEntry(batches: RecordBatch[], lsn: number, parsers = new Parsers()): Generator<RecordBatch> {
   const { entry } = encodeEntry(batches, lsn);
   const decoded = decodeEntryBody(entry, WAL_ENTRY_HEADER_SIZE, entry.length);
-  return decoded.batches.map((b) => parsers.parse(b));
+  // One at a time, as the worker: a batch of parsers that reuse their columns is valid until the next parse.
+  for (const b of decoded.batches) yield parsers.parse(b);
 }
 
 /** Builds one block from WAL entries (lists of record batches) as the store worker does. */

@@ -60,8 +60,12 @@ function ordered(offsets: Uint32Array, count: number): boolean {
   return true;
 }
 
-/** Encodes one WAL entry holding `batches`. */
-export function encodeEntry(batches: readonly StoreBatch[], lsn: number): EncodedEntry {
+/**
+ * Encodes one WAL entry holding `batches`, into `alloc(bound)` (a buffer of at least
+ * bound bytes, whose ArrayBuffer the entry then owns from its start: it is transferred
+ * to the store worker whole).
+ */
+export function encodeEntry(batches: readonly StoreBatch[], lsn: number, alloc: (bound: number) => Buffer = Buffer.allocUnsafeSlow): EncodedEntry {
   let bound = WAL_ENTRY_HEADER_SIZE + 32;
   const frameBytes: number[] = [];
   for (const b of batches) {
@@ -72,7 +76,7 @@ export function encodeEntry(batches: readonly StoreBatch[], lsn: number): Encode
     if (b.count > 0) bound += Math.max(fb, Math.min(b.offsets[2 * b.count - 1]! - b.offsets[0]!, fb + MAX_GAP_PER_FRAME * b.count + 64));
     if (b.peers) for (let i = 0; i < b.count; i++) bound += strBound(b.peers[i] ?? '');
   }
-  const entry = Buffer.allocUnsafeSlow(bound);
+  const entry = alloc(bound);
   let p = WAL_ENTRY_HEADER_SIZE;
   const uv = (x: number) => {
     while (x >= 0x80) {

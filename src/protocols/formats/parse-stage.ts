@@ -37,7 +37,7 @@ export interface ParseCounts {
 }
 
 export class ParseStage {
-  private readonly w = new RecordWriter();
+  private readonly w: RecordWriter;
   private readonly auto: boolean;
   private readonly parser;
   /** Records per AUTO_FORMATS index (auto) or in slot 0 (forced format). */
@@ -46,7 +46,9 @@ export class ParseStage {
   /** Called with the error of a parser that threw (a bug); the record is kept raw. */
   onInternalError: ((err: unknown) => void) | null = null;
 
-  constructor(readonly format: FormatName) {
+  /** `reuseColumns`: every batch parsed gets the same column memory (see RecordWriter): valid until the next parse(). */
+  constructor(readonly format: FormatName, reuseColumns = false) {
+    this.w = new RecordWriter(reuseColumns);
     this.auto = format === 'auto';
     this.parser = parserFor(format);
   }

@@ -1,0 +1,166 @@
+/**
+ * HTTP ingest (docs/benchmarks.md, "HTTP ingest"):
+ *
+ *   node dist/bench/ingest-http.js [--quick] [--records N] [--clients C] [--batch B] [--latency-seconds S]
+ *
+ * 1. Throughput: C keep-alive clients (default 10) POST B-line NDJSON bodies
+ *    (default 1,000 JSON lines of ~200 bytes) to /api/v1/ingest of a fresh
+ *    `ringlog serve` (store, --fsync always), back to back, N records in all;
+ *    records/s = N / (first request → last answer). Every answer comes after the
+ *    records are durable. Baseline in the same run: `ringlog bench --format json`
+ *    sending the same number of JSON lines of the same size over 8 TCP connections
+ *    into a fresh server (the socket path, acknowledged by the store the same way).
+ * 2. Latency at half the HTTP rate: the same clients, paced, for S seconds; p50/p99
+ *    of the request latency (send → answer, i.e. to durable).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { startServer, type RinglogServer } from './lib/server.js';
+import { commandLine, fmtInt, formatTable, sleep } from './lib/harness.js';
+import { measureServerRun, outputRecords } from './lib/measure.js';
+
+interface Args {
+  records: number;
+  clients: number;
+  batch: number;
+  latencySeconds: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { records: 4_000_000, clients: 10, batch: 1000, latencySeconds: 8 };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i]!;
+    const n = () => {
+      const v = Number(argv[++i]?.replace(/_/g, ''));
+      if (!Number.isInteger(v) || v < 1) {
+        process.stderr.write(`ingest-http: ${k} needs a whole number ≥ 1\n`);
+        process.exit(2);
+      }
+      return v;
+    };
+    switch (k) {
+      case '--quick': Object.assign(a, { records: 1_000_000, latencySeconds: 4 }); break;
+      case '--records': a.records = n(); break;
+      case '--clients': a.clients = n(); break;
+      case '--batch': a.batch = n(); break;
+      case '--latency-seconds': a.latencySeconds = n(); break;
+      default:
+        process.stderr.write('usage: node dist/bench/ingest-http.js [--quick] [--records N] [--clients C] [--batch B] [--latency-seconds S]\n');
+        process.exit(k === '--help' || k === '-h' ? 0 : 2);
+    }
+  }
+  return a;
+}
+
+const LINE_BYTES = 200;
+const SERVER_ARGS = ['--fsync', 'always', '--retention-age', '0'];
+
+/** `count` NDJSON lines of about LINE_BYTES each (the LF included), varied a little. */
+function body(count: number, seed: number): Buffer {
+  const lines: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const head = JSON.stringify({ time: new Date(Date.UTC(2026, 11, 2, 10) + i).toISOString(), level: 'info', host: `web-${(seed + i) % 8}`, app: 'bench', message: `request ${seed}-${i} served`, status: 200 });
+    lines.push(head.slice(0, -1) + `,"pad":"${'x'.repeat(Math.max(0, LINE_BYTES - head.length - 10))}"}`);
+  }
+  return Buffer.from(lines.join('\n') + '\n');
+}
+
+function post(agent: http.Agent, url: URL, payload: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/x-ndjson', 'content-length': payload.length } }, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode === 200 ? resolve(performance.now() - t0) : reject(new Error(`HTTP ${res.statusCode}`))));
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+function quantile(xs: number[], q: number): number {
+  const v = [...xs].sort((x, y) => x - y);
+  return v[Math.min(v.length - 1, Math.floor(q * v.length))]!;
+}
+
+async function httpThroughput(srv: RinglogServer, a: Args, bodies: Buffer[]): Promise<number> {
+  const url = new URL('/api/v1/ingest', srv.httpUrl);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: a.clients });
+  const requests = Math.ceil(a.records / a.batch);
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: a.clients }, async () => {
+    while (next < requests) {
+      const k = next++;
+      await post(agent, url, bodies[k % bodies.length]!);
+    }
+  }));
+  const seconds = (performance.now() - t0) / 1000;
+  agent.destroy();
+  return (requests * a.batch) / seconds;
+}
+
+async function httpLatency(srv: RinglogServer, a: Args, bodies: Buffer[], rate: number): Promise<number[]> {
+  const url = new URL('/api/v1/ingest', srv.httpUrl);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: a.clients });
+  const perClientInterval = (a.clients * a.batch * 1000) / rate; // ms between one client's requests
+  const until = performance.now() + a.latencySeconds * 1000;
+  const lat: number[] = [];
+  await Promise.all(Array.from({ length: a.clients }, async (_, c) => {
+    let due = performance.now() + (c * perClientInterval) / a.clients;
+    let k = c;
+    while (due < until) {
+      const wait = due - performance.now();
+      if (wait > 0) await sleep(wait);
+      lat.push(await post(agent, url, bodies[k++ % bodies.length]!));
+      due += perClientInterval;
+    }
+  }));
+  agent.destroy();
+  return lat;
+}
+
+async function main(): Promise<void> {
+  const a = parseArgs(process.argv.slice(2));
+  process.stdout.write(`$ ${commandLine()}\nnode ${process.version}, ${os.cpus().length} CPUs; ${a.clients} keep-alive clients, ${fmtInt(a.batch)} NDJSON lines of ~${LINE_BYTES} B per request, --fsync always\n\n`);
+  const bodies = Array.from({ length: 16 }, (_, s) => body(a.batch, s));
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ringlog-ingest-http-bench-'));
+  try {
+    process.stderr.write('baseline: the TCP socket path…\n');
+    const tcp = await measureServerRun({
+      dataDir: path.join(dir, 'tcp'), outputs: [], serverArgs: SERVER_ARGS, countOutput: 'store',
+      loadgenArgs: ['--connections', '8', '--messages', String(a.records), '--format', 'json', '--size', String(LINE_BYTES)],
+      messages: a.records, timeoutSec: 600,
+    });
+    process.stderr.write('HTTP: throughput…\n');
+    const srv = await startServer({ dataDir: path.join(dir, 'http'), output: [], args: SERVER_ARGS });
+    let rate: number;
+    let lat: number[];
+    try {
+      rate = await httpThroughput(srv, a, bodies);
+      const stored = outputRecords(await srv.metrics(), 'store');
+      if (stored < Math.ceil(a.records / a.batch) * a.batch) throw new Error(`only ${stored} records durable after every answer`);
+      process.stderr.write(`HTTP: latency at half the rate (${fmtInt(rate / 2)}/s)…\n`);
+      lat = await httpLatency(srv, a, bodies, rate / 2);
+    } finally {
+      await srv.stop();
+    }
+    process.stdout.write(`1. Throughput, ${fmtInt(a.records)} records:\n${formatTable([
+      ['path', 'records/s', 'MB/s', 'vs TCP'],
+      [`HTTP POST /api/v1/ingest (${a.clients} clients × ${a.batch}-line NDJSON)`, fmtInt(rate), ((rate * LINE_BYTES) / 1e6).toFixed(1), (rate / tcp.msgsPerSec).toFixed(2)],
+      ['baseline: TCP, ringlog bench --format json, 8 connections', fmtInt(tcp.msgsPerSec), ((tcp.msgsPerSec * LINE_BYTES) / 1e6).toFixed(1), '1.00'],
+    ])}\n`);
+    process.stdout.write(`2. Request latency at half the HTTP rate (${fmtInt(rate / 2)} records/s), ${a.latencySeconds} s:\n${formatTable([
+      ['requests', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'],
+      [String(lat.length), quantile(lat, 0.5).toFixed(1), quantile(lat, 0.9).toFixed(1), quantile(lat, 0.99).toFixed(1), Math.max(...lat).toFixed(1)],
+    ])}\n`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,17 @@
+// The ringlog_native addon: the recvmmsg datagram receiver (Linux only) and the block
+// index (tokens, hashes and bloom filter of a store block in one call).
+#include <napi.h>
+
+#ifdef __linux__
+Napi::Object InitDgramReceiver(Napi::Env env, Napi::Object exports);
+#endif
+Napi::Object InitBlockIndex(Napi::Env env, Napi::Object exports);
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+#ifdef __linux__
+  InitDgramReceiver(env, exports);
+#endif
+  return InitBlockIndex(env, exports);
+}
+
+NODE_API_MODULE(ringlog_native, Init)

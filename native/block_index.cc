@@ -1,0 +1,298 @@
+// The block index in one call per block (src/store/native-index.ts): tokenizes every
+// message and field value of a block, hashes each token (FNV-1a 32 of the lower-cased
+// bytes), collects the distinct hashes and builds the split-block bloom filter — the
+// same bits as the JavaScript path (tokenizer.ts addTokens/addValueTokens, HashSet32,
+// bloom-filter.ts BloomFilter.build), which stays the definition and the fallback.
+//
+// A text indexed a moment ago in this block (the same bytes, for a field value also the
+// same column) adds nothing new: a small cache keyed by a 64-bit hash of its bytes
+// recognises it (memcmp to be sure) and it is skipped: log lines and field values repeat.
+//
+// indexBlock(msgs: Buffer, msgAt: Uint32Array, msgLen: Uint32Array, n: number,
+//            values: Buffer, fAt: Uint32Array, fLen: Uint32Array, fCol: Uint32Array, nf: number,
+//            prefixes: Uint32Array (per column: FNV state after "name="),
+//            extra: Uint32Array (more hashes: non-zero entries are added, zeros skipped),
+//            bitsPerKey: number, maxBlocks: number) → Uint8Array (the filter's words, little-endian)
+#include <napi.h>
+
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+namespace {
+
+constexpr uint32_t kFnvOffset = 0x811c9dc5u;
+constexpr uint32_t kFnvPrime = 0x01000193u;
+constexpr uint32_t kSalt[8] = {0x47b6137bu, 0x44974d91u, 0x8824ad5bu, 0xa2b7289du,
+                               0x705495c7u, 0x2df1424bu, 0x9efc4947u, 0x5c6bfb31u};
+
+struct Tables {
+  uint8_t token[256];
+  uint8_t lower[256];
+  Tables() {
+    for (int c = 0; c < 256; c++) {
+      token[c] = ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x5f || c >= 0x80) ? 1 : 0;
+      lower[c] = (c >= 0x41 && c <= 0x5a) ? static_cast<uint8_t>(c + 32) : static_cast<uint8_t>(c);
+    }
+  }
+};
+const Tables kT;
+
+// Set of 32-bit hashes (0 is the empty slot; hash 0 is stored as 1, as HashSet32 does).
+class HashSet {
+ public:
+  explicit HashSet(size_t capacity) {
+    size_t n = 1024;
+    while (n < capacity * 2) n *= 2;
+    table_.assign(n, 0);
+    mask_ = n - 1;
+  }
+  void Add(uint32_t h) {
+    if (h == 0) h = 1;
+    size_t i = (h * 0x9e3779b1u) & mask_;
+    for (;;) {
+      uint32_t v = table_[i];
+      if (v == h) return;
+      if (v == 0) break;
+      i = (i + 1) & mask_;
+    }
+    table_[i] = h;
+    if (++size_ * 2 > table_.size()) Grow();
+  }
+  size_t size() const { return size_; }
+  const std::vector<uint32_t>& slots() const { return table_; }
+
+ private:
+  void Grow() {
+    std::vector<uint32_t> old;
+    old.swap(table_);
+    table_.assign(old.size() * 2, 0);
+    mask_ = table_.size() - 1;
+    size_ = 0;
+    for (uint32_t h : old) if (h != 0) Add(h);
+  }
+  std::vector<uint32_t> table_;
+  size_t mask_ = 0;
+  size_t size_ = 0;
+};
+
+inline uint64_t Load64(const uint8_t* p) {
+  uint64_t v;
+  memcpy(&v, p, 8);
+  return v;
+}
+
+inline uint64_t Mix64(uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ULL;
+  x ^= x >> 33;
+  return x;
+}
+
+// A fast 64-bit hash of a byte string (only for recognising repeats; collisions are checked with memcmp).
+uint64_t TextHash(const uint8_t* p, size_t len, uint64_t seed) {
+  uint64_t h = seed ^ (len * 0x9e3779b97f4a7c15ULL);
+  size_t i = 0;
+  for (; i + 8 <= len; i += 8) h = (h ^ Load64(p + i)) * 0x9fb21c651e98df25ULL;
+  uint64_t tail = 0;
+  for (size_t k = 0; i + k < len; k++) tail |= static_cast<uint64_t>(p[i + k]) << (8 * k);
+  return Mix64(h ^ tail);
+}
+
+// Texts indexed recently in this block: a direct-mapped cache of (hash, where, length,
+// column), so that its memory stays small (in cache) however many distinct texts a block has.
+class SeenTexts {
+ public:
+  // True when the same bytes (same column) were indexed before; otherwise remembers them.
+  bool SeenOrAdd(const uint8_t* base, uint32_t at, uint32_t len, uint32_t col) {
+    const uint8_t* p = base + at;
+    const uint64_t h = TextHash(p, len, col);
+    Slot& s = slots_[h & (kSlots - 1)];
+    if (s.hash == h && s.len == len && s.col == col && s.used && memcmp(base + s.at, p, len) == 0) return true;
+    s = Slot{h, at, len, col, true};
+    return false;
+  }
+
+ private:
+  static constexpr size_t kSlots = 4096;
+  struct Slot {
+    uint64_t hash = 0;
+    uint32_t at = 0;
+    uint32_t len = 0;
+    uint32_t col = 0;
+    bool used = false;
+  };
+  std::vector<Slot> slots_ = std::vector<Slot>(kSlots);
+};
+
+// tokenizer.ts addTokens
+void AddTokens(HashSet& out, const uint8_t* p, size_t len) {
+  uint32_t h = kFnvOffset;
+  bool in = false;
+  for (size_t i = 0; i < len; i++) {
+    const uint8_t c = p[i];
+    if (kT.token[c]) {
+      h = (h ^ kT.lower[c]) * kFnvPrime;
+      in = true;
+    } else if (in) {
+      out.Add(h);
+      h = kFnvOffset;
+      in = false;
+    }
+  }
+  if (in) out.Add(h);
+}
+
+// tokenizer.ts addValueTokens
+void AddValueTokens(HashSet& out, uint32_t prefix, const uint8_t* p, size_t len) {
+  uint32_t pair = prefix;
+  uint32_t h = kFnvOffset;
+  bool in = false;
+  bool whole = true;
+  for (size_t i = 0; i < len; i++) {
+    const uint8_t c = p[i];
+    const uint8_t l = kT.lower[c];
+    pair = (pair ^ l) * kFnvPrime;
+    if (kT.token[c]) {
+      h = (h ^ l) * kFnvPrime;
+      in = true;
+    } else {
+      whole = false;
+      if (in) {
+        out.Add(h);
+        h = kFnvOffset;
+        in = false;
+      }
+    }
+  }
+  if (in) out.Add(h);
+  if (!whole || len == 0) out.Add(pair);
+}
+
+// bloom-filter.ts mix and mix2
+inline uint32_t Mix(uint32_t h) {
+  h ^= h >> 16;
+  h *= 0x85ebca6bu;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35u;
+  h ^= h >> 16;
+  return h;
+}
+
+inline uint32_t Mix2(uint32_t h) {
+  h = (h ^ (h >> 15)) * 0x2c1b3c6du;
+  h = (h ^ (h >> 12)) * 0x297a2d39u;
+  return h ^ (h >> 15);
+}
+
+struct Bytes {
+  const uint8_t* data = nullptr;
+  size_t length = 0;
+};
+
+bool GetBytes(const Napi::Value& v, Bytes* out) {
+  if (v.IsBuffer()) {
+    auto b = v.As<Napi::Buffer<uint8_t>>();
+    out->data = b.Data();
+    out->length = b.Length();
+    return true;
+  }
+  if (v.IsTypedArray()) {
+    auto t = v.As<Napi::TypedArray>();
+    auto ab = t.ArrayBuffer();
+    out->data = static_cast<const uint8_t*>(ab.Data()) + t.ByteOffset();
+    out->length = t.ByteLength();
+    return true;
+  }
+  return false;
+}
+
+bool GetU32(const Napi::Value& v, const uint32_t** data, size_t* length) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array) return false;
+  auto a = v.As<Napi::Uint32Array>();
+  *data = a.Data();
+  *length = a.ElementLength();
+  return true;
+}
+
+Napi::Value IndexBlock(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Bytes msgs, values;
+  const uint32_t *msgAt, *msgLen, *fAt, *fLen, *fCol, *prefixes, *extra;
+  size_t msgAtN, msgLenN, fAtN, fLenN, fColN, prefixesN, extraN;
+  if (info.Length() < 13 || !GetBytes(info[0], &msgs) || !GetU32(info[1], &msgAt, &msgAtN) || !GetU32(info[2], &msgLen, &msgLenN) ||
+      !info[3].IsNumber() || !GetBytes(info[4], &values) || !GetU32(info[5], &fAt, &fAtN) || !GetU32(info[6], &fLen, &fLenN) ||
+      !GetU32(info[7], &fCol, &fColN) || !info[8].IsNumber() || !GetU32(info[9], &prefixes, &prefixesN) ||
+      !GetU32(info[10], &extra, &extraN) || !info[11].IsNumber() || !info[12].IsNumber()) {
+    Napi::TypeError::New(env, "indexBlock(msgs, msgAt, msgLen, n, values, fAt, fLen, fCol, nf, prefixes, extra, bitsPerKey, maxBlocks)").ThrowAsJavaScriptException();
+    return env.Null();
+  }
+  const size_t n = info[3].As<Napi::Number>().Uint32Value();
+  const size_t nf = info[8].As<Napi::Number>().Uint32Value();
+  const double bitsPerKey = info[11].As<Napi::Number>().DoubleValue();
+  const double maxBlocks = info[12].As<Napi::Number>().DoubleValue();
+  if (n > msgAtN || n > msgLenN || nf > fAtN || nf > fLenN || nf > fColN) {
+    Napi::RangeError::New(env, "indexBlock: counts past the arrays").ThrowAsJavaScriptException();
+    return env.Null();
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (static_cast<uint64_t>(msgAt[i]) + msgLen[i] > msgs.length) {
+      Napi::RangeError::New(env, "indexBlock: a message past its arena").ThrowAsJavaScriptException();
+      return env.Null();
+    }
+  }
+  for (size_t i = 0; i < nf; i++) {
+    if (static_cast<uint64_t>(fAt[i]) + fLen[i] > values.length || fCol[i] >= prefixesN) {
+      Napi::RangeError::New(env, "indexBlock: a field value past its arena or column").ThrowAsJavaScriptException();
+      return env.Null();
+    }
+  }
+
+  HashSet set(n / 2 + 64);
+  for (size_t i = 0; i < extraN; i++) if (extra[i] != 0) set.Add(extra[i]);
+  {
+    SeenTexts seen;
+    const uint32_t kMessage = 0xffffffffu;
+    for (size_t i = 0; i < n; i++) {
+      if (msgLen[i] == 0) continue;
+      if (seen.SeenOrAdd(msgs.data, msgAt[i], msgLen[i], kMessage)) continue;
+      AddTokens(set, msgs.data + msgAt[i], msgLen[i]);
+    }
+  }
+  {
+    SeenTexts seen;
+    for (size_t i = 0; i < nf; i++) {
+      if (seen.SeenOrAdd(values.data, fAt[i], fLen[i], fCol[i])) continue;
+      AddValueTokens(set, prefixes[fCol[i]], values.data + fAt[i], fLen[i]);
+    }
+  }
+
+  // bloom-filter.ts BloomFilter.build
+  double want = static_cast<double>(set.size()) * bitsPerKey / 256.0;
+  uint64_t blocks = static_cast<uint64_t>(want);
+  if (static_cast<double>(blocks) < want) blocks++;
+  if (blocks < 1) blocks = 1;
+  if (static_cast<double>(blocks) > maxBlocks) blocks = static_cast<uint64_t>(maxBlocks);
+  Napi::Uint8Array out = Napi::Uint8Array::New(env, blocks * 32);
+  uint32_t* words = reinterpret_cast<uint32_t*>(out.Data());  // ArrayBuffers are 8-byte aligned
+  memset(words, 0, blocks * 32);
+  for (uint32_t h : set.slots()) {
+    if (h == 0) continue;
+    const uint64_t base = ((static_cast<uint64_t>(Mix(h)) * blocks) >> 32) * 8;
+    const uint32_t h2 = Mix2(h);
+    for (int w = 0; w < 8; w++) words[base + w] |= 1u << ((h2 * kSalt[w]) >> 27);
+  }
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+  for (uint64_t i = 0; i < blocks * 8; i++) words[i] = __builtin_bswap32(words[i]);
+#endif
+  return out;
+}
+
+}  // namespace
+
+Napi::Object InitBlockIndex(Napi::Env env, Napi::Object exports) {
+  exports.Set("indexBlock", Napi::Function::New(env, IndexBlock, "indexBlock"));
+  return exports;
+}

@@ -1,0 +1,34 @@
+/**
+ * The block index in native code (native/block_index.cc), when the addon is built: one
+ * call per block tokenizes every message and field value, hashes the tokens, keeps the
+ * distinct hashes and builds the bloom filter — the same bits as tokenizer.ts and
+ * bloom-filter.ts, which stay the definition and the fallback (and what the tests check
+ * the native path against). Texts repeated within a block are recognised and indexed once.
+ *
+ * RINGLOG_NATIVE=off disables it, as it does the native datagram receiver.
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+export type IndexBlockFn = (
+  msgs: Uint8Array, msgAt: Uint32Array, msgLen: Uint32Array, n: number,
+  values: Uint8Array, fAt: Uint32Array, fLen: Uint32Array, fCol: Uint32Array, nf: number,
+  prefixes: Uint32Array, extra: Uint32Array, bitsPerKey: number, maxBlocks: number,
+) => Uint8Array;
+
+let cached: IndexBlockFn | null | undefined;
+
+/** The native indexBlock, or null when the addon is not built (or has no indexBlock) or RINGLOG_NATIVE=off. */
+export function nativeIndexBlock(): IndexBlockFn | null {
+  if (cached !== undefined) return cached;
+  cached = null;
+  if (process.env.RINGLOG_NATIVE === 'off') return cached;
+  try {
+    const require = createRequire(import.meta.url);
+    const mod = require(fileURLToPath(new URL('../../../build/Release/ringlog_native.node', import.meta.url))) as { indexBlock?: IndexBlockFn };
+    if (typeof mod.indexBlock === 'function') cached = mod.indexBlock;
+  } catch {
+    /* not built: the JavaScript path */
+  }
+  return cached;
+}
