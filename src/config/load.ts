@@ -56,7 +56,7 @@ export const SERVE_OPTIONS: OptionDef[] = [
   { flag: 'block-size', arg: 'SIZE', key: 'store.blockSize', kind: 'string', help: 'store blocks are sealed at about this many bytes of records: larger compresses better, smaller skips finer (default 8MiB)' },
   { flag: 'retention-age', arg: 'DURATION', key: 'store.retention.maxAge', kind: 'string', help: 'delete records older than this (whole UTC hours), 0 = keep (default 7d)' },
   { flag: 'retention-size', arg: 'SIZE', key: 'store.retention.maxSize', kind: 'string', help: 'delete the oldest segments while the store takes more than this, 0 = no limit (default 0)' },
-  { flag: 'query-workers', arg: 'N', key: 'query.workers', kind: 'int', help: 'threads that run queries, off the event loop (default 2)' },
+  { flag: 'query-workers', arg: 'N', key: 'query.workers', kind: 'int', help: 'threads that run queries, off the event loop (default: half the cores, at least 1)' },
   { flag: 'query-time-limit', arg: 'DURATION', key: 'query.timeLimit', kind: 'string', help: 'stop a query after this long (default 30s)' },
   { flag: 'ndjson-fsync-interval', arg: 'DURATION', key: 'ndjson.fsyncInterval', kind: 'string', help: 'how often an NDJSON output calls fdatasync (default 200ms)' },
   { flag: 'log-level', arg: 'LEVEL', key: 'log.level', kind: 'string', help: 'debug, info, warn or error (default info)' },

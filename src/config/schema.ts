@@ -3,6 +3,7 @@
  * RINGLOG_* environment variables, command-line flags) is merged into one plain
  * object and validated here, so a bad value gets the same message wherever it came from.
  */
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { parseDuration, parseSize, formatSize, formatDuration } from './units.js';
 import { parseHostPort } from './address.js';
@@ -49,6 +50,8 @@ export const OVERSIZE_ACTIONS = ['truncate', 'drop'] as const;
 export const LISTENER_TYPES = ['tcp', 'tls', 'udp', 'unix', 'unix-dgram'] as const;
 
 const KiB = 1024;
+/** Half the cores, at least one: queries should not take the cores ingestion needs. */
+const DEFAULT_QUERY_WORKERS = Math.max(1, Math.floor(availableParallelism() / 2));
 const MiB = 1024 * KiB;
 const GiB = 1024 * MiB;
 const DAY = 86_400_000;
@@ -275,8 +278,12 @@ export const configSchema = z
       .default({ maxBody: 64 * MiB, maxItem: 1 * MiB, bodyTimeout: 10_000, ackTimeout: 30_000 }),
     query: z
       .object({
-        /** Query worker threads: queries run on them, never on the event loop. */
-        workers: z.number().int().min(1).max(64).default(2),
+        /**
+         * Query worker threads: queries run on them, never on the event loop. Default:
+         * half the cores (at least 1). Each follows the WAL and parses the records not yet
+         * in committed blocks once more, so more workers cost ingestion CPU under load.
+         */
+        workers: z.number().int().min(1).max(64).default(DEFAULT_QUERY_WORKERS),
         /** Queries waiting for a worker, at most; more are answered 429 (RL_QUERY_BUSY). */
         maxQueued: z.number().int().min(0).max(10_000).default(16),
         /** A query is stopped after this long (RL_QUERY_TIMEOUT). */
@@ -289,7 +296,7 @@ export const configSchema = z
         maxLimit: z.number().int().min(0).max(1_000_000_000).default(0),
       })
       .strict()
-      .default({ workers: 2, maxQueued: 16, timeLimit: 30_000, maxLength: 4096, defaultLimit: 1000, maxLimit: 0 }),
+      .default({ workers: DEFAULT_QUERY_WORKERS, maxQueued: 16, timeLimit: 30_000, maxLength: 4096, defaultLimit: 1000, maxLimit: 0 }),
     tail: z
       .object({
         /** Live tail subscribers at once; more are answered 429. */
