@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { LogRecord } from '../../record/record.js';
-import { parse, recordsOf } from '../../store/test-helpers.js';
+import { recordsOfLines } from './ingest-test-helpers.js';
 
 /** Receive time: 2026-11-22T10:05:00Z, five minutes after the fixtures' events. */
 export const RECEIVED_MS = Date.UTC(2026, 10, 22, 10, 5, 0);
@@ -20,28 +20,11 @@ export function ns(iso: string, extraNs = 0): bigint {
 
 /** Decoded lines through ringlog's own JSON-lines parser (a `format: json` listener). */
 export function records(lines: Buffer[]): LogRecord[] {
-  return recordsOf(parse('json', lines, { received: RECEIVED_MS }));
+  return recordsOfLines(lines, RECEIVED_MS);
 }
 
-export interface Want {
-  timestamp?: bigint;
-  host?: string | null;
-  app?: string | null;
-  severity?: number;
-  message?: string;
-  fields?: Record<string, string>;
-}
-
-/** The record's slots; `fields` compared whole; a decoder's line must never be a parse error. */
-export function expectRecord(r: LogRecord, want: Want, what: string): void {
-  assert.equal(r.fields['parse_error'], undefined, `${what}: the line did not parse: ${r.message}`);
-  if (want.timestamp !== undefined) assert.equal(r.timestamp, want.timestamp, `${what}: timestamp`);
-  if (want.host !== undefined) assert.equal(r.host, want.host, `${what}: host`);
-  if (want.app !== undefined) assert.equal(r.app, want.app, `${what}: app`);
-  if (want.severity !== undefined) assert.equal(r.severity, want.severity, `${what}: severity`);
-  if (want.message !== undefined) assert.equal(r.message, want.message, `${what}: message`);
-  if (want.fields !== undefined) assert.deepEqual({ ...r.fields }, want.fields, `${what}: fields`);
-}
+/** The record's slots and fields, as ingest-test-helpers.ts checks them. */
+export { expectRecord, type Expect as Want } from './ingest-test-helpers.js';
 
 /** Every line is one JSON object that ringlog's parser reads without a parse error. */
 export function assertLinesParse(lines: Buffer[], what: string): void {
