@@ -34,6 +34,7 @@ export class RinglogServer {
   private startFailed = false;
   private outputs: Output[] = [];
   private queryPool: QueryPool | null = null;
+  private pressureTimer: NodeJS.Timeout | null = null;
   private tailHub: TailHub | null = null;
   /** The embedded store, when enabled. */
   store: Store | null = null;
@@ -111,7 +112,14 @@ export class RinglogServer {
       if (this.config.http !== false) {
         const q = this.config.query;
         if (this.store !== null) {
-          this.queryPool = new QueryPool({ dataDir: this.config.dataDir, workers: q.workers, maxQueued: q.maxQueued, timeLimitMs: q.timeLimit }, this.log);
+          const pool = new QueryPool({ dataDir: this.config.dataDir, workers: q.workers, maxQueued: q.maxQueued, timeLimitMs: q.timeLimit }, this.log);
+          this.queryPool = pool;
+          // Pressure: the store worker has a backlog, or the pipeline is queueing. Checked every 50 ms.
+          const store = this.store;
+          const backlogLimit = this.config.store.maxPending / 8;
+          const queueLimit = this.config.pipeline.lowWatermark / 4;
+          this.pressureTimer = setInterval(() => pool.setPressure(store.backlogBytes > backlogLimit || pipeline.queuedBytes > queueLimit), 50);
+          this.pressureTimer.unref();
           const t = this.config.tail;
           this.tailHub = new TailHub({ storeRoot: storeRoot(this.config.dataDir), maxSubscribers: t.maxSubscribers, bufferBytes: t.bufferSize, pollMs: t.pollInterval }, this.metrics, this.log);
         }
@@ -181,6 +189,7 @@ export class RinglogServer {
     if (!this.startFailed) this.log.info('shutting down: no new connections; draining', { grace_ms: this.config.limits.shutdownGrace });
     // Queries and live tails end first: they only read, and their clients reconnect elsewhere.
     this.tailHub?.close();
+    if (this.pressureTimer) clearInterval(this.pressureTimer);
     await this.queryPool?.close();
     await this.edge?.stop(this.config.limits.shutdownGrace);
     const pipeline = this.pipeline;

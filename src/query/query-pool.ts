@@ -49,6 +49,8 @@ export class QueryPool {
   private queue: Task[] = [];
   private nextId = 1;
   private closed = false;
+  /** Shared with every worker: 1 while ingestion is under pressure (setPressure). */
+  private readonly pressure = new Int32Array(new SharedArrayBuffer(4));
   /** Jobs running or queued now. */
   get active(): number {
     return this.queue.length + this.slots.filter((s) => s.task !== null).length;
@@ -80,7 +82,7 @@ export class QueryPool {
 
   private spawn(): Slot {
     const sab = new SharedArrayBuffer(4);
-    const init: WorkerInit = { dataDir: this.opts.dataDir, cancel: sab };
+    const init: WorkerInit = { dataDir: this.opts.dataDir, cancel: sab, pressure: this.pressure.buffer as SharedArrayBuffer };
     const worker = new Worker(new URL('./query-worker.js', import.meta.url), { workerData: init, name: 'ringlog-query' });
     worker.unref();
     const slot: Slot = { worker, cancel: new Int32Array(sab), task: null, killTimer: null };
@@ -175,6 +177,18 @@ export class QueryPool {
       // A worker waiting for credit sees the flag when woken.
       slot.worker.postMessage({ type: 'more', id: task.id } satisfies ToQueryWorker);
     }
+  }
+
+  /**
+   * Tells the workers whether ingestion is under pressure (the store's backlog or the
+   * pipeline's queue is filling): while it is, each works at most a quarter of the
+   * time (query-worker.ts), so that queries cannot slow ingestion down much.
+   */
+  setPressure(on: boolean): void {
+    const v = on ? 1 : 0;
+    if (Atomics.load(this.pressure, 0) === v) return;
+    Atomics.store(this.pressure, 0, v);
+    if (!on) Atomics.notify(this.pressure, 0);
   }
 
   async close(): Promise<void> {

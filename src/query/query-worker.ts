@@ -20,6 +20,8 @@ export interface WorkerInit {
   dataDir: string;
   /** Int32Array(1) over it: 1 = stop the running job. */
   cancel: SharedArrayBuffer;
+  /** Int32Array(1) over it, shared by all workers: 1 while ingestion is under pressure (query-pool.ts). */
+  pressure: SharedArrayBuffer;
 }
 
 export type ToQueryWorker = { type: 'run'; id: number; job: Job; deadline: number } | { type: 'more'; id: number };
@@ -38,6 +40,14 @@ const CHUNK_BYTES = 256 * 1024;
 /** Chunks sent and not yet asked for again. */
 const IN_FLIGHT = 2;
 /**
+ * Under ingestion pressure a worker works at most this share of the time: after each
+ * block it waits (1 − share)/share as long as the block took. Thread priority alone
+ * does not keep a scan from slowing ingestion (the two cores may be siblings of one
+ * physical core, and the scan's memory traffic and garbage collection are not niced).
+ */
+const PRESSURE_DUTY = 0.25;
+
+/**
  * A worker idle this long lets go of its reader's caches (the WAL tail as blocks, up
  * to about store.commitSize of records, and parsed index files): memory goes back
  * while nobody queries, and the next query rebuilds them.
@@ -48,6 +58,17 @@ function start(): void {
   const port = parentPort!;
   const init = workerData as WorkerInit;
   const cancel = new Int32Array(init.cancel);
+  const pressure = new Int32Array(init.pressure);
+  let slice = performance.now();
+  const throttle = () => {
+    const now = performance.now();
+    const worked = now - slice;
+    if (Atomics.load(pressure, 0) === 1 && worked > 0) {
+      // Atomics.wait blocks this thread only (a worker may block); it wakes early if pressure ends.
+      Atomics.wait(pressure, 0, 1, Math.min(200, (worked * (1 - PRESSURE_DUTY)) / PRESSURE_DUTY));
+    }
+    slice = performance.now();
+  };
   // Far below the store worker (+5): under full load queries wait for cores, ingestion does not.
   nameThread('ringlog-query');
   lowerThreadPriority(19);
@@ -103,6 +124,8 @@ function start(): void {
     const startedAt = Date.now();
     try {
       reader ??= StoreReader.open(init.dataDir, (message) => send({ type: 'warning', message }));
+      reader.throttle = throttle;
+      slice = performance.now();
       const result = await runJob(reader, job, {
         check,
         emit(record) {

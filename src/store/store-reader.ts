@@ -130,6 +130,12 @@ export class StoreReader {
   private compressor = fastCompressor();
   private scratch = new ByteWriter(1 << 20);
 
+  /**
+   * Called before each block is read and after each WAL entry is built into blocks: a
+   * query worker uses it to slow itself down while ingestion is under pressure.
+   */
+  throttle: (() => void) | null = null;
+
   private constructor(root: string, onWarning: (msg: string) => void) {
     this.root = root;
     this.onWarning = onWarning;
@@ -175,6 +181,7 @@ export class StoreReader {
     this.follower ??= new WalFollower(this.root, { from: 'start' });
     this.follower.poll((e) => {
       if (e.lsn > lsn) this.walCache.set(e.lsn, this.entryBlocks(e.batches));
+      this.throttle?.();
     });
     const out: WalBlock[] = [];
     for (const [k, blocks] of this.walCache) {
@@ -417,6 +424,7 @@ export class StoreReader {
   }
 
   private readBlock(ref: BlockRef, stats: ScanStats): DecodedBlock | null {
+    this.throttle?.();
     const h = ref.entry.header;
     let fd: number;
     try {

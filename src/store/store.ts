@@ -465,6 +465,11 @@ export class Store implements Output {
     });
   }
 
+  /** Bytes copied into the store and not yet consumed by the worker (its backlog; at most maxPending). */
+  get backlogBytes(): number {
+    return this.pendingBytes;
+  }
+
   /** Bytes handed to the store and not yet acknowledged (in the WAL queue or being written). */
   get unackedBytes(): number {
     return this.wal?.pendingBytes ?? 0;
