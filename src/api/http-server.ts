@@ -65,7 +65,14 @@ export class HttpServer {
       if (!url.pathname.startsWith('/services/collector/health') && this.deps.compat.handles(url, req) && !this.allowed(req, res, 'ingest')) return;
       if (await this.deps.compat.handle(url, req, res)) return;
     }
+    const known = QUERY_ENDPOINTS[url.pathname] !== undefined || url.pathname === '/api/v1/tail' || url.pathname === '/metrics' || url.pathname === '/healthz';
+    if (!known) {
+      req.resume();
+      sendError(res, 404, 'RL_HTTP_NOT_FOUND', `no route ${req.method} ${url.pathname}; see docs/api.md`);
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
+      req.resume();
       sendError(res, 405, 'RL_HTTP_METHOD', `${req.method} is not allowed here; use GET`, {}, { allow: 'GET, HEAD' });
       return;
     }

@@ -130,6 +130,11 @@ export class QueryApi {
     try {
       const now = Date.now();
       const job = jobFromParams(endpoint, url.searchParams, now, this.opts);
+      if (req.method === 'HEAD') {
+        // The request is valid: say what a GET would send, without running it.
+        res.writeHead(200, { 'content-type': endpoint === 'query' ? 'application/x-ndjson; charset=utf-8' : 'application/json', 'cache-control': 'no-store' }).end();
+        return;
+      }
       const abort = new AbortController();
       res.on('close', () => {
         if (!res.writableFinished) abort.abort();

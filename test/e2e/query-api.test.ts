@@ -291,3 +291,12 @@ test('without a store the query API answers 503', async () => {
     await noStore.stop();
   }
 });
+
+test('routes: unknown paths 404, wrong methods 405, HEAD checks a query without running it', async () => {
+  const code = async (args: string[]) => (await runOk('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', ...args])).stdout;
+  assert.equal(await code(['-X', 'POST', `${srv.httpUrl}/no/such/route`]), '404');
+  assert.equal(await code(['-X', 'DELETE', `${srv.httpUrl}/api/v1/query`]), '405');
+  assert.equal(await code(['-X', 'POST', `${srv.httpUrl}/metrics`]), '405');
+  assert.equal(await code(['-I', `${srv.httpUrl}/api/v1/query?query=bravo`]), '200');
+  assert.equal(await code(['-I', `${srv.httpUrl}/api/v1/query?query=(bravo`]), '400');
+});
