@@ -2,6 +2,8 @@
  * Wiring only: config → outputs → pipeline → edge → HTTP, and the shutdown order
  * (docs/architecture.md):
  *
+ *   0. HTTP ingest: new requests get 503; requests being read finish and are answered
+ *      (within `limits.shutdownGrace`); queries and live tails end
  *   1. stop accepting; open connections get `limits.shutdownGrace` to finish sending
  *   2. every frame received is in the pipeline (partial frames at close included)
  *   3. the pipeline writes everything queued to every output
@@ -35,6 +37,7 @@ export class RinglogServer {
   private outputs: Output[] = [];
   private queryPool: QueryPool | null = null;
   private pressureTimer: NodeJS.Timeout | null = null;
+  private ingest: IngestApi | null = null;
   private tailHub: TailHub | null = null;
   /** The embedded store, when enabled. */
   store: Store | null = null;
@@ -130,6 +133,7 @@ export class RinglogServer {
           ackTimeoutMs: this.config.ingest.ackTimeout,
           parseHere: () => this.parseHere,
         });
+        this.ingest = ingest;
         const http = new HttpServer({
           metricsText: () => {
             pipeline.observe();
@@ -187,6 +191,8 @@ export class RinglogServer {
   private async shutdown(): Promise<void> {
     const t0 = Date.now();
     if (!this.startFailed) this.log.info('shutting down: no new connections; draining', { grace_ms: this.config.limits.shutdownGrace });
+    // HTTP ingest requests being read finish first (answered once durable); new ones get 503.
+    await this.ingest?.drain(this.config.limits.shutdownGrace);
     // Queries and live tails end first: they only read, and their clients reconnect elsewhere.
     this.tailHub?.close();
     if (this.pressureTimer) clearInterval(this.pressureTimer);

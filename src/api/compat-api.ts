@@ -82,6 +82,11 @@ export class CompatApi {
       send(res, probe);
       return true;
     }
+    await this.ingest.track(res, req, () => this.run(endpoint, run, req, res));
+    return true;
+  }
+
+  private async run(endpoint: string, run: (body: Buffer) => Promise<Answer>, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
     let status = 500;
     try {
@@ -111,7 +116,6 @@ export class CompatApi {
       this.metrics.ingestRequests.inc({ endpoint, status: String(status) });
       this.metrics.ingestDuration.observe({ endpoint }, Number(process.hrtime.bigint() - started) / 1e9);
     }
-    return true;
   }
 
   /** Stores the decoded lines; false when they were not durable in time. */

@@ -92,12 +92,51 @@ export class IngestApi {
     return st;
   }
 
+  private inflight = 0;
+  private closing = false;
+  private drainWaiters: (() => void)[] = [];
+
+  /**
+   * Shutdown, before the pipeline closes: new ingest requests are answered 503 with
+   * Retry-After, and the ones being read finish (their records made durable and
+   * answered) within `graceMs`; after that they are cut when the HTTP port closes.
+   */
+  async drain(graceMs: number): Promise<void> {
+    this.closing = true;
+    if (this.inflight === 0) return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, graceMs);
+      t.unref();
+      this.drainWaiters.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
+  /** Runs one ingest request (this endpoint's or a shipper's): counted for drain(), refused while shutting down. */
+  async track(res: http.ServerResponse, req: http.IncomingMessage, run: () => Promise<void>): Promise<void> {
+    if (this.closing) {
+      req.resume();
+      sendError(res, 503, 'RL_INGEST_OVERLOADED', 'the server is shutting down; send to another one or retry later', {}, { 'retry-after': '5', connection: 'close' });
+      return;
+    }
+    this.inflight++;
+    try {
+      await run();
+    } finally {
+      if (--this.inflight === 0) for (const w of this.drainWaiters.splice(0)) w();
+    }
+  }
+
   async handle(url: URL, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
     const endpoint = 'ingest';
     let status = 200;
     try {
-      status = await this.ingest(url, req, res);
+      await this.track(res, req, async () => {
+        status = await this.ingest(url, req, res);
+      });
     } finally {
       this.metrics.ingestRequests.inc({ endpoint, status: String(status) });
       this.metrics.ingestDuration.observe({ endpoint }, Number(process.hrtime.bigint() - started) / 1e9);

@@ -128,3 +128,28 @@ test('acknowledged means durable: kill -9 right after the answers, restart, ever
   srv = await startStoreServer(dataDir, { configFile: config });
   for (const tag of acked) assert.equal(await count(`"${tag} record"`), 500, tag);
 });
+
+test('SIGTERM: a request being read finishes and is answered once durable; new requests get 503', async () => {
+  const u = new URL(srv.httpUrl);
+  const body = Buffer.from(ndjson('shutdown', 200));
+  const sock = net.connect(Number(u.port), u.hostname);
+  await new Promise((r) => sock.once('connect', r));
+  let answer = '';
+  sock.setEncoding('utf8').on('data', (d: string) => (answer += d));
+  const closed = new Promise((r) => sock.once('close', r));
+  sock.write(`POST /api/v1/ingest HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`);
+  sock.write(body.subarray(0, 1000));
+  await sleep(100);
+  process.kill(srv.pid, 'SIGTERM');
+  await sleep(200);
+  const refused = await post(ndjson('after-sigterm', 1), { 'content-type': 'application/x-ndjson' });
+  assert.equal(refused.status, 503);
+  sock.write(body.subarray(1000));
+  await closed;
+  assert.match(answer, /^HTTP\/1\.1 200/);
+  assert.match(answer, /"accepted":200/);
+  await srv.exited;
+  srv = await startStoreServer(dataDir, { configFile: config });
+  assert.equal(await count('"shutdown record"'), 200);
+  assert.equal(await count('"after-sigterm record"'), 0);
+});
