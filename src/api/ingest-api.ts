@@ -151,7 +151,6 @@ export class IngestApi {
       return status;
     };
     if (this.pipeline.paused) {
-      this.metrics.ingestRejected.inc({ endpoint: 'ingest', reason: 'overloaded' }, 0);
       return fail(429, 'RL_INGEST_OVERLOADED', 'the server is over its queue watermark; retry later', {}, { 'retry-after': '1' });
     }
     const declared = Number(req.headers['content-length'] ?? NaN);
