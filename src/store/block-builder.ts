@@ -401,32 +401,15 @@ export class BlockBuilder {
       const from = base[c]!;
       const to = base[c + 1]!;
       out.ensure(5 * (to - from));
-      let buf = out.buf;
+      const buf = out.buf;
       let p = out.pos;
       let prev = 0;
       for (let k = from; k < to; k++) {
-        let v = row[k]! - prev;
+        p = putUvarint30(buf, p, row[k]! - prev);
         prev = row[k]!;
-        while (v >= 0x80) {
-          buf[p++] = (v & 0x7f) | 0x80;
-          v >>>= 7;
-        }
-        buf[p++] = v;
       }
       out.pos = p;
-      out.ensure(5 * (to - from));
-      buf = out.buf;
-      let bytes = 0;
-      for (let k = from; k < to; k++) {
-        let v = this.fLen[entry[k]!]!;
-        bytes += v;
-        while (v >= 0x80) {
-          buf[p++] = (v & 0x7f) | 0x80;
-          v >>>= 7;
-        }
-        buf[p++] = v;
-      }
-      out.pos = p;
+      const bytes = putUvarints(out, this.fLen, entry.subarray(from, to), to - from);
       out.ensure(bytes);
       for (let k = base[c]!; k < base[c + 1]!; k++) {
         const x = entry[k]!;
