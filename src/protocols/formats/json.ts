@@ -24,6 +24,7 @@ import {
   R_NONE, R_SHORT_MESSAGE, R_VERSION, V_ARR, V_EMPTY_OBJ, V_LIT, V_NUM, V_OBJ, V_STR, V_STR_ESC,
   mapMembers, members, roleOf, roleOfName,
 } from './well-known-keys.js';
+import { skipBom } from '../utf8-bom.js';
 
 /** Objects nested deeper than this below the top-level object are kept as JSON text. */
 export const MAX_FLATTEN = 16;
@@ -50,7 +51,7 @@ function parseObject(w: RecordWriter, i: number, start: number, end: number, for
   }
   let p = start;
   // A UTF-8 BOM, which RFC 8259 §8.1 lets a parser ignore.
-  if (e - p >= 3 && buf[p] === 0xef && buf[p + 1] === 0xbb && buf[p + 2] === 0xbf) p += 3;
+  p = skipBom(buf, p, e);
   p = skipWs(buf, p, e);
   if (p >= e || buf[p] !== LBRACE) {
     w.fail(i, start, end, isBlank(buf, start, end) ? 'empty' : 'invalid_json');

@@ -21,6 +21,7 @@ import { parseSyslog } from './syslog.js';
 import { parseJson } from './json.js';
 import { looksLikeLogfmt, parseLogfmt } from './logfmt.js';
 import { parseRaw } from './raw.js';
+import { skipBom } from '../utf8-bom.js';
 
 /** How far ahead of the receive time a timestamp may be before it counts as absurd. */
 export const FUTURE_LIMIT_MS = 7 * 86_400_000;
@@ -63,7 +64,7 @@ export class ParseStage {
       let s = offsets[2 * i]!;
       const e = offsets[2 * i + 1]!;
       // A UTF-8 byte order mark before the frame (some Windows shippers write one per line) is not content.
-      if (buf[s] === 0xef && buf[s + 1] === 0xbb && buf[s + 2] === 0xbf && s + 3 <= e) s += 3;
+      s = skipBom(buf, s, e);
       try {
         if (this.auto) {
           // The same decision as parseAuto (index.ts), inlined to count formats.

@@ -21,6 +21,7 @@ import {
   BACKSLASH, DASH, EQUALS, LBRACKET, LT, NO_PRI, QUOTE, RBRACKET, SP,
   isBlank, parsePri, priStart, parseRfc3339, trimEnd,
 } from './syslog-common.js';
+import { skipBom } from '../utf8-bom.js';
 
 /** Longest header field / SD name accepted (see the header comment). */
 const MAX_FIELD = 255;
@@ -98,7 +99,7 @@ export function rfc5424AfterPri(w: RecordWriter, i: number, start: number, end: 
   if (p === end) return;
   if (buf[p] !== SP) return w.fail(i, start, end, 'invalid_structured_data');
   p++;
-  if (p + 3 <= end && buf[p] === 0xef && buf[p + 1] === 0xbb && buf[p + 2] === 0xbf) p += 3;
+  p = skipBom(buf, p, end);
   if (p < end) w.set(i, MESSAGE, p, end, ENC_UTF8);
 }
 

@@ -32,6 +32,7 @@
  *                 └─]─► Done                                  └─]─► Done (only whitespace may follow)
  */
 import { IngestDecodeError } from './types.js';
+import { skipBom } from '../utf8-bom.js';
 
 export type BodyKind = 'ndjson' | 'json-array' | 'text' | 'auto';
 
@@ -160,7 +161,7 @@ export class IngestBodySplitter {
     }
     this.bomDone = true;
     this.head = EMPTY;
-    return b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? b.subarray(3) : b;
+    return b.subarray(skipBom(b, 0, b.length));
   }
 
   // ---- lines ----

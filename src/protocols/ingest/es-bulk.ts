@@ -22,6 +22,7 @@ import {
   KeyNames, RawLine, lastMember, memberTime, objectMembers, stringOf, usableText, wouldBeGelf,
   type Member,
 } from './json-members.js';
+import { skipBom } from '../utf8-bom.js';
 
 export { ES_VERSION, esProbeResponse, type EsProbeAnswer } from './es-probe.js';
 
@@ -74,7 +75,7 @@ export function decodeEsBulk(body: Buffer, indexFromPath: string | null, opts: E
   let p = 0;
   let lineNo = 0;
   // A UTF-8 BOM before the first line (RFC 8259 §8.1 lets a parser skip it).
-  if (end >= 3 && body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf) p = 3;
+  p = skipBom(body, p, end);
 
   /** The next line [s, e) without its CR/LF, or null at the end of the body. */
   const nextLine = (): { s: number; e: number } | null => {

@@ -19,6 +19,7 @@ import {
   scanLiteral, scanNumber, scanString, scanned, skipWs,
 } from '../formats/json-scanner.js';
 import { IngestDecodeError, MAX_JSON_NESTING } from './types.js';
+import { skipBom } from '../utf8-bom.js';
 
 /** A JSON number as written (already validated against the RFC 8259 grammar). */
 export class JsonNumber {
@@ -38,7 +39,7 @@ class Syntax extends Error {}
 export function parseJsonTree(buf: Buffer): JsonValue {
   let p = 0;
   const e = buf.length;
-  if (e >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) p = 3;
+  p = skipBom(buf, p, e);
   try {
     p = skipWs(buf, p, e);
     const out = { p };

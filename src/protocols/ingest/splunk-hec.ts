@@ -19,6 +19,7 @@ import {
   type Member,
 } from './json-members.js';
 import { skipWs } from '../formats/json-scanner.js';
+import { skipBom } from '../utf8-bom.js';
 
 /** HEC status codes and their HTTP statuses (Splunk's "Troubleshoot HTTP Event Collector" table). */
 export const HEC_STATUS = {
@@ -72,7 +73,7 @@ export function decodeHecEvents(body: Buffer, query: URLSearchParams, opts: HecO
   const lines: Buffer[] = [];
   const rejected: { index: number; reason: string }[] = [];
   const e = body.length;
-  let p = e >= 3 && body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? 3 : 0;
+  let p = skipBom(body, 0, e);
   for (let index = 0; ; index++) {
     p = skipWs(body, p, e);
     if (p >= e) break;
@@ -155,7 +156,7 @@ export function decodeHecRaw(body: Buffer, query: URLSearchParams, opts: HecOpti
   const lines: Buffer[] = [];
   const rejected: { index: number; reason: string }[] = [];
   const e = body.length;
-  let p = e >= 3 && body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? 3 : 0;
+  let p = skipBom(body, 0, e);
   let index = 0;
   while (p < e) {
     let nl = body.indexOf(0x0a, p);
