@@ -18,6 +18,7 @@ import { createFramer } from '../src/protocols/framing/index.js';
 import { BatchBuilder, type FrameBatch } from '../src/pipeline/batch.js';
 import { ParseStage } from '../src/protocols/formats/parse-stage.js';
 import type { FormatName } from '../src/protocols/formats/format.js';
+import { APPS, HOSTS, fit, rfc5424Line, words } from './lib/sample-lines.js';
 
 const MiB = 1024 * 1024;
 const CHUNK = 64 * 1024;
@@ -26,28 +27,11 @@ const args = process.argv.slice(2);
 const JSON_OUT = args.includes('--json');
 const TOTAL = Math.max(1, Number(args.find((a) => /^\d+$/.test(a)) ?? 48)) * MiB;
 
-const HOSTS = ['web-1', 'web-2', 'db-primary', 'cache-03', 'edge-fra-7', 'worker-12'];
-const APPS = ['nginx', 'postgres', 'sshd', 'api-gateway', 'billing', 'cron'];
-const WORDS = 'request completed user login failed timeout upstream retry connection reset cache miss order created payment accepted'.split(' ');
-
-function words(i: number, n: number): string {
-  let s = '';
-  for (let k = 0; k < n; k++) s += (k ? ' ' : '') + WORDS[(i * 7 + k * 13) % WORDS.length];
-  return s;
-}
-
-function fit(line: string, size: number, pad: string): string {
-  if (line.length >= size) return line.slice(0, size);
-  return line + pad.repeat(Math.ceil((size - line.length) / pad.length)).slice(0, size - line.length);
-}
-
 /** One line of `size` bytes (without the LF) for message i. */
 const LINES: Record<string, { size: number; line: (i: number) => string; fixup?: (s: string) => string }> = {
   rfc5424: {
     size: 127,
-    line: (i) => fit(
-      `<${128 + (i % 8) + 6}>1 2026-11-22T10:${String(i % 60).padStart(2, '0')}:${String((i >> 6) % 60).padStart(2, '0')}.${String(i % 1e6).padStart(6, '0')}Z ${HOSTS[i % 6]} ${APPS[i % 6]} ${1000 + (i % 9000)} ID${i % 50} [req@32473 id="${i % 100000}"] ${words(i, 4)} `,
-      127, 'x'),
+    line: (i) => rfc5424Line(i, '2026-11-22'),
   },
   rfc3164: {
     size: 127,

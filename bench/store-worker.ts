@@ -31,6 +31,7 @@ import { Parsers } from '../src/store/parsers.js';
 import { BlockBuilder } from '../src/store/block-builder.js';
 import { ByteWriter } from '../src/store/byte-buffer.js';
 import { partitionOf } from '../src/store/partition.js';
+import { rfc5424Line } from './lib/sample-lines.js';
 
 const args = process.argv.slice(2);
 function opt(name: string, def: string): string {
@@ -46,21 +47,6 @@ const CONNS = 8;
 const CHUNK = 64 * 1024;
 const ENTRY_BYTES = 1 << 20;
 
-const HOSTS = ['web-1', 'web-2', 'db-primary', 'cache-03', 'edge-fra-7', 'worker-12'];
-const APPS = ['nginx', 'postgres', 'sshd', 'api-gateway', 'billing', 'cron'];
-const WORDS = 'request completed user login failed timeout upstream retry connection reset cache miss order created payment accepted'.split(' ');
-
-function words(i: number, n: number): string {
-  let s = '';
-  for (let k = 0; k < n; k++) s += (k ? ' ' : '') + WORDS[(i * 7 + k * 13) % WORDS.length];
-  return s;
-}
-
-function fit(line: string, size: number, pad: string): string {
-  if (line.length >= size) return line.slice(0, size);
-  return line + pad.repeat(Math.ceil((size - line.length) / pad.length)).slice(0, size - line.length);
-}
-
 /** The bytes connection c sends: n lines of 128 bytes. */
 function connBytes(corpus: string, c: number, n: number, seq0: number): Buffer {
   if (corpus === 'bench') {
@@ -73,9 +59,7 @@ function connBytes(corpus: string, c: number, n: number, seq0: number): Buffer {
   const out = Buffer.allocUnsafe(n * 128);
   for (let k = 0; k < n; k++) {
     const i = seq0 + k * CONNS + c;
-    const line = fit(
-      `<${128 + (i % 8) + 6}>1 2026-12-02T10:${String(i % 60).padStart(2, '0')}:${String((i >> 6) % 60).padStart(2, '0')}.${String(i % 1e6).padStart(6, '0')}Z ${HOSTS[i % 6]} ${APPS[i % 6]} ${1000 + (i % 9000)} ID${i % 50} [req@32473 id="${i % 100000}"] ${words(i, 4)} `,
-      127, 'x');
+    const line = rfc5424Line(i, '2026-12-02');
     out.write(`${line}\n`, k * 128, 'latin1');
   }
   return out;
