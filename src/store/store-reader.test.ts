@@ -9,17 +9,16 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Metrics } from '../metrics/metrics.js';
 import { Logger } from '../log.js';
 import type { LogRecord } from '../record/record.js';
 import type { RecordBatch } from '../record/record-batch.js';
-import { Store, storeRoot } from './store.js';
+import { storeRoot, type Store } from './store.js';
 import { StoreReader, newStats, type ScanQuery, type ScanStats, type TimePoint } from './store-reader.js';
 import { readCheckpoint } from './checkpoint.js';
 import { listPartitions, listSegments } from './partition.js';
 import { readIndex, segmentPaths } from './segment.js';
 import { CHECKPOINT_FILE, PARTITIONS_DIR } from './consts.js';
-import { parse, recordsOf, rmDir, tempDir } from './test-helpers.js';
+import { parse, recordsOf, rmDir, tempDir, testStore } from './test-helpers.js';
 
 const dataDir = tempDir('ringlog-store-reader-');
 const root = storeRoot(dataDir);
@@ -27,17 +26,7 @@ const logged: string[] = [];
 const log = new Logger('warn', 'logfmt', (l) => logged.push(l));
 
 function openStore(): Store {
-  return new Store({
-    dataDir,
-    fsync: 'interval',
-    fsyncIntervalMs: 5,
-    compressionLevel: 1,
-    blockTarget: 6 * 1024,
-    commitBytes: 48 * 1024,
-    commitIntervalMs: 3_600_000,
-    retention: { maxAgeMs: 0, maxBytes: 0, checkIntervalMs: 3_600_000 },
-    maxPending: 64 << 20,
-  }, new Metrics({ processMetrics: false }), log);
+  return testStore(dataDir, log);
 }
 
 const T0 = Date.UTC(2026, 10, 20, 0, 0, 0);

@@ -21,6 +21,9 @@ import { decodeEntryBody, encodeEntry } from './wal-entry.js';
 import { Parsers } from './parsers.js';
 import { WAL_ENTRY_HEADER_SIZE } from './consts.js';
 import { partitionOf } from './partition.js';
+import { Store, type StoreOptions } from './store.js';
+import { Metrics } from '../metrics/metrics.js';
+import type { Logger } from '../log.js';
 
 /** 2026-11-22T10:00:00.000Z plus a µs fraction, as nowMs() gives. */
 export const RECEIVED = Date.UTC(2026, 10, 22, 10, 0, 0) + 0.123;
@@ -234,3 +237,22 @@ export const anyFrame: fc.Arbitrary<Buffer> = fc.oneof(
   jsonFrame.map((s) => Buffer.from(s)),
   logfmtFrame.map((s) => Buffer.from(s)),
 );
+
+/**
+ * A real Store made for tests: tiny blocks (many blocks from few records), the WAL
+ * synced every 5 ms, no retention and no timed commits; `over` changes any option.
+ */
+export function testStore(dataDir: string, log: Logger, over: Partial<StoreOptions> = {}): Store {
+  return new Store({
+    dataDir,
+    fsync: 'interval',
+    fsyncIntervalMs: 5,
+    compressionLevel: 1,
+    blockTarget: 6 * 1024,
+    commitBytes: 48 * 1024,
+    commitIntervalMs: 3_600_000,
+    retention: { maxAgeMs: 0, maxBytes: 0, checkIntervalMs: 3_600_000 },
+    maxPending: 64 << 20,
+    ...over,
+  }, new Metrics({ processMetrics: false }), log);
+}

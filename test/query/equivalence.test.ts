@@ -37,16 +37,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { Metrics } from '../../src/metrics/metrics.js';
 import { Logger } from '../../src/log.js';
 import type { LogRecord } from '../../src/record/record.js';
 import type { RecordBatch } from '../../src/record/record-batch.js';
 import { recordToJson } from '../../src/record/record-json.js';
 import { FACILITY_NAMES, SEVERITY_NAMES } from '../../src/record/severity.js';
 import type { FormatName } from '../../src/protocols/formats/format.js';
-import { Store } from '../../src/store/store.js';
+import type { Store } from '../../src/store/store.js';
 import { StoreReader, newStats } from '../../src/store/store-reader.js';
-import { parse, recordsOf, rmDir, tempDir } from '../../src/store/test-helpers.js';
+import { parse, recordsOf, rmDir, tempDir, testStore } from '../../src/store/test-helpers.js';
 import type { FieldRef, Match, Node } from '../../src/query/ast.js';
 import { asciiLower, matches, textTokens } from '../../src/query/evaluate.js';
 import { formatQuery, parseQuery } from '../../src/query/parser.js';
@@ -320,18 +319,10 @@ const logged: string[] = [];
 const log = new Logger('warn', 'logfmt', (l) => logged.push(l));
 
 function openStore(): Store {
-  return new Store({
-    dataDir,
-    fsync: 'interval',
-    fsyncIntervalMs: 5,
-    compressionLevel: 1,
-    blockTarget: 6 * 1024,
+  return testStore(dataDir, log, {
     // Commits only when asked (commit(), close()): the WAL-only records stay in the WAL.
     commitBytes: 64 << 20,
-    commitIntervalMs: 3_600_000,
-    retention: { maxAgeMs: 0, maxBytes: 0, checkIntervalMs: 3_600_000 },
-    maxPending: 64 << 20,
-  }, new Metrics({ processMetrics: false }), log);
+  });
 }
 
 let store: Store;
