@@ -10,17 +10,14 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { startServer, type RinglogServer } from '../../bench/lib/server.js';
 import {
+  DiskFullFixture,
   RawSender,
   connect,
-  removeDir,
-  run,
   scanRecords,
   sleep,
-  tempDir,
   waitUntil,
   withTimeout,
   type NdjsonRecord,
@@ -43,37 +40,8 @@ const QUEUE_SLACK = READ_SLACK + 65 * 8 + columnBytes(65, 2 * 65);
 /** Fixed bound on the server's resident memory, whatever the senders push. */
 const RSS_BOUND_KB = 250 * 1024;
 
-const servers: RinglogServer[] = [];
-const senders: RawSender[] = [];
-const mounts: string[] = [];
-const dirs: string[] = [];
-
-after(async () => {
-  for (const s of senders) s.socket.destroy();
-  await Promise.all(servers.map((s) => s.kill()));
-  for (const m of mounts) {
-    const r = await run('umount', [m]);
-    if (r.code !== 0) await run('umount', ['-l', m]);
-  }
-  for (const d of dirs) removeDir(d);
-});
-
-/** A fresh 4 MiB tmpfs (unmounted in `after`), or the reason it cannot be mounted here. */
-async function smallTmpfs(): Promise<{ dir: string; mnt: string } | { skip: string }> {
-  const dir = tempDir('backpressure');
-  dirs.push(dir);
-  const mnt = path.join(dir, 'mnt');
-  mkdirSync(mnt);
-  const r = await run('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mnt]);
-  if (r.code !== 0) return { skip: `cannot mount a tmpfs (needs root / CAP_SYS_ADMIN): ${(r.stderr || `exit ${r.code}`).trim()}` };
-  mounts.push(mnt);
-  return { dir, mnt };
-}
-
-async function growTmpfs(mnt: string): Promise<void> {
-  const r = await run('mount', ['-o', 'remount,size=512m', mnt]);
-  assert.equal(r.code, 0, `remount ${mnt}: ${r.stderr}`);
-}
+const fx = new DiskFullFixture();
+after(() => fx.cleanup());
 
 async function metricMap(srv: RinglogServer, names: string[]): Promise<Record<string, number>> {
   const samples = await srv.metrics();
@@ -90,7 +58,7 @@ async function startSenders(srv: RinglogServer, conns: number, perConn: number, 
     const s = new RawSender(sock, c, c * perConn, perConn, size);
     // Failures are asserted where the test awaits `done`; keep them from being unhandled meanwhile.
     s.done.catch(() => {});
-    senders.push(s);
+    fx.senders.push(s);
     out.push(s);
   }
   return out;
@@ -134,7 +102,7 @@ async function waitForStall(srv: RinglogServer, ss: RawSender[]): Promise<void> 
 }
 
 test('disk full: sockets pause, senders stall, memory stays bounded; more space: everything arrives exactly once', { timeout: 90_000 }, async (t) => {
-  const fs = await smallTmpfs();
+  const fs = await fx.tmpfs('backpressure', '4m');
   if ('skip' in fs) {
     t.skip(fs.skip);
     return;
@@ -147,7 +115,7 @@ test('disk full: sockets pause, senders stall, memory stays bounded; more space:
     // store-disk-full.test.ts) would add its own bounded buffers to the RSS measured here.
     args: ['--no-store', '--high-watermark', '4MiB', '--low-watermark', '2MiB'],
   });
-  servers.push(srv);
+  fx.servers.push(srv);
 
   let maxRssKb = 0;
   const rssTimer = setInterval(() => {
@@ -192,7 +160,7 @@ test('disk full: sockets pause, senders stall, memory stays bounded; more space:
   assert.equal(srv.describeExit(), 'running');
 
   // Room on the disk: the retried write succeeds, the queue drains, the sockets resume.
-  await growTmpfs(fs.mnt);
+  await fx.grow(fs.mnt, '512m');
   await waitUntil(async () => (await srv.metric('ringlog_received_bytes_total')) > oneSecondLater.ringlog_received_bytes_total! + 4 * MiB,
     'reading to resume after the disk has room', 20_000);
 
@@ -214,7 +182,7 @@ test('disk full: sockets pause, senders stall, memory stays bounded; more space:
  * and two raw senders of 20,000 × 1 KiB messages stalled by its backpressure.
  */
 async function stalledOnFullDisk(args: string[]) {
-  const fs = await smallTmpfs();
+  const fs = await fx.tmpfs('backpressure', '4m');
   if ('skip' in fs) return fs;
   const out = path.join(fs.mnt, 'out.ndjson');
   const srv = await startServer({
@@ -222,7 +190,7 @@ async function stalledOnFullDisk(args: string[]) {
     output: `ndjson:${out}`,
     args: ['--no-store', '--high-watermark', '4MiB', '--low-watermark', '2MiB', ...args],
   });
-  servers.push(srv);
+  fx.servers.push(srv);
   const CONNS = 2;
   const PER = 20_000;
   const ss = await startSenders(srv, CONNS, PER, 1024);
@@ -244,7 +212,7 @@ test('a connection paused by backpressure is not closed by --idle-timeout (the p
   await sleep(3_000);
   const closedIdle = await srv.metric('ringlog_connections_closed_total', { reason: 'idle_timeout' });
   const open = await srv.metric('ringlog_connections_open');
-  await growTmpfs(fs.mnt);
+  await fx.grow(fs.mnt, '512m');
   const results = await withTimeout(Promise.allSettled(ss.map((s) => s.done)), 40_000, "the senders to finish or fail");
 
   assert.equal(closedIdle, 0, 'no connection was closed as idle while the server itself had paused it');
@@ -271,7 +239,7 @@ test('SIGTERM while sockets are paused on a full disk: the grace period applies,
   // Well past the 500 ms after which quiet connections are closed at shutdown.
   await sleep(2_000);
   const open = await srv.metric('ringlog_connections_open');
-  await growTmpfs(fs.mnt);
+  await fx.grow(fs.mnt, '512m');
   const results = await withTimeout(Promise.allSettled(ss.map((s) => s.done)), 40_000, "the senders to finish or fail");
   const exit = await withTimeout(srv.exited, 40_000, 'the server to exit after the drain');
 

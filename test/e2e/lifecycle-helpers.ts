@@ -6,6 +6,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import { RinglogServer, parseLogfmt, repoRoot, ringlogBin, trackChild } from '../../bench/lib/server.js';
 import { seqOfRecord } from '../../src/loadgen/payload.js';
 import { makeTempDir as tempDir, readNdjson, removeDir, sleep, type NdjsonRecord } from './helpers.js';
@@ -384,5 +386,45 @@ export async function startServerWrapped(wrapper: string[], opts: { dataDir: str
     }
     if (Date.now() > deadline) return fail('/healthz not 200 in time');
     await sleep(50);
+  }
+}
+
+/**
+ * What the disk-full tests make and must undo: small tmpfs mounts (root only), the
+ * servers and senders on them. `cleanup()` (in `after`) stops the senders and servers,
+ * unmounts (lazily if busy) and removes the temp dirs.
+ */
+export class DiskFullFixture {
+  readonly servers: RinglogServer[] = [];
+  readonly senders: RawSender[] = [];
+  private readonly mounts: string[] = [];
+  private readonly dirs: string[] = [];
+
+  /** A fresh tmpfs of `size` (mount's size=, e.g. "4m") in a temp dir, or the reason it cannot be mounted here. */
+  async tmpfs(prefix: string, size: string): Promise<{ dir: string; mnt: string } | { skip: string }> {
+    const dir = tempDir(prefix);
+    this.dirs.push(dir);
+    const mnt = path.join(dir, 'mnt');
+    mkdirSync(mnt);
+    const r = await run('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', mnt]);
+    if (r.code !== 0) return { skip: `cannot mount a tmpfs (needs root / CAP_SYS_ADMIN): ${(r.stderr || `exit ${r.code}`).trim()}` };
+    this.mounts.push(mnt);
+    return { dir, mnt };
+  }
+
+  /** Room again: the tmpfs grows to `size`; fails the test if it cannot. */
+  async grow(mnt: string, size: string): Promise<void> {
+    const r = await run('mount', ['-o', `remount,size=${size}`, mnt]);
+    if (r.code !== 0) throw new Error(`remount ${mnt}: ${r.stderr}`);
+  }
+
+  async cleanup(): Promise<void> {
+    for (const s of this.senders) s.socket.destroy();
+    await Promise.all(this.servers.map((s) => s.kill()));
+    for (const m of this.mounts) {
+      const r = await run('umount', [m]);
+      if (r.code !== 0) await run('umount', ['-l', m]);
+    }
+    for (const d of this.dirs) removeDir(d);
   }
 }

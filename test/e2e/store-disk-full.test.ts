@@ -18,11 +18,10 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RinglogServer } from '../../bench/lib/server.js';
-import { RawSender, checkSeqs, connect, run, sleep, waitUntil, withTimeout } from './lifecycle-helpers.js';
-import { makeTempDir, removeDir } from './helpers.js';
+import { DiskFullFixture, RawSender, checkSeqs, connect, sleep, waitUntil, withTimeout } from './lifecycle-helpers.js';
 import { KiB, MiB, damageOf, queryOk, startStoreServer } from './store-helpers.js';
 
 const SIZE = 512;
@@ -34,20 +33,8 @@ const READ_SLACK = 64 * KiB;
 /** Fixed bound on the server's resident memory while stalled, whatever the senders push. */
 const RSS_BOUND_KB = 250 * 1024;
 
-const servers: RinglogServer[] = [];
-const senders: RawSender[] = [];
-const mounts: string[] = [];
-const dirs: string[] = [];
-
-after(async () => {
-  for (const s of senders) s.socket.destroy();
-  await Promise.all(servers.map((s) => s.kill()));
-  for (const m of mounts) {
-    const r = await run('umount', [m]);
-    if (r.code !== 0) await run('umount', ['-l', m]);
-  }
-  for (const d of dirs) removeDir(d);
-});
+const fx = new DiskFullFixture();
+after(() => fx.cleanup());
 
 async function sum(srv: RinglogServer, name: string): Promise<number> {
   return srv.metric(name);
@@ -56,16 +43,12 @@ async function sum(srv: RinglogServer, name: string): Promise<number> {
 test('disk full: the store stalls without crashing, senders are paused, memory stays bounded; more space: every record is stored exactly once, no damage', {
   timeout: 120_000,
 }, async (t) => {
-  const dir = makeTempDir('store-disk-full');
-  dirs.push(dir);
-  const mnt = path.join(dir, 'mnt');
-  mkdirSync(mnt);
-  const m = await run('mount', ['-t', 'tmpfs', '-o', 'size=6m', 'tmpfs', mnt]);
-  if (m.code !== 0) {
-    t.skip(`cannot mount a tmpfs (needs root / CAP_SYS_ADMIN): ${(m.stderr || `exit ${m.code}`).trim()}`);
+  const fs = await fx.tmpfs('store-disk-full', '6m');
+  if ('skip' in fs) {
+    t.skip(fs.skip);
     return;
   }
-  mounts.push(mnt);
+  const { dir, mnt } = fs;
   const configFile = path.join(dir, 'store.json');
   writeFileSync(configFile, JSON.stringify({ store: { maxPending: '2MiB', commitInterval: '200ms' } }));
   const srv = await startStoreServer(mnt, {
@@ -73,7 +56,7 @@ test('disk full: the store stalls without crashing, senders are paused, memory s
     // The raw senders' records are from 2026-01-01: keep them whatever today's date.
     args: ['--high-watermark', '4MiB', '--low-watermark', '2MiB', '--retention-age', '0'],
   });
-  servers.push(srv);
+  fx.servers.push(srv);
 
   let maxRssKb = 0;
   const rssTimer = setInterval(() => {
@@ -86,7 +69,7 @@ test('disk full: the store stalls without crashing, senders are paused, memory s
   for (let c = 0; c < CONNS; c++) {
     const s = new RawSender(await connect(srv.address('tcp').port), c, c * PER, PER, SIZE);
     s.done.catch(() => {});
-    senders.push(s);
+    fx.senders.push(s);
     ss.push(s);
   }
 
@@ -135,8 +118,7 @@ test('disk full: the store stalls without crashing, senders are paused, memory s
   assert.ok(mem && mem.rssKb < RSS_BOUND_KB, `RSS ${mem?.rssKb} KiB < ${RSS_BOUND_KB} KiB while stalled`);
 
   // Room again: the retried writes go through, everything arrives.
-  const r = await run('mount', ['-o', 'remount,size=256m', mnt]);
-  assert.equal(r.code, 0, `remount: ${r.stderr}`);
+  await fx.grow(mnt, '256m');
   await withTimeout(Promise.all(ss.map((s) => s.done)), 60_000, 'the senders to finish after the disk has room');
   await srv.waitForMetric('ringlog_store_records_total', N, { timeoutMs: 30_000 });
   await waitUntil(async () => (await sum(srv, 'ringlog_store_write_stalled')) === 0, 'ringlog_store_write_stalled back to 0', 15_000);
@@ -149,7 +131,7 @@ test('disk full: the store stalls without crashing, senders are paused, memory s
 
   // A restart finds a clean store, and the store holds every message exactly once.
   const srv2 = await startStoreServer(mnt, { configFile, args: ['--retention-age', '0'] });
-  servers.push(srv2);
+  fx.servers.push(srv2);
   const damage = await damageOf(srv2);
   assert.deepEqual(damage.kinds, {}, 'a restart finds no damage');
   assert.equal(await srv2.metric('ringlog_store_replayed_records_total'), 0, 'and replays nothing (a clean stop commits everything)');
