@@ -22,7 +22,7 @@
 import type http from 'node:http';
 import zlib from 'node:zlib';
 import { DecompressStream } from 'zstd-napi';
-import type { Transform } from 'node:stream';
+import type { Readable, Transform } from 'node:stream';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { nowMs, type FrameBatch } from '../pipeline/batch.js';
 import { ParseStage } from '../protocols/formats/parse-stage.js';
@@ -49,12 +49,6 @@ export interface IngestOptions {
 /** Frames per batch handed to the pipeline by store(). */
 const STORE_BATCH = 8192;
 
-interface Outcome {
-  status: number;
-  code?: string;
-  message?: string;
-  reason?: string;
-}
 
 export class IngestApi {
   private stages = new Map<FormatName, ParseStage>();
@@ -77,13 +71,21 @@ export class IngestApi {
    */
   async store(frames: Buffer[], source: FrameBatch['source'], format: FormatName, endpoint: string): Promise<boolean> {
     const acks: Promise<void>[] = [];
-    for (let i = 0; i < frames.length; i += STORE_BATCH) {
-      const batch = frameBatch(frames.slice(i, i + STORE_BATCH), source);
-      acks.push(new Promise<void>((resolve) => (batch.ack = resolve)));
-      this.pipeline.push(this.opts.parseHere() ? this.stage(format).parse(batch) : Object.assign(batch, { format }));
-    }
+    for (let i = 0; i < frames.length; i += STORE_BATCH) acks.push(this.hand(frames.slice(i, i + STORE_BATCH), source, format).durable);
     this.metrics.ingestRecords.inc({ endpoint }, frames.length);
     return waitAll(acks, this.opts.ackTimeoutMs);
+  }
+
+  /**
+   * The frames, copied into one batch, to the pipeline (parsed here when an output
+   * reads records on the event loop). `durable` resolves at the batch's ack; `more`
+   * is false when the pipeline is over its high watermark.
+   */
+  private hand(frames: Buffer[], source: FrameBatch['source'], format: FormatName): { durable: Promise<void>; more: boolean } {
+    const batch = frameBatch(frames, source);
+    const durable = new Promise<void>((resolve) => (batch.ack = resolve));
+    const more = this.pipeline.push(this.opts.parseHere() ? this.stage(format).parse(batch) : Object.assign(batch, { format }));
+    return { durable, more };
   }
 
   private stage(format: FormatName): ParseStage {
@@ -153,8 +155,8 @@ export class IngestApi {
     if (this.pipeline.paused) {
       return fail(429, 'RL_INGEST_OVERLOADED', 'the server is over its queue watermark; retry later', {}, { 'retry-after': '1' });
     }
-    const declared = Number(req.headers['content-length'] ?? NaN);
-    if (declared > this.opts.maxBody) return fail(413, 'RL_INGEST_TOO_LARGE', `the body is ${declared} bytes; at most ${this.opts.maxBody} are accepted (ingest.maxBody)`);
+    const tooLarge = declaredTooLarge(req, this.opts.maxBody);
+    if (tooLarge !== null) return fail(tooLarge.status, tooLarge.code, tooLarge.message);
 
     const kind = bodyKind(req.headers['content-type'], url.searchParams.get('kind'));
     if (kind === null) return fail(415, 'RL_INGEST_UNSUPPORTED', `content type ${req.headers['content-type']} is not accepted; send application/x-ndjson, application/json or text/plain`);
@@ -164,140 +166,110 @@ export class IngestApi {
     }
     // JSON bodies are parsed as JSON (a line that is not becomes a raw record); text as its listener's auto-detection would.
     const format = (formatParam as FormatName | null) ?? (kind === 'text' ? 'auto' : 'json');
-    let decoder: Transform | null;
-    try {
-      decoder = decompressor(req.headers['content-encoding']);
-    } catch (err) {
-      return fail(415, 'RL_INGEST_UNSUPPORTED', (err as Error).message);
-    }
-
+    const opened = openDecoder(req);
+    if ('ok' in opened) return fail(opened.status, opened.code, opened.message);
     const splitter = new IngestBodySplitter(kind, this.opts.maxItem);
     const source = { listener: 'http', transport: 'http' as const, peer: peerOf(req) };
     const acks: Promise<void>[] = [];
     const rejected: { index: number; reason: string }[] = [];
     let accepted = 0;
-    let rawBytes = 0;
-    let bodyBytes = 0;
 
-    const submit = (frames: Buffer[]): boolean => {
-      if (frames.length === 0) return true;
-      const batch = frameBatch(frames, source);
-      accepted += frames.length;
-      acks.push(new Promise<void>((resolve) => (batch.ack = resolve)));
-      const b = this.opts.parseHere() ? this.stage(format).parse(batch) : Object.assign(batch, { format });
-      return this.pipeline.push(b);
+    const take = (r: { frames: Buffer[]; rejected: { index: number; reason: string }[] }): boolean => {
+      for (const x of r.rejected) rejected.push(x);
+      if (r.frames.length === 0) return true;
+      accepted += r.frames.length;
+      const h = this.hand(r.frames, source, format);
+      acks.push(h.durable);
+      return h.more;
     };
-
-    const input = decoder ?? req;
-    if (decoder !== null) req.pipe(decoder);
-    const outcome = await new Promise<Outcome>((resolve) => {
-      let done = false;
-      const finish = (o: Outcome) => {
-        if (done) return;
-        done = true;
-        clearTimeout(idle);
-        this.pipeline.off('resume', onResume);
-        input.off('data', onData);
-        if (decoder !== null) req.unpipe(decoder);
-        resolve(o);
-      };
-      let idle: NodeJS.Timeout;
-      const arm = () => {
-        clearTimeout(idle);
-        idle = setTimeout(() => finish({ status: 408, code: 'RL_INGEST_TIMEOUT', message: `the body sent nothing for ${this.opts.bodyTimeoutMs} ms` }), this.opts.bodyTimeoutMs);
-      };
-      arm();
-      const onResume = () => input.resume();
-      this.pipeline.on('resume', onResume);
-      req.on('data', (c: Buffer) => {
-        rawBytes += c.length;
-        if (rawBytes > this.opts.maxBody) finish({ status: 413, code: 'RL_INGEST_TOO_LARGE', message: `the body is over ${this.opts.maxBody} bytes (ingest.maxBody)` });
-      });
-      const onData = (chunk: Buffer) => {
-        arm();
-        bodyBytes += chunk.length;
-        if (bodyBytes > this.opts.maxBody) {
-          finish({ status: 413, code: 'RL_INGEST_TOO_LARGE', message: `the body decompresses to over ${this.opts.maxBody} bytes (ingest.maxBody)` });
-          return;
-        }
+    const body = pumpBody(req, opened.decoder, this.opts.maxBody, this.opts.bodyTimeoutMs, {
+      data: (chunk) => {
         try {
-          const r = splitter.push(chunk);
-          for (const x of r.rejected) rejected.push(x);
-          if (!submit(r.frames)) input.pause();
+          if (!take(splitter.push(chunk))) body.input.pause();
         } catch (err) {
-          finish(decodeFailure(err));
+          return decodeFailure(err);
         }
-      };
-      input.on('data', onData);
-      input.on('end', () => {
+      },
+      end: () => {
         try {
-          const r = splitter.end();
-          for (const x of r.rejected) rejected.push(x);
-          submit(r.frames);
-          finish({ status: 200 });
+          take(splitter.end());
         } catch (err) {
-          finish(decodeFailure(err));
+          return decodeFailure(err);
         }
-      });
-      input.on('error', (err) => finish({ status: 400, code: 'RL_INGEST_INVALID', reason: 'bad_encoding', message: `the body could not be decompressed: ${err.message}` }));
-      req.on('aborted', () => finish({ status: 499, code: 'RL_INGEST_INVALID', message: 'the client went away' }));
-      req.on('error', () => finish({ status: 499, code: 'RL_INGEST_INVALID', message: 'the client went away' }));
+      },
     });
+    const onResume = () => body.input.resume();
+    this.pipeline.on('resume', onResume);
+    const { result: outcome, rawBytes } = await body.done;
+    this.pipeline.off('resume', onResume);
 
     this.metrics.ingestBytes.inc({ endpoint: 'ingest' }, rawBytes);
     for (const r of rejected) this.metrics.ingestRejected.inc({ endpoint: 'ingest', reason: r.reason });
     // Whatever was handed on is answered for once it is durable (or not in time).
     const durable = await waitAll(acks, this.opts.ackTimeoutMs);
     this.metrics.ingestRecords.inc({ endpoint: 'ingest' }, accepted);
-    if (outcome.status === 499) return 499;
+    if (!outcome.ok && outcome.status === 499) return 499;
     const counts = { accepted, rejected: rejected.slice(0, 1000), rejectedCount: rejected.length };
     if (!durable) {
       return fail(503, 'RL_INGEST_NOT_DURABLE', `the records were not durable within ${this.opts.ackTimeoutMs} ms (the store is stalled: disk full?); they may still be stored, so a retry can store them twice`, counts, { 'retry-after': '5' });
     }
-    if (outcome.status !== 200) return fail(outcome.status, outcome.code!, outcome.message!, { ...(outcome.reason ? { reason: outcome.reason } : {}), ...counts });
+    if (!outcome.ok) return fail(outcome.status, outcome.code, outcome.message, { ...(outcome.reason ? { reason: outcome.reason } : {}), ...counts });
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(counts) + '\n');
     return 200;
   }
 }
 
+/** Why a body was not (wholly) taken: the status and error code to answer with. */
+export type BodyFail = { ok: false; status: number; code: string; message: string; reason?: string };
+
 /** A whole request body, read and decompressed within the limits; or why not. */
-export type BodyRead = { ok: true; body: Buffer; rawBytes: number } | { ok: false; status: number; code: string; message: string; reason?: string };
+export type BodyRead = { ok: true; body: Buffer; rawBytes: number } | BodyFail;
+
+/** A body whose Content-Length is over maxBody is refused before it is read. */
+function declaredTooLarge(req: http.IncomingMessage, maxBody: number): BodyFail | null {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (!(declared > maxBody)) return null;
+  return { ok: false, status: 413, code: 'RL_INGEST_TOO_LARGE', message: `the body is ${declared} bytes; at most ${maxBody} are accepted (ingest.maxBody)` };
+}
+
+/** The decompressor for the request's Content-Encoding (null: none), or 415. */
+function openDecoder(req: http.IncomingMessage): { decoder: Transform | null } | BodyFail {
+  try {
+    return { decoder: decompressor(req.headers['content-encoding']) };
+  } catch (err) {
+    return { ok: false, status: 415, code: 'RL_INGEST_UNSUPPORTED', message: (err as Error).message };
+  }
+}
+
+interface BodyHandlers {
+  /** A decompressed chunk; a failure ends the body there. */
+  data(chunk: Buffer): BodyFail | void;
+  /** The body is complete; a failure makes it one. */
+  end(): BodyFail | void;
+}
 
 /**
- * Reads a request body whole, decompressed (Content-Encoding), for the shippers'
- * endpoints whose formats are decoded in one piece (Loki, OTLP, bulk, HEC): memory
- * is bounded by maxBody per request, as sent and decompressed; a body that stalls
- * for bodyTimeoutMs fails with 408.
+ * Feeds a request body to `h` as it arrives, through its decoder, within the
+ * limits: at most maxBody bytes as sent and decompressed (413), no silence longer
+ * than bodyTimeoutMs (408); a decoder error is 400 `bad_encoding`, a client that goes
+ * away 499. `input` is what to pause and resume for backpressure. `done` resolves
+ * once, with the outcome and the bytes read as sent.
  */
-export function readBody(req: http.IncomingMessage, maxBody: number, bodyTimeoutMs: number): Promise<BodyRead> {
-  const declared = Number(req.headers['content-length'] ?? NaN);
-  if (declared > maxBody) {
-    req.resume();
-    return Promise.resolve({ ok: false, status: 413, code: 'RL_INGEST_TOO_LARGE', message: `the body is ${declared} bytes; at most ${maxBody} are accepted (ingest.maxBody)` });
-  }
-  let decoder: Transform | null;
-  try {
-    decoder = decompressor(req.headers['content-encoding']);
-  } catch (err) {
-    req.resume();
-    return Promise.resolve({ ok: false, status: 415, code: 'RL_INGEST_UNSUPPORTED', message: (err as Error).message });
-  }
-  const input = decoder ?? req;
+function pumpBody(req: http.IncomingMessage, decoder: Transform | null, maxBody: number, bodyTimeoutMs: number, h: BodyHandlers): { input: Readable; done: Promise<{ result: { ok: true } | BodyFail; rawBytes: number }> } {
+  const input: Readable = decoder ?? req;
   if (decoder !== null) req.pipe(decoder);
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
+  const done = new Promise<{ result: { ok: true } | BodyFail; rawBytes: number }>((resolve) => {
     let size = 0;
     let rawBytes = 0;
-    let done = false;
+    let over = false;
     let idle: NodeJS.Timeout;
-    const finish = (r: BodyRead) => {
-      if (done) return;
-      done = true;
+    const finish = (result: { ok: true } | BodyFail | void) => {
+      if (over) return;
+      over = true;
       clearTimeout(idle);
       if (decoder !== null) req.unpipe(decoder);
-      input.removeAllListeners('data');
-      if (!r.ok) req.resume();
-      resolve(r);
+      input.off('data', onData);
+      resolve({ result: result ?? { ok: true }, rawBytes });
     };
     const arm = () => {
       clearTimeout(idle);
@@ -308,21 +280,47 @@ export function readBody(req: http.IncomingMessage, maxBody: number, bodyTimeout
       rawBytes += c.length;
       if (rawBytes > maxBody) finish({ ok: false, status: 413, code: 'RL_INGEST_TOO_LARGE', message: `the body is over ${maxBody} bytes (ingest.maxBody)` });
     });
-    input.on('data', (c: Buffer) => {
+    const onData = (chunk: Buffer) => {
       arm();
-      size += c.length;
+      size += chunk.length;
       if (size > maxBody) finish({ ok: false, status: 413, code: 'RL_INGEST_TOO_LARGE', message: `the body decompresses to over ${maxBody} bytes (ingest.maxBody)` });
-      else chunks.push(c);
-    });
-    input.on('end', () => finish({ ok: true, body: Buffer.concat(chunks, size), rawBytes }));
+      else {
+        const f = h.data(chunk);
+        if (f) finish(f);
+      }
+    };
+    input.on('data', onData);
+    input.on('end', () => finish(h.end() ?? { ok: true }));
     input.on('error', (err) => finish({ ok: false, status: 400, code: 'RL_INGEST_INVALID', reason: 'bad_encoding', message: `the body could not be decompressed: ${err.message}` }));
     req.on('aborted', () => finish({ ok: false, status: 499, code: 'RL_INGEST_INVALID', message: 'the client went away' }));
     req.on('error', () => finish({ ok: false, status: 499, code: 'RL_INGEST_INVALID', message: 'the client went away' }));
   });
+  return { input, done };
 }
 
-function decodeFailure(err: unknown): Outcome {
-  if (err instanceof IngestDecodeError) return { status: 400, code: 'RL_INGEST_INVALID', reason: err.reason, message: err.message };
+/**
+ * Reads a request body whole, decompressed (Content-Encoding), for the shippers'
+ * endpoints whose formats are decoded in one piece (Loki, OTLP, bulk, HEC): memory
+ * is bounded by maxBody per request, as sent and decompressed; a body that stalls
+ * for bodyTimeoutMs fails with 408.
+ */
+export async function readBody(req: http.IncomingMessage, maxBody: number, bodyTimeoutMs: number): Promise<BodyRead> {
+  const early = declaredTooLarge(req, maxBody) ?? openDecoder(req);
+  if ('ok' in early) {
+    req.resume();
+    return early;
+  }
+  const chunks: Buffer[] = [];
+  const { result, rawBytes } = await pumpBody(req, early.decoder, maxBody, bodyTimeoutMs, { data: (c) => void chunks.push(c), end: () => {} }).done;
+  if (!result.ok) {
+    req.resume();
+    return result;
+  }
+  return { ok: true, body: Buffer.concat(chunks), rawBytes };
+}
+
+function decodeFailure(err: unknown): BodyFail {
+  if (err instanceof IngestDecodeError) return { ok: false, status: 400, code: 'RL_INGEST_INVALID', reason: err.reason, message: err.message };
   throw err;
 }
 
