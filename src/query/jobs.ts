@@ -142,7 +142,7 @@ function sameKey(a: SortKey, b: SortKey): boolean {
 
 function runCount(reader: StoreReader, job: CountJob, ctx: JobContext): CountResult {
   const stats = newStats();
-  reader.forEachMatch({ query: job.root, check: ctx.check }, { block() {}, record() {} }, stats);
+  reader.forEachMatch({ query: job.root, check: ctx.check }, () => {}, stats);
   return { kind: 'count', count: stats.matched, stats };
 }
 
@@ -157,14 +157,9 @@ function runHits(reader: StoreReader, job: HitsJob, ctx: JobContext): HitsResult
     if (k >= 0 && k < n) counts[k]!++;
   };
   const stats = newStats();
-  reader.forEachMatch({ query: job.root, check: ctx.check }, {
-    block(b, rows) {
-      const ts = b.tsMs;
-      for (let i = 0; i < b.n; i++) if (rows[i] === 1) add(ts[i]!);
-    },
-    record(r) {
-      add(Number(r.timestamp / 1_000_000n));
-    },
+  reader.forEachMatch({ query: job.root, check: ctx.check }, (b, rows) => {
+    const ts = b.tsMs;
+    for (let i = 0; i < b.n; i++) if (rows[i] === 1) add(ts[i]!);
   }, stats);
   const buckets: HitsResult['buckets'] = [];
   let total = 0;
@@ -231,16 +226,8 @@ function runFacets(reader: StoreReader, job: FacetsJob, ctx: JobContext): Facets
   const targets = job.fields.map(facetTarget);
   const counters = targets.map(() => new ValueCounter(FACET_MAX_VALUES));
   const stats = newStats();
-  reader.forEachMatch({ query: job.root, check: ctx.check }, {
-    block(b, rows) {
-      targets.forEach((t, ti) => countBlock(b, rows, t, counters[ti]!));
-    },
-    record(r) {
-      targets.forEach((t, ti) => {
-        const v = recordValue(r, t);
-        if (v !== null) counters[ti]!.add(v);
-      });
-    },
+  reader.forEachMatch({ query: job.root, check: ctx.check }, (b, rows) => {
+    targets.forEach((t, ti) => countBlock(b, rows, t, counters[ti]!));
   }, stats);
   const top = Math.max(1, job.top);
   return {
@@ -253,22 +240,6 @@ function runFacets(reader: StoreReader, job: FacetsJob, ctx: JobContext): Facets
     }),
     stats,
   };
-}
-
-function recordValue(r: LogRecord, t: FacetTarget): string | null {
-  switch (t.kind) {
-    case 'slot':
-      return [r.host, r.app, r.procid, r.msgid][t.slot]!;
-    case 'severity':
-      return SEVERITY_NAMES[r.severity]!;
-    case 'facility':
-      return FACILITY_NAMES[r.facility] ?? String(r.facility);
-    case 'source':
-      return [r.source.listener, r.source.transport, r.source.peer][t.part]!;
-    case 'field':
-      // Own keys only: `fields` is a plain object, and r.fields.constructor is Object.
-      return Object.hasOwn(r.fields, t.name) ? r.fields[t.name]! : null;
-  }
 }
 
 function countBlock(b: DecodedBlock, rows: Uint8Array, t: FacetTarget, c: ValueCounter): void {

@@ -79,7 +79,6 @@ export interface Plan {
   blockMayMatch(entry: IndexEntry): boolean;
   /** Matching rows of a block: 1 at each row that matches. */
   rows(block: DecodedBlock): Uint8Array;
-  record(r: LogRecord): boolean;
 }
 
 export function planQuery(root: Node): Plan {
@@ -95,7 +94,6 @@ export function planQuery(root: Node): Plan {
       const cand = new Uint8Array(b.n).fill(1);
       return evalRows(c, new BlockContext(b), cand);
     },
-    record: (r) => matches(root, r),
   };
 }
 

@@ -30,7 +30,7 @@ import { BlockBuilder, SLOT_NAMES } from './block-builder.js';
 import { Parsers } from './parsers.js';
 import type { LogRecord } from '../record/record.js';
 import type { Node } from '../query/ast.js';
-import { planQuery, type Plan, type TimePoint } from '../query/plan.js';
+import { planQuery, toTimePoint, type Plan, type TimePoint } from '../query/plan.js';
 import { toNs } from '../record/time.js';
 
 export type { TimePoint };
@@ -265,8 +265,7 @@ export class StoreReader {
       root = { kind: 'and', items: [root, newest ? { kind: 'time', from: null, to: ts + 1n } : { kind: 'time', from: ts, to: null }] };
     }
     const plan = planQuery(root);
-    const rcBound = q.receivedBefore ?? null;
-    const rcBoundTP = rcBound === null ? null : { ms: Number(rcBound / 1_000_000n), ns: Number(rcBound % 1_000_000n) };
+    const rcBoundTP = q.receivedBefore === null || q.receivedBefore === undefined ? null : toTimePoint(q.receivedBefore);
     const check = q.check ?? (() => {});
     const snap = this.snapshot(plan, stats);
     const candidates: Candidate[] = [];
@@ -336,38 +335,26 @@ export class StoreReader {
   }
 
   private matchingItems(plan: Plan, block: DecodedBlock, rcBound: TimePoint | null): Item[] {
-    const rows = plan.rows(block);
+    const rows = matchingRows(plan, block, rcBound);
     const items: Item[] = [];
-    const rcMs = rcBound === null ? null : block.rcMs;
-    const rcNs = rcBound === null ? null : block.rcNs;
-    for (let i = 0; i < block.n; i++) {
-      if (rows[i] !== 1) continue;
-      if (rcBound !== null && cmpTime(rcMs![i]!, rcNs![i]!, rcBound.ms, rcBound.ns) > 0) continue;
-      items.push(Item.ofRow(block, i));
-    }
+    for (let i = 0; i < block.n; i++) if (rows[i] === 1) items.push(Item.ofRow(block, i));
     return items;
   }
 
   /**
-   * Every matching record, in no particular order, for counting and aggregations: a
-   * block's matches are given as the block and its matching rows (no record objects),
-   * the WAL's as records.
+   * Every matching record, in no particular order, for counting and aggregations: each
+   * block's matches are given as the block and its matching rows (no record objects);
+   * records still in the WAL come as the in-memory blocks built from it.
    */
-  forEachMatch(q: ScanQuery, sink: { block(b: DecodedBlock, rows: Uint8Array): void; record(r: LogRecord): void }, stats: ScanStats = newStats()): void {
+  forEachMatch(q: ScanQuery, sink: (b: DecodedBlock, rows: Uint8Array) => void, stats: ScanStats = newStats()): void {
     const plan = planQuery(scanQueryNode(q));
-    const rcBound = q.receivedBefore ?? null;
+    const rcBound = q.receivedBefore === null || q.receivedBefore === undefined ? null : toTimePoint(q.receivedBefore);
     const check = q.check ?? (() => {});
     const snap = this.snapshot(plan, stats);
     const visit = (block: DecodedBlock) => {
-      const rows = plan.rows(block);
-      if (rcBound !== null) {
-        const b = { ms: Number(rcBound / 1_000_000n), ns: Number(rcBound % 1_000_000n) };
-        const rcMs = block.rcMs;
-        const rcNs = block.rcNs;
-        for (let i = 0; i < block.n; i++) if (rows[i] === 1 && cmpTime(rcMs[i]!, rcNs[i]!, b.ms, b.ns) > 0) rows[i] = 0;
-      }
+      const rows = matchingRows(plan, block, rcBound);
       for (let i = 0; i < block.n; i++) stats.matched += rows[i]!;
-      sink.block(block, rows);
+      sink(block, rows);
     };
     for (const { entry, block } of snap.wal) {
       stats.walRecords += block.n;
@@ -447,6 +434,17 @@ export class StoreReader {
       closeSync(fd);
     }
   }
+}
+
+/** The rows of a block that match and were received at or before `rcBound` (null: any time). */
+function matchingRows(plan: Plan, block: DecodedBlock, rcBound: TimePoint | null): Uint8Array {
+  const rows = plan.rows(block);
+  if (rcBound !== null) {
+    const rcMs = block.rcMs;
+    const rcNs = block.rcNs;
+    for (let i = 0; i < block.n; i++) if (rows[i] === 1 && cmpTime(rcMs[i]!, rcNs[i]!, rcBound.ms, rcBound.ns) > 0) rows[i] = 0;
+  }
+  return rows;
 }
 
 /** Whether the block's index entry rules it out (counted in stats). */

@@ -650,13 +650,8 @@ function checkScan(rd: StoreReader, root: Node, pool: LogRecord[]): void {
   }
   assertOrdered(oldest, 'oldest', `scan oldest of ${q}`);
   let counted = 0;
-  rd.forEachMatch({ query: root }, {
-    block(_b, rows) {
-      for (let i = 0; i < rows.length; i++) counted += rows[i]!;
-    },
-    record() {
-      counted++;
-    },
+  rd.forEachMatch({ query: root }, (_b, rows) => {
+    for (let i = 0; i < rows.length; i++) counted += rows[i]!;
   });
   assert.equal(counted, want.length, `forEachMatch count of ${q}`);
 }
@@ -886,16 +881,13 @@ test('debug: EQUIV_QUERY', { skip: !process.env.EQUIV_QUERY }, () => {
   };
   walk(root, 0);
   // Rows where the block's answer differs from matches() on the block's own record: every value the block holds for them.
-  rd.forEachMatch({}, {
-    block(b, rows) {
-      const mine = planQuery(root).rows(b);
-      for (let i = 0; i < b.n; i++) {
-        if (rows[i] !== 1 || mine[i] === (matches(root, b.record(i)) ? 1 : 0)) continue;
-        console.log(`row ${i}: rows says ${mine[i]}; message ${JSON.stringify(b.message(i))}`);
-        for (const f of b.fields) for (let k = 0; k < f.rows.length; k++) if (f.rows[k] === i) console.log(`  ${f.name} = ${JSON.stringify(b.payload.toString('utf8', f.starts[k]!, f.starts[k]! + f.lens[k]!))}`);
-      }
-    },
-    record() {},
+  rd.forEachMatch({}, (b, rows) => {
+    const mine = planQuery(root).rows(b);
+    for (let i = 0; i < b.n; i++) {
+      if (rows[i] !== 1 || mine[i] === (matches(root, b.record(i)) ? 1 : 0)) continue;
+      console.log(`row ${i}: rows says ${mine[i]}; message ${JSON.stringify(b.message(i))}`);
+      for (const f of b.fields) for (let k = 0; k < f.rows.length; k++) if (f.rows[k] === i) console.log(`  ${f.name} = ${JSON.stringify(b.payload.toString('utf8', f.starts[k]!, f.starts[k]! + f.lens[k]!))}`);
+    }
   });
 });
 
