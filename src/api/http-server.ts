@@ -11,12 +11,11 @@ import type { Auth, Scope } from './auth.js';
 import type { AddressInfo } from 'node:net';
 import { parseHostPort, formatHostPort } from '../config/address.js';
 import { listenTcp } from '../ingest/stream-listener.js';
-import { queryFromParams, sendError, type Endpoint, type QueryApi } from './query-api.js';
+import { errorDetails, queryFromParams, sendError, type Endpoint, type QueryApi } from './query-api.js';
 import type { TailHub } from '../query/tail-hub.js';
 import type { IngestApi } from './ingest-api.js';
 import type { CompatApi } from './compat-api.js';
 import { RinglogError } from '../errors.js';
-import { QuerySyntaxError } from '../query/parser.js';
 
 export interface HttpDeps {
   metricsText: () => Promise<string>;
@@ -120,7 +119,7 @@ export class HttpServer {
       root = queryFromParams(url.searchParams, Date.now(), this.deps.maxQueryLength).root;
     } catch (err) {
       if (!(err instanceof RinglogError)) throw err;
-      sendError(res, 400, err.code, err.message, err instanceof QuerySyntaxError ? { position: err.pos, expected: err.expected } : {});
+      sendError(res, 400, err.code, err.message, errorDetails(err));
       return;
     }
     if (!this.deps.tail!.subscribe(root, res)) {

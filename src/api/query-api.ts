@@ -51,6 +51,11 @@ export function sendError(res: http.ServerResponse, status: number, code: string
   res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify({ error: { code, message, ...extra } }) + '\n');
 }
 
+/** What an error body says besides code and message: a syntax error's position and what was expected there. */
+export function errorDetails(err: unknown): Record<string, unknown> {
+  return err instanceof QuerySyntaxError ? { position: err.pos, expected: err.expected } : {};
+}
+
 /** The common parameters → one query tree: the query ANDed with since/until. Throws RL_QUERY_INVALID. */
 export function queryFromParams(params: URLSearchParams, now: number, maxLength: number): { root: Node; from: bigint | null; to: bigint | null } {
   const text = params.get('query') ?? params.get('q') ?? '';
@@ -153,7 +158,7 @@ export class QueryApi {
       const code = err instanceof RinglogError ? err.code : 'RL_INTERNAL';
       outcome = OUTCOME[code] ?? 'error';
       const message = err instanceof Error ? err.message : String(err);
-      const extra: Record<string, unknown> = err instanceof QuerySyntaxError ? { position: err.pos, expected: err.expected } : {};
+      const extra = errorDetails(err);
       if (res.headersSent) {
         // A search that had begun streaming: its last line says why it ended.
         if (!res.destroyed) res.end(JSON.stringify({ _error: { code, message } }) + '\n');
