@@ -12,7 +12,6 @@
 import { styleText } from 'node:util';
 import { Command, Option } from 'commander';
 import { StoreReader, type ScanStats } from '../store/store-reader.js';
-import { recordAt } from '../record/record.js';
 import { recordToJson } from '../record/record-json.js';
 import { LEVEL_NAMES, SEVERITY_NAMES } from '../record/severity.js';
 import { RinglogError } from '../errors.js';
@@ -20,9 +19,7 @@ import { parseQuery, QuerySyntaxError } from '../query/parser.js';
 import { jobFromParams } from '../api/query-api.js';
 import { runJob } from '../query/jobs.js';
 import { storeRoot } from '../store/store.js';
-import { WalFollower } from '../store/wal-follower.js';
-import { Parsers } from '../store/parsers.js';
-import { matches } from '../query/evaluate.js';
+import { WalTail } from '../query/wal-tail.js';
 
 interface QueryCliOptions {
   dataDir: string;
@@ -293,20 +290,12 @@ async function runTailCommand(args: string[], opts: QueryCliOptions): Promise<vo
   }
   // A data directory: follow its WAL here, as the server's tail does.
   const root = parseQuery(p.get('query') ?? '').root;
-  const follower = new WalFollower(storeRoot(opts.dataDir), { from: 'end', maxBehind: 32 * 1024 * 1024 });
-  const parsers = new Parsers();
+  const tail = new WalTail(storeRoot(opts.dataDir));
+  const queries = new Map([[0, root]]);
   for (;;) {
-    const pending: string[] = [];
-    const res = follower.poll((e) => {
-      for (const b of e.batches) {
-        const rb = parsers.parse(b);
-        for (let i = 0; i < rb.count; i++) {
-          const r = recordAt(rb, i);
-          if (matches(root, r)) pending.push(recordToJson(r));
-        }
-      }
-    });
-    if (res.skippedRecords > 0) process.stderr.write(`ringlog tail: missed ${res.skippedRecords} records (reading too slowly)\n`);
+    const res = tail.poll(queries);
+    const pending = res.matches.get(0) ?? [];
+    if (res.skipped > 0) process.stderr.write(`ringlog tail: missed ${res.skipped} records (reading too slowly)\n`);
     for (const j of pending) await out.line(opts.json ? j : formatPretty(JSON.parse(j) as RecordJson, color));
     await out.flush();
     await new Promise((r) => setTimeout(r, 50));
