@@ -27,6 +27,12 @@ import { peerOf, readBody, type IngestApi } from './ingest-api.js';
 
 type Answer = { status: number; headers?: Record<string, string>; body?: Buffer | string };
 
+/** A request this module answers: `serve` does it; `open` means no token is needed. */
+export interface Route {
+  open: boolean;
+  serve(res: http.ServerResponse): Promise<void>;
+}
+
 const HEC_EVENT = /^\/services\/collector(\/event)?(\/1\.0)?\/?$/;
 const HEC_RAW = /^\/services\/collector\/raw(\/1\.0)?\/?$/;
 const HEC_HEALTH = /^\/services\/collector\/health(\/1\.0)?\/?$/;
@@ -35,55 +41,31 @@ const ES_BULK = /^(?:\/([^/_][^/]*))?\/_bulk\/?$/;
 export class CompatApi {
   constructor(private readonly ingest: IngestApi, private readonly metrics: Metrics) {}
 
-  /** Whether handle() would take this request. */
-  handles(url: URL, req: http.IncomingMessage): boolean {
+  /**
+   * The endpoint this request is for, or null. `open`: it needs no token (HEC's health
+   * check, which Splunk answers without one).
+   */
+  route(url: URL, req: http.IncomingMessage): Route | null {
     const p = url.pathname;
     const method = req.method ?? 'GET';
-    if (method === 'POST' && (p === '/loki/api/v1/push' || p === '/v1/logs' || ES_BULK.test(p) || HEC_EVENT.test(p) || HEC_RAW.test(p) || p === '/services/collector/ack' || p === '/gelf')) return true;
-    if (method === 'GET' && HEC_HEALTH.test(p)) return true;
-    return esProbeResponse(method, p) !== null;
-  }
-
-  /** Handles the request if its path is one of these endpoints; false when it is not (the caller goes on). */
-  async handle(url: URL, req: http.IncomingMessage, res: http.ServerResponse): Promise<boolean> {
-    const p = url.pathname;
-    const method = req.method ?? 'GET';
-    let endpoint: string;
-    let run: (body: Buffer) => Promise<Answer>;
-    if (method === 'POST' && p === '/loki/api/v1/push') {
-      endpoint = 'loki';
-      run = (b) => this.loki(b, req);
-    } else if (method === 'POST' && p === '/v1/logs') {
-      endpoint = 'otlp';
-      run = (b) => this.otlp(b, req);
-    } else if (method === 'POST' && ES_BULK.test(p)) {
-      endpoint = 'es_bulk';
-      const index = ES_BULK.exec(p)![1];
-      run = (b) => this.esBulk(b, index === undefined ? null : decodeURIComponent(index), req);
-    } else if (method === 'POST' && HEC_EVENT.test(p)) {
-      endpoint = 'hec';
-      run = (b) => this.hec(decodeHecEvents, b, url, req);
-    } else if (method === 'POST' && HEC_RAW.test(p)) {
-      endpoint = 'hec';
-      run = (b) => this.hec(decodeHecRaw, b, url, req);
-    } else if (method === 'POST' && p === '/services/collector/ack') {
-      endpoint = 'hec';
-      run = async (b) => hecAckResponse(b);
-    } else if (method === 'POST' && p === '/gelf') {
-      endpoint = 'gelf';
-      run = (b) => this.gelf(b, req);
-    } else if (method === 'GET' && HEC_HEALTH.test(p)) {
-      send(res, hecHealthResponse(!this.ingest.overloaded));
-      return true;
-    } else {
-      const probe = esProbeResponse(method, p);
-      if (probe === null) return false;
+    const ingest = (endpoint: string, run: (body: Buffer) => Promise<Answer>): Route => ({ open: false, serve: (res) => this.ingest.track(res, req, () => this.run(endpoint, run, req, res)) });
+    const answer = (open: boolean, a: () => Answer): Route => ({ open, serve: async (res) => {
       req.resume();
-      send(res, probe);
-      return true;
+      send(res, a());
+    } });
+    if (method === 'POST') {
+      if (p === '/loki/api/v1/push') return ingest('loki', (b) => this.loki(b, req));
+      if (p === '/v1/logs') return ingest('otlp', (b) => this.otlp(b, req));
+      const bulk = ES_BULK.exec(p);
+      if (bulk !== null) return ingest('es_bulk', (b) => this.esBulk(b, bulk[1] === undefined ? null : decodeURIComponent(bulk[1]), req));
+      if (HEC_EVENT.test(p)) return ingest('hec', (b) => this.hec(decodeHecEvents, b, url, req));
+      if (HEC_RAW.test(p)) return ingest('hec', (b) => this.hec(decodeHecRaw, b, url, req));
+      if (p === '/services/collector/ack') return ingest('hec', async (b) => hecAckResponse(b));
+      if (p === '/gelf') return ingest('gelf', (b) => this.gelf(b, req));
     }
-    await this.ingest.track(res, req, () => this.run(endpoint, run, req, res));
-    return true;
+    if (method === 'GET' && HEC_HEALTH.test(p)) return answer(true, () => hecHealthResponse(!this.ingest.overloaded));
+    const probe = esProbeResponse(method, p);
+    return probe === null ? null : answer(false, () => probe);
   }
 
   private async run(endpoint: string, run: (body: Buffer) => Promise<Answer>, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

@@ -60,9 +60,12 @@ export class HttpServer {
     }
     // The shippers' endpoints and the Elasticsearch probes (compat-api.ts).
     if (url.pathname !== '/metrics' && url.pathname !== '/healthz' && !url.pathname.startsWith('/api/')) {
-      // HEC's health check carries no token (Splunk answers it without one).
-      if (!url.pathname.startsWith('/services/collector/health') && this.deps.compat.handles(url, req) && !this.allowed(req, res, 'ingest')) return;
-      if (await this.deps.compat.handle(url, req, res)) return;
+      // An open route (HEC's health check) needs no token.
+      const route = this.deps.compat.route(url, req);
+      if (route !== null) {
+        if (route.open || this.allowed(req, res, 'ingest')) await route.serve(res);
+        return;
+      }
     }
     const known = QUERY_ENDPOINTS[url.pathname] !== undefined || url.pathname === '/api/v1/tail' || url.pathname === '/metrics' || url.pathname === '/healthz';
     if (!known) {

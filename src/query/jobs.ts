@@ -12,7 +12,6 @@
 import type { Node } from './ast.js';
 import { RinglogError } from '../errors.js';
 import type { DecodedBlock } from '../store/block-decoder.js';
-import { SLOT_NAMES } from '../store/block-builder.js';
 import { StoreReader, newStats, type ScanCursor, type ScanStats, type SortKey } from '../store/store-reader.js';
 import type { LogRecord } from '../record/record.js';
 import { FACILITY_NAMES, SEVERITY_NAMES } from '../record/severity.js';
@@ -322,4 +321,3 @@ export function niceStep(rangeMs: number, target = 60): number {
   return steps[steps.length - 1]!;
 }
 
-export const SLOT_COUNT = SLOT_NAMES.length;
