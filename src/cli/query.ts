@@ -15,7 +15,7 @@ import { StoreReader, type ScanStats } from '../store/store-reader.js';
 import { recordToJson } from '../record/record-json.js';
 import { LEVEL_NAMES, SEVERITY_NAMES } from '../record/severity.js';
 import { RinglogError } from '../errors.js';
-import { parseQuery, QuerySyntaxError } from '../query/parser.js';
+import { parseQuery, QuerySyntaxError, regexLiteral } from '../query/parser.js';
 import { jobFromParams } from '../api/query-api.js';
 import { runJob } from '../query/jobs.js';
 import { storeRoot } from '../store/store.js';
@@ -75,7 +75,7 @@ export function queryText(args: string[], opts: QueryCliOptions): string {
   }
   if (opts.host !== undefined) parts.push(`host:${quote(opts.host)}`);
   if (opts.app !== undefined) parts.push(`app:${quote(opts.app)}`);
-  for (const c of opts.contains) parts.push(`message:/${c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}/`);
+  for (const c of opts.contains) parts.push(`message:/${regexLiteral(c)}/`);
   if (opts.severity !== undefined) parts.push(`severity<=${parseSeverity(opts.severity)}`);
   if (text === '') return parts.join(' ');
   // With shorthand options the query is put in parentheses, so that its OR binds inside.

@@ -692,6 +692,11 @@ class Parser {
  * level unless written as a list, globs with an unescaped wildcard, regex sources
  * without `\/`). Times print as absolute UTC ranges, levels by name.
  */
+/** `text` as a regular expression that matches it literally (also inside /…/ in a query: `/` escaped). */
+export function regexLiteral(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
 export function formatQuery(root: Node): string {
   return fmtOr(root);
 }

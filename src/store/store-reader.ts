@@ -31,6 +31,7 @@ import { Parsers } from './parsers.js';
 import type { LogRecord } from '../record/record.js';
 import type { Node } from '../query/ast.js';
 import { planQuery, toTimePoint, type Plan, type TimePoint } from '../query/plan.js';
+import { regexLiteral } from '../query/parser.js';
 import { toNs } from '../record/time.js';
 
 export type { TimePoint };
@@ -478,7 +479,7 @@ export function scanQueryNode(q: ScanQuery): Node {
   if (q.from || q.to) items.push({ kind: 'time', from: q.from ? toNs(q.from.ms, q.from.ns) : null, to: q.to ? toNs(q.to.ms, q.to.ns) : null });
   for (const w of q.words ?? []) if (w.length > 0) items.push({ kind: 'match', field: null, match: { kind: 'words', text: w } });
   for (const c of q.contains ?? []) {
-    if (c.length > 0) items.push({ kind: 'match', field: { kind: 'message' }, match: { kind: 'regex', source: c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'), flags: '' } });
+    if (c.length > 0) items.push({ kind: 'match', field: { kind: 'message' }, match: { kind: 'regex', source: regexLiteral(c), flags: '' } });
   }
   for (const f of q.fields ?? []) {
     if (f.name === 'severity' || f.name === 'facility') {
