@@ -26,7 +26,7 @@ import path from 'node:path';
 import { Compressor } from 'zstd-napi';
 import { startServer, sumMetric, type MetricSample } from './lib/server.js';
 import { commandLine, fmtInt, fmtMiB, formatTable, runLoadgen, sendBuffer, sleep } from './lib/harness.js';
-import { measureServerRun, outputRecords, type ServerRun } from './lib/measure.js';
+import { machineCpu, measureServerRun, outputRecords, processCpuShare, threadCpu, type ServerRun } from './lib/measure.js';
 import { corpusBuffer } from './lib/corpus.js';
 import { StoreReader, newStats } from '../src/store/store-reader.js';
 
@@ -200,17 +200,30 @@ async function latency(a: Args, maxRate: number): Promise<string[][]> {
     const name = 'ringlog_store_durable_latency_seconds';
     // Warm up for a second, then measure.
     await runLoadgen(['--target', srv.target('tcp'), '--connections', String(a.connections), '--rate', String(rate), '--duration', '1']);
-    const before = histogram(await srv.metrics(), name);
+    const m0 = await srv.metrics();
+    const before = histogram(m0, name);
+    const syncBefore = histogram(m0, 'ringlog_store_wal_sync_seconds');
+    const cpu0 = threadCpu(srv.pid);
+    const machine0 = machineCpu();
+    const t0 = performance.now();
     const sender = await runLoadgen(['--target', srv.target('tcp'), '--connections', String(a.connections), '--rate', String(rate), '--duration', String(a.latencySeconds)]);
+    const seconds = (performance.now() - t0) / 1000;
+    const serverCpu = processCpuShare(cpu0, threadCpu(srv.pid), seconds);
+    const machine1 = machineCpu();
+    const busy = machine0 && machine1 ? (machine1.busy - machine0.busy) / (machine1.total - machine0.total) : NaN;
     const want = sumMetric(await srv.metrics(), 'ringlog_received_frames_total');
     for (let i = 0; i < 200 && outputRecords(await srv.metrics(), 'store') < want; i++) await sleep(25);
     const samples = await srv.metrics();
     const after = histogram(samples, name);
+    const syncAfter = histogram(samples, 'ringlog_store_wal_sync_seconds');
     const syncs = sumMetric(samples, 'ringlog_store_wal_syncs_total');
+    const ms = (x: number) => `${(x * 1000).toFixed(2)} ms`;
     return [
-      ['offered rate', 'achieved', 'p50', 'p90', 'p99', 'p99.9', 'WAL fsyncs'],
+      ['offered rate', 'achieved', 'p50', 'p90', 'p99', 'p99.9', 'WAL fsyncs', 'WAL write+sync p50 / p99', 'server CPU', 'machine busy'],
       [a.latencyRate > 0 ? `${fmtInt(rate)}/s (--latency-rate)` : `${fmtInt(rate)}/s (half of ${fmtInt(maxRate)})`, `${fmtInt(sender.msgsPerSec)}/s`,
-        ...[0.5, 0.9, 0.99, 0.999].map((q) => `${(quantile(before, after, q) * 1000).toFixed(2)} ms`), fmtInt(syncs)],
+        ...[0.5, 0.9, 0.99, 0.999].map((q) => ms(quantile(before, after, q))), fmtInt(syncs),
+        `${ms(quantile(syncBefore, syncAfter, 0.5))} / ${ms(quantile(syncBefore, syncAfter, 0.99))}`,
+        `${(serverCpu * 100).toFixed(0)}% of a core`, `${(busy * 100).toFixed(0)}% of ${os.cpus().length} cores`],
     ];
   } finally {
     await srv.stop();

@@ -63,6 +63,26 @@ export function threadCpu(pid: number): Map<number, { comm: string; ns: number }
   return out;
 }
 
+/** Busy and total time of every CPU of the machine, from /proc/stat (clock ticks), or null off Linux. */
+export function machineCpu(): { busy: number; total: number } | null {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const total = line.reduce((a, b) => a + b, 0);
+    // user nice system idle iowait irq softirq steal…: idle and iowait are not busy.
+    return { busy: total - line[3]! - (line[4] ?? 0), total };
+  } catch {
+    return null;
+  }
+}
+
+/** Share of a CPU used by process `pid` (all its threads) between two threadCpu() readings, over `seconds`. */
+export function processCpuShare(before: Map<number, { ns: number }> | null, after: Map<number, { ns: number }> | null, seconds: number): number {
+  if (!before || !after || seconds <= 0) return NaN;
+  let ns = 0;
+  for (const [tid, a] of after) ns += a.ns - (before.get(tid)?.ns ?? 0);
+  return ns / 1e9 / seconds;
+}
+
 function cpuSplit(pid: number, before: Map<number, { comm: string; ns: number }> | null, after: Map<number, { comm: string; ns: number }> | null, records: number): ServerRun['cpuNsPerRecord'] {
   if (!before || !after || records <= 0) return null;
   const r = { loop: 0, store: 0, other: 0 };

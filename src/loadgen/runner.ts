@@ -217,13 +217,17 @@ async function streamWorker(ctx: Ctx, id: number, sock: net.Socket, tmpl: Messag
       return;
     }
     const [start, count] = block;
-    const buf = pool.pop() ?? tmpl.newChunk(per);
+    // A whole chunk reuses a pooled buffer once its write is done. A small one (rate
+    // limited: a few tokens at a time) gets a buffer of its own size: building a whole
+    // chunk from the template for it would copy up to `per` messages to send a few.
+    const whole = count * 4 >= per;
+    const buf = whole ? pool.pop() ?? tmpl.newChunk(per) : tmpl.newChunk(count);
     tmpl.patch(buf, start, count);
-    const data = count === per ? buf : buf.subarray(0, count * size);
+    const data = count * size === buf.length ? buf : buf.subarray(0, count * size);
     ctx.messages += count;
     ctx.bytes += data.length;
     const ok = sock.write(data, (err) => {
-      if (!err) pool.push(buf);
+      if (!err && whole) pool.push(buf);
     });
     if (!ok) await waitDrain(sock);
   }

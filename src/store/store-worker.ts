@@ -44,11 +44,20 @@ export interface WorkerInit {
 }
 
 /** A durable WAL entry for the worker to parse and build into blocks: `entry[0, length)` (transferred). */
-export interface RecordsMessage {
-  type: 'records';
+export interface WalEntryMessage {
   lsn: number;
   entry: ArrayBuffer;
   length: number;
+}
+
+/**
+ * The entries one group commit made durable, in LSN order, in one message: at low
+ * rates an entry holds one read's worth of records, and a message (and its answer) per
+ * entry cost both threads more than the entries' records did.
+ */
+export interface RecordsMessage {
+  type: 'records';
+  entries: WalEntryMessage[];
 }
 
 export type ToWorker =
@@ -76,8 +85,8 @@ export interface WorkerStats {
 
 export type FromWorker =
   | { type: 'ready'; checkpoint: Checkpoint; checkpointLost: boolean; checkpointStale: boolean; checkpointDamagedSlots: number; recovery: RecoveryReport }
-  /** The entry's buffer comes back (transferred) for the next entry: no allocation, no fresh pages per entry. */
-  | { type: 'consumed'; bytes: number; entry: ArrayBuffer }
+  /** The entries' buffers come back (transferred) for the next entries: no allocation, no fresh pages per entry. */
+  | { type: 'consumed'; bytes: number; entries: ArrayBuffer[] }
   | { type: 'committed'; id: number | null; checkpoint: Checkpoint; stats: WorkerStats }
   | { type: 'stats'; stats: WorkerStats }
   /** Parse counts since the last such message (only when the event loop does not parse, see WorkerInit.countParse). */
@@ -176,10 +185,26 @@ class BlockStore {
       while (this.queue.length > 0) {
         const m = this.queue.shift()!;
         if (m.type === 'records') {
-          await this.addRecords(m);
-          // Nothing here refers to the entry any more (builders copied what they keep): it goes back to be reused.
-          post({ type: 'consumed', bytes: m.entry.byteLength, entry: m.entry }, [m.entry]);
-          if (this.uncommittedBytes >= this.cfg.commitBytes) await this.commit(null);
+          // Nothing here refers to an entry once added (builders copied what they keep): the
+          // buffers go back to be reused, together, and before a commit (which may take a while).
+          let done: ArrayBuffer[] = [];
+          let bytes = 0;
+          const giveBack = () => {
+            if (done.length === 0) return;
+            post({ type: 'consumed', bytes, entries: done }, done);
+            done = [];
+            bytes = 0;
+          };
+          for (const e of m.entries) {
+            await this.addRecords(e);
+            done.push(e.entry);
+            bytes += e.entry.byteLength;
+            if (this.uncommittedBytes >= this.cfg.commitBytes) {
+              giveBack();
+              await this.commit(null);
+            }
+          }
+          giveBack();
         } else if (m.type === 'commit') {
           await this.commit(m.id >= 0 ? m.id : null);
         } else if (m.type === 'retention') {
@@ -205,7 +230,7 @@ class BlockStore {
   }
 
   /** Parses a durable WAL entry and adds its records to the builders of their partitions. */
-  private async addRecords(m: RecordsMessage): Promise<void> {
+  private async addRecords(m: WalEntryMessage): Promise<void> {
     const buf = Buffer.from(m.entry, 0, m.length);
     let decodedEntry;
     try {

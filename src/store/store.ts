@@ -30,7 +30,7 @@ import { encodeEntry, type StoreBatch } from './wal-entry.js';
 import { WalWriter, type FsyncMode, type WalEntryRef } from './wal-writer.js';
 import { syncDir, truncateFile } from './fs-util.js';
 import { listWalFiles, scanWalFile } from './wal-reader.js';
-import type { FromWorker, ToWorker, WorkerInit, WorkerStats } from './store-worker.js';
+import type { FromWorker, ToWorker, WalEntryMessage, WorkerInit, WorkerStats } from './store-worker.js';
 import type { Checkpoint } from './checkpoint.js';
 
 /** New WAL entry buffers are rounded up to this, so that entries of about the same size reuse each other's. */
@@ -213,7 +213,7 @@ export class Store implements Output {
     switch (m.type) {
       case 'consumed':
         this.pendingBytes -= m.bytes;
-        this.giveBuffer(m.entry);
+        for (const ab of m.entries) this.giveBuffer(ab);
         this.wakeSpace();
         break;
       case 'committed': {
@@ -313,7 +313,7 @@ export class Store implements Output {
       const scan = scanWalFile(f.path, fromLsn, (e) => {
         // The entry again, in a buffer of its own for the worker (which parses it, as it does every entry).
         const { entry, records: n } = encodeEntry(e.batches, e.lsn);
-        this.post(e.lsn, entry);
+        this.post([{ lsn: e.lsn, entry }]);
         records += n;
       });
       if (scan.lastLsn > maxLsn) maxLsn = scan.lastLsn;
@@ -339,12 +339,20 @@ export class Store implements Output {
     return records;
   }
 
-  /** Hands a durable entry to the worker (its ArrayBuffer is transferred, not copied). */
-  private post(lsn: number, entry: Buffer, counted = false): void {
-    const ab = entry.buffer as ArrayBuffer;
-    if (!counted) this.pendingBytes += ab.byteLength;
-    const m: ToWorker = { type: 'records', lsn, entry: ab, length: entry.byteOffset + entry.length };
-    this.worker!.postMessage(m, [ab]);
+  /**
+   * Hands durable entries to the worker in one message (their ArrayBuffers are
+   * transferred, not copied). `counted`: their bytes are already in pendingBytes.
+   */
+  private post(entries: WalEntryRef[], counted = false): void {
+    const list: WalEntryMessage[] = [];
+    const transfer: ArrayBuffer[] = [];
+    for (const { lsn, entry } of entries) {
+      const ab = entry.buffer as ArrayBuffer;
+      if (!counted) this.pendingBytes += ab.byteLength;
+      list.push({ lsn, entry: ab, length: entry.byteOffset + entry.length });
+      transfer.push(ab);
+    }
+    if (list.length > 0) this.worker!.postMessage({ type: 'records', entries: list } satisfies ToWorker, transfer);
   }
 
   /** Copies the batches' frames into a WAL entry and queues it; waits first while too much is pending. */
@@ -412,18 +420,20 @@ export class Store implements Output {
     let records = 0;
     let bytes = 0;
     let walBytes = 0;
+    const handed: WalEntryRef[] = [];
     for (const e of entries) {
       const p = this.pending.get(e.lsn);
       if (!p) continue;
+      handed.push(e);
       this.pending.delete(e.lsn);
       for (const a of p.acks) a();
       for (const r of p.received) this.metrics.storeDurableLatency.observe(Math.max(0, now - r) / 1000);
       records += p.records;
       bytes += p.rawBytes;
       walBytes += e.entry.length;
-      this.post(e.lsn, e.entry, true);
       this.lastDurableLsn = e.lsn;
     }
+    this.post(handed, true);
     this.metrics.storeRecords.inc(records);
     this.metrics.storeBytes.inc(bytes);
     // As every output reports its writes: for the store, written means durable.
