@@ -9,6 +9,7 @@
  *                              retries the ones that failed
  *   @opentelemetry/sdk-logs    with the OTLP/HTTP log exporters, JSON and protobuf
  *   splunk-logging             Splunk's HEC client for Node.js
+ *   winston-loki               a Loki push client (protobuf+snappy, and JSON)
  *
  * Each test checks that the client took the delivery as successful and that the
  * records are in the store with what the client sent.
@@ -22,6 +23,8 @@ import { OTLPLogExporter as OtlpJsonExporter } from '@opentelemetry/exporter-log
 import { OTLPLogExporter as OtlpProtoExporter } from '@opentelemetry/exporter-logs-otlp-proto';
 import { SeverityNumber } from '@opentelemetry/api-logs';
 import { Logger as SplunkLogger } from 'splunk-logging';
+import winston from 'winston';
+import LokiTransport from 'winston-loki';
 import type { RinglogServer } from '../../bench/lib/server.js';
 import { makeTempDir, removeDir, runOk } from './helpers.js';
 import { startStoreServer } from './store-helpers.js';
@@ -167,4 +170,32 @@ test('splunk-logging (HEC client): every batch acknowledged, events stored with 
   assert.equal(fieldsOf(one).source, 'e2e');
   assert.equal(fieldsOf(one).sourcetype, '_json');
   assert.equal(one.severity, 4, 'severity warn');
+});
+
+test('winston-loki, protobuf+snappy and JSON: pushes succeed, entries stored with their labels', async () => {
+  for (const json of [false, true]) {
+    const tag = json ? 'json' : 'proto';
+    const errors: unknown[] = [];
+    const transport = new LokiTransport({
+      host: srv.httpUrl, json, batching: true, interval: 0.1, gracefulShutdown: false,
+      labels: { job: 'e2e', mode: tag }, onConnectionError: (err) => errors.push(err),
+    });
+    const logger = winston.createLogger({ transports: [transport] });
+    for (let i = 0; i < 30; i++) logger.log({ level: i % 3 === 0 ? 'error' : 'info', message: `loki ${tag} entry ${i}`, labels: { shard: String(i % 2) } });
+    await transport.flush();
+    await transport.close();
+    logger.close();
+    assert.deepEqual(errors, [], tag);
+    const got = await records(`listener:loki labels.mode:${tag}`);
+    assert.equal(got.length, 30, tag);
+    // winston-loki writes the line as the message followed by the remaining meta as JSON.
+    const one = got.find((x) => String(x.message).startsWith(`loki ${tag} entry 3 `))!;
+    assert.ok(one, `${tag}: ${JSON.stringify(got[0])}`);
+    const f = fieldsOf(one);
+    assert.equal(f['labels.job'], 'e2e');
+    assert.equal(f['labels.shard'], '1');
+    assert.equal(f['labels.level'], 'error');
+    assert.equal(one.severity, 3, 'the level label');
+    assert.equal(one.app, 'e2e', 'the job label');
+  }
 });
