@@ -56,6 +56,8 @@ export const MAX_IDX_ENTRY = 9 * 1024 * 1024;
 
 /** A WAL file is closed and a new one started past this size: small enough to delete soon after a commit. */
 export const WAL_FILE_TARGET = 64 * 1024 * 1024;
+/** The next WAL file, zero-filled ahead of time (wal-writer.ts); a name WAL listings ignore. */
+export const WAL_PREPARED_FILE = 'next.walprep';
 /** A segment file is closed past this size; retention by size deletes whole segments, so this is its granularity. */
 export const SEGMENT_TARGET = 64 * 1024 * 1024;
 /** Partition width: one UTC hour, so retention by age works in hours and a late record opens at most one small block per hour it hits. */

@@ -7,9 +7,10 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, openSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
-import { WAL_DIR, WAL_FILE_MAGIC } from './consts.js';
+import { FILE_HEADER_SIZE, WAL_DIR, WAL_FILE_MAGIC } from './consts.js';
 import { encodeEntry } from './wal-entry.js';
 import { walFileName } from './wal-reader.js';
 import { fileHeader } from './segment.js';
@@ -80,10 +81,10 @@ test('from the start: every entry of every file; a file deleted after it was ope
   f.stop();
 });
 
-test('an entry half written waits for its end; damage is skipped up to the next entry', () => {
+test('an entry half written waits for its end; damage is skipped up to the next entry', async () => {
   const s = newStore();
   const f1 = newFile(s.wal, 1);
-  const f = new WalFollower(s.root, { from: 'start' });
+  const f = new WalFollower(s.root, { from: 'start', damageWaitMs: 50 });
   const e2 = entry(2);
   appendFileSync(f1, entry(1));
   appendFileSync(f1, e2.subarray(0, 7));
@@ -94,8 +95,59 @@ test('an entry half written waits for its end; damage is skipped up to the next 
   assert.deepEqual(poll(f).lsns, [2]);
   appendFileSync(f1, Buffer.from('garbage that is not an entry, long enough to hold a header'));
   appendFileSync(f1, entry(3));
+  // Waited on first (it could be an entry still being copied in), then skipped.
+  assert.deepEqual(poll(f).lsns, []);
+  await sleep(80);
   assert.deepEqual(poll(f).lsns, [3]);
   f.stop();
+});
+
+test('a prepared file: zeros are where the writer is; entries written over them are read, a half-copied one is waited on', () => {
+  const s = newStore();
+  const path = join(s.wal, walFileName(1));
+  writeFileSync(path, Buffer.concat([fileHeader(WAL_FILE_MAGIC), Buffer.alloc(3 * 1024 * 1024)]));
+  const fd = openSync(path, 'r+');
+  let at = FILE_HEADER_SIZE;
+  const put = (b: Buffer) => {
+    writeSync(fd, b, 0, b.length, at);
+    at += b.length;
+  };
+  const f = new WalFollower(s.root, { from: 'start', damageWaitMs: 60_000 });
+  assert.deepEqual(poll(f).lsns, []);
+  put(entry(1));
+  put(entry(2));
+  assert.deepEqual(poll(f).lsns, [1, 2]);
+  assert.deepEqual(poll(f).lsns, []);
+  // An entry whose bytes are there only in part (a reader racing the page-cache copy):
+  // the start written, a stretch still zero, the end written.
+  const e3 = entry(3, 50);
+  const start = at;
+  writeSync(fd, e3, 0, 40, start);
+  writeSync(fd, e3, e3.length - 40, 40, start + e3.length - 40);
+  assert.deepEqual(poll(f).lsns, []);
+  writeSync(fd, e3, 0, e3.length, start);
+  at = start + e3.length;
+  assert.deepEqual(poll(f).lsns, [3]);
+  // A follower started at the end of a prepared file starts at the writer's position, not at the file's size.
+  const g = new WalFollower(s.root, { from: 'end' });
+  put(entry(4));
+  assert.deepEqual(poll(g).lsns, [4]);
+  assert.deepEqual(poll(f).lsns, [4]);
+  // Past 1 MiB of entries (more than one read): still every entry.
+  const many: number[] = [];
+  for (let l = 5; at < FILE_HEADER_SIZE + 2.5 * 1024 * 1024; l++) {
+    put(entry(l, 200));
+    many.push(l);
+  }
+  assert.deepEqual(poll(f).lsns, many);
+  assert.deepEqual(poll(g).lsns, many);
+  // maxBehind counts the entries, not the zeros past them: a follower within it reads them all.
+  const h = new WalFollower(s.root, { from: 'start', maxBehind: 4 * 1024 * 1024 });
+  const all = poll(h);
+  assert.equal(all.skipped, 0);
+  assert.deepEqual(all.lsns, [1, 2, 3, 4, ...many]);
+  closeSync(fd);
+  for (const x of [f, g, h]) x.stop();
 });
 
 test('a follower too far behind skips ahead and counts what it skipped', () => {

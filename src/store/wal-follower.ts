@@ -4,9 +4,12 @@
  * (only entries appended from then on) and, on each poll, reads what was appended
  * since, entry by entry, moving to the next file when the writer does.
  *
- * An entry whose bytes are not all there yet is read at the next poll. A stretch that
- * is not a valid entry (damage) is skipped up to the next valid one. The file being
- * read stays open, so the writer deleting it after a commit does not lose its end.
+ * An entry whose bytes are not all there yet is read at the next poll. Where the file
+ * holds zeros the log ends for now (a prepared file, wal-writer.ts: the writer will
+ * write there next). A stretch that is not a valid entry is waited on for a while (a
+ * reader can see an entry half copied into the page cache) and then taken for damage
+ * and skipped up to the next valid entry. The file being read stays open, so the
+ * writer deleting it after a commit does not lose its end.
  * When the follower is more than `maxBehind` bytes behind the writer, it jumps ahead:
  * the entries it jumps over are only counted (records, not parsed), so a slow reader
  * stays bounded and says how much it missed.
@@ -15,12 +18,28 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { FILE_HEADER_SIZE, MAX_WAL_ENTRY, WAL_DIR, WAL_ENTRY_HEADER_SIZE, WAL_ENTRY_MAGIC } from './consts.js';
 import { checkEntry, decodeEntryBody, type DecodedEntry } from './wal-entry.js';
-import { listWalFiles } from './wal-reader.js';
+import { endOfNonZero, listWalFiles } from './wal-reader.js';
 import { CorruptError } from './byte-buffer.js';
 
 export interface FollowResult {
   /** Records in entries skipped to catch up (not delivered). */
   skippedRecords: number;
+}
+
+/** How long a stretch that is not a valid entry is waited on before it is skipped as damage. */
+const DAMAGE_WAIT_MS = 2_000;
+/** Bytes read at a time: a prepared file is mostly zeros past the writer, which are not read twice. */
+const READ_CHUNK = 1024 * 1024;
+
+/** What consume() stopped at. */
+const ENTRY_MAGIC = Buffer.alloc(4);
+ENTRY_MAGIC.writeUInt32LE(WAL_ENTRY_MAGIC);
+
+const enum Stop {
+  /** Everything given was used, or an entry needs bytes past the end of what was read. */
+  More,
+  /** Zeros, or a stretch that is not (yet) an entry: the writer's position, for now. */
+  Frontier,
 }
 
 export class WalFollower {
@@ -31,24 +50,30 @@ export class WalFollower {
   private offset = 0;
   private carry: Buffer = Buffer.alloc(0);
   private lastLsn = 0;
+  /** A stretch that did not check out: its file offset and when it was first seen. */
+  private stuck: { at: number; since: number } | null = null;
+  /** The writer has moved on to a newer file: what does not check out in this one is damage. */
+  private writerDone = false;
 
   private readonly maxBehind: number;
+
+  private readonly damageWaitMs: number;
 
   /**
    * `from: 'end'` (live tail): only entries appended from now on; `from: 'start'` (a
    * reader's cache of the WAL tail): every entry of every WAL file, oldest first.
+   * `damageWaitMs`: how long bytes that are not a valid entry are waited on before
+   * they are skipped as damage (default 2 s).
    */
-  constructor(storeRoot: string, opts: { from: 'start' | 'end'; maxBehind?: number }) {
+  constructor(storeRoot: string, opts: { from: 'start' | 'end'; maxBehind?: number; damageWaitMs?: number }) {
     this.dir = join(storeRoot, WAL_DIR);
     this.maxBehind = opts.maxBehind ?? Infinity;
+    this.damageWaitMs = opts.damageWaitMs ?? DAMAGE_WAIT_MS;
     if (opts.from === 'start') return;
     // Start at the end: the newest file, past its last complete entry.
     const files = listWalFiles(this.dir);
     const last = files[files.length - 1];
-    if (last !== undefined && this.open(last.firstLsn, last.path)) {
-      this.offset = fstatSync(this.fd!).size;
-      this.skipToEntryBoundary();
-    }
+    if (last !== undefined && this.open(last.firstLsn, last.path)) this.skipToEntryBoundary(fstatSync(this.fd!).size);
   }
 
   private open(firstLsn: number, path: string): boolean {
@@ -61,18 +86,38 @@ export class WalFollower {
     this.firstLsn = firstLsn;
     this.offset = FILE_HEADER_SIZE;
     this.carry = Buffer.alloc(0);
+    this.stuck = null;
+    this.writerDone = false;
     return true;
   }
 
   /**
-   * The file's size may end inside an entry being written: step back to the end of
-   * the last whole entry by reading the file from its start (once, at start-up).
+   * Moves to the end of the last whole entry (once, at start-up): the file may end
+   * inside an entry being written, or be a prepared file with zeros past the writer.
    */
-  private skipToEntryBoundary(): void {
-    const end = this.offset;
+  private skipToEntryBoundary(size: number): void {
     this.offset = FILE_HEADER_SIZE;
     this.carry = Buffer.alloc(0);
-    this.read(() => {}, end);
+    this.read(() => {}, size);
+  }
+
+  /**
+   * Where the entries of the open file end, going from header to header from the
+   * current position (one small read per entry): how far behind the writer this
+   * reader is, without reading the entries.
+   */
+  private entriesEnd(size: number): number {
+    const head = Buffer.allocUnsafe(WAL_ENTRY_HEADER_SIZE);
+    let at = this.offset + this.carry.length;
+    if (this.carry.length > 0) at = this.offset; // an entry in part: start from it
+    for (;;) {
+      if (at + WAL_ENTRY_HEADER_SIZE > size) return Math.min(at, size);
+      if (readSync(this.fd!, head, 0, WAL_ENTRY_HEADER_SIZE, at) < WAL_ENTRY_HEADER_SIZE) return at;
+      if (head.readUInt32LE(0) !== WAL_ENTRY_MAGIC) return at;
+      const len = head.readUInt32LE(4);
+      if (len > MAX_WAL_ENTRY) return at;
+      at += WAL_ENTRY_HEADER_SIZE + len;
+    }
   }
 
   private close(): void {
@@ -92,8 +137,9 @@ export class WalFollower {
       }
       // Checked before reading: when a newer file exists, the writer is done with this one.
       const done = files.some((f) => f.firstLsn > this.firstLsn);
+      this.writerDone = done;
       const size = fstatSync(this.fd!).size;
-      const skipping = size - (this.offset + this.carry.length) > this.maxBehind;
+      const skipping = this.maxBehind !== Infinity && this.entriesEnd(size) - (this.offset + this.carry.length) > this.maxBehind;
       this.read((e) => {
         if (skipping) for (const b of e.batches) res.skippedRecords += b.count;
         else onEntry(e);
@@ -103,27 +149,40 @@ export class WalFollower {
     }
   }
 
-  /** Reads [offset + carry, end) and hands over every whole entry. */
+  /** Reads [offset + carry, end) and hands over every whole entry, up to the writer's position. */
   private read(onEntry: (e: DecodedEntry) => void, end: number): void {
     const fd = this.fd!;
     let have = this.offset + this.carry.length;
     while (have < end) {
-      const want = Math.min(end - have, 8 * 1024 * 1024);
+      // An entry in part asks for the rest of it at once; otherwise a chunk at a time.
+      const need = this.carry.length >= WAL_ENTRY_HEADER_SIZE ? WAL_ENTRY_HEADER_SIZE + this.carry.readUInt32LE(4) - this.carry.length : 0;
+      const want = Math.min(end - have, Math.max(READ_CHUNK, Math.min(need, MAX_WAL_ENTRY)));
       const chunk = Buffer.allocUnsafe(want);
       const n = readSync(fd, chunk, 0, want, have);
       if (n <= 0) break;
       this.carry = this.carry.length === 0 ? chunk.subarray(0, n) : Buffer.concat([this.carry, chunk.subarray(0, n)]);
       have += n;
-      this.consume(onEntry);
+      if (this.consume(onEntry) === Stop.Frontier) {
+        // What is past the writer's position is read again next time: it will have changed.
+        this.carry = Buffer.alloc(0);
+        return;
+      }
     }
   }
 
-  private consume(onEntry: (e: DecodedEntry) => void): void {
+  private consume(onEntry: (e: DecodedEntry) => void): Stop {
     const buf = this.carry;
     let pos = 0;
+    let stop = Stop.More;
     while (pos + WAL_ENTRY_HEADER_SIZE <= buf.length) {
+      // Zeros: nothing written here yet.
+      if (buf.readUInt32LE(pos) === 0 && endOfNonZero(buf, pos) === pos) {
+        stop = Stop.Frontier;
+        break;
+      }
       const len = checkEntry(buf, pos, buf.length);
       if (len >= 0) {
+        this.stuck = null;
         const start = pos + WAL_ENTRY_HEADER_SIZE;
         try {
           const e = decodeEntryBody(buf, start, start + len);
@@ -137,18 +196,27 @@ export class WalFollower {
         pos = start + len;
         continue;
       }
-      // Not (yet) an entry: wait when it is one whose end has not arrived, else resync.
+      // Not (yet) an entry: wait when it is one whose end has not arrived.
       const declared = buf.readUInt32LE(pos + 4);
       if (buf.readUInt32LE(pos) === WAL_ENTRY_MAGIC && declared <= MAX_WAL_ENTRY && pos + WAL_ENTRY_HEADER_SIZE + declared > buf.length) break;
-      const magic = Buffer.alloc(4);
-      magic.writeUInt32LE(WAL_ENTRY_MAGIC);
-      const next = buf.indexOf(magic, pos + 1);
+      // Bytes that do not check out may be an entry still being copied in: wait on them
+      // for a while before skipping them as damage.
+      const at = this.offset + pos;
+      const now = performance.now();
+      if (this.stuck === null || this.stuck.at !== at) this.stuck = { at, since: now };
+      if (!this.writerDone && now - this.stuck.since < this.damageWaitMs) {
+        stop = Stop.Frontier;
+        break;
+      }
+      this.stuck = null;
+      const next = buf.indexOf(ENTRY_MAGIC, pos + 1);
       pos = next < 0 ? Math.max(pos + 1, buf.length - 3) : next;
     }
     this.offset += pos;
     this.carry = buf.subarray(pos);
     // Keep no more than one entry's worth of old buffer alive.
     if (this.carry.length > 0 && this.carry.byteOffset > 0 && this.carry.length < buf.length / 2) this.carry = Buffer.from(this.carry);
+    return stop;
   }
 
   stop(): void {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { crc32c } from '@node-rs/crc32';
 import { FILE_HEADER_SIZE, FORMAT_VERSION, WAL_ENTRY_HEADER_SIZE, WAL_ENTRY_MAGIC, WAL_FILE_MAGIC } from './consts.js';
 import { encodeEntry, type DecodedEntry } from './wal-entry.js';
-import { listWalFiles, scanWalFile, walFileName } from './wal-reader.js';
+import { endOfNonZero, listWalFiles, scanWalFile, walFileName } from './wal-reader.js';
 import { parse, rmDir, tempDir } from './test-helpers.js';
 
 const dir = tempDir('ringlog-wal-reader-');
@@ -74,19 +74,59 @@ test('a torn tail, cut at every byte of the last entry: only that entry is lost,
     const { res, lsns } = scan(write(FILE.subarray(0, cut)));
     assert.deepEqual(lsns, [10, 11, 12, 13, 14], `cut at ${cut}`);
     assert.equal(res.validEnd, last, `cut at ${cut}`);
-    assert.equal(res.tornTail, cut - last, `cut at ${cut}`);
+    // Zeros at the end of the cut are not data (a prepared file's zeros look the same).
+    assert.equal(res.tornTail, endOfNonZero(FILE, last, cut) - last, `cut at ${cut}`);
     assert.equal(res.damagedBytes, 0);
     assert.equal(res.lastLsn, 14);
   }
-  // A torn tail that is zeros (a file extended but not written) or garbage holding the entry magic.
+  // A torn tail of garbage holding the entry magic: up to its last non-zero byte.
   const magic = Buffer.alloc(4);
   magic.writeUInt32LE(WAL_ENTRY_MAGIC);
-  for (const tail of [Buffer.alloc(100), Buffer.concat([magic, Buffer.alloc(30, 0xff), magic, Buffer.from([1, 0, 0, 0])])]) {
+  const garbage = Buffer.concat([magic, Buffer.alloc(30, 0xff), magic, Buffer.from([1, 0, 0, 0])]);
+  for (const [tail, torn] of [[garbage, garbage.length - 3], [Buffer.concat([garbage, Buffer.alloc(5000)]), garbage.length - 3]] as const) {
     const { res, lsns } = scan(write(Buffer.concat([FILE, tail])));
     assert.deepEqual(lsns, [10, 11, 12, 13, 14, 15]);
-    assert.equal(res.tornTail, tail.length);
+    assert.equal(res.tornTail, torn);
     assert.equal(res.validEnd, FILE.length);
   }
+});
+
+test('a prepared file (zeros past the last entry): the log ends where the zeros begin, nothing reported', () => {
+  for (const zeros of [4, 100, 256 * 1024]) {
+    const { res, lsns } = scan(write(Buffer.concat([FILE, Buffer.alloc(zeros)])));
+    assert.deepEqual(lsns, [10, 11, 12, 13, 14, 15]);
+    assert.equal(res.validEnd, FILE.length);
+    assert.equal(res.tornTail, 0);
+    assert.equal(res.damagedBytes, 0);
+  }
+  // Nothing written yet but the header.
+  const empty = scan(write(Buffer.concat([fileHeader(10), Buffer.alloc(64 * 1024)])));
+  assert.deepEqual(empty.lsns, []);
+  assert.equal(empty.res.tornTail, 0);
+  // An entry torn in a prepared file: the part written is the torn tail, the zeros are not.
+  const last = STARTS[STARTS.length - 1]!;
+  const cut = last + 40;
+  const torn = scan(write(Buffer.concat([FILE.subarray(0, cut), Buffer.alloc(8192)])));
+  assert.deepEqual(torn.lsns, [10, 11, 12, 13, 14]);
+  assert.equal(torn.res.tornTail, endOfNonZero(FILE, last, cut) - last);
+  // The last entry may end in zero bytes of its own: it is still read whole.
+  const zeroEnd = Buffer.from(encodeEntry([parse('rfc5424', ['<13>1 2026-11-22T09:00:00Z h a - - - x\0\0\0\0\0\0'])], 16).entry);
+  assert.equal(zeroEnd.readUInt32LE(zeroEnd.length - 4), 0, 'the entry ends in zero bytes');
+  const withZeroEnd = Buffer.concat([FILE, zeroEnd, Buffer.alloc(1000)]);
+  assert.deepEqual(scan(write(withZeroEnd)).lsns, [10, 11, 12, 13, 14, 15, 16]);
+});
+
+test('endOfNonZero: the end of the non-zero bytes of a range', () => {
+  const b = Buffer.alloc(200_000);
+  assert.equal(endOfNonZero(b, 0), 0);
+  assert.equal(endOfNonZero(b, 50), 50);
+  b[70_000] = 1;
+  assert.equal(endOfNonZero(b, 0), 70_001);
+  assert.equal(endOfNonZero(b, 70_001), 70_001);
+  assert.equal(endOfNonZero(b, 0, 70_000), 0);
+  b[199_999] = 9;
+  assert.equal(endOfNonZero(b, 0), 200_000);
+  assert.equal(endOfNonZero(b, 0, 100_000), 70_001);
 });
 
 test('flipped bytes in a middle entry: that entry is skipped, later ones still read, damagedBytes reported', () => {

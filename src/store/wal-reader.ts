@@ -2,10 +2,14 @@
  * Reads the write-ahead log back: at recovery (entries past the checkpoint are
  * parsed again and go into blocks) and for readers (records not yet in blocks).
  *
+ * The log in a file ends at its end, or where zeros begin: the writer prepares files
+ * by filling them with zeros ahead of time (wal-writer.ts), and no entry starts with
+ * a zero byte (the magic).
+ *
  * Damage handling: an entry whose header or CRC does not check out is skipped by
- * searching for the next valid entry. When nothing valid follows, the rest of the
- * file is a torn tail (the server died mid-append): recovery cuts it off. A damaged
- * stretch with valid entries after it loses only that stretch.
+ * searching for the next valid entry. When nothing valid follows, what remains up to
+ * the last non-zero byte is a torn tail (the server died mid-append): recovery cuts
+ * it off. A damaged stretch with valid entries after it loses only that stretch.
  */
 import { readdirOrEmpty } from './fs-util.js';
 import { join } from 'node:path';
@@ -56,6 +60,25 @@ export interface WalFileScan {
 const MAGIC = Buffer.alloc(4);
 MAGIC.writeUInt32LE(WAL_ENTRY_MAGIC);
 
+const ZEROS = Buffer.alloc(64 * 1024);
+
+/**
+ * The end of the non-zero bytes of buf[from, to): `from` when they are all zero.
+ * (Compared a chunk at a time from the end: a prepared file is mostly zeros.)
+ */
+export function endOfNonZero(buf: Uint8Array, from: number, to: number = buf.length): number {
+  let end = to;
+  while (end > from) {
+    const start = Math.max(from, end - ZEROS.length);
+    if (Buffer.compare(ZEROS.subarray(0, end - start), buf.subarray(start, end)) !== 0) {
+      while (buf[end - 1] === 0) end--;
+      return end;
+    }
+    end = start;
+  }
+  return from;
+}
+
 /**
  * Reads one WAL file and calls `onEntry` for every valid entry with lsn > fromLsn.
  * Never throws on damage (it is counted in the result), only on I/O errors. A damaged
@@ -81,7 +104,9 @@ export function scanWalFile(path: string, fromLsn: number, onEntry: (e: DecodedE
   }
   let pos = FILE_HEADER_SIZE;
   res.validEnd = pos;
-  while (pos < buf.length) {
+  // Trailing zeros (a prepared file's unused part) are not data.
+  const end = endOfNonZero(buf, pos);
+  while (pos < end) {
     const len = checkEntry(buf, pos, buf.length);
     if (len >= 0) {
       const start = pos + WAL_ENTRY_HEADER_SIZE;
@@ -106,7 +131,7 @@ export function scanWalFile(path: string, fromLsn: number, onEntry: (e: DecodedE
       }
     }
     if (next < 0) {
-      res.tornTail = buf.length - pos;
+      res.tornTail = end - pos;
       break;
     }
     res.damagedBytes += next - pos;

@@ -18,11 +18,22 @@
  * After a failed fdatasync the entries written since the last good sync are written
  * again too (the kernel may have dropped the dirty pages, so a second sync that
  * succeeds proves nothing about them).
+ *
+ * Prepared files (docs/storage.md, "Write-ahead log"): a write that makes a file longer
+ * changes its size, and a durable write then waits for a journal commit, which on
+ * ext4 (data=ordered) first writes out the dirty data of every other file in the
+ * transaction: the segments the store worker is writing. So the next WAL file is
+ * prepared in the background while the current one fills: written with zeros to its
+ * target size and synced, under a name readers ignore (`next.walprep`). At rotation it
+ * is renamed into place and WAL writes overwrite blocks that already exist, which
+ * needs no journal commit. The zeros after the last entry are where the log ends
+ * (wal-reader.ts). Without a prepared file (not ready yet, or the disk too full to
+ * spare one), a new file is created and grows as before.
  */
-import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { open, rename, statfs, unlink, type FileHandle } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { join } from 'node:path';
-import { FILE_HEADER_SIZE, FORMAT_VERSION, WAL_FILE_MAGIC } from './consts.js';
+import { FILE_HEADER_SIZE, FORMAT_VERSION, WAL_FILE_MAGIC, WAL_PREPARED_FILE } from './consts.js';
 import { walFileName, type WalFile } from './wal-reader.js';
 import { syncDirAsync } from './fs-util.js';
 
@@ -47,7 +58,13 @@ export interface WalWriterOptions {
   onRecovered: () => void;
   /** After each fdatasync: its duration in seconds and the bytes it covered. */
   onSync?: (seconds: number, bytes: number) => void;
+  /** Prepare the next file ahead (zero-filled to fileTarget); default true. */
+  prepare?: boolean;
 }
+
+/** A prepared file is made only when the file system keeps this many times fileTarget free besides. */
+const PREPARE_FREE_FACTOR = 4;
+const ZERO_CHUNK = 4 * 1024 * 1024;
 
 const RETRY_MIN_MS = 50;
 const RETRY_MAX_MS = 5_000;
@@ -69,6 +86,11 @@ export class WalWriter {
   private closing = false;
   private failing = false;
   private loop: Promise<void> | null = null;
+  /** The next file being prepared (resolves true when `next.walprep` is ready), or null. */
+  private preparing: Promise<boolean> | null = null;
+  private prepared = false;
+  /** Files opened from a prepared one / created to grow (for tests and metrics). */
+  readonly opened = { prepared: 0, grown: 0 };
 
   constructor(private readonly dir: string, existing: WalFile[], private readonly opts: WalWriterOptions) {
     this.files = existing.slice();
@@ -83,6 +105,13 @@ export class WalWriter {
 
   /** Opens a new file whose first entry will be `nextLsn`, then starts the loop. */
   async start(nextLsn: number): Promise<void> {
+    // A prepared file left by the last run is used; a half-made one is removed.
+    await unlink(this.preparedPath(true)).catch(() => {});
+    this.prepared = this.opts.prepare !== false && (await open(this.preparedPath(false), 'r').then(async (fh) => {
+      const { size } = await fh.stat();
+      await fh.close();
+      return size >= this.opts.fileTarget;
+    }, () => false));
     await this.openFile(nextLsn);
     this.lastSync = performance.now();
     this.loop = this.run();
@@ -103,12 +132,61 @@ export class WalWriter {
     }
   }
 
+  private preparedPath(partial: boolean): string {
+    return join(this.dir, partial ? `${WAL_PREPARED_FILE}.tmp` : WAL_PREPARED_FILE);
+  }
+
+  /**
+   * Starts preparing the next file unless one is ready or on its way: zeros up to
+   * fileTarget, synced, then renamed to its ready name. Failures (a full disk) only
+   * mean the next file grows as it is written; the partial file is removed.
+   */
+  private prepareNext(): void {
+    if (this.opts.prepare === false || this.prepared || this.preparing !== null || this.closing) return;
+    const tmp = this.preparedPath(true);
+    this.preparing = (async () => {
+      const fs = await statfs(this.dir);
+      if (fs.bavail * fs.bsize < PREPARE_FREE_FACTOR * this.opts.fileTarget) return false;
+      const fh = await open(tmp, constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC, 0o644);
+      try {
+        const zeros = Buffer.alloc(ZERO_CHUNK);
+        for (let at = 0; at < this.opts.fileTarget && !this.closing; at += ZERO_CHUNK) {
+          await writeAll(fh, [zeros.subarray(0, Math.min(ZERO_CHUNK, this.opts.fileTarget - at))], at);
+        }
+        if (this.closing) throw new Error('closing');
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, this.preparedPath(false));
+      return true;
+    })().then((ok) => {
+      this.prepared = ok;
+      return ok;
+    }, async () => {
+      await unlink(tmp).catch(() => {});
+      return false;
+    }).finally(() => {
+      this.preparing = null;
+    });
+  }
+
   private async openFile(firstLsn: number): Promise<void> {
     const path = join(this.dir, walFileName(firstLsn));
     // fsync "always": O_DSYNC makes each write durable when it returns — one thread-pool job
     // and one event-loop pickup per group commit instead of two (write, then fdatasync).
     const dsync = this.opts.fsync === 'always' ? constants.O_DSYNC : 0;
-    const fh = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC | dsync, 0o644);
+    let fh: FileHandle;
+    const usePrepared = this.prepared;
+    if (usePrepared) {
+      this.prepared = false;
+      await rename(this.preparedPath(false), path);
+      fh = await open(path, constants.O_RDWR | dsync);
+      this.opened.prepared++;
+    } else {
+      fh = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC | dsync, 0o644);
+      this.opened.grown++;
+    }
     const header = Buffer.alloc(FILE_HEADER_SIZE);
     header.writeUInt32LE(WAL_FILE_MAGIC, 0);
     header.writeUInt32LE(FORMAT_VERSION, 4);
@@ -186,6 +264,7 @@ export class WalWriter {
           const t0 = performance.now();
           await writeAll(this.fh!, batch.map((e) => e.entry), at);
           this.size = at + bytes;
+          if (this.size >= this.opts.fileTarget / 2) this.prepareNext();
           if (this.opts.fsync === 'never') this.durable();
           else if (this.opts.fsync === 'always') {
             // Written with O_DSYNC: durable now.
@@ -253,6 +332,7 @@ export class WalWriter {
     this.closing = true;
     this.kick();
     await this.loop;
+    await this.preparing;
     await this.fh?.close();
     this.fh = null;
   }
