@@ -3,7 +3,7 @@
  *
  *   node dist/bench/store.js [--quick] [--messages N] [--connections C] [--repeat R]
  *                            [--corpus-lines N] [--level L] [--block-size SIZE] [--latency-seconds S]
- *                            [--only throughput,latency,corpus] [--store-only] [--latency-rate N]
+ *                            [--only throughput,latency,corpus] [--store-only] [--latency-rate N] [--wal-prepare-baseline]
  *
  * 1. Throughput: `ringlog bench` (its own process) sends N 128-byte RFC 5424 lines over
  *    C connections into a fresh `ringlog serve`, parsed, indexed, compressed and
@@ -20,7 +20,7 @@
  * 4. Needle queries on that store: tokens that occur once in the corpus; the share of
  *    blocks the index lets a query skip without reading them.
  */
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Compressor } from 'zstd-napi';
@@ -46,6 +46,8 @@ interface Args {
   storeOnly: boolean;
   /** Latency at this rate instead of half the measured maximum (then throughput is not measured for it). */
   latencyRate: number;
+  /** Latency: also with store.walPrepare off, in the same run (the baseline for prepared WAL files). */
+  walPrepareBaseline: boolean;
 }
 
 function usage(msg?: string): never {
@@ -55,7 +57,7 @@ function usage(msg?: string): never {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { quick: false, messages: 4_000_000, connections: 8, repeat: 3, corpusLines: 2_000_000, level: 5, latencySeconds: 8, timeoutSec: 300, blockSize: '8MiB', only: [], storeOnly: false, latencyRate: 0 };
+  const a: Args = { quick: false, messages: 4_000_000, connections: 8, repeat: 3, corpusLines: 2_000_000, level: 5, latencySeconds: 8, timeoutSec: 300, blockSize: '8MiB', only: [], storeOnly: false, latencyRate: 0, walPrepareBaseline: false };
   const set = new Set<string>();
   const int = (name: string, v: string | undefined, min = 1) => {
     const n = Number(v?.replace(/_/g, ''));
@@ -77,6 +79,7 @@ function parseArgs(argv: string[]): Args {
       case '--only': a.only.push(...(argv[++i] ?? usage('--only needs throughput, latency or corpus')).split(',')); break;
       case '--store-only': a.storeOnly = true; break;
       case '--latency-rate': a.latencyRate = int(k, argv[++i]); break;
+      case '--wal-prepare-baseline': a.walPrepareBaseline = true; break;
       case '--help': case '-h': usage(); break;
       default: usage(`unknown argument ${k}`);
     }
@@ -118,6 +121,11 @@ async function throughput(a: Args): Promise<{ rows: string[][]; storeRate: numbe
     { name: 'null output (edge only)', outputs: () => ['null'], serverArgs: ['--no-store'], count: 'null' },
   ];
   if (a.storeOnly) targets.splice(1);
+  if (a.walPrepareBaseline) {
+    const config = path.join(mkdtempSync(path.join(os.tmpdir(), 'ringlog-bench-store-cfg-')), 'config.json');
+    writeFileSync(config, JSON.stringify({ store: { walPrepare: false } }));
+    targets.splice(1, 0, { ...targets[0]!, name: 'store, walPrepare off', serverArgs: ['--config', config, ...targets[0]!.serverArgs] });
+  }
   const runs = new Map<string, ServerRun[]>();
   for (let r = 1; r <= a.repeat; r++) {
     for (const t of targets) {
@@ -145,7 +153,7 @@ async function throughput(a: Args): Promise<{ rows: string[][]; storeRate: numbe
     if (rs.length > 1) notes.unshift(`median of ${rs.length} (${fmtInt(Math.min(...rates))}..${fmtInt(Math.max(...rates))})`);
     rows.push([
       t.name, fmtInt(m), ((m * size) / 1e6).toFixed(1),
-      (m / rate('NDJSON output only')).toFixed(2), (m / rate('null output (edge only)')).toFixed(2),
+      ...['NDJSON output only', 'null output (edge only)'].map((base) => (runs.has(base) ? (m / rate(base)).toFixed(2) : '—')),
       cpuColumn(rs),
       fmtMiB(Math.max(...rs.map((x) => x.peakRssKb ?? 0))),
       fmtInt(median(rs.map((x) => x.sender?.msgsPerSec ?? NaN))), notes.join(', '),
@@ -192,10 +200,12 @@ function quantile(before: { le: number; count: number }[], after: { le: number; 
   return prevLe;
 }
 
-async function latency(a: Args, maxRate: number): Promise<string[][]> {
+async function latency(a: Args, maxRate: number, walPrepare = true): Promise<string[]> {
   const rate = a.latencyRate > 0 ? a.latencyRate : Math.round(maxRate / 2);
   const dir = tmpDir('lat');
-  const srv = await startServer({ dataDir: path.join(dir, 'data'), output: [], args: ['--fsync', 'always', '--compression-level', String(a.level), '--block-size', a.blockSize, '--retention-age', '0'] });
+  const config = path.join(dir, 'config.json');
+  writeFileSync(config, JSON.stringify({ store: { walPrepare } }));
+  const srv = await startServer({ dataDir: path.join(dir, 'data'), output: [], args: ['--config', config, '--fsync', 'always', '--compression-level', String(a.level), '--block-size', a.blockSize, '--retention-age', '0'] });
   try {
     const name = 'ringlog_store_durable_latency_seconds';
     // Warm up for a second, then measure.
@@ -218,13 +228,11 @@ async function latency(a: Args, maxRate: number): Promise<string[][]> {
     const syncAfter = histogram(samples, 'ringlog_store_wal_sync_seconds');
     const syncs = sumMetric(samples, 'ringlog_store_wal_syncs_total');
     const ms = (x: number) => `${(x * 1000).toFixed(2)} ms`;
-    return [
-      ['offered rate', 'achieved', 'p50', 'p90', 'p99', 'p99.9', 'WAL fsyncs', 'WAL write+sync p50 / p99', 'server CPU', 'machine busy'],
-      [a.latencyRate > 0 ? `${fmtInt(rate)}/s (--latency-rate)` : `${fmtInt(rate)}/s (half of ${fmtInt(maxRate)})`, `${fmtInt(sender.msgsPerSec)}/s`,
+    return [walPrepare ? 'prepared (default)' : 'walPrepare off',
+      a.latencyRate > 0 ? `${fmtInt(rate)}/s (--latency-rate)` : `${fmtInt(rate)}/s (half of ${fmtInt(maxRate)})`, `${fmtInt(sender.msgsPerSec)}/s`,
         ...[0.5, 0.9, 0.99, 0.999].map((q) => ms(quantile(before, after, q))), fmtInt(syncs),
         `${ms(quantile(syncBefore, syncAfter, 0.5))} / ${ms(quantile(syncBefore, syncAfter, 0.99))}`,
-        `${(serverCpu * 100).toFixed(0)}% of a core`, `${(busy * 100).toFixed(0)}% of ${os.cpus().length} cores`],
-    ];
+        `${(serverCpu * 100).toFixed(0)}% of a core`, `${(busy * 100).toFixed(0)}% of ${os.cpus().length} cores`];
   } finally {
     await srv.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -332,7 +340,12 @@ async function main(): Promise<void> {
     process.stdout.write('records/s = records / (sender\'s start → the server\'s last write; for the store: the last ack, i.e. fdatasync of the WAL).\n\n');
   }
   if (want('latency')) {
-    const lat = await latency(a, storeRate);
+    const lat = [['WAL files', 'offered rate', 'achieved', 'p50', 'p90', 'p99', 'p99.9', 'WAL fsyncs', 'WAL write+sync p50 / p99', 'server CPU', 'machine busy']];
+    // Alternating, so that drift on the machine hits both alike.
+    for (let r = 0; r < (a.walPrepareBaseline ? 2 : 1); r++) {
+      lat.push(await latency(a, storeRate));
+      if (a.walPrepareBaseline) lat.push(await latency(a, storeRate, false));
+    }
     process.stdout.write(`2. Receive → durable at half the store's maximum rate, ${a.latencySeconds} s (per batch of records read together):\n`);
     process.stdout.write(formatTable(lat));
     process.stdout.write('\n');

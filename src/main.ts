@@ -84,6 +84,7 @@ export class RinglogServer {
         commitIntervalMs: s.commitInterval,
         retention: { maxAgeMs: s.retention.maxAge, maxBytes: s.retention.maxSize, checkIntervalMs: s.retention.checkInterval },
         maxPending: s.maxPending,
+        walPrepare: s.walPrepare,
         // Parse counts come from whichever parser runs once per record: the worker's unless listeners parse too.
         countParse: !this.parseHere,
       }, this.metrics, this.log);

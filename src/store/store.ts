@@ -50,6 +50,8 @@ export interface StoreOptions {
   retention: { maxAgeMs: number; maxBytes: number; checkIntervalMs: number };
   /** Bytes copied but not yet consumed by the worker before write() waits. */
   maxPending: number;
+  /** Prepare each next WAL file ahead, zero-filled (wal-writer.ts); default true. */
+  walPrepare?: boolean;
   /**
    * The worker reports parse counts (records per format, parse errors) to /metrics: true
    * when the event loop does not parse (no output but the store needs parsed records).
@@ -126,6 +128,7 @@ export class Store implements Output {
       fsync: this.opts.fsync,
       fsyncIntervalMs: this.opts.fsyncIntervalMs,
       fileTarget: WAL_FILE_TARGET,
+      prepare: this.opts.walPrepare !== false,
       onDurable: (entries) => this.durable(entries),
       onError: (err, retryMs) => this.walError(err, retryMs),
       onRecovered: () => {

@@ -7,7 +7,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setImmediate as tick } from 'node:timers/promises';
@@ -333,4 +333,35 @@ test('a real full filesystem (tmpfs): writes fail with ENOSPC, are retried, and 
     execFileSync('umount', [dir]);
     rmdirSync(dir);
   }
+});
+
+test('prepared files: one left ready by the last run is used, a half-made one removed; prepare: false makes none', async () => {
+  const dir = newDir();
+  writeFileSync(join(dir, 'next.walprep.tmp'), Buffer.alloc(100, 7));
+  writeFileSync(join(dir, 'next.walprep'), Buffer.alloc(4_000));
+  const h = harness(dir, { fsync: 'always', fileTarget: 4_000 });
+  await h.w.start(1);
+  assert.ok(!existsSync(join(dir, 'next.walprep.tmp')));
+  assert.ok(!existsSync(join(dir, 'next.walprep')), 'renamed into place');
+  assert.deepEqual(h.w.opened, { prepared: 1, grown: 0 });
+  for (let lsn = 1; lsn <= 5; lsn++) h.w.append(entry(lsn, 100));
+  await h.until(5);
+  // Written over the zeros: the file did not grow.
+  assert.equal(statSync(join(dir, walFileName(1))).size, 4_000);
+  await h.w.close();
+  assert.deepEqual(onDisk(dir).lsns, range(1, 5));
+  assert.equal(onDisk(dir).damage, 0);
+
+  const off = newDir();
+  const g = harness(off, { fsync: 'always', fileTarget: 1_000, prepare: false });
+  await g.w.start(1);
+  for (let lsn = 1; lsn <= 30; lsn++) {
+    g.w.append(entry(lsn, 100));
+    if (lsn % 5 === 0) await g.until(lsn);
+  }
+  await g.w.close();
+  assert.equal(g.w.opened.prepared, 0);
+  assert.ok(g.w.opened.grown >= 3);
+  assert.deepEqual(readdirSync(off).filter((n) => n.startsWith('next.')), []);
+  assert.deepEqual(onDisk(off).lsns, range(1, 30));
 });

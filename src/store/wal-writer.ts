@@ -64,7 +64,12 @@ export interface WalWriterOptions {
 
 /** A prepared file is made only when the file system keeps this many times fileTarget free besides. */
 const PREPARE_FREE_FACTOR = 4;
-const ZERO_CHUNK = 4 * 1024 * 1024;
+/**
+ * Zeros are written 1 MiB at a time, each write durable on its own (O_DSYNC): a
+ * 64 MiB burst of dirty pages flushed at once would queue ahead of WAL writes on
+ * the device for tens of milliseconds, which is what preparing is meant to avoid.
+ */
+const ZERO_CHUNK = 1024 * 1024;
 
 const RETRY_MIN_MS = 50;
 const RETRY_MAX_MS = 5_000;
@@ -147,14 +152,13 @@ export class WalWriter {
     this.preparing = (async () => {
       const fs = await statfs(this.dir);
       if (fs.bavail * fs.bsize < PREPARE_FREE_FACTOR * this.opts.fileTarget) return false;
-      const fh = await open(tmp, constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC, 0o644);
+      const fh = await open(tmp, constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC | constants.O_DSYNC, 0o644);
       try {
         const zeros = Buffer.alloc(ZERO_CHUNK);
         for (let at = 0; at < this.opts.fileTarget && !this.closing; at += ZERO_CHUNK) {
           await writeAll(fh, [zeros.subarray(0, Math.min(ZERO_CHUNK, this.opts.fileTarget - at))], at);
         }
         if (this.closing) throw new Error('closing');
-        await fh.datasync();
       } finally {
         await fh.close();
       }
@@ -264,7 +268,8 @@ export class WalWriter {
           const t0 = performance.now();
           await writeAll(this.fh!, batch.map((e) => e.entry), at);
           this.size = at + bytes;
-          if (this.size >= this.opts.fileTarget / 2) this.prepareNext();
+          // Early in the file (time to pace the zeros), but not for a server that writes little.
+          if (this.size >= this.opts.fileTarget / 8) this.prepareNext();
           if (this.opts.fsync === 'never') this.durable();
           else if (this.opts.fsync === 'always') {
             // Written with O_DSYNC: durable now.
