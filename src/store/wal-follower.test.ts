@@ -168,3 +168,56 @@ test('a follower too far behind skips ahead and counts what it skipped', () => {
   assert.deepEqual(poll(f), { lsns: [l], skipped: 0 });
   f.stop();
 });
+
+test('a prepared file: bytes past the last whole entry are read again (an entry caught mid-copy at the end of a file is not lost)', () => {
+  const s = newStore();
+  const path = join(s.wal, walFileName(1));
+  writeFileSync(path, Buffer.concat([fileHeader(WAL_FILE_MAGIC), Buffer.alloc(4096 - FILE_HEADER_SIZE)]));
+  const fd = openSync(path, 'r+');
+  const e1 = entry(1);
+  writeSync(fd, e1, 0, e1.length, FILE_HEADER_SIZE);
+  const f = new WalFollower(s.root, { from: 'start', damageWaitMs: 60_000 });
+  assert.deepEqual(poll(f).lsns, [1]);
+  // Entry 2 crosses the prepared size; the poll sees its header and first bytes, zeros after.
+  const e2 = entry(2, 400);
+  const at2 = FILE_HEADER_SIZE + e1.length;
+  assert.ok(at2 + e2.length > 4096);
+  writeSync(fd, e2, 0, 40, at2);
+  assert.deepEqual(poll(f).lsns, []);
+  // The writer finishes it (the file grows) and moves on to the next file.
+  writeSync(fd, e2, 0, e2.length, at2);
+  closeSync(fd);
+  appendFileSync(newFile(s.wal, 3), entry(3));
+  assert.deepEqual(poll(f).lsns, [2, 3]);
+  f.stop();
+});
+
+test('a prepared file: damage is never skipped past the writer\'s position; entries written there later are read', async () => {
+  const s = newStore();
+  const path = join(s.wal, walFileName(1));
+  writeFileSync(path, Buffer.concat([fileHeader(WAL_FILE_MAGIC), Buffer.alloc(256 * 1024)]));
+  const fd = openSync(path, 'r+');
+  const e1 = entry(1);
+  writeSync(fd, e1, 0, e1.length, FILE_HEADER_SIZE);
+  const f = new WalFollower(s.root, { from: 'start', damageWaitMs: 30 });
+  assert.deepEqual(poll(f).lsns, [1]);
+  // A write that failed half way (its start and end there, the middle not).
+  let at = FILE_HEADER_SIZE + e1.length;
+  const e2 = entry(2, 50);
+  writeSync(fd, e2, 0, 40, at);
+  writeSync(fd, e2, e2.length - 40, 40, at + e2.length - 40);
+  assert.deepEqual(poll(f).lsns, []);
+  await sleep(50);
+  assert.deepEqual(poll(f).lsns, [], 'no valid entry before the zeros: it waits there');
+  // The writer retries it in place, and goes on.
+  const want: number[] = [];
+  for (let l = 2; l <= 50; l++) {
+    const e = entry(l, 20);
+    writeSync(fd, e, 0, e.length, at);
+    at += e.length;
+    want.push(l);
+  }
+  assert.deepEqual(poll(f).lsns, want);
+  closeSync(fd);
+  f.stop();
+});

@@ -28,8 +28,13 @@ export interface FollowResult {
 
 /** How long a stretch that is not a valid entry is waited on before it is skipped as damage. */
 const DAMAGE_WAIT_MS = 2_000;
-/** Bytes read at a time: a prepared file is mostly zeros past the writer, which are not read twice. */
-const READ_CHUNK = 1024 * 1024;
+/**
+ * A poll's first read, doubled for each read that held only entries, up to MAX_READ:
+ * a prepared file is zeros past the writer, and a poll at the writer's position reads
+ * (and scans) FIRST_READ bytes of them.
+ */
+const FIRST_READ = 64 * 1024;
+const MAX_READ = 8 * 1024 * 1024;
 
 /** What consume() stopped at. */
 const ENTRY_MAGIC = Buffer.alloc(4);
@@ -108,8 +113,7 @@ export class WalFollower {
    */
   private entriesEnd(size: number): number {
     const head = Buffer.allocUnsafe(WAL_ENTRY_HEADER_SIZE);
-    let at = this.offset + this.carry.length;
-    if (this.carry.length > 0) at = this.offset; // an entry in part: start from it
+    let at = this.offset;
     for (;;) {
       if (at + WAL_ENTRY_HEADER_SIZE > size) return Math.min(at, size);
       if (readSync(this.fd!, head, 0, WAL_ENTRY_HEADER_SIZE, at) < WAL_ENTRY_HEADER_SIZE) return at;
@@ -139,7 +143,7 @@ export class WalFollower {
       const done = files.some((f) => f.firstLsn > this.firstLsn);
       this.writerDone = done;
       const size = fstatSync(this.fd!).size;
-      const skipping = this.maxBehind !== Infinity && this.entriesEnd(size) - (this.offset + this.carry.length) > this.maxBehind;
+      const skipping = this.maxBehind !== Infinity && this.entriesEnd(size) - this.offset > this.maxBehind;
       this.read((e) => {
         if (skipping) for (const b of e.batches) res.skippedRecords += b.count;
         else onEntry(e);
@@ -149,25 +153,31 @@ export class WalFollower {
     }
   }
 
-  /** Reads [offset + carry, end) and hands over every whole entry, up to the writer's position. */
+  /**
+   * Reads from `offset` up to `end` (the file's size) and hands over every whole
+   * entry, up to the writer's position. Bytes past the last whole entry are not kept:
+   * they are read again at the next poll, since in a prepared file they may be zeros
+   * or an entry in part that the writer is still writing over.
+   */
   private read(onEntry: (e: DecodedEntry) => void, end: number): void {
     const fd = this.fd!;
-    let have = this.offset + this.carry.length;
+    this.carry = Buffer.alloc(0);
+    let have = this.offset;
+    // Small first: at the writer's position a poll reads little, zeros mostly.
+    let chunkSize = FIRST_READ;
     while (have < end) {
       // An entry in part asks for the rest of it at once; otherwise a chunk at a time.
       const need = this.carry.length >= WAL_ENTRY_HEADER_SIZE ? WAL_ENTRY_HEADER_SIZE + this.carry.readUInt32LE(4) - this.carry.length : 0;
-      const want = Math.min(end - have, Math.max(READ_CHUNK, Math.min(need, MAX_WAL_ENTRY)));
+      const want = Math.min(end - have, Math.max(chunkSize, Math.min(need, MAX_WAL_ENTRY)));
       const chunk = Buffer.allocUnsafe(want);
       const n = readSync(fd, chunk, 0, want, have);
       if (n <= 0) break;
       this.carry = this.carry.length === 0 ? chunk.subarray(0, n) : Buffer.concat([this.carry, chunk.subarray(0, n)]);
       have += n;
-      if (this.consume(onEntry) === Stop.Frontier) {
-        // What is past the writer's position is read again next time: it will have changed.
-        this.carry = Buffer.alloc(0);
-        return;
-      }
+      if (this.consume(onEntry) === Stop.Frontier) break;
+      chunkSize = Math.min(chunkSize * 2, MAX_READ);
     }
+    this.carry = Buffer.alloc(0);
   }
 
   private consume(onEntry: (e: DecodedEntry) => void): Stop {
@@ -208,9 +218,28 @@ export class WalFollower {
         stop = Stop.Frontier;
         break;
       }
+      // Damage: skip to the next valid entry, never past the writer's position.
+      let next = -1;
+      for (let q = buf.indexOf(ENTRY_MAGIC, pos + 1); q >= 0; q = buf.indexOf(ENTRY_MAGIC, q + 1)) {
+        if (checkEntry(buf, q, buf.length) >= 0) {
+          next = q;
+          break;
+        }
+      }
+      if (next >= 0) {
+        pos = next;
+        continue;
+      }
+      if (!this.writerDone && endOfNonZero(buf, pos) < buf.length) {
+        // None before the zeros where the writer is: wait there (searched again next poll).
+        stop = Stop.Frontier;
+        break;
+      }
+      // Non-zero bytes to the end of what was read (or the writer is done with this
+      // file): read on from near the end, where a valid entry may begin.
       this.stuck = null;
-      const next = buf.indexOf(ENTRY_MAGIC, pos + 1);
-      pos = next < 0 ? Math.max(pos + 1, buf.length - 3) : next;
+      pos = Math.max(pos + 1, buf.length - WAL_ENTRY_HEADER_SIZE);
+      break;
     }
     this.offset += pos;
     this.carry = buf.subarray(pos);

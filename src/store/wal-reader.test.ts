@@ -54,7 +54,7 @@ const STARTS = ENTRIES.map((_, i) => FILE_HEADER_SIZE + ENTRIES.slice(0, i).redu
 test('a clean file: every entry in LSN order, nothing reported', () => {
   const { res, lsns, got } = scan(write(FILE));
   assert.deepEqual(lsns, [10, 11, 12, 13, 14, 15]);
-  assert.deepEqual(res, { path: res.path, missing: false, validEnd: FILE.length, size: FILE.length, tornTail: 0, damagedBytes: 0, badEntries: 0, headerDamaged: false, lastLsn: 15 });
+  assert.deepEqual(res, { path: res.path, missing: false, validEnd: FILE.length, size: FILE.length, tornTail: 0, damagedBytes: 0, zeroBytes: 0, badEntries: 0, headerDamaged: false, lastLsn: 15 });
   // The frames are there to parse again.
   assert.equal(got[2]!.batches[0]!.count, 3);
   // Only entries past fromLsn are delivered; lastLsn still counts them all.
@@ -114,6 +114,22 @@ test('a prepared file (zeros past the last entry): the log ends where the zeros 
   assert.equal(zeroEnd.readUInt32LE(zeroEnd.length - 4), 0, 'the entry ends in zero bytes');
   const withZeroEnd = Buffer.concat([FILE, zeroEnd, Buffer.alloc(1000)]);
   assert.deepEqual(scan(write(withZeroEnd)).lsns, [10, 11, 12, 13, 14, 15, 16]);
+});
+
+test('a stretch of zeros between entries (a write whose pages did not all reach the disk) is counted as zeroBytes', () => {
+  const hole = Buffer.from(FILE);
+  hole.fill(0, STARTS[3]!, STARTS[4]!);
+  const { res, lsns } = scan(write(hole));
+  assert.deepEqual(lsns, [10, 11, 12, 14, 15]);
+  assert.equal(res.damagedBytes, STARTS[4]! - STARTS[3]!);
+  assert.equal(res.zeroBytes, res.damagedBytes);
+  assert.equal(res.tornTail, 0);
+  // Garbage is damage, not zeros.
+  const bad = Buffer.from(FILE);
+  bad.fill(0x55, STARTS[3]!, STARTS[4]!);
+  const r2 = scan(write(bad)).res;
+  assert.equal(r2.damagedBytes, STARTS[4]! - STARTS[3]!);
+  assert.equal(r2.zeroBytes, 0);
 });
 
 test('endOfNonZero: the end of the non-zero bytes of a range', () => {

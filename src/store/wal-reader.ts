@@ -50,6 +50,12 @@ export interface WalFileScan {
   tornTail: number;
   /** Bytes skipped between valid entries (damage in the middle of the file). */
   damagedBytes: number;
+  /**
+   * Of those, stretches of zeros only: in a prepared file, part of a write that did
+   * not reach the disk before a crash (the pages of one write can survive in any
+   * order), with valid entries of the same write after it.
+   */
+  zeroBytes: number;
   /** Entries whose frame CRC was fine but whose body did not decode. */
   badEntries: number;
   /** The 16-byte file header is not ours (the entries were read anyway). */
@@ -85,7 +91,7 @@ export function endOfNonZero(buf: Uint8Array, from: number, to: number = buf.len
  * file header does not stop the scan: every entry carries its own magic and CRC.
  */
 export function scanWalFile(path: string, fromLsn: number, onEntry: (e: DecodedEntry) => void): WalFileScan {
-  const res: WalFileScan = { path, missing: false, validEnd: 0, size: 0, tornTail: 0, damagedBytes: 0, badEntries: 0, headerDamaged: false, lastLsn: 0 };
+  const res: WalFileScan = { path, missing: false, validEnd: 0, size: 0, tornTail: 0, damagedBytes: 0, zeroBytes: 0, badEntries: 0, headerDamaged: false, lastLsn: 0 };
   const buf = readFileOrNull(path);
   if (buf === null) {
     res.missing = true;
@@ -135,6 +141,7 @@ export function scanWalFile(path: string, fromLsn: number, onEntry: (e: DecodedE
       break;
     }
     res.damagedBytes += next - pos;
+    if (endOfNonZero(buf, pos, next) === pos) res.zeroBytes += next - pos;
     pos = next;
   }
   return res;

@@ -94,6 +94,8 @@ export class WalWriter {
   /** The next file being prepared (resolves true when `next.walprep` is ready), or null. */
   private preparing: Promise<boolean> | null = null;
   private prepared = false;
+  /** Preparing failed or was not possible (too little space) for the file with this first LSN: not tried again before the next one. */
+  private prepareSkippedFor = -1;
   /** Files opened from a prepared one / created to grow (for tests and metrics). */
   readonly opened = { prepared: 0, grown: 0 };
 
@@ -110,13 +112,17 @@ export class WalWriter {
 
   /** Opens a new file whose first entry will be `nextLsn`, then starts the loop. */
   async start(nextLsn: number): Promise<void> {
-    // A prepared file left by the last run is used; a half-made one is removed.
+    // A prepared file left by the last run is used; a half-made one is removed, and a
+    // ready one too when preparing is off.
     await unlink(this.preparedPath(true)).catch(() => {});
-    this.prepared = this.opts.prepare !== false && (await open(this.preparedPath(false), 'r').then(async (fh) => {
-      const { size } = await fh.stat();
-      await fh.close();
-      return size >= this.opts.fileTarget;
-    }, () => false));
+    if (this.opts.prepare === false) await unlink(this.preparedPath(false)).catch(() => {});
+    else {
+      this.prepared = await open(this.preparedPath(false), 'r').then(async (fh) => {
+        const { size } = await fh.stat();
+        await fh.close();
+        return size >= this.opts.fileTarget;
+      }, () => false);
+    }
     await this.openFile(nextLsn);
     this.lastSync = performance.now();
     this.loop = this.run();
@@ -148,6 +154,8 @@ export class WalWriter {
    */
   private prepareNext(): void {
     if (this.opts.prepare === false || this.prepared || this.preparing !== null || this.closing) return;
+    const forFile = this.file?.firstLsn ?? -1;
+    if (forFile === this.prepareSkippedFor) return;
     const tmp = this.preparedPath(true);
     this.preparing = (async () => {
       const fs = await statfs(this.dir);
@@ -166,8 +174,10 @@ export class WalWriter {
       return true;
     })().then((ok) => {
       this.prepared = ok;
+      if (!ok) this.prepareSkippedFor = forFile;
       return ok;
     }, async () => {
+      this.prepareSkippedFor = forFile;
       await unlink(tmp).catch(() => {});
       return false;
     }).finally(() => {
