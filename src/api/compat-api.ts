@@ -4,6 +4,8 @@
  *   POST /loki/api/v1/push                       Loki push: JSON, protobuf+snappy → 204
  *   POST /v1/logs                                OTLP/HTTP logs: protobuf, JSON → ExportLogsServiceResponse
  *   POST /_bulk, /{index}/_bulk                  Elasticsearch bulk → per-item response
+ *   POST /{index}/_doc, PUT|POST /{index}/_doc/{id}, /{index}/_create/{id}
+ *                                                Elasticsearch single-document index API → 201
  *   GET|HEAD|PUT …                               the Elasticsearch start-up probes (GET /, /_license, templates…)
  *   POST /services/collector[/event], …/raw      Splunk HEC → {"text":"Success","code":0}
  *   GET  /services/collector/health, POST …/ack
@@ -18,7 +20,7 @@
 import type http from 'node:http';
 import { decodeLokiPush } from '../protocols/ingest/loki.js';
 import { decodeOtlpLogs, otlpResponse } from '../protocols/ingest/otlp.js';
-import { decodeEsBulk, esBulkResponse, esErrorBody, esProbeResponse } from '../protocols/ingest/es-bulk.js';
+import { decodeEsBulk, esBulkResponse, esCreated, esErrorBody, esProbeResponse } from '../protocols/ingest/es-bulk.js';
 import { decodeHecEvents, decodeHecRaw, hecAckResponse, hecHealthResponse, hecResponse, hecResponseFor } from '../protocols/ingest/splunk-hec.js';
 import { IngestDecodeError, type DecodedBody } from '../protocols/ingest/types.js';
 import type { FormatName } from '../protocols/formats/format.js';
@@ -37,6 +39,17 @@ const HEC_EVENT = /^\/services\/collector(\/event)?(\/1\.0)?\/?$/;
 const HEC_RAW = /^\/services\/collector\/raw(\/1\.0)?\/?$/;
 const HEC_HEALTH = /^\/services\/collector\/health(\/1\.0)?\/?$/;
 const ES_BULK = /^(?:\/([^/_][^/]*))?\/_bulk\/?$/;
+/** `/{index}/_doc`, `/{index}/_doc/{id}`, `/{index}/_create/{id}`. */
+const ES_DOC = /^\/([^/_][^/]*)\/(_doc|_create)(?:\/([^/]+))?\/?$/;
+
+/** A URL path segment, decoded; null when its %-escapes are not valid UTF-8. */
+function pathSegment(s: string): string | null {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return null;
+  }
+}
 
 export class CompatApi {
   constructor(private readonly ingest: IngestApi, private readonly metrics: Metrics) {}
@@ -57,11 +70,20 @@ export class CompatApi {
       if (p === '/loki/api/v1/push') return ingest('loki', (b) => this.loki(b, req));
       if (p === '/v1/logs') return ingest('otlp', (b) => this.otlp(b, req));
       const bulk = ES_BULK.exec(p);
-      if (bulk !== null) return ingest('es_bulk', (b) => this.esBulk(b, bulk[1] === undefined ? null : decodeURIComponent(bulk[1]), req));
+      if (bulk !== null) {
+        const index = bulk[1] === undefined ? null : pathSegment(bulk[1]);
+        if (bulk[1] !== undefined && index === null) return answer(false, () => ({ status: 400, headers: { 'content-type': 'application/json' }, body: esErrorBody(400, 'illegal_argument_exception', 'the index in the path is not valid percent-encoded UTF-8') }));
+        return ingest('es_bulk', (b) => this.esBulk(b, index, req));
+      }
       if (HEC_EVENT.test(p)) return ingest('hec', (b) => this.hec(decodeHecEvents, b, url, req));
       if (HEC_RAW.test(p)) return ingest('hec', (b) => this.hec(decodeHecRaw, b, url, req));
       if (p === '/services/collector/ack') return ingest('hec', async (b) => hecAckResponse(b));
       if (p === '/gelf') return ingest('gelf', (b) => this.gelf(b, req));
+    }
+    const doc = method === 'POST' || method === 'PUT' ? ES_DOC.exec(p) : null;
+    // _doc without an id is POST only; _create needs an id.
+    if (doc !== null && (doc[3] !== undefined || (doc[2] === '_doc' && method === 'POST'))) {
+      return ingest('es_bulk', (b) => this.esDoc(b, doc[1]!, doc[2] === '_create' ? 'create' : 'index', doc[3] === undefined ? null : doc[3], req));
     }
     if (method === 'GET' && HEC_HEALTH.test(p)) return answer(true, () => hecHealthResponse(!this.ingest.overloaded));
     const probe = esProbeResponse(method, p);
@@ -134,6 +156,30 @@ export class CompatApi {
     // Items not durable in time answer 429 each: every bulk client retries those.
     const out = esBulkResponse(items, Date.now() - t0, (i) => durable && items[i]!.line !== undefined);
     return { status: 200, headers: { 'content-type': 'application/json; charset=UTF-8', 'x-elastic-product': 'Elasticsearch' }, body: out };
+  }
+
+  /**
+   * The single-document index API: the document is stored as one bulk item would be
+   * (docs/ingest-compat.md), and answered as Elasticsearch answers `PUT /{index}/_doc/{id}`:
+   * 201 with `result: created`, or the item's error with its status.
+   */
+  private async esDoc(body: Buffer, rawIndex: string, action: 'index' | 'create', rawId: string | null, req: http.IncomingMessage): Promise<Answer> {
+    const json = { 'content-type': 'application/json; charset=UTF-8', 'x-elastic-product': 'Elasticsearch' };
+    const index = pathSegment(rawIndex);
+    const id = rawId === null ? null : pathSegment(rawId);
+    if (index === null || (rawId !== null && id === null)) return { status: 400, headers: json, body: esErrorBody(400, 'illegal_argument_exception', 'the index or id in the path is not valid percent-encoded UTF-8') };
+    // As one bulk item: the action line, then the document on one line (in valid JSON,
+    // CR and LF can only be whitespace between tokens, so they become spaces).
+    const action_ = JSON.stringify({ [action]: id === null ? {} : { _id: id } });
+    const source = Buffer.from(body);
+    for (let i = 0; i < source.length; i++) if (source[i] === 0x0a || source[i] === 0x0d) source[i] = 0x20;
+    const { items } = decodeEsBulk(Buffer.concat([Buffer.from(`${action_}\n`), source, Buffer.from('\n')]), index, { maxItem: this.ingest.limits.maxItem });
+    const item = items[0];
+    if (item === undefined) return { status: 400, headers: json, body: esErrorBody(400, 'parse_exception', 'request body is required') };
+    if (item.error !== undefined) return { status: item.error.status, headers: json, body: esErrorBody(item.error.status, item.error.type, item.error.reason) };
+    if (!(await this.store({ lines: [item.line!], rejected: [] }, req, 'es_bulk'))) return busy('es_bulk');
+    const { status: _status, ...result } = esCreated(item, 0) as { status: number };
+    return { status: 201, headers: { ...json, location: `/${encodeURIComponent(item._index)}/_doc/${encodeURIComponent(item._id)}` }, body: JSON.stringify(result) };
   }
 
   private async hec(decode: (b: Buffer, q: URLSearchParams) => DecodedBody, body: Buffer, url: URL, req: http.IncomingMessage): Promise<Answer> {

@@ -77,6 +77,26 @@ test('Elasticsearch client 8: product check passes, the bulk helper stores every
     assert.equal(r.items[0]!.create!.status, 201);
     assert.equal(r.items[0]!.create!._id, 'doc-a');
 
+    // The single-document API: index with and without an id, and create.
+    const a = await client.index({ index: 'app-logs', document: { message: 'es client index api', host: { name: 'es-host-2' }, log: { level: 'warn' } } });
+    assert.equal(a.result, 'created');
+    assert.equal(a._index, 'app-logs');
+    assert.ok(a._id.length > 0);
+    const b = await client.index({ index: 'app-logs', id: 'doc-b', document: { message: 'es client index api with id', host: { name: 'es-host-2' } } });
+    assert.equal(b._id, 'doc-b');
+    const c = await client.create({ index: 'audit', id: 'doc-c', document: { message: 'es client create api', host: { name: 'es-host-2' } } });
+    assert.equal(c.result, 'created');
+    assert.equal(c._index, 'audit');
+    const single = await records('listener:es_bulk host:es-host-2');
+    assert.equal(single.length, 3);
+    const withId = single.find((x) => x.message === 'es client index api with id')!;
+    assert.equal(fieldsOf(withId)._id, 'doc-b');
+    assert.equal(fieldsOf(withId).index, 'app-logs');
+    assert.equal(single.find((x) => x.message === 'es client index api')!.severity, 4);
+    assert.equal(fieldsOf(single.find((x) => x.message === 'es client create api')!).index, 'audit');
+    // A document the client cannot send (not an object) is refused with Elasticsearch's error shape.
+    await assert.rejects(client.index({ index: 'app-logs', document: [1, 2] as unknown as Record<string, unknown> }), (err: { meta?: { statusCode?: number } }) => err.meta?.statusCode === 400);
+
     const got = await records('listener:es_bulk host:es-host-1');
     assert.equal(got.length, docs.length + 1);
     const seqs = got.map((x) => Number(fieldsOf(x).seq)).filter((n) => !Number.isNaN(n)).sort((a, b) => a - b);

@@ -108,6 +108,33 @@ test('Elasticsearch: start-up probes, bulk with per-item results, and a rejected
   assert.equal(await count('listener:es_bulk'), r.items.length + stored);
 });
 
+test('Elasticsearch single-document API: a pretty-printed document with PUT and an id, 201; bad JSON and a bad path, 400', async () => {
+  const doc = Buffer.from('{\n  "@timestamp": "2026-12-02T09:30:00.250Z",\n  "message": "single\\nline two",\n  "host": {\n    "name": "doc-host"\n  },\n  "amount": 1.50\n}\n');
+  const r = await curl('PUT', '/orders/_doc/ord-1', { body: doc, headers: { 'content-type': 'application/json' } });
+  assert.equal(r.status, 201, r.body);
+  const body = JSON.parse(r.body) as Record<string, unknown>;
+  assert.equal(body.result, 'created');
+  assert.equal(body._index, 'orders');
+  assert.equal(body._id, 'ord-1');
+  assert.match(r.headers, /x-elastic-product: Elasticsearch/i);
+  const [rec] = await records('listener:es_bulk host:doc-host');
+  assert.ok(rec);
+  assert.equal(rec.message, 'single\nline two', 'an escaped line break stays one');
+  assert.equal(rec.timestamp, '2026-12-02T09:30:00.250000000Z');
+  assert.equal((rec.fields as Record<string, unknown>).amount, '1.50', 'the number as written');
+  assert.equal((rec.fields as Record<string, unknown>)._id, 'ord-1');
+  // POST without an id: one is made up.
+  const auto = await curl('POST', '/orders/_doc', { body: Buffer.from('{"message":"auto id","host":"doc-host"}'), headers: { 'content-type': 'application/json' } });
+  assert.equal(auto.status, 201);
+  assert.ok(((JSON.parse(auto.body) as { _id: string })._id).length >= 16);
+  const bad = await curl('POST', '/orders/_doc', { body: Buffer.from('{"message": "unterminated'), headers: { 'content-type': 'application/json' } });
+  assert.equal(bad.status, 400);
+  assert.ok((JSON.parse(bad.body) as { error: { type: string } }).error.type);
+  const badPath = await curl('PUT', '/orders/_doc/%E0%A4%A', { body: Buffer.from('{"message":"x"}'), headers: { 'content-type': 'application/json' } });
+  assert.equal(badPath.status, 400);
+  assert.equal(await count('listener:es_bulk host:doc-host'), 2);
+});
+
 test('Splunk HEC: events and raw, health, and a body with bad events (the good ones stored)', async () => {
   const health = await curl('GET', '/services/collector/health');
   assert.equal(health.status, 200);

@@ -252,7 +252,8 @@ export function esLine(body: Buffer, members: Member[], index: string | null, id
 }
 
 /** Per-item result in the response of an item that was stored. */
-function created(item: EsBulkItem, seqNo: number): object {
+/** A stored item's result, as Elasticsearch gives it for a new document. */
+export function esCreated(item: EsBulkItem, seqNo: number): object {
   return {
     _index: item._index, _id: item._id, _version: 1, result: 'created',
     _shards: { total: 1, successful: 1, failed: 0 }, _seq_no: seqNo, _primary_term: 1, status: 201,
@@ -274,7 +275,7 @@ export function esBulkResponse(items: EsBulkItem[], tookMs: number, stored: (i: 
       errors = true;
       result = { _index: item._index, _id: item._id, status: item.error.status, error: { type: item.error.type, reason: item.error.reason } };
     } else if (stored(i)) {
-      result = created(item, i);
+      result = esCreated(item, i);
     } else {
       errors = true;
       result = {
