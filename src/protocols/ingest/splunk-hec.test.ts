@@ -87,6 +87,15 @@ test('raw endpoint: one event per line, query parameters apply, blank lines skip
   assert.equal(long.lines.length, 1);
 });
 
+test('raw endpoint: ?time= sets every event\'s time (epoch seconds, with a fraction); a time that is not one refuses the request', () => {
+  const rs = records(decodeHecRaw(Buffer.from('one\ntwo\n'), q('time=1795341600.25&host=h')).lines);
+  assert.equal(rs.length, 2);
+  for (const r of rs) expectRecord(r, { host: 'h', timestamp: 1_795_341_600_250_000_000n }, 'raw ?time=');
+  // Empty: no time given (receive time).
+  expectRecord(records(decodeHecRaw(Buffer.from('x\n'), q('time=')).lines)[0]!, { timestamp: BigInt(RECEIVED_MS) * 1_000_000n }, 'empty time');
+  assert.throws(() => decodeHecRaw(Buffer.from('x\n'), q('time=yesterday')), (e: Error & { reason?: string }) => e.reason === 'invalid_data_format');
+});
+
 test('responses: codes, health, acks', () => {
   assert.deepEqual(hecResponse('success'), { status: 200, body: Buffer.from('{"text":"Success","code":0}') });
   assert.deepEqual(json(hecResponse('success', { ackId: 7 }).body), { text: 'Success', code: 0, ackId: 7 });

@@ -13,9 +13,9 @@
  * stops being JSON, the events after that point cannot be delimited: the one at the
  * error is rejected and the rest of the body is dropped (it was never readable).
  */
-import type { DecodedBody } from './types.js';
+import { IngestDecodeError, type DecodedBody } from './types.js';
 import {
-  KeyNames, RawLine, isNull, lastMember, memberTime, scanObject, usableText, wouldBeGelf,
+  KeyNames, RawLine, isNull, lastMember, memberTime, rfc3339Of, scanObject, usableText, wouldBeGelf,
   type Member,
 } from './json-members.js';
 import { skipWs } from '../formats/json-scanner.js';
@@ -70,6 +70,10 @@ function metaFromQuery(query: URLSearchParams): Map<string, string> {
 export function decodeHecEvents(body: Buffer, query: URLSearchParams, opts: HecOptions = {}): DecodedBody {
   const maxItem = opts.maxItem ?? DEFAULT_MAX_ITEM;
   const defaults = metaFromQuery(query);
+  // `?time=`: the time of every event of the request (epoch seconds, as an event's `time`).
+  const timeParam = query.get('time');
+  const time = timeParam === null || timeParam === '' ? null : rfc3339Of(timeParam);
+  if (timeParam !== null && timeParam !== '' && time === null) throw new IngestDecodeError('invalid_data_format', `the time parameter ${JSON.stringify(timeParam.slice(0, 40))} is not a time (epoch seconds)`);
   const lines: Buffer[] = [];
   const rejected: { index: number; reason: string }[] = [];
   const e = body.length;
@@ -153,6 +157,10 @@ function hasMessage(members: Member[]): boolean {
 export function decodeHecRaw(body: Buffer, query: URLSearchParams, opts: HecOptions = {}): DecodedBody {
   const maxItem = opts.maxItem ?? DEFAULT_MAX_ITEM;
   const defaults = metaFromQuery(query);
+  // `?time=`: the time of every event of the request (epoch seconds, as an event's `time`).
+  const timeParam = query.get('time');
+  const time = timeParam === null || timeParam === '' ? null : rfc3339Of(timeParam);
+  if (timeParam !== null && timeParam !== '' && time === null) throw new IngestDecodeError('invalid_data_format', `the time parameter ${JSON.stringify(timeParam.slice(0, 40))} is not a time (epoch seconds)`);
   const lines: Buffer[] = [];
   const rejected: { index: number; reason: string }[] = [];
   const e = body.length;
@@ -171,6 +179,7 @@ export function decodeHecRaw(body: Buffer, query: URLSearchParams, opts: HecOpti
       continue;
     }
     const out = new RawLine();
+    if (time !== null) out.text('time', time);
     for (const k of META) if (defaults.has(k)) out.text(k, defaults.get(k)!);
     out.text('message', body.toString('utf8', s, le));
     lines.push(out.done());
