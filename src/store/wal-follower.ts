@@ -18,7 +18,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { FILE_HEADER_SIZE, MAX_WAL_ENTRY, WAL_DIR, WAL_ENTRY_HEADER_SIZE, WAL_ENTRY_MAGIC } from './consts.js';
 import { checkEntry, decodeEntryBody, type DecodedEntry } from './wal-entry.js';
-import { endOfNonZero, listWalFiles } from './wal-reader.js';
+import { endOfNonZero, listWalFiles, nextValidEntry } from './wal-reader.js';
 import { CorruptError } from './byte-buffer.js';
 
 export interface FollowResult {
@@ -37,8 +37,6 @@ const FIRST_READ = 64 * 1024;
 const MAX_READ = 8 * 1024 * 1024;
 
 /** What consume() stopped at. */
-const ENTRY_MAGIC = Buffer.alloc(4);
-ENTRY_MAGIC.writeUInt32LE(WAL_ENTRY_MAGIC);
 
 const enum Stop {
   /** Everything given was used, or an entry needs bytes past the end of what was read. */
@@ -219,13 +217,7 @@ export class WalFollower {
         break;
       }
       // Damage: skip to the next valid entry, never past the writer's position.
-      let next = -1;
-      for (let q = buf.indexOf(ENTRY_MAGIC, pos + 1); q >= 0; q = buf.indexOf(ENTRY_MAGIC, q + 1)) {
-        if (checkEntry(buf, q, buf.length) >= 0) {
-          next = q;
-          break;
-        }
-      }
+      const next = nextValidEntry(buf, pos);
       if (next >= 0) {
         pos = next;
         continue;

@@ -66,6 +66,14 @@ export interface WalFileScan {
 const MAGIC = Buffer.alloc(4);
 MAGIC.writeUInt32LE(WAL_ENTRY_MAGIC);
 
+/** Where the next entry that checks out begins in buf after `pos`, or -1. */
+export function nextValidEntry(buf: Buffer, pos: number): number {
+  for (let q = buf.indexOf(MAGIC, pos + 1); q >= 0; q = buf.indexOf(MAGIC, q + 1)) {
+    if (checkEntry(buf, q, buf.length) >= 0) return q;
+  }
+  return -1;
+}
+
 const ZEROS = Buffer.alloc(64 * 1024);
 
 /**
@@ -129,13 +137,7 @@ export function scanWalFile(path: string, fromLsn: number, onEntry: (e: DecodedE
       continue;
     }
     // Find the next valid entry; none means a torn tail.
-    let next = -1;
-    for (let q = buf.indexOf(MAGIC, pos + 1); q >= 0; q = buf.indexOf(MAGIC, q + 1)) {
-      if (checkEntry(buf, q, buf.length) >= 0) {
-        next = q;
-        break;
-      }
-    }
+    const next = nextValidEntry(buf, pos);
     if (next < 0) {
       res.tornTail = end - pos;
       break;
