@@ -37,7 +37,6 @@ const FIRST_READ = 64 * 1024;
 const MAX_READ = 8 * 1024 * 1024;
 
 /** What consume() stopped at. */
-
 const enum Stop {
   /** Everything given was used, or an entry needs bytes past the end of what was read. */
   More,
