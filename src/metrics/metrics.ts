@@ -128,6 +128,11 @@ export class Metrics {
   readonly storeWalFiles = new Gauge({
     name: 'ringlog_store_wal_files', help: 'Write-ahead log files on disk', registers: [this.registry],
   });
+  readonly storeWalFilesOpened = new Gauge({
+    name: 'ringlog_store_wal_files_opened',
+    help: 'WAL files opened since start, by how: prepared (zero-filled ahead, store.walPrepare) or grown (created empty: none was ready, or too little free space)',
+    labelNames: ['kind'], registers: [this.registry],
+  });
   readonly storeBlocks = new Counter({
     name: 'ringlog_store_blocks_total', help: 'Blocks sealed and written', registers: [this.registry],
   });

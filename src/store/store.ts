@@ -525,6 +525,10 @@ export class Store implements Output {
   private observe(): void {
     this.metrics.storePendingBytes.set(this.pendingBytes);
     this.metrics.storeWalFiles.set(this.wal?.files.length ?? 0);
+    if (this.wal) {
+      this.metrics.storeWalFilesOpened.set({ kind: 'prepared' }, this.wal.opened.prepared);
+      this.metrics.storeWalFilesOpened.set({ kind: 'grown' }, this.wal.opened.grown);
+    }
   }
 }
 

@@ -96,7 +96,7 @@ export class WalWriter {
   private prepared = false;
   /** Preparing failed or was not possible (too little space) for the file with this first LSN: not tried again before the next one. */
   private prepareSkippedFor = -1;
-  /** Files opened from a prepared one / created to grow (tests read it). */
+  /** Files opened from a prepared one / created to grow (ringlog_store_wal_files_opened). */
   readonly opened = { prepared: 0, grown: 0 };
 
   constructor(private readonly dir: string, existing: WalFile[], private readonly opts: WalWriterOptions) {

@@ -11,11 +11,14 @@
  * replay, no damage, the same records.
  */
 import { after, test } from 'node:test';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { startServer, type RinglogServer } from '../../bench/lib/server.js';
 import { runBenchCli, sleep, tempDir, removeDir } from './lifecycle-helpers.js';
 import { StoreReader, newStats } from '../../src/store/store-reader.js';
 import { seqOfRecord } from '../../src/loadgen/payload.js';
+import { STORE_DIR, WAL_DIR, WAL_FILE_TARGET, WAL_PREPARED_FILE } from '../../src/store/consts.js';
 
 const ROUNDS = 4;
 const CONNECTIONS = 4;
@@ -91,6 +94,13 @@ for (let round = 1; round <= ROUNDS; round++) {
     dirs.push(dataDir);
     // Small commits, so that kills land in every phase: WAL appends, block writes, commits, WAL cleanup.
     const storeArgs = ['--fsync', 'always', '--retention-age', '0'];
+    // Even rounds: a prepared WAL file (zeros) waits from the start, so that the kill
+    // lands while entries are written over zeros, as they are past the first file.
+    const prepared = round % 2 === 0;
+    if (prepared) {
+      mkdirSync(join(dataDir, STORE_DIR, WAL_DIR), { recursive: true });
+      writeFileSync(join(dataDir, STORE_DIR, WAL_DIR, WAL_PREPARED_FILE), Buffer.alloc(WAL_FILE_TARGET));
+    }
     const srv = await startServer({ dataDir, output: [], args: storeArgs });
     servers.push(srv);
     const bench = runBenchCli(['--target', `127.0.0.1:${srv.address('tcp').port}`, '--connections', String(CONNECTIONS),
@@ -105,11 +115,13 @@ for (let round = 1; round <= ROUNDS; round++) {
       await sleep(5 + rand() * 20);
     }
     acked = await srv.metric('ringlog_store_records_total');
+    const opened = await srv.metric('ringlog_store_wal_files_opened', { kind: 'prepared' });
     srv.proc.kill('SIGKILL');
     await srv.exited;
     bench.proc.kill('SIGKILL');
     await bench.result;
     assert.ok(acked > 10_000, `the bench got going before the kill (${acked} acknowledged; seed ${seed})`);
+    if (prepared) assert.ok(opened >= 1, `the WAL was written over a prepared file (${opened})`);
 
     // Restart: recovery replays the WAL past the checkpoint.
     const again = await startServer({ dataDir, output: [], args: storeArgs });
@@ -131,6 +143,6 @@ for (let round = 1; round <= ROUNDS; round++) {
     await third.stop();
     const after = readStore(dataDir);
     assert.equal(after.records, contents.records, 'the same records after a clean restart');
-    console.log(`# round ${round}: killed after ${Math.round(killAfterMs)} ms, ${acked} acknowledged, ${total} stored, ${replayed} replayed from the WAL`);
+    console.log(`# round ${round}: killed after ${Math.round(killAfterMs)} ms, ${acked} acknowledged, ${total} stored, ${replayed} replayed from the WAL, ${opened} prepared WAL file(s) used`);
   });
 }
