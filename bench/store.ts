@@ -121,27 +121,32 @@ async function throughput(a: Args): Promise<{ rows: string[][]; storeRate: numbe
     { name: 'null output (edge only)', outputs: () => ['null'], serverArgs: ['--no-store'], count: 'null' },
   ];
   if (a.storeOnly) targets.splice(1);
+  const configDir = mkdtempSync(path.join(os.tmpdir(), 'ringlog-bench-store-cfg-'));
   if (a.walPrepareBaseline) {
-    const config = path.join(mkdtempSync(path.join(os.tmpdir(), 'ringlog-bench-store-cfg-')), 'config.json');
+    const config = path.join(configDir, 'config.json');
     writeFileSync(config, JSON.stringify({ store: { walPrepare: false } }));
     targets.splice(1, 0, { ...targets[0]!, name: 'store, walPrepare off', serverArgs: ['--config', config, ...targets[0]!.serverArgs] });
   }
   const runs = new Map<string, ServerRun[]>();
-  for (let r = 1; r <= a.repeat; r++) {
-    for (const t of targets) {
-      process.stderr.write(`throughput [${r}/${a.repeat}]: ${t.name}…\n`);
-      const dir = tmpDir('tp');
-      try {
-        const run = await measureServerRun({
-          dataDir: path.join(dir, 'data'), outputs: t.outputs(dir), serverArgs: t.serverArgs, countOutput: t.count,
-          loadgenArgs: ['--connections', String(a.connections), '--messages', String(a.messages), '--size', String(size)],
-          messages: a.messages, timeoutSec: a.timeoutSec,
-        });
-        runs.set(t.name, [...(runs.get(t.name) ?? []), run]);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
+  try {
+    for (let r = 1; r <= a.repeat; r++) {
+      for (const t of targets) {
+        process.stderr.write(`throughput [${r}/${a.repeat}]: ${t.name}…\n`);
+        const dir = tmpDir('tp');
+        try {
+          const run = await measureServerRun({
+            dataDir: path.join(dir, 'data'), outputs: t.outputs(dir), serverArgs: t.serverArgs, countOutput: t.count,
+            loadgenArgs: ['--connections', String(a.connections), '--messages', String(a.messages), '--size', String(size)],
+            messages: a.messages, timeoutSec: a.timeoutSec,
+          });
+          runs.set(t.name, [...(runs.get(t.name) ?? []), run]);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
       }
     }
+  } finally {
+    rmSync(configDir, { recursive: true, force: true });
   }
   const rows: string[][] = [['target', 'records/s', 'MB/s', 'vs NDJSON', 'vs null', 'CPU ns/rec: loop+store+other', 'peak RSS', 'sender msgs/s', 'note']];
   const rate = (name: string) => median((runs.get(name) ?? []).map((x) => x.msgsPerSec));

@@ -66,9 +66,10 @@ export function threadCpu(pid: number): Map<number, { comm: string; ns: number }
 /** Busy and total time of every CPU of the machine, from /proc/stat (clock ticks), or null off Linux. */
 export function machineCpu(): { busy: number; total: number } | null {
   try {
-    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal (guest and guest_nice are already in user and nice).
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
     const total = line.reduce((a, b) => a + b, 0);
-    // user nice system idle iowait irq softirq steal…: idle and iowait are not busy.
+    // Idle and iowait are not busy.
     return { busy: total - line[3]! - (line[4] ?? 0), total };
   } catch {
     return null;

@@ -20,7 +20,7 @@
 import type http from 'node:http';
 import { decodeLokiPush } from '../protocols/ingest/loki.js';
 import { decodeOtlpLogs, otlpResponse } from '../protocols/ingest/otlp.js';
-import { decodeEsBulk, esBulkResponse, esCreated, esErrorBody, esProbeResponse } from '../protocols/ingest/es-bulk.js';
+import { decodeEsBulk, esBulkResponse, esCreated, esDocumentLine, esErrorBody, esIndexNameError, esProbeResponse } from '../protocols/ingest/es-bulk.js';
 import { decodeHecEvents, decodeHecRaw, hecAckResponse, hecHealthResponse, hecResponse, hecResponseFor } from '../protocols/ingest/splunk-hec.js';
 import { IngestDecodeError, type DecodedBody } from '../protocols/ingest/types.js';
 import type { FormatName } from '../protocols/formats/format.js';
@@ -72,7 +72,9 @@ export class CompatApi {
       const bulk = ES_BULK.exec(p);
       if (bulk !== null) {
         const index = bulk[1] === undefined ? null : pathSegment(bulk[1]);
-        if (bulk[1] !== undefined && index === null) return answer(false, () => ({ status: 400, headers: { 'content-type': 'application/json' }, body: esErrorBody(400, 'illegal_argument_exception', 'the index in the path is not valid percent-encoded UTF-8') }));
+        if (bulk[1] !== undefined && index === null) {
+          return ingest('es_bulk', async () => ({ status: 400, headers: { 'content-type': 'application/json; charset=UTF-8', 'x-elastic-product': 'Elasticsearch' }, body: esErrorBody(400, 'illegal_argument_exception', 'the index in the path is not valid percent-encoded UTF-8') }));
+        }
         return ingest('es_bulk', (b) => this.esBulk(b, index, req));
       }
       if (HEC_EVENT.test(p)) return ingest('hec', (b) => this.hec(decodeHecEvents, b, url, req));
@@ -165,18 +167,20 @@ export class CompatApi {
    */
   private async esDoc(body: Buffer, rawIndex: string, action: 'index' | 'create', rawId: string | null, req: http.IncomingMessage): Promise<Answer> {
     const json = { 'content-type': 'application/json; charset=UTF-8', 'x-elastic-product': 'Elasticsearch' };
+    const refuse = (status: number, type: string, reason: string): Answer => ({ status, headers: json, body: esErrorBody(status, type, reason) });
     const index = pathSegment(rawIndex);
     const id = rawId === null ? null : pathSegment(rawId);
-    if (index === null || (rawId !== null && id === null)) return { status: 400, headers: json, body: esErrorBody(400, 'illegal_argument_exception', 'the index or id in the path is not valid percent-encoded UTF-8') };
-    // As one bulk item: the action line, then the document on one line (in valid JSON,
-    // CR and LF can only be whitespace between tokens, so they become spaces).
-    const action_ = JSON.stringify({ [action]: id === null ? {} : { _id: id } });
-    const source = Buffer.from(body);
-    for (let i = 0; i < source.length; i++) if (source[i] === 0x0a || source[i] === 0x0d) source[i] = 0x20;
-    const { items } = decodeEsBulk(Buffer.concat([Buffer.from(`${action_}\n`), source, Buffer.from('\n')]), index, { maxItem: this.ingest.limits.maxItem });
-    const item = items[0];
-    if (item === undefined) return { status: 400, headers: json, body: esErrorBody(400, 'parse_exception', 'request body is required') };
-    if (item.error !== undefined) return { status: item.error.status, headers: json, body: esErrorBody(item.error.status, item.error.type, item.error.reason) };
+    if (index === null || (rawId !== null && id === null)) return refuse(400, 'illegal_argument_exception', 'the index or id in the path is not valid percent-encoded UTF-8');
+    const badName = esIndexNameError(index);
+    if (badName !== null) return refuse(400, 'invalid_index_name_exception', `Invalid index name [${index}], ${badName}`);
+    const maxItem = this.ingest.limits.maxItem;
+    if (body.length > maxItem) return refuse(413, 'document_too_large', `the document is ${body.length} bytes, more than the limit of ${maxItem} (ingest.maxItem)`);
+    const doc = esDocumentLine(body);
+    if (doc.every((c) => c === 0x20 || c === 0x09)) return refuse(400, 'parse_exception', 'request body is required');
+    // Stored exactly as a bulk item with this action, index and id would be.
+    const actionLine = Buffer.from(`${JSON.stringify({ [action]: id === null ? {} : { _id: id } })}\n`);
+    const item = decodeEsBulk(Buffer.concat([actionLine, doc, Buffer.from('\n')]), index, { maxItem }).items[0]!;
+    if (item.error !== undefined) return refuse(item.error.status, item.error.type, item.error.reason.replace(/^the document on line 2 /, 'the document '));
     if (!(await this.store({ lines: [item.line!], rejected: [] }, req, 'es_bulk'))) return busy('es_bulk');
     const { status: _status, ...result } = esCreated(item, 0) as { status: number };
     return { status: 201, headers: { ...json, location: `/${encodeURIComponent(item._index)}/_doc/${encodeURIComponent(item._id)}` }, body: JSON.stringify(result) };

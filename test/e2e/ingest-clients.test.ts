@@ -154,6 +154,7 @@ test('OpenTelemetry SDK with the OTLP/HTTP log exporters, JSON and protobuf: exp
     assert.equal(f['scope.name'], 'ringlog-e2e');
     assert.equal(f['severity_text'], 'WARN');
     // The SDK's default resource: service.name becomes the app.
+    assert.ok(typeof f['resource.service.name'] === 'string' && f['resource.service.name'] !== '', JSON.stringify(first));
     assert.equal(first.app, f['resource.service.name']);
   }
 });

@@ -37,9 +37,12 @@ async function curl(method: string, route: string, opts: { file?: string; body?:
   if (opts.file) args.push('--data-binary', `@${fixture(opts.file)}`);
   if (opts.body) args.push('--data-binary', '@-');
   const r = await runOk('curl', args, { input: opts.body, timeoutMs: 30_000 });
-  const split = r.stdout.indexOf('\r\n\r\n');
-  const headers = r.stdout.slice(0, split);
-  return { status: Number(/^HTTP\/[\d.]+ (\d+)/.exec(headers)![1]), headers, body: r.stdout.slice(split + 4) };
+  // A large body goes out after "100 Continue" (curl sends Expect: 100-continue): skip that answer.
+  let out = r.stdout;
+  while (/^HTTP\/[\d.]+ 100 /.test(out)) out = out.slice(out.indexOf('\r\n\r\n') + 4);
+  const split = out.indexOf('\r\n\r\n');
+  const headers = out.slice(0, split);
+  return { status: Number(/^HTTP\/[\d.]+ (\d+)/.exec(headers)![1]), headers, body: out.slice(split + 4) };
 }
 
 async function count(query: string): Promise<number> {
@@ -130,9 +133,21 @@ test('Elasticsearch single-document API: a pretty-printed document with PUT and 
   const bad = await curl('POST', '/orders/_doc', { body: Buffer.from('{"message": "unterminated'), headers: { 'content-type': 'application/json' } });
   assert.equal(bad.status, 400);
   assert.ok((JSON.parse(bad.body) as { error: { type: string } }).error.type);
-  const badPath = await curl('PUT', '/orders/_doc/%E0%A4%A', { body: Buffer.from('{"message":"x"}'), headers: { 'content-type': 'application/json' } });
-  assert.equal(badPath.status, 400);
-  assert.equal(await count('listener:es_bulk host:doc-host'), 2);
+  for (const path of ['/orders/_doc/%E0%A4%A', '/orders/_doc/%FF', '/Orders/_doc', '/%5Forders/_doc']) {
+    const badPath = await curl(path.endsWith('_doc') ? 'POST' : 'PUT', path, { body: Buffer.from('{"message":"x","host":"doc-host"}'), headers: { 'content-type': 'application/json' } });
+    assert.equal(badPath.status, 400, path);
+  }
+  // A raw line break inside a string is not JSON: refused, not mended.
+  const rawBreak = await curl('POST', '/orders/_doc', { body: Buffer.from('{"message":"a\nb","host":"doc-host"}'), headers: { 'content-type': 'application/json' } });
+  assert.equal(rawBreak.status, 400);
+  // A UTF-8 BOM before the document is allowed.
+  const bom = await curl('POST', '/orders/_doc', { body: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"message":"after a bom","host":"doc-host"}')]), headers: { 'content-type': 'application/json' } });
+  assert.equal(bom.status, 201, bom.body);
+  const empty = await curl('POST', '/orders/_doc', { body: Buffer.from(' \n'), headers: { 'content-type': 'application/json' } });
+  assert.equal(empty.status, 400);
+  const big = await curl('POST', '/orders/_doc', { body: Buffer.from(`{"message":"${'x'.repeat(1100 * 1024)}","host":"doc-host"}`), headers: { 'content-type': 'application/json' } });
+  assert.equal(big.status, 413);
+  assert.equal(await count('listener:es_bulk host:doc-host'), 3);
 });
 
 test('Splunk HEC: events and raw, health, and a body with bad events (the good ones stored)', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { ES_VERSION, decodeEsBulk, esBulkResponse, esErrorBody, esProbeResponse, type EsBulkItem } from './es-bulk.js';
+import { ES_VERSION, decodeEsBulk, esBulkResponse, esDocumentLine, esErrorBody, esIndexNameError, esProbeResponse, type EsBulkItem } from './es-bulk.js';
 import { IngestDecodeError } from './types.js';
 import { assertLinesParse, expectRecord, fixture, ns, records } from './compat-test-helpers.js';
 
@@ -206,4 +206,18 @@ test('probe requests: what Filebeat, Logstash, Vector and Fluent Bit ask at star
   for (const [m, p] of [['POST', '/_bulk'], ['POST', '/logs/_bulk?pipeline=x'], ['DELETE', '/'], ['GET', '/logs/_search'], ['GET', '/_unknown']]) {
     assert.equal(esProbeResponse(m!, p!), null, `${m} ${p}`);
   }
+});
+
+test('single documents: esDocumentLine joins a pretty-printed document into one line, leaves strings alone, drops a BOM', () => {
+  assert.equal(esDocumentLine(Buffer.from('{\r\n  "a": 1,\n  "b": "x\\ny"\n}\n')).toString(), '{    "a": 1,   "b": "x\\ny" } ');
+  // A raw line break inside a string stays (the JSON is invalid and is refused later).
+  assert.equal(esDocumentLine(Buffer.from('{"m":"a\nb"}')).toString(), '{"m":"a\nb"}');
+  // An escaped quote does not end the string.
+  assert.equal(esDocumentLine(Buffer.from('{"m":"q\\"\n"}\n')).toString(), '{"m":"q\\"\n"} ');
+  assert.equal(esDocumentLine(Buffer.from('\ufeff{"a":1}')).toString(), '{"a":1}');
+});
+
+test('single documents: index names as Elasticsearch accepts them', () => {
+  for (const ok of ['logs', 'logs-2026.12.02', 'app_logs', 'a+b', 'é']) assert.equal(esIndexNameError(ok), null, ok);
+  for (const bad of ['', 'Logs', '_x', '-x', '+x', '.', '..', 'a b', 'a,b', 'a*', 'a#b', 'a/b', 'x'.repeat(256)]) assert.ok(esIndexNameError(bad) !== null, bad);
 });

@@ -49,7 +49,7 @@ export interface EsBulkItem {
 }
 
 export interface EsBulkOptions {
-  /** Largest source document in bytes (default 64 KiB, as limits.maxFrame). */
+  /** Largest source document in bytes (the route passes ingest.maxItem; 64 KiB when not given). */
   maxItem?: number;
   /** Makes the `_id` of an item that has none (default: 20 random base64url characters, like Elasticsearch's). */
   newId?: () => string;
@@ -122,7 +122,7 @@ export function decodeEsBulk(body: Buffer, indexFromPath: string | null, opts: E
     if (len > maxItem) {
       item.error = {
         status: 400, type: 'illegal_argument_exception',
-        reason: `the document on line ${lineNo} is ${len} bytes, over ringlog's limit of ${maxItem} bytes (limits.maxFrame)`,
+        reason: `the document on line ${lineNo} is ${len} bytes, over ringlog's limit of ${maxItem} bytes (ingest.maxItem)`,
       };
       continue;
     }
@@ -294,4 +294,41 @@ export function esBulkResponse(items: EsBulkItem[], tookMs: number, stored: (i: 
  */
 export function esErrorBody(status: number, type: string, reason: string): Buffer {
   return Buffer.from(JSON.stringify({ error: { root_cause: [{ type, reason }], type, reason }, status }), 'utf8');
+}
+
+/**
+ * The body of a single-document request (`PUT /{index}/_doc/{id}`) as a bulk source
+ * line: the UTF-8 BOM dropped, and CR and LF between JSON tokens (a pretty-printed
+ * document) turned into spaces. Inside a string they are left alone, so a document
+ * with a raw line break in a string stays invalid JSON and is refused as
+ * Elasticsearch refuses it.
+ */
+export function esDocumentLine(body: Buffer): Buffer {
+  const start = skipBom(body, 0, body.length);
+  const out = Buffer.from(body.subarray(start));
+  let inString = false;
+  for (let i = 0; i < out.length; i++) {
+    const c = out[i]!;
+    if (inString) {
+      if (c === 0x5c) i++; // the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x0a || c === 0x0d) out[i] = 0x20;
+  }
+  return out;
+}
+
+/**
+ * Why Elasticsearch would refuse `name` as an index name (its rules: lowercase; none
+ * of \ / * ? " < > | , # space; not starting with - _ +; not . or ..; at most 255
+ * bytes), or null when it is a valid one.
+ */
+export function esIndexNameError(name: string): string | null {
+  if (name.length === 0) return 'must not be empty';
+  if (name !== name.toLowerCase()) return 'must be lowercase';
+  if (/[\\/*?"<>| ,#]/.test(name)) return 'must not contain \\, /, *, ?, ", <, >, |, a space, a comma or #';
+  if (/^[-_+]/.test(name)) return 'must not start with -, _ or +';
+  if (name === '.' || name === '..') return 'must not be . or ..';
+  if (Buffer.byteLength(name, 'utf8') > 255) return 'is longer than 255 bytes';
+  return null;
 }

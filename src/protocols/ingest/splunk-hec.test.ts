@@ -94,6 +94,9 @@ test('raw endpoint: ?time= sets every event\'s time (epoch seconds, with a fract
   // Empty: no time given (receive time).
   expectRecord(records(decodeHecRaw(Buffer.from('x\n'), q('time=')).lines)[0]!, { timestamp: BigInt(RECEIVED_MS) * 1_000_000n }, 'empty time');
   assert.throws(() => decodeHecRaw(Buffer.from('x\n'), q('time=yesterday')), (e: Error & { reason?: string }) => e.reason === 'invalid_data_format');
+  // The event endpoint takes its times from the events only.
+  const ev = decodeHecEvents(Buffer.from('{"event":"x"}'), q('time=yesterday'));
+  assert.equal(ev.lines.length, 1);
 });
 
 test('responses: codes, health, acks', () => {

@@ -70,10 +70,6 @@ function metaFromQuery(query: URLSearchParams): Map<string, string> {
 export function decodeHecEvents(body: Buffer, query: URLSearchParams, opts: HecOptions = {}): DecodedBody {
   const maxItem = opts.maxItem ?? DEFAULT_MAX_ITEM;
   const defaults = metaFromQuery(query);
-  // `?time=`: the time of every event of the request (epoch seconds, as an event's `time`).
-  const timeParam = query.get('time');
-  const time = timeParam === null || timeParam === '' ? null : rfc3339Of(timeParam);
-  if (timeParam !== null && timeParam !== '' && time === null) throw new IngestDecodeError('invalid_data_format', `the time parameter ${JSON.stringify(timeParam.slice(0, 40))} is not a time (epoch seconds)`);
   const lines: Buffer[] = [];
   const rejected: { index: number; reason: string }[] = [];
   const e = body.length;
@@ -160,7 +156,7 @@ export function decodeHecRaw(body: Buffer, query: URLSearchParams, opts: HecOpti
   // `?time=`: the time of every event of the request (epoch seconds, as an event's `time`).
   const timeParam = query.get('time');
   const time = timeParam === null || timeParam === '' ? null : rfc3339Of(timeParam);
-  if (timeParam !== null && timeParam !== '' && time === null) throw new IngestDecodeError('invalid_data_format', `the time parameter ${JSON.stringify(timeParam.slice(0, 40))} is not a time (epoch seconds)`);
+  if (timeParam !== null && timeParam !== '' && time === null) throw new IngestDecodeError('invalid_data_format', `the time parameter ${JSON.stringify(timeParam.slice(0, 40))} is not a time (epoch seconds, or RFC 3339)`);
   const lines: Buffer[] = [];
   const rejected: { index: number; reason: string }[] = [];
   const e = body.length;
