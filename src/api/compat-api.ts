@@ -20,7 +20,7 @@
 import type http from 'node:http';
 import { decodeLokiPush } from '../protocols/ingest/loki.js';
 import { decodeOtlpLogs, otlpResponse } from '../protocols/ingest/otlp.js';
-import { decodeEsBulk, esBulkResponse, esCreated, esDocumentLine, esErrorBody, esIndexNameError, esProbeResponse } from '../protocols/ingest/es-bulk.js';
+import { decodeEsBulk, esBulkResponse, esCreated, esDocumentLine, esErrorBody, esProbeResponse } from '../protocols/ingest/es-bulk.js';
 import { decodeHecEvents, decodeHecRaw, hecAckResponse, hecHealthResponse, hecResponse, hecResponseFor } from '../protocols/ingest/splunk-hec.js';
 import { IngestDecodeError, type DecodedBody } from '../protocols/ingest/types.js';
 import type { FormatName } from '../protocols/formats/format.js';
@@ -171,8 +171,6 @@ export class CompatApi {
     const index = pathSegment(rawIndex);
     const id = rawId === null ? null : pathSegment(rawId);
     if (index === null || (rawId !== null && id === null)) return refuse(400, 'illegal_argument_exception', 'the index or id in the path is not valid percent-encoded UTF-8');
-    const badName = esIndexNameError(index);
-    if (badName !== null) return refuse(400, 'invalid_index_name_exception', `Invalid index name [${index}], ${badName}`);
     const maxItem = this.ingest.limits.maxItem;
     if (body.length > maxItem) return refuse(413, 'document_too_large', `the document is ${body.length} bytes, more than the limit of ${maxItem} (ingest.maxItem)`);
     const doc = esDocumentLine(body);

@@ -217,6 +217,14 @@ test('single documents: esDocumentLine joins a pretty-printed document into one 
   assert.equal(esDocumentLine(Buffer.from('\ufeff{"a":1}')).toString(), '{"a":1}');
 });
 
+test('bulk: an item whose index name Elasticsearch would refuse gets 400 invalid_index_name_exception; the others are stored', () => {
+  const body = Buffer.from('{"index":{"_index":"Logs"}}\n{"message":"a"}\n{"index":{}}\n{"message":"b"}\n{"create":{"_index":"_x"}}\n{"message":"c"}\n');
+  const { items } = decodeEsBulk(body, 'logs');
+  assert.deepEqual(items.map((i) => i.error?.type ?? 'ok'), ['invalid_index_name_exception', 'ok', 'invalid_index_name_exception']);
+  assert.equal(items[0]!.error!.status, 400);
+  assert.equal(items[1]!._index, 'logs');
+});
+
 test('single documents: index names as Elasticsearch accepts them', () => {
   for (const ok of ['logs', 'logs-2026.12.02', 'app_logs', 'a+b', 'é']) assert.equal(esIndexNameError(ok), null, ok);
   for (const bad of ['', 'Logs', '_x', '-x', '+x', '.', '..', 'a b', 'a,b', 'a*', 'a#b', 'a/b', 'x'.repeat(256)]) assert.ok(esIndexNameError(bad) !== null, bad);

@@ -118,6 +118,11 @@ export function decodeEsBulk(body: Buffer, indexFromPath: string | null, opts: E
       };
       continue;
     }
+    const badName = index === '' ? null : esIndexNameError(index);
+    if (badName !== null) {
+      item.error = { status: 400, type: 'invalid_index_name_exception', reason: `Invalid index name [${index}], ${badName}` };
+      continue;
+    }
     const len = src.e - src.s;
     if (len > maxItem) {
       item.error = {
