@@ -46,6 +46,7 @@ import type { FormatName } from '../../src/protocols/formats/format.js';
 import type { Store } from '../../src/store/store.js';
 import { StoreReader, newStats } from '../../src/store/store-reader.js';
 import { parse, recordsOf, rmDir, tempDir, testStore } from '../../src/store/test-helpers.js';
+import { prng } from '../e2e/store-helpers.js';
 import type { FieldRef, Match, Node } from '../../src/query/ast.js';
 import { asciiLower, matches, textTokens } from '../../src/query/evaluate.js';
 import { formatQuery, parseQuery } from '../../src/query/parser.js';
@@ -64,21 +65,10 @@ const SPAN_MS = 5 * HOUR;
 /** Receive times start after every event time. */
 const RCV0 = T0 + SPAN_MS + 60_000;
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 class Rng {
   private r: () => number;
   constructor(seed: number) {
-    this.r = mulberry32(seed);
+    this.r = prng(seed).next;
   }
   next(): number {
     return this.r();
