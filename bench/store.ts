@@ -121,11 +121,9 @@ async function throughput(a: Args): Promise<{ rows: string[][]; storeRate: numbe
     { name: 'null output (edge only)', outputs: () => ['null'], serverArgs: ['--no-store'], count: 'null' },
   ];
   if (a.storeOnly) targets.splice(1);
-  const configDir = mkdtempSync(path.join(os.tmpdir(), 'ringlog-bench-store-cfg-'));
-  if (a.walPrepareBaseline) {
-    const config = path.join(configDir, 'config.json');
-    writeFileSync(config, JSON.stringify({ store: { walPrepare: false } }));
-    targets.splice(1, 0, { ...targets[0]!, name: 'store, walPrepare off', serverArgs: ['--config', config, ...targets[0]!.serverArgs] });
+  const configDir = a.walPrepareBaseline ? mkdtempSync(path.join(os.tmpdir(), 'ringlog-bench-store-cfg-')) : null;
+  if (configDir !== null) {
+    targets.splice(1, 0, { ...targets[0]!, name: 'store, walPrepare off', serverArgs: [...walPrepareOff(configDir), ...targets[0]!.serverArgs] });
   }
   const runs = new Map<string, ServerRun[]>();
   try {
@@ -146,7 +144,7 @@ async function throughput(a: Args): Promise<{ rows: string[][]; storeRate: numbe
       }
     }
   } finally {
-    rmSync(configDir, { recursive: true, force: true });
+    if (configDir !== null) rmSync(configDir, { recursive: true, force: true });
   }
   const rows: string[][] = [['target', 'records/s', 'MB/s', 'vs NDJSON', 'vs null', 'CPU ns/rec: loop+store+other', 'peak RSS', 'sender msgs/s', 'note']];
   const rate = (name: string) => median((runs.get(name) ?? []).map((x) => x.msgsPerSec));
@@ -205,12 +203,17 @@ function quantile(before: { le: number; count: number }[], after: { le: number; 
   return prevLe;
 }
 
+/** Server arguments that turn store.walPrepare off: a configuration file written in `dir`. */
+function walPrepareOff(dir: string): string[] {
+  const config = path.join(dir, 'wal-prepare-off.json');
+  writeFileSync(config, JSON.stringify({ store: { walPrepare: false } }));
+  return ['--config', config];
+}
+
 async function latency(a: Args, maxRate: number, walPrepare = true): Promise<string[]> {
   const rate = a.latencyRate > 0 ? a.latencyRate : Math.round(maxRate / 2);
   const dir = tmpDir('lat');
-  const config = path.join(dir, 'config.json');
-  writeFileSync(config, JSON.stringify({ store: { walPrepare } }));
-  const srv = await startServer({ dataDir: path.join(dir, 'data'), output: [], args: ['--config', config, '--fsync', 'always', '--compression-level', String(a.level), '--block-size', a.blockSize, '--retention-age', '0'] });
+  const srv = await startServer({ dataDir: path.join(dir, 'data'), output: [], args: [...(walPrepare ? [] : walPrepareOff(dir)), '--fsync', 'always', '--compression-level', String(a.level), '--block-size', a.blockSize, '--retention-age', '0'] });
   try {
     const name = 'ringlog_store_durable_latency_seconds';
     // Warm up for a second, then measure.
