@@ -9,6 +9,8 @@
  *   baseline   framing only: batches are built and dropped
  *   forced     framing + the format's parser (listener `format: <name>`)
  *   auto       framing + per-frame detection + parser (the default listener)
+ *   no hints   (json, gelf) the forced case without the native string finder
+ *              (json-strings.ts): strings scanned in JavaScript, the baseline for it
  *
  * Reported: records/s and MB/s of each case, the ratio to the baseline, and the
  * parse cost per record = (case time - baseline time) / records. Cases of a format
@@ -18,6 +20,7 @@ import { createFramer } from '../src/protocols/framing/index.js';
 import { BatchBuilder, type FrameBatch } from '../src/pipeline/batch.js';
 import { ParseStage } from '../src/protocols/formats/parse-stage.js';
 import type { FormatName } from '../src/protocols/formats/format.js';
+import { nativeJsonStrings, setStringHints } from '../src/protocols/formats/json-strings.js';
 import { APPS, HOSTS, fit, rfc5424Line, words } from './lib/sample-lines.js';
 
 const MiB = 1024 * 1024;
@@ -113,14 +116,18 @@ for (const format of Object.keys(LINES)) {
   const auto = new ParseStage('auto');
   let errors = 0;
   let sink = 0;
-  const cases: [string, (b: FrameBatch) => void][] = [
+  const cases: [string, (b: FrameBatch) => void, hints?: boolean][] = [
     ['baseline (framing only)', (b) => (sink += b.count)],
     [`forced ${format}`, (b) => (errors += forced.parse(b).parseErrors)],
     ['auto', (b) => (errors += auto.parse(b).parseErrors)],
   ];
+  if ((format === 'json' || format === 'gelf') && nativeJsonStrings() !== null) {
+    cases.push([`forced, no hints`, (b) => (errors += forced.parse(b).parseErrors), false]);
+  }
   const best = new Map<string, number>();
   for (let rep = -1; rep < REPS; rep++) {
-    for (const [name, fn] of cases) {
+    for (const [name, fn, hints] of cases) {
+      setStringHints(hints ?? true);
       const t0 = process.hrtime.bigint();
       const n = run(chunks, fn);
       const s = Number(process.hrtime.bigint() - t0) / 1e9;

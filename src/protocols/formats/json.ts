@@ -17,8 +17,9 @@ import { ENC_JSON, ENC_UTF8, type RecordWriter } from '../../record/record-batch
 import { unescapeJson } from '../../record/record.js';
 import {
   COLON, COMMA, LBRACE, LBRACKET, QUOTE, RBRACE,
-  scanLiteral, scanNumber, scanString, scanned, skipValue, skipWs,
+  scanLiteral, scanNumber, scanned, skipValue, skipWs,
 } from './json-scanner.js';
+import { hintedScanString } from './json-strings.js';
 import { isBlank } from './raw.js';
 import {
   R_NONE, R_SHORT_MESSAGE, R_VERSION, V_ARR, V_EMPTY_OBJ, V_LIT, V_NUM, V_OBJ, V_STR, V_STR_ESC,
@@ -66,7 +67,7 @@ function parseObject(w: RecordWriter, i: number, start: number, end: number, for
     for (;;) {
       if (p >= e || buf[p] !== QUOTE) return w.fail(i, start, end, 'invalid_json');
       const ks = p + 1;
-      p = scanString(buf, ks, e);
+      p = hintedScanString(buf, ks, e);
       if (p < 0) return w.fail(i, start, end, 'invalid_json');
       const ke = p - 1;
       const kesc = scanned.esc;
@@ -122,7 +123,7 @@ function valueField(w: RecordWriter, buf: Buffer, p: number, e: number, key: num
   const c = buf[p]!;
   let q: number;
   if (c === QUOTE) {
-    q = scanString(buf, p + 1, e);
+    q = hintedScanString(buf, p + 1, e);
     if (q < 0) return -1;
     w.field(key, p + 1, q - 1, scanned.esc === 0 ? ENC_UTF8 : ENC_JSON);
     return q;
@@ -154,7 +155,7 @@ function flattenMembers(w: RecordWriter, buf: Buffer, p: number, e: number, pref
   for (;;) {
     if (p >= e || buf[p] !== QUOTE) return -1;
     const ks = p + 1;
-    p = scanString(buf, ks, e);
+    p = hintedScanString(buf, ks, e);
     if (p < 0) return -1;
     const ke = p - 1;
     const key = scanned.esc === 0
@@ -182,7 +183,7 @@ function deferValue(buf: Buffer, p: number, e: number, role: number, ks: number,
   let vs = p;
   let ve: number;
   if (c === QUOTE) {
-    q = scanString(buf, p + 1, e);
+    q = hintedScanString(buf, p + 1, e);
     if (q < 0) return -1;
     vtype = scanned.esc === 0 ? V_STR : V_STR_ESC;
     vs = p + 1;

@@ -22,6 +22,7 @@ import { parseJson } from './json.js';
 import { looksLikeLogfmt, parseLogfmt } from './logfmt.js';
 import { parseRaw } from './raw.js';
 import { skipBom } from '../utf8-bom.js';
+import { clearHints, hintFrame, prepareHints } from './json-strings.js';
 
 /** How far ahead of the receive time a timestamp may be before it counts as absurd. */
 export const FUTURE_LIMIT_MS = 7 * 86_400_000;
@@ -41,6 +42,8 @@ export class ParseStage {
   private readonly w: RecordWriter;
   private readonly auto: boolean;
   private readonly parser;
+  /** Formats whose frames may be JSON objects: their batches get string hints (json-strings.ts). */
+  private readonly jsonish: boolean;
   /** Records per AUTO_FORMATS index (auto) or in slot 0 (forced format). */
   private readonly perFormat = new Float64Array(AUTO_FORMATS.length);
   private replaced = 0;
@@ -52,6 +55,7 @@ export class ParseStage {
     this.w = new RecordWriter(reuseColumns);
     this.auto = format === 'auto';
     this.parser = parserFor(format);
+    this.jsonish = format === 'json' || format === 'gelf' || format === 'auto';
   }
 
   parse(batch: FrameBatch): RecordBatch {
@@ -60,7 +64,9 @@ export class ParseStage {
     const { offsets, flags, count } = batch;
     const buf = batch.buf;
     const limit = w.receivedMs + FUTURE_LIMIT_MS;
+    const hints = this.jsonish && prepareHints(batch);
     for (let i = 0; i < count; i++) {
+      if (hints) hintFrame(i);
       let s = offsets[2 * i]!;
       const e = offsets[2 * i + 1]!;
       // A UTF-8 byte order mark before the frame (some Windows shippers write one per line) is not content.
@@ -97,6 +103,7 @@ export class ParseStage {
       if (!(t >= 0 && t <= limit)) this.replaceTimestamp(i, t);
       w.next(i);
     }
+    if (hints) clearHints();
     return w.finish(this.format);
   }
 

@@ -1,0 +1,242 @@
+// The strings of a batch of JSON lines, found in one native pass (src/protocols/formats/
+// json-strings.ts): for every frame that begins with `{`, the [start, end) of each
+// string literal in order, with whether it holds an escape. The JavaScript parser
+// (json.ts) takes a string's end from this list instead of reading its bytes one by
+// one, when the list has a string starting where the parser stands; anywhere else it
+// scans the bytes itself (json-scanner.ts scanString, which stays the definition). So
+// the list is a hint that can only be used where it agrees with the parser's position.
+//
+// jsonStrings(buf: Uint8Array, offsets: Uint32Array, count: number,
+//             out: Uint32Array, frameAt: Uint32Array) → number of words written
+//
+//   offsets:  [start, end) of frame i at offsets[2i], offsets[2i+1] (a FrameBatch's)
+//   frameAt:  count + 1 words: the strings of frame i are out[frameAt[i] .. frameAt[i+1])
+//   out:      per string two words: the position after its opening quote, and the
+//             position after its closing quote, with bit 31 set when it holds an escape
+//
+// A frame's list stops at the first string that is not valid JSON (a control
+// character, an unknown escape, a bad \u, no closing quote): the parser then scans
+// from there itself and fails as the definition says. It also stops when `out` is
+// full. Frames are at most 2 GiB (offsets are 32-bit), so bit 31 is free.
+#include <napi.h>
+
+#include <cstdint>
+#include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+namespace {
+
+constexpr uint32_t kEscBit = 0x80000000u;
+
+struct Tables {
+  uint8_t stop[256];    // bytes that end a run of ordinary string bytes: ", \ and controls
+  uint8_t simple[256];  // escapes of one character after the backslash
+  uint8_t hex[256];
+  uint8_t ws[256];      // JSON whitespace
+  Tables() {
+    std::memset(this, 0, sizeof(*this));
+    for (int c = 0; c < 0x20; c++) stop[c] = 1;
+    stop['"'] = 1;
+    stop['\\'] = 1;
+    for (const char* s = "\"\\/bfnrt"; *s; s++) simple[static_cast<uint8_t>(*s)] = 1;
+    for (int c = '0'; c <= '9'; c++) hex[c] = 1;
+    for (int c = 'a'; c <= 'f'; c++) hex[c] = 1;
+    for (int c = 'A'; c <= 'F'; c++) hex[c] = 1;
+    ws[' '] = ws['\t'] = ws['\n'] = ws['\r'] = 1;
+  }
+};
+const Tables kT;
+
+// First position in [p, e) holding a stop byte, or e.
+inline const uint8_t* NextStop(const uint8_t* p, const uint8_t* e) {
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  const __m128i ctl = _mm_set1_epi8(0x1f);
+  while (e - p >= 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                               _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl));  // unsigned v <= 0x1f
+    int mask = _mm_movemask_epi8(hit);
+    if (mask != 0) return p + __builtin_ctz(static_cast<unsigned>(mask));
+    p += 16;
+  }
+#endif
+  while (p < e && kT.stop[*p] == 0) p++;
+  return p;
+}
+
+// The string whose contents begin at p: the position after its closing quote, or
+// nullptr when it is not valid JSON. Sets *esc when it holds an escape.
+inline const uint8_t* ScanString(const uint8_t* p, const uint8_t* e, bool* esc) {
+  for (;;) {
+    p = NextStop(p, e);
+    if (p >= e) return nullptr;
+    uint8_t c = *p;
+    if (c == '"') return p + 1;
+    if (c != '\\' || p + 1 >= e) return nullptr;
+    uint8_t x = p[1];
+    if (x == 'u') {
+      if (e - p < 6 || !(kT.hex[p[2]] & kT.hex[p[3]] & kT.hex[p[4]] & kT.hex[p[5]])) return nullptr;
+      p += 6;
+    } else if (kT.simple[x]) {
+      p += 2;
+    } else {
+      return nullptr;
+    }
+    *esc = true;
+  }
+}
+
+// Bits of the 64 bytes at p (all readable) that are a quote, a backslash, a control.
+struct Masks {
+  uint64_t quote, backslash, control;
+};
+
+inline Masks Classify(const uint8_t* p) {
+  Masks m{0, 0, 0};
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  const __m128i ctl = _mm_set1_epi8(0x1f);
+  for (int k = 0; k < 4; k++) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
+    m.quote |= static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote)))) << (16 * k);
+    m.backslash |= static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, backslash)))) << (16 * k);
+    m.control |= static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl)))) << (16 * k);
+  }
+#else
+  for (int k = 0; k < 64; k++) {
+    uint64_t bit = uint64_t{1} << k;
+    if (p[k] == '"') m.quote |= bit;
+    else if (p[k] == '\\') m.backslash |= bit;
+    else if (p[k] < 0x20) m.control |= bit;
+  }
+#endif
+  return m;
+}
+
+// Bit i set when an odd number of bits at or below i are set in x.
+inline uint64_t PrefixXor(uint64_t x) {
+  x ^= x << 1;
+  x ^= x << 2;
+  x ^= x << 4;
+  x ^= x << 8;
+  x ^= x << 16;
+  x ^= x << 32;
+  return x;
+}
+
+enum class Frame { kDone, kEscapes };
+
+// The strings of a frame without backslashes, 64 bytes at a time. Every quote then opens
+// or closes a string, alternately, so the quotes' positions (+1) written in order are
+// the list itself; the inside of strings is a prefix XOR of the quote bits, and a
+// control byte there ends the list before its string. Returns kEscapes (having written
+// nothing) at the first backslash: ScanFrameSlow then does the frame string by string.
+Frame ScanFrameFast(const uint8_t* base, const uint8_t* limit, const uint8_t* p, const uint8_t* e, uint32_t* o, size_t* w, size_t cap) {
+  const size_t w0 = *w;
+  size_t k = w0;  // next word: even while no string is open
+  uint8_t tail[64];
+  for (const uint8_t* b = p; b < e; b += 64) {
+    const size_t n = static_cast<size_t>(e - b);
+    Masks m;
+    uint64_t valid = ~uint64_t{0};
+    if (n < 64) valid = (uint64_t{1} << n) - 1;
+    if (limit - b >= 64) {
+      m = Classify(b);  // past e when n < 64, but within the buffer: those bits are masked off
+    } else {
+      std::memcpy(tail, b, n);
+      std::memset(tail + n, ' ', 64 - n);
+      m = Classify(tail);
+    }
+    if (m.backslash & valid) {
+      *w = w0;
+      return Frame::kEscapes;
+    }
+    if (k + 64 > cap) break;
+    uint64_t quotes = m.quote & valid;
+    const uint64_t controls = m.control & valid;
+    bool stop = false;
+    if (controls != 0) {
+      const uint64_t in = PrefixXor(quotes) ^ (((k - w0) & 1) ? ~uint64_t{0} : 0);
+      const uint64_t bad = controls & in;
+      if (bad != 0) {
+        quotes &= (uint64_t{1} << __builtin_ctzll(bad)) - 1;
+        stop = true;
+      }
+    }
+    const uint32_t at = static_cast<uint32_t>(b - base) + 1;
+    for (; quotes != 0; quotes &= quotes - 1) o[k++] = at + static_cast<uint32_t>(__builtin_ctzll(quotes));
+    if (stop) break;
+  }
+  *w = w0 + ((k - w0) & ~static_cast<size_t>(1));  // a string still open has no end: dropped
+  return Frame::kDone;
+}
+
+// The strings of a frame, one at a time (frames with escapes).
+void ScanFrameSlow(const uint8_t* base, const uint8_t* p, const uint8_t* e, uint32_t* o, size_t* w, size_t cap) {
+  for (;;) {
+    const uint8_t* q = static_cast<const uint8_t*>(std::memchr(p, '"', static_cast<size_t>(e - p)));
+    if (q == nullptr || *w + 2 > cap) return;
+    bool esc = false;
+    const uint8_t* end = ScanString(q + 1, e, &esc);
+    if (end == nullptr) return;
+    o[*w] = static_cast<uint32_t>(q + 1 - base);
+    o[*w + 1] = static_cast<uint32_t>(end - base) | (esc ? kEscBit : 0);
+    *w += 2;
+    p = end;
+  }
+}
+
+Napi::Value JsonStrings(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 5 || !info[0].IsTypedArray() || !info[1].IsTypedArray() || !info[2].IsNumber() ||
+      !info[3].IsTypedArray() || !info[4].IsTypedArray()) {
+    Napi::TypeError::New(env, "jsonStrings(buf, offsets, count, out, frameAt)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto buf = info[0].As<Napi::Uint8Array>();
+  auto offsets = info[1].As<Napi::Uint32Array>();
+  auto out = info[3].As<Napi::Uint32Array>();
+  auto frameAt = info[4].As<Napi::Uint32Array>();
+  int64_t count = info[2].As<Napi::Number>().Int64Value();
+  if (count < 0 || static_cast<size_t>(count) * 2 > offsets.ElementLength() ||
+      static_cast<size_t>(count) + 1 > frameAt.ElementLength()) {
+    Napi::RangeError::New(env, "jsonStrings: count does not fit offsets or frameAt").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const uint8_t* base = buf.Data();
+  const size_t len = buf.ElementLength();
+  const uint32_t* off = offsets.Data();
+  uint32_t* o = out.Data();
+  uint32_t* fa = frameAt.Data();
+  const size_t cap = out.ElementLength() & ~static_cast<size_t>(1);
+  size_t w = 0;
+  for (int64_t i = 0; i < count; i++) {
+    fa[i] = static_cast<uint32_t>(w);
+    size_t s = off[2 * i];
+    size_t fe = off[2 * i + 1];
+    if (fe > len || s > fe || fe >= kEscBit) continue;  // not a frame of this buffer: no hints
+    const uint8_t* p = base + s;
+    const uint8_t* e = base + fe;
+    // Only frames that are (after a BOM and whitespace) an object: the others are not JSON
+    // lines, and their quotes would only cost time.
+    if (e - p >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf) p += 3;
+    while (p < e && kT.ws[*p]) p++;
+    if (p >= e || *p != '{') continue;
+    if (ScanFrameFast(base, base + len, p, e, o, &w, cap) == Frame::kEscapes) ScanFrameSlow(base, p, e, o, &w, cap);
+  }
+  fa[count] = static_cast<uint32_t>(w);
+  return Napi::Number::New(env, static_cast<double>(w));
+}
+
+}  // namespace
+
+Napi::Object InitJsonStrings(Napi::Env env, Napi::Object exports) {
+  exports.Set("jsonStrings", Napi::Function::New(env, JsonStrings, "jsonStrings"));
+  return exports;
+}
