@@ -1,6 +1,6 @@
 /**
  * The store worker's CPU per record, in-process on one core (docs/benchmarks.md,
- * "Store worker"): node dist/bench/store-worker.js [--records N] [--reps R] [--corpus bench|varied|both] [--level L] [--no-reuse]
+ * "Store worker"): node dist/bench/store-worker.js [--records N] [--reps R] [--corpus bench|varied|both] [--level L] [--no-reuse] [--copy js]
  *
  * Input: WAL entries as the event loop writes them — 128-byte RFC 5424 lines, read in
  * 64 KiB chunks per connection from 8 connections in turn, framed by the LF framer into
@@ -41,6 +41,8 @@ function opt(name: string, def: string): string {
 const RECORDS = Number(opt('--records', '1000000'));
 const REPS = Number(opt('--reps', '5'));
 const LEVEL = Number(opt('--level', '5'));
+/** `--copy js`: block builders copy text by text at append, not in one native call per batch (the baseline for gather.ts). */
+const COPY = opt('--copy', 'native') === 'js' ? 'js' : 'native';
 const CORPUS = opt('--corpus', 'both');
 const BLOCK_TARGET = 8 * 1024 * 1024;
 const CONNS = 8;
@@ -158,7 +160,7 @@ function run(list: { lsn: number; buf: ArrayBuffer; length: number }[], decodeOn
         if (k !== key) {
           key = k;
           builder = builders.get(k) ?? null;
-          if (builder === null) builders.set(k, (builder = new BlockBuilder()));
+          if (builder === null) builders.set(k, (builder = new BlockBuilder({ copy: COPY })));
         }
         builder!.append(b, i, e.lsn);
         if (builder!.bytes >= BLOCK_TARGET || builder!.full) {
@@ -169,6 +171,10 @@ function run(list: { lsn: number; buf: ArrayBuffer; length: number }[], decodeOn
       }
       t.append += now() - t1 - sealT;
     }
+    // As the worker: the deferred copies, before the entry's buffer goes back.
+    const t2 = now();
+    for (const b of builders.values()) b.flush();
+    t.append += now() - t2;
   }
   for (const b of builders.values()) if (b.n > 0) seal(b);
   const cpu = process.cpuUsage(cpu0);

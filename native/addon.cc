@@ -1,6 +1,6 @@
 // The ringlog_native addon: the recvmmsg datagram receiver (Linux only) and the block
 // index (tokens, hashes and bloom filter of a store block in one call), and the string
-// finder for batches of JSON lines.
+// finder for batches of JSON lines, and gather (many byte ranges copied in one call).
 #include <napi.h>
 
 #ifdef __linux__
@@ -8,12 +8,14 @@ Napi::Object InitDgramReceiver(Napi::Env env, Napi::Object exports);
 #endif
 Napi::Object InitBlockIndex(Napi::Env env, Napi::Object exports);
 Napi::Object InitJsonStrings(Napi::Env env, Napi::Object exports);
+Napi::Object InitGather(Napi::Env env, Napi::Object exports);
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #ifdef __linux__
   InitDgramReceiver(env, exports);
 #endif
   InitJsonStrings(env, exports);
+  InitGather(env, exports);
   return InitBlockIndex(env, exports);
 }
 

@@ -12,20 +12,26 @@ export class Arena {
     this.buf = Buffer.allocUnsafe(size);
   }
 
-  /** Appends src[start, end); returns where it went. */
-  put(src: Buffer, start: number, end: number): number {
-    const len = end - start;
+  /** Makes room for len bytes at the end and returns where they go (the caller writes them). */
+  reserve(len: number): number {
     const at = this.used;
     if (at + len > this.buf.length) {
       const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, at + len));
       this.buf.copy(next, 0, 0, at);
       this.buf = next;
     }
+    this.used = at + len;
+    return at;
+  }
+
+  /** Appends src[start, end); returns where it went. */
+  put(src: Buffer, start: number, end: number): number {
+    const len = end - start;
+    const at = this.reserve(len);
     if (len < 48) {
       const b = this.buf;
       for (let i = 0; i < len; i++) b[at + i] = src[start + i]!;
     } else src.copy(this.buf, at, start, end);
-    this.used = at + len;
     return at;
   }
 }

@@ -38,6 +38,7 @@ import type { KeyDictionary } from '../record/key-dictionary.js';
 import { splitReceived } from '../record/time.js';
 import { unescapeJson, unescapeSd } from '../record/record.js';
 import { ByteWriter } from './byte-buffer.js';
+import { gatherJs, nativeGather, type GatherFn } from './gather.js';
 import { ByteDictionary } from './byte-dictionary.js';
 import { Arena } from './arena.js';
 import { BITS_PER_KEY, BLOCK_BITS, BloomFilter, K, MAX_BITS } from './bloom-filter.js';
@@ -77,6 +78,17 @@ export class BlockBuilder {
    * columns' name=value pairs are still hashed here (into `tokens`), once per value.
    */
   private readonly nativeIndex: IndexBlockFn | null;
+  /**
+   * Native gather (gather.ts), or null. With it, the batch's own bytes (the texts that
+   * need no decoding) are not copied at append: their places in the arenas are reserved
+   * and the copies made in one call per arena by flush(), which the caller must run
+   * before the batch's buffer is reused or changed. seal() and the next batch flush too.
+   */
+  private readonly gather: GatherFn | null;
+  /** The buffer the pending copies read from (the current batch's). */
+  private pendSrc: Buffer | null = null;
+  private readonly pendMsgs = new PendingCopies();
+  private readonly pendValues = new PendingCopies();
   /** For least-recently-used eviction by the store worker. */
   lastUse = 0;
   private cap = 1024;
@@ -123,9 +135,30 @@ export class BlockBuilder {
   private sevMask = 0;
   private maxLsn = 0;
 
-  /** `index: 'js'` builds the bloom filter in JavaScript even where the native addon is there (tests compare both). */
-  constructor(opts: { index?: 'native' | 'js' } = {}) {
+  /**
+   * `index: 'js'` builds the bloom filter in JavaScript even where the native addon is
+   * there; `copy: 'js'` copies texts one by one at append (tests compare both).
+   */
+  constructor(opts: { index?: 'native' | 'js'; copy?: 'native' | 'js' } = {}) {
     this.nativeIndex = opts.index === 'js' ? null : nativeIndexBlock();
+    this.gather = opts.copy === 'js' ? null : nativeGather();
+  }
+
+  /** Makes the copies append() deferred (see `gather`): the batch's buffer may then go. */
+  flush(): void {
+    if (this.pendMsgs.n > 0) this.pendMsgs.copy(this.gather!, this.msgs, this.pendSrc!);
+    if (this.pendValues.n > 0) this.pendValues.copy(this.gather!, this.values, this.pendSrc!);
+  }
+
+  /** Puts buf[start, end) into an arena: later (pending) when it is the batch's own bytes and gather is native. */
+  private put(arena: Arena, pend: PendingCopies, buf: Buffer, start: number, end: number): number {
+    if (this.gather !== null && buf === this.pendSrc) {
+      const at = arena.reserve(end - start);
+      pend.add(start, end - start, at);
+      return at;
+    }
+    if (pend.n > 0) pend.copy(this.gather!, arena, this.pendSrc!); // keeps the pending copies' places consecutive
+    return arena.put(buf, start, end);
   }
 
   /** Appends record i of a parsed batch (its text is copied; the batch can go). */
@@ -200,7 +233,7 @@ export class BlockBuilder {
         start = 0;
         end = buf.length;
       }
-      this.msgAt[n] = this.msgs.put(buf, start, end);
+      this.msgAt[n] = this.put(this.msgs, this.pendMsgs, buf, start, end);
       this.msgLen[n] = end - start;
       if (this.nativeIndex === null) addTokens(this.tokens, buf, start, end);
       bytes += end - start;
@@ -224,7 +257,7 @@ export class BlockBuilder {
       const x = this.nf;
       if (x === this.fCol.length) this.growFields();
       this.fCol[x] = col;
-      this.fAt[x] = this.values.put(buf, start, end);
+      this.fAt[x] = this.put(this.values, this.pendValues, buf, start, end);
       this.fLen[x] = end - start;
       this.nf = x + 1;
       const c = this.columns[col]!;
@@ -238,6 +271,8 @@ export class BlockBuilder {
 
   /** Per-batch values, and the key cache when the batch brings another key dictionary. */
   private newBatch(b: RecordBatch): void {
+    this.flush();
+    this.pendSrc = b.buf;
     this.cacheOf = b;
     const r = splitReceived(b.received);
     this.recvMs = r.ms;
@@ -290,6 +325,7 @@ export class BlockBuilder {
 
   /** Encodes, compresses and resets: the builder is empty afterwards. */
   seal(compressor: Compressor, epoch: number, out: ByteWriter): SealedBlock {
+    this.flush();
     const n = this.n;
     this.fStart[n] = this.nf;
     const perm = this.order();
@@ -345,10 +381,7 @@ export class BlockBuilder {
     putUvarints(out, this.src, perm, n);
     const msgBytes = putUvarints(out, this.msgLen, perm, n);
     out.ensure(msgBytes);
-    for (let j = 0; j < n; j++) {
-      const i = perm[j]!;
-      out.pos += copyInto(out.buf, out.pos, this.msgs.buf, this.msgAt[i]!, this.msgLen[i]!);
-    }
+    out.pos += (this.gather ?? gatherJs)(out.buf, out.pos, this.msgs.buf, this.msgAt, this.msgLen, perm, 0, n);
     this.writeFields(out, perm);
     const raw = out.view();
     const comp = compressor.compress(raw);
@@ -411,10 +444,7 @@ export class BlockBuilder {
       out.pos = p;
       const bytes = putUvarints(out, this.fLen, entry.subarray(from, to), to - from);
       out.ensure(bytes);
-      for (let k = base[c]!; k < base[c + 1]!; k++) {
-        const x = entry[k]!;
-        out.pos += copyInto(out.buf, out.pos, this.values.buf, this.fAt[x]!, this.fLen[x]!);
-      }
+      out.pos += (this.gather ?? gatherJs)(out.buf, out.pos, this.values.buf, this.fAt, this.fLen, entry, from, to);
     }
   }
 
@@ -430,6 +460,7 @@ export class BlockBuilder {
     this.columns = [];
     this.columnIds.clear();
     this.cacheOf = null;
+    this.pendSrc = null;
     this.keysOf = null;
     this.colMap.fill(0);
     this.tokens.clear();
@@ -537,11 +568,34 @@ function putUvarint30(buf: Buffer, p: number, v: number): number {
   return p;
 }
 
-/** Copies len bytes; short ranges byte by byte (a native copy costs more than it saves there). */
-function copyInto(dst: Buffer, at: number, src: Buffer, from: number, len: number): number {
-  if (len < 48) for (let i = 0; i < len; i++) dst[at + i] = src[from + i]!;
-  else src.copy(dst, at, from, from + len);
-  return len;
+/** Copies of a batch's texts into an arena, deferred until flush (see BlockBuilder.gather). */
+class PendingCopies {
+  at = new Uint32Array(1024);
+  len = new Uint32Array(1024);
+  n = 0;
+  /** Where in the arena the first one goes (the others follow it). */
+  dst = 0;
+
+  add(start: number, len: number, dst: number): void {
+    const n = this.n;
+    if (n === 0) this.dst = dst;
+    if (n === this.at.length) {
+      const at = new Uint32Array(n * 2);
+      at.set(this.at);
+      this.at = at;
+      const l = new Uint32Array(n * 2);
+      l.set(this.len);
+      this.len = l;
+    }
+    this.at[n] = start;
+    this.len[n] = len;
+    this.n = n + 1;
+  }
+
+  copy(gather: GatherFn, arena: Arena, src: Buffer): void {
+    gather(arena.buf, this.dst, src, this.at, this.len, null, 0, this.n);
+    this.n = 0;
+  }
 }
 
 /** The UTF-8 bytes of a value stored with escapes or as a constant (the rare, slow path). */

@@ -265,6 +265,8 @@ class BlockStore {
       }
       raw += fb.bytes;
     }
+    // The builders' deferred text copies, before the entry's buffer goes back to the event loop.
+    for (const b of this.builders.values()) b.flush();
     this.lastLsn = m.lsn;
     this.uncommittedBytes += raw;
     this.stats.records += records;

@@ -134,13 +134,17 @@ compressor.setParameters({ compressionLevel: 3 });
 /**
  * The records of one WAL entry as the store worker sees them: the batches' frames
  * encoded into an entry, decoded from it and parsed again (Parsers, per listener and
- * format) — the path every record takes into a block.
+ * format) — the path every record takes into a block. `use` gets each parsed batch;
+ * then the builders are flushed and the entry's bytes overwritten, as the worker gives
+ * the entry's buffer back for reuse: a text a builder did not copy would show.
  */
-export function* throughEntry(batches: RecordBatch[], lsn: number, parsers = new Parsers()): Generator<RecordBatch> {
+export function throughEntry(batches: RecordBatch[], lsn: number, parsers: Parsers, builders: Iterable<BlockBuilder>, use: (b: RecordBatch) => void): void {
   const { entry } = encodeEntry(batches, lsn);
   const decoded = decodeEntryBody(entry, WAL_ENTRY_HEADER_SIZE, entry.length);
   // One at a time, as the worker: a batch of parsers that reuse their columns is valid until the next parse.
-  for (const b of decoded.batches) yield parsers.parse(b);
+  for (const b of decoded.batches) use(parsers.parse(b));
+  for (const builder of builders) builder.flush();
+  entry.fill(0xee);
 }
 
 /** Builds one block from WAL entries (lists of record batches) as the store worker does. */
@@ -149,7 +153,9 @@ export function buildBlock(entries: RecordBatch[][], opts: { epoch?: number; fir
   const builder = opts.builder ?? new BlockBuilder();
   let lsn = opts.firstLsn ?? 1;
   for (const batches of entries) {
-    for (const b of throughEntry(batches, lsn, parsers)) for (let i = 0; i < b.count; i++) builder.append(b, i, lsn);
+    throughEntry(batches, lsn, parsers, [builder], (b) => {
+      for (let i = 0; i < b.count; i++) builder.append(b, i, lsn);
+    });
     lsn++;
   }
   const sealed = builder.seal(compressor, opts.epoch ?? 1, new ByteWriter(1024));
@@ -179,7 +185,8 @@ export function buildBlocks(entries: RecordBatch[][], opts: { epoch?: number; fi
   for (const batches of entries) {
     const recs = batches.flatMap(recordsOf);
     let r = 0;
-    for (const b of throughEntry(batches, lsn, parsers)) {
+    const builders = { *[Symbol.iterator]() { for (const p of parts.values()) yield p.builder; } };
+    throughEntry(batches, lsn, parsers, builders, (b) => {
       for (let i = 0; i < b.count; i++, r++) {
         const key = partitionOf(b.timeMs[i]!);
         let p = parts.get(key);
@@ -191,7 +198,7 @@ export function buildBlocks(entries: RecordBatch[][], opts: { epoch?: number; fi
         p.expected.push(recs[r]!);
         p.maxLsn = lsn;
       }
-    }
+    });
     lsn++;
   }
   return [...parts.entries()].sort((a, b) => a[0] - b[0]).map(([key, p]) => {

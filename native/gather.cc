@@ -1,0 +1,92 @@
+// Many byte ranges copied into one place in one call (src/store/gather.ts): the block
+// builder's text copies. Buffer.prototype.copy makes a typed-array view per call,
+// which costs more than the copy for the ~100-byte texts of log records, and a block
+// builder copies every message and field value twice (into its arenas at append, into
+// the payload at seal).
+//
+// gather(dst: Uint8Array, dstAt: number, src: Uint8Array, at: Uint32Array, len: Uint32Array,
+//        order: Uint32Array | null, from: number, to: number) → bytes copied
+//
+// For k in [from, to), i = order ? order[k] : k: src[at[i], at[i] + len[i]) is appended
+// at dst[dstAt + copied so far]. Every index and range is checked first; nothing is
+// copied when one does not fit (RangeError).
+#include <napi.h>
+
+#include <cstdint>
+#include <cstring>
+
+namespace {
+
+bool IsUint32Array(const Napi::Value& v) {
+  return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_uint32_array;
+}
+
+Napi::Value Gather(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const bool hasOrder = info.Length() >= 6 && !info[5].IsNull() && !info[5].IsUndefined();
+  if (info.Length() < 8 || !info[0].IsTypedArray() || !info[1].IsNumber() || !info[2].IsTypedArray() || !IsUint32Array(info[3]) ||
+      !IsUint32Array(info[4]) || (hasOrder && !IsUint32Array(info[5])) || !info[6].IsNumber() || !info[7].IsNumber()) {
+    Napi::TypeError::New(env, "gather(dst, dstAt, src, at, len, order | null, from, to)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto dst = info[0].As<Napi::TypedArray>();
+  auto src = info[2].As<Napi::TypedArray>();
+  if (dst.TypedArrayType() != napi_uint8_array || src.TypedArrayType() != napi_uint8_array) {
+    Napi::TypeError::New(env, "gather: dst and src must be Uint8Arrays").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  uint8_t* d = static_cast<uint8_t*>(dst.ArrayBuffer().Data()) + dst.ByteOffset();
+  const uint8_t* s = static_cast<const uint8_t*>(src.ArrayBuffer().Data()) + src.ByteOffset();
+  const size_t dLen = dst.ByteLength();
+  const size_t sLen = src.ByteLength();
+  auto atArr = info[3].As<Napi::Uint32Array>();
+  auto lenArr = info[4].As<Napi::Uint32Array>();
+  const uint32_t* at = atArr.Data();
+  const uint32_t* len = lenArr.Data();
+  const size_t nIdx = atArr.ElementLength() < lenArr.ElementLength() ? atArr.ElementLength() : lenArr.ElementLength();
+  const uint32_t* order = nullptr;
+  size_t nOrder = 0;
+  if (hasOrder) {
+    auto o = info[5].As<Napi::Uint32Array>();
+    order = o.Data();
+    nOrder = o.ElementLength();
+  }
+  const double dstAtD = info[1].As<Napi::Number>().DoubleValue();
+  const double fromD = info[6].As<Napi::Number>().DoubleValue();
+  const double toD = info[7].As<Napi::Number>().DoubleValue();
+  const size_t limit = hasOrder ? nOrder : nIdx;
+  if (!(dstAtD >= 0 && dstAtD <= static_cast<double>(dLen)) || !(fromD >= 0 && fromD <= toD && toD <= static_cast<double>(limit))) {
+    Napi::RangeError::New(env, "gather: dstAt, from or to out of range").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const size_t dstAt = static_cast<size_t>(dstAtD);
+  const size_t from = static_cast<size_t>(fromD);
+  const size_t to = static_cast<size_t>(toD);
+  size_t total = 0;
+  for (size_t k = from; k < to; k++) {
+    const size_t i = order ? order[k] : k;
+    if (i >= nIdx || static_cast<size_t>(at[i]) + len[i] > sLen) {
+      Napi::RangeError::New(env, "gather: a range is outside src").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    total += len[i];
+  }
+  if (total > dLen - dstAt) {
+    Napi::RangeError::New(env, "gather: dst is too short").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  uint8_t* p = d + dstAt;
+  for (size_t k = from; k < to; k++) {
+    const size_t i = order ? order[k] : k;
+    std::memmove(p, s + at[i], len[i]);  // dst and src may be one buffer
+    p += len[i];
+  }
+  return Napi::Number::New(env, static_cast<double>(total));
+}
+
+}  // namespace
+
+Napi::Object InitGather(Napi::Env env, Napi::Object exports) {
+  exports.Set("gather", Napi::Function::New(env, Gather, "gather"));
+  return exports;
+}
