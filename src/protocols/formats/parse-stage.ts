@@ -42,7 +42,11 @@ export class ParseStage {
   private readonly w: RecordWriter;
   private readonly auto: boolean;
   private readonly parser;
-  /** Formats whose frames may be JSON objects: their batches get string hints (json-strings.ts). */
+  /**
+   * Formats whose frames are JSON objects: their batches get string hints
+   * (json-strings.ts) before the first frame; in auto mode, at the first frame that
+   * looks like JSON (syslog traffic never pays for them).
+   */
   private readonly jsonish: boolean;
   /** Records per AUTO_FORMATS index (auto) or in slot 0 (forced format). */
   private readonly perFormat = new Float64Array(AUTO_FORMATS.length);
@@ -55,7 +59,7 @@ export class ParseStage {
     this.w = new RecordWriter(reuseColumns);
     this.auto = format === 'auto';
     this.parser = parserFor(format);
-    this.jsonish = format === 'json' || format === 'gelf' || format === 'auto';
+    this.jsonish = format === 'json' || format === 'gelf';
   }
 
   parse(batch: FrameBatch): RecordBatch {
@@ -64,7 +68,8 @@ export class ParseStage {
     const { offsets, flags, count } = batch;
     const buf = batch.buf;
     const limit = w.receivedMs + FUTURE_LIMIT_MS;
-    const hints = this.jsonish && prepareHints(batch);
+    let hints = this.jsonish && prepareHints(batch);
+    let hintsTried = this.jsonish;
     for (let i = 0; i < count; i++) {
       if (hints) hintFrame(i);
       let s = offsets[2 * i]!;
@@ -81,6 +86,11 @@ export class ParseStage {
             parseSyslog(w, i, s, e);
             this.perFormat[0]!++;
           } else if (c === 0x7b) {
+            if (!hintsTried) {
+              hintsTried = true;
+              hints = prepareHints(batch);
+              if (hints) hintFrame(i);
+            }
             parseJson(w, i, s, e);
             this.perFormat[1]!++;
           } else if (looksLikeLogfmt(buf, p, e)) {
