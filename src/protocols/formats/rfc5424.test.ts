@@ -273,3 +273,39 @@ describe('parseRfc5424', () => {
     ]);
   });
 });
+
+describe('SD names remembered from record to record', () => {
+  // Names that share prefixes and places, so that a name cached for a place is often
+  // a prefix of, or longer than, or equal to the next record's name there.
+  const sdName = fc.constantFrom('a', 'ab', 'a@1', 'ex@32473', 'ex@324', 'x', 'seq', 'se', 'seq2', 'é', 'a"b', 'a=b', 'a]', '');
+  const param = fc.tuple(sdName, fc.constantFrom('1', '', 'v\\"w', 'long value here'));
+  const element = fc.tuple(sdName, fc.array(param, { maxLength: 4 }));
+  const frame = fc.array(element, { minLength: 1, maxLength: 3 }).map((els) =>
+    `<13>1 2026-11-22T09:30:00Z h a - - ${els.map(([id, ps]) => `[${id}${ps.map(([n, v]) => ` ${n}="${v}"`).join('')}]`).join('')} msg`);
+
+  it('gives the same records in one batch as each frame parsed alone', () => {
+    fc.assert(
+      fc.property(fc.array(frame, { minLength: 1, maxLength: 12 }), (frames) => {
+        const batch = parseAll(parseRfc5424, frames);
+        frames.forEach((f, i) => assert.deepEqual(batch[i], parseOne(parseRfc5424, f), f));
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('a name that only starts like the remembered one is read in full', () => {
+    const frames = [
+      '<13>1 - h a - - [ex@1 seq="1"] m',
+      '<13>1 - h a - - [ex@12 seqx="2"] m',
+      '<13>1 - h a - - [ex@1 se="3"] m',
+      '<13>1 - h a - - [ex@1 seq="4"][ex@1 seq="5"] m',
+      '<13>1 - h a - - [ex@1 seq"6"] m',
+    ];
+    const r = parseAll(parseRfc5424, frames);
+    assert.deepEqual(r[0]!.fields, { 'ex@1.seq': '1' });
+    assert.deepEqual(r[1]!.fields, { 'ex@12.seqx': '2' });
+    assert.deepEqual(r[2]!.fields, { 'ex@1.se': '3' });
+    assert.deepEqual(r[3]!.fields, { 'ex@1.seq': '5' });
+    assert.deepEqual(r[4]!.fields, { parse_error: 'invalid_structured_data' });
+  });
+});

@@ -16,6 +16,7 @@
  *  - trailing CR/LF/NUL are not part of MSG (rsyslog's RSYSLOG_SyslogProtocol23Format).
  */
 import { ENC_SD, ENC_UTF8, HOST, MESSAGE, MSGID, type RecordWriter } from '../../record/record-batch.js';
+import type { KeyDictionary } from '../../record/key-dictionary.js';
 import type { FrameParser } from './format.js';
 import {
   BACKSLASH, DASH, EQUALS, LBRACKET, LT, NO_PRI, QUOTE, RBRACKET, SP,
@@ -119,22 +120,84 @@ function sdName(buf: Uint8Array, p: number, end: number): number {
 }
 
 /**
+ * The SD names of recent records by their place in the SD (element k, name j: 0 for the
+ * SD-ID, 1… for params). Most senders write the same SD-IDs and param names in every
+ * record, so a name whose bytes equal the ones cached for its place (same prefix), and
+ * which ends where they end, takes the cached id: sdName() passed those bytes before
+ * and intern() gave that id, so neither runs again. Ids belong to one KeyDictionary: a
+ * batch with another dictionary empties the cache.
+ */
+const NAME_SLOTS = 32;
+const names = {
+  keys: null as KeyDictionary | null,
+  bytes: new Uint8Array(NAME_SLOTS * MAX_FIELD),
+  len: new Int32Array(NAME_SLOTS),
+  prefix: new Int32Array(NAME_SLOTS),
+  id: new Int32Array(NAME_SLOTS),
+  /** Where the name found by the last hit ends. */
+  end: 0,
+};
+
+function nameSlot(k: number, j: number): number {
+  return ((k & 3) << 3) | (j & 7);
+}
+
+/** The cached id of the name at buf[p] for `slot` (setting names.end), or -1. */
+function cachedName(keys: KeyDictionary, slot: number, prefix: number, buf: Uint8Array, p: number, end: number): number {
+  if (names.keys !== keys) {
+    names.keys = keys;
+    names.len.fill(0);
+    return -1;
+  }
+  const n = names.len[slot]!;
+  if (n === 0 || names.prefix[slot] !== prefix || p + n >= end) return -1;
+  const bytes = names.bytes;
+  const base = slot * MAX_FIELD;
+  for (let k = 0; k < n; k++) if (buf[p + k] !== bytes[base + k]) return -1;
+  // Where sdName() would have stopped: the byte after must not be a name byte.
+  const c = buf[p + n]!;
+  if (c >= 0x21 && c <= 0x7e && c !== EQUALS && c !== RBRACKET && c !== QUOTE) return -1;
+  names.end = p + n;
+  return names.id[slot]!;
+}
+
+function cacheName(slot: number, prefix: number, buf: Uint8Array, s: number, e: number, id: number): void {
+  const base = slot * MAX_FIELD - s;
+  for (let k = s; k < e; k++) names.bytes[base + k] = buf[k]!;
+  names.len[slot] = e - s;
+  names.prefix[slot] = prefix;
+  names.id[slot] = id;
+}
+
+/** The name at buf[p] (SD-ID or PARAM-NAME) interned under `prefix`: its id (names.end set), or -1 when invalid. */
+function sdNameId(keys: KeyDictionary, slot: number, prefix: number, buf: Uint8Array, p: number, end: number): number {
+  const hit = cachedName(keys, slot, prefix, buf, p, end);
+  if (hit >= 0) return hit;
+  const e = sdName(buf, p, end);
+  if (e < 0) return -1;
+  const id = keys.intern(buf, p, e, prefix);
+  cacheName(slot, prefix, buf, p, e, id);
+  names.end = e;
+  return id;
+}
+
+/**
  * One or more SD-ELEMENTs from buf[p] === '[': adds their fields to the record and
  * returns the position after the last `]`, or -1 when malformed.
  */
 function structuredData(w: RecordWriter, buf: Uint8Array, p: number, end: number): number {
   const keys = w.keys;
+  let k = 0;
   while (p < end && buf[p] === LBRACKET) {
-    const idStart = ++p;
-    p = sdName(buf, p, end);
-    if (p < 0) return -1;
-    const sdId = keys.intern(buf, idStart, p, -1);
+    const sdId = sdNameId(keys, nameSlot(k, 0), -1, buf, p + 1, end);
+    if (sdId < 0) return -1;
+    p = names.end;
     let params = 0;
     while (p < end && buf[p] === SP) {
-      const nameStart = ++p;
-      p = sdName(buf, p, end);
-      if (p < 0 || p + 2 > end || buf[p] !== EQUALS || buf[p + 1] !== QUOTE) return -1;
-      const nameEnd = p;
+      const name = sdNameId(keys, nameSlot(k, params + 1), sdId, buf, p + 1, end);
+      if (name < 0) return -1;
+      p = names.end;
+      if (p + 2 > end || buf[p] !== EQUALS || buf[p + 1] !== QUOTE) return -1;
       p += 2;
       const valueStart = p;
       let escaped = false;
@@ -151,13 +214,14 @@ function structuredData(w: RecordWriter, buf: Uint8Array, p: number, end: number
           p++;
         }
       }
-      w.field(keys.intern(buf, nameStart, nameEnd, sdId), valueStart, p, escaped ? ENC_SD : ENC_UTF8);
+      w.field(name, valueStart, p, escaped ? ENC_SD : ENC_UTF8);
       p++; // closing quote
       params++;
     }
     if (p >= end || buf[p] !== RBRACKET) return -1;
     p++;
     if (params === 0) w.field(sdId, 0, 0, ENC_UTF8);
+    k++;
   }
   return p;
 }
