@@ -367,7 +367,7 @@ function frameBatch(frames: Buffer[], source: FrameBatch['source']): FrameBatch 
   const offsets = new Uint32Array(2 * frames.length);
   let at = 0;
   frames.forEach((f, i) => {
-    f.copy(buf, at);
+    buf.set(f, at);
     offsets[2 * i] = at;
     at += f.length;
     offsets[2 * i + 1] = at;

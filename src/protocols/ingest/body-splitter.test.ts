@@ -21,11 +21,12 @@ function run(kind: BodyKind, maxItem: number, body: Buffer | string, cuts: numbe
   let at = 0;
   try {
     for (const c of [...cuts, b.length]) {
-      // Each chunk in its own buffer, overwritten after push: frames must not point into it.
+      // Each chunk in its own buffer, overwritten once its frames are read (the caller's
+      // side of the contract): a held partial line must not point into it.
       const chunk = Buffer.from(b.subarray(at, c));
       const r = s.push(chunk);
-      chunk.fill(0x3f);
       out.frames.push(...r.frames.map((f) => f.toString('utf8')));
+      chunk.fill(0x3f);
       out.rejected.push(...r.rejected);
       for (const f of r.frames) out.largest = Math.max(out.largest, f.length);
       at = c;

@@ -15,6 +15,10 @@
  *  - `auto`: `json-array` when the first byte after whitespace (and a UTF-8 BOM) is
  *    `[`, else `ndjson`.
  *
+ * A line that lies whole within one pushed chunk is returned as a view of that chunk
+ * (no copy): the caller must not change a chunk while it holds frames from it. Lines
+ * split across chunks, and array elements, are copies.
+ *
  * Memory is bounded by maxItem: an item (line or element) longer than that is not
  * kept; it is skipped to its end and rejected (`too_large`), and the items after it
  * are split as usual. Items are numbered from 0 in body order, rejected ones
@@ -170,12 +174,33 @@ export class IngestBodySplitter {
     const e = chunk.length;
     while (p < e) {
       const nl = chunk.indexOf(LF, p);
-      const stop = nl < 0 ? e : nl;
-      this.take(chunk, p, stop);
-      if (nl < 0) return;
-      this.endLine(out);
+      if (nl < 0) {
+        this.take(chunk, p, e);
+        return;
+      }
+      if (this.itemLen === 0) {
+        this.wholeLine(chunk, p, nl, out);
+      } else {
+        this.take(chunk, p, nl);
+        this.endLine(out);
+      }
       p = nl + 1;
     }
+  }
+
+  /** A line that lies whole in the chunk, [s, e) without its LF: as endLine() would take it, but a view. */
+  private wholeLine(chunk: Buffer, s: number, e: number, out: SplitResult): void {
+    const len = e - s;
+    if (len > this.maxItem + 1 || (len === this.maxItem + 1 && chunk[e - 1] !== CR)) {
+      out.rejected.push({ index: this.index++, reason: 'too_large' });
+      return;
+    }
+    if (len > 0 && chunk[e - 1] === CR) e--;
+    let blank = true;
+    for (let i = s; i < e && blank; i++) blank = chunk[i] === 0x20 || chunk[i] === 0x09;
+    if (blank) return;
+    out.frames.push(chunk.subarray(s, e));
+    this.index++;
   }
 
   private endLine(out: SplitResult): void {
