@@ -981,3 +981,26 @@ describe('parseJson and parseGelf: properties (fast-check)', () => {
     expectRecord(parseOne(parseJson, '{"msg":"m"}', other), { message: 'm' }, other);
   });
 });
+
+describe('keys remembered from record to record', () => {
+  // Keys with and without roles, `_` keys, keys that start alike, escaped keys, at varying places and depths.
+  const key = fc.constantFrom('msg', 'message', 'ms', 'msgx', 'level', 'lvl', 'host', '_app', '_id', 'a', 'ab', 'a.b', 'time', 'version', 'short_message', 'm\\u0073g', 'x'.repeat(60));
+  const value: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
+    v: fc.oneof({ depthSize: 'small' }, fc.constantFrom('info', 'warn', 1, true, null, 'text', '2026-11-22T09:30:00Z'), fc.array(tie('v'), { maxLength: 2 }), tie('o')),
+    o: fc.array(fc.tuple(key, tie('v')), { maxLength: 4 }).map((kv) => `{${kv.map(([k, v]) => `"${k}":${typeof v === 'string' && v.startsWith('{') ? v : JSON.stringify(v)}`).join(',')}}`),
+  })).v;
+  const frame = fc.array(fc.tuple(key, value), { maxLength: 7 }).map((kv) =>
+    `{${kv.map(([k, v]) => `"${k}":${typeof v === 'string' && v.startsWith('{') ? v : JSON.stringify(v)}`).join(',')}}`);
+
+  for (const [name, parser] of [['json', parseJson], ['gelf', parseGelf]] as const) {
+    it(`${name}: one batch gives the same records as each frame parsed alone`, () => {
+      fc.assert(
+        fc.property(fc.array(frame, { minLength: 1, maxLength: 10 }), (frames) => {
+          const batch = parseAll(parser, frames);
+          frames.forEach((f, i) => assert.deepEqual(batch[i], parseOne(parser, f), f));
+        }),
+        { numRuns: 1000 },
+      );
+    });
+  }
+});

@@ -14,6 +14,7 @@
  * at most that deep); deeper values are validated iteratively and kept as JSON text.
  */
 import { ENC_JSON, ENC_UTF8, type RecordWriter } from '../../record/record-batch.js';
+import type { KeyDictionary } from '../../record/key-dictionary.js';
 import { unescapeJson } from '../../record/record.js';
 import {
   COLON, COMMA, LBRACE, LBRACKET, QUOTE, RBRACE,
@@ -42,6 +43,57 @@ export function parseGelf(w: RecordWriter, i: number, start: number, end: number
   parseObject(w, i, start, end, true);
 }
 
+/**
+ * Keys of recent records by their place (member j of the top-level object; member j of
+ * an object nested at depth d): records of one source repeat their keys in the same
+ * order, so a key whose bytes equal the ones remembered for its place (unescaped, same
+ * prefix) takes the remembered role and id instead of roleOf() and intern() again.
+ * Ids belong to one KeyDictionary: a batch with another dictionary empties the cache.
+ * Keys longer than KEY_BYTES are not remembered.
+ */
+const KEY_SLOTS = 64;
+const KEY_BYTES = 48;
+const keyCache = {
+  keys: null as KeyDictionary | null,
+  bytes: new Uint8Array(KEY_SLOTS * KEY_BYTES),
+  /** Length of the remembered key, -1 for none. */
+  len: new Int32Array(KEY_SLOTS).fill(-1),
+  prefix: new Int32Array(KEY_SLOTS),
+  role: new Uint8Array(KEY_SLOTS),
+  /** The key's id, or -1 when it has a role or starts with `_` (not interned where it is read). */
+  id: new Int32Array(KEY_SLOTS),
+};
+
+function keySlot(depth: number, j: number): number {
+  return ((depth & 3) << 4) | (j & 15);
+}
+
+/** True when buf[ks, ke) (no escapes) is the key remembered for `slot` under `prefix`. */
+function rememberedKey(keys: KeyDictionary, slot: number, prefix: number, buf: Uint8Array, ks: number, ke: number): boolean {
+  const c = keyCache;
+  if (c.keys !== keys) {
+    c.keys = keys;
+    c.len.fill(-1);
+    return false;
+  }
+  const n = ke - ks;
+  if (c.len[slot] !== n || c.prefix[slot] !== prefix) return false;
+  const base = slot * KEY_BYTES - ks;
+  for (let k = ks; k < ke; k++) if (buf[k] !== c.bytes[base + k]) return false;
+  return true;
+}
+
+function rememberKey(slot: number, prefix: number, buf: Uint8Array, ks: number, ke: number, role: number, id: number): void {
+  const c = keyCache;
+  if (ke - ks > KEY_BYTES) return;
+  const base = slot * KEY_BYTES - ks;
+  for (let k = ks; k < ke; k++) c.bytes[base + k] = buf[k]!;
+  c.len[slot] = ke - ks;
+  c.prefix[slot] = prefix;
+  c.role[slot] = role;
+  c.id[slot] = id;
+}
+
 function parseObject(w: RecordWriter, i: number, start: number, end: number, forceGelf: boolean): void {
   const buf = w.buf;
   let e = end;
@@ -64,7 +116,7 @@ function parseObject(w: RecordWriter, i: number, start: number, end: number, for
   if (p < e && buf[p] === RBRACE) {
     p++;
   } else {
-    for (;;) {
+    for (let j = 0; ; j++) {
       if (p >= e || buf[p] !== QUOTE) return w.fail(i, start, end, 'invalid_json');
       const ks = p + 1;
       p = hintedScanString(buf, ks, e);
@@ -74,19 +126,23 @@ function parseObject(w: RecordWriter, i: number, start: number, end: number, for
       p = skipWs(buf, p, e);
       if (p >= e || buf[p] !== COLON) return w.fail(i, start, end, 'invalid_json');
       p = skipWs(buf, p + 1, e);
-      let role: number;
-      let underscore: boolean;
-      let name = '';
-      if (kesc === 0) {
+      // The key's id when its value is a field at once, else -1 and its role (deferred).
+      let key = -1;
+      let role = R_NONE;
+      const slot = keySlot(0, j);
+      if (kesc === 0 && rememberedKey(w.keys, slot, -1, buf, ks, ke)) {
+        key = keyCache.id[slot]!;
+        role = keyCache.role[slot]!;
+      } else if (kesc === 0) {
         role = roleOf(buf, ks, ke);
-        underscore = ke > ks && buf[ks] === UNDERSCORE;
+        if (role === R_NONE && !(ke > ks && buf[ks] === UNDERSCORE)) key = w.keys.intern(buf, ks, ke, -1);
+        rememberKey(slot, -1, buf, ks, ke, role, key);
       } else {
-        name = unescapeJson(buf.toString('utf8', ks, ke));
+        const name = unescapeJson(buf.toString('utf8', ks, ke));
         role = roleOfName(name);
-        underscore = name.charCodeAt(0) === UNDERSCORE;
+        if (role === R_NONE && name.charCodeAt(0) !== UNDERSCORE) key = w.keys.internString(name, -1);
       }
-      if (role === R_NONE && !underscore) {
-        const key = kesc === 0 ? w.keys.intern(buf, ks, ke, -1) : w.keys.internString(name, -1);
+      if (key >= 0) {
         p = valueField(w, buf, p, e, key, 1);
       } else {
         p = deferValue(buf, p, e, role, ks, ke, kesc);
@@ -152,15 +208,24 @@ function valueField(w: RecordWriter, buf: Buffer, p: number, e: number, key: num
  * position after the closing brace, or -1.
  */
 function flattenMembers(w: RecordWriter, buf: Buffer, p: number, e: number, prefix: number, depth: number): number {
-  for (;;) {
+  for (let j = 0; ; j++) {
     if (p >= e || buf[p] !== QUOTE) return -1;
     const ks = p + 1;
     p = hintedScanString(buf, ks, e);
     if (p < 0) return -1;
     const ke = p - 1;
-    const key = scanned.esc === 0
-      ? w.keys.intern(buf, ks, ke, prefix)
-      : w.keys.internString(unescapeJson(buf.toString('utf8', ks, ke)), prefix);
+    let key: number;
+    if (scanned.esc !== 0) {
+      key = w.keys.internString(unescapeJson(buf.toString('utf8', ks, ke)), prefix);
+    } else {
+      const slot = keySlot(depth, j);
+      if (rememberedKey(w.keys, slot, prefix, buf, ks, ke)) {
+        key = keyCache.id[slot]!;
+      } else {
+        key = w.keys.intern(buf, ks, ke, prefix);
+        rememberKey(slot, prefix, buf, ks, ke, R_NONE, key);
+      }
+    }
     p = skipWs(buf, p, e);
     if (p >= e || buf[p] !== COLON) return -1;
     p = valueField(w, buf, skipWs(buf, p + 1, e), e, key, depth + 1);
