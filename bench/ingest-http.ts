@@ -1,7 +1,7 @@
 /**
  * HTTP ingest (docs/benchmarks.md, "HTTP ingest"):
  *
- *   node dist/bench/ingest-http.js [--quick] [--records N] [--clients C] [--batch B] [--latency-seconds S]
+ *   node dist/bench/ingest-http.js [--quick] [--records N] [--clients C] [--batch B] [--latency-seconds S] [--latency-rate R]
  *
  * 1. Throughput: C keep-alive clients (default 10) POST B-line NDJSON bodies
  *    (default 1,000 JSON lines of ~200 bytes) to /api/v1/ingest of a fresh
@@ -13,6 +13,8 @@
  * 2. Latency at half the HTTP rate: the same clients, paced, for S seconds, once the
  *    store worker has consumed the throughput run's backlog and after a 1 s warm-up at that
  *    rate; p50/p99 of the request latency (send → answer, i.e. to durable).
+ *    --latency-rate R paces the clients at R records/s instead: to compare builds
+ *    at the same offered load.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -27,10 +29,12 @@ interface Args {
   clients: number;
   batch: number;
   latencySeconds: number;
+  /** Records/s for the latency part; 0: half the measured HTTP rate. */
+  latencyRate: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { records: 4_000_000, clients: 10, batch: 1000, latencySeconds: 8 };
+  const a: Args = { records: 4_000_000, clients: 10, batch: 1000, latencySeconds: 8, latencyRate: 0 };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const n = () => {
@@ -47,8 +51,9 @@ function parseArgs(argv: string[]): Args {
       case '--clients': a.clients = n(); break;
       case '--batch': a.batch = n(); break;
       case '--latency-seconds': a.latencySeconds = n(); break;
+      case '--latency-rate': a.latencyRate = n(); break;
       default:
-        process.stderr.write('usage: node dist/bench/ingest-http.js [--quick] [--records N] [--clients C] [--batch B] [--latency-seconds S]\n');
+        process.stderr.write('usage: node dist/bench/ingest-http.js [--quick] [--records N] [--clients C] [--batch B] [--latency-seconds S] [--latency-rate R]\n');
         process.exit(k === '--help' || k === '-h' ? 0 : 2);
     }
   }
@@ -138,6 +143,7 @@ async function main(): Promise<void> {
     const srv = await startServer({ dataDir: path.join(dir, 'http'), output: [], args: SERVER_ARGS });
     let rate: number;
     let lat: number[];
+    let latRate: number;
     try {
       rate = await httpThroughput(srv, a, bodies);
       const stored = outputRecords(await srv.metrics(), 'store');
@@ -152,9 +158,10 @@ async function main(): Promise<void> {
         }
         await sleep(50);
       }
-      process.stderr.write(`HTTP: latency at half the rate (${fmtInt(rate / 2)}/s)…\n`);
-      await httpLatency(srv, { ...a, latencySeconds: 1 }, bodies, rate / 2);
-      lat = await httpLatency(srv, a, bodies, rate / 2);
+      latRate = a.latencyRate > 0 ? a.latencyRate : rate / 2;
+      process.stderr.write(`HTTP: latency at ${fmtInt(latRate)} records/s…\n`);
+      await httpLatency(srv, { ...a, latencySeconds: 1 }, bodies, latRate);
+      lat = await httpLatency(srv, a, bodies, latRate);
     } finally {
       await srv.stop();
     }
@@ -163,7 +170,8 @@ async function main(): Promise<void> {
       [`HTTP POST /api/v1/ingest (${a.clients} clients × ${a.batch}-line NDJSON)`, fmtInt(rate), ((rate * LINE_BYTES) / 1e6).toFixed(1), (rate / tcp.msgsPerSec).toFixed(2)],
       ['baseline: TCP, ringlog bench --format json, 8 connections', fmtInt(tcp.msgsPerSec), ((tcp.msgsPerSec * LINE_BYTES) / 1e6).toFixed(1), '1.00'],
     ])}\n`);
-    process.stdout.write(`2. Request latency at half the HTTP rate (${fmtInt(rate / 2)} records/s), ${a.latencySeconds} s:\n${formatTable([
+    const at = a.latencyRate > 0 ? `at ${fmtInt(latRate)} records/s (--latency-rate)` : `at half the HTTP rate (${fmtInt(latRate)} records/s)`;
+    process.stdout.write(`2. Request latency ${at}, ${a.latencySeconds} s:\n${formatTable([
       ['requests', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'],
       [String(lat.length), quantile(lat, 0.5).toFixed(1), quantile(lat, 0.9).toFixed(1), quantile(lat, 0.99).toFixed(1), Math.max(...lat).toFixed(1)],
     ])}\n`);
