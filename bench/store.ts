@@ -4,6 +4,7 @@
  *   node dist/bench/store.js [--quick] [--messages N] [--connections C] [--repeat R]
  *                            [--corpus-lines N] [--level L] [--block-size SIZE] [--latency-seconds S]
  *                            [--only throughput,latency,corpus] [--store-only] [--latency-rate N] [--wal-prepare-baseline]
+ *                            [--seal-thread-baseline]
  *
  * 1. Throughput: `ringlog bench` (its own process) sends N 128-byte RFC 5424 lines over
  *    C connections into a fresh `ringlog serve`, parsed, indexed, compressed and
@@ -48,6 +49,8 @@ interface Args {
   latencyRate: number;
   /** Latency: also with store.walPrepare off, in the same run (the baseline for prepared WAL files). */
   walPrepareBaseline: boolean;
+  /** Also measure throughput with store.sealThread off (blocks sealed by the store worker itself). */
+  sealThreadBaseline: boolean;
 }
 
 function usage(msg?: string): never {
@@ -57,7 +60,7 @@ function usage(msg?: string): never {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { quick: false, messages: 4_000_000, connections: 8, repeat: 3, corpusLines: 2_000_000, level: 5, latencySeconds: 8, timeoutSec: 300, blockSize: '8MiB', only: [], storeOnly: false, latencyRate: 0, walPrepareBaseline: false };
+  const a: Args = { quick: false, messages: 4_000_000, connections: 8, repeat: 3, corpusLines: 2_000_000, level: 5, latencySeconds: 8, timeoutSec: 300, blockSize: '8MiB', only: [], storeOnly: false, latencyRate: 0, walPrepareBaseline: false, sealThreadBaseline: false };
   const set = new Set<string>();
   const int = (name: string, v: string | undefined, min = 1) => {
     const n = Number(v?.replace(/_/g, ''));
@@ -80,6 +83,7 @@ function parseArgs(argv: string[]): Args {
       case '--store-only': a.storeOnly = true; break;
       case '--latency-rate': a.latencyRate = int(k, argv[++i]); break;
       case '--wal-prepare-baseline': a.walPrepareBaseline = true; break;
+      case '--seal-thread-baseline': a.sealThreadBaseline = true; break;
       case '--help': case '-h': usage(); break;
       default: usage(`unknown argument ${k}`);
     }
@@ -121,8 +125,11 @@ async function throughput(a: Args): Promise<{ rows: string[][]; storeRate: numbe
     { name: 'null output (edge only)', outputs: () => ['null'], serverArgs: ['--no-store'], count: 'null' },
   ];
   if (a.storeOnly) targets.splice(1);
-  const configDir = a.walPrepareBaseline ? mkdtempSync(path.join(os.tmpdir(), 'ringlog-bench-store-cfg-')) : null;
-  if (configDir !== null) {
+  const configDir = a.walPrepareBaseline || a.sealThreadBaseline ? mkdtempSync(path.join(os.tmpdir(), 'ringlog-bench-store-cfg-')) : null;
+  if (configDir !== null && a.sealThreadBaseline) {
+    targets.splice(1, 0, { ...targets[0]!, name: 'store, sealThread off', serverArgs: [...storeConfig(configDir, 'seal-thread-off', { sealThread: false }), ...targets[0]!.serverArgs] });
+  }
+  if (configDir !== null && a.walPrepareBaseline) {
     targets.splice(1, 0, { ...targets[0]!, name: 'store, walPrepare off', serverArgs: [...walPrepareOff(configDir), ...targets[0]!.serverArgs] });
   }
   const runs = new Map<string, ServerRun[]>();
@@ -203,11 +210,16 @@ function quantile(before: { le: number; count: number }[], after: { le: number; 
   return prevLe;
 }
 
-/** Server arguments that turn store.walPrepare off: a configuration file written in `dir`. */
-function walPrepareOff(dir: string): string[] {
-  const config = path.join(dir, 'wal-prepare-off.json');
-  writeFileSync(config, JSON.stringify({ store: { walPrepare: false } }));
+/** Server arguments that set store options: a configuration file `name`.json written in `dir`. */
+function storeConfig(dir: string, name: string, store: Record<string, unknown>): string[] {
+  const config = path.join(dir, `${name}.json`);
+  writeFileSync(config, JSON.stringify({ store }));
   return ['--config', config];
+}
+
+/** Server arguments that turn store.walPrepare off. */
+function walPrepareOff(dir: string): string[] {
+  return storeConfig(dir, 'wal-prepare-off', { walPrepare: false });
 }
 
 async function latency(a: Args, maxRate: number, walPrepare = true): Promise<string[]> {

@@ -85,6 +85,7 @@ export class RinglogServer {
         retention: { maxAgeMs: s.retention.maxAge, maxBytes: s.retention.maxSize, checkIntervalMs: s.retention.checkInterval },
         maxPending: s.maxPending,
         walPrepare: s.walPrepare,
+        sealThread: s.sealThread,
         // Parse counts come from whichever parser runs once per record: the worker's unless listeners parse too.
         countParse: !this.parseHere,
       }, this.metrics, this.log);

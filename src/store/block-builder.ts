@@ -316,136 +316,60 @@ export class BlockBuilder {
     return this.n >= MAX_BLOCK_RECORDS;
   }
 
-  /** Row order for the payload: by app, then host, then arrival (two stable counting sorts). */
-  private order(): Uint32Array {
-    const n = this.n;
-    const byHost = countingSort(identity(n), this.slotIds[HOST]!, this.slotDicts[HOST]!.size + 1);
-    return countingSort(byHost, this.slotIds[APP]!, this.slotDicts[APP]!.size + 1);
-  }
-
   /** Encodes, compresses and resets: the builder is empty afterwards. */
   seal(compressor: Compressor, epoch: number, out: ByteWriter): SealedBlock {
-    this.flush();
-    const n = this.n;
-    this.fStart[n] = this.nf;
-    const perm = this.order();
-    out.reset();
-    out.uvarint(n);
-    // Timestamps: deltas along the row order, in the coarsest unit every timestamp of the
-    // block is a whole number of (ms, µs or ns: most sources give ms or µs).
-    let unit = 1_000_000;
-    for (let i = 0; i < n && unit > 1; i++) {
-      const ns = this.tsNs[i]!;
-      if (ns % unit !== 0) unit = ns % 1000 === 0 ? 1000 : 1;
-    }
-    out.uvarint(unit === 1_000_000 ? 6 : unit === 1000 ? 3 : 0);
-    let prevMs = this.minMs;
-    let prevNs = this.minNs;
-    out.ensure(10 * n);
-    for (let j = 0; j < n; j++) {
-      const i = perm[j]!;
-      const ms = this.tsMs[i]!;
-      const ns = this.tsNs[i]!;
-      const v = ((ms - prevMs) * 1_000_000 + (ns - prevNs)) / unit;
-      // Small deltas (most: rows of one group follow each other) inline; others through svarint.
-      if (v >= -0x20000000 && v < 0x20000000) out.pos = putUvarint30(out.buf, out.pos, v >= 0 ? v * 2 : -v * 2 - 1);
-      else out.svarint(v);
-      prevMs = ms;
-      prevNs = ns;
-    }
-    // Receive times may span more than a partition (a replay after downtime): ms and ns apart.
-    prevMs = this.minMs;
-    out.ensure(10 * n);
-    for (let j = 0; j < n; j++) {
-      const ms = this.rcMs[perm[j]!]!;
-      const v = ms - prevMs;
-      if (v >= -0x20000000 && v < 0x20000000) out.pos = putUvarint30(out.buf, out.pos, v >= 0 ? v * 2 : -v * 2 - 1);
-      else out.svarint(v);
-      prevMs = ms;
-    }
-    putUvarints(out, this.rcNs, perm, n);
-    out.ensure(2 * n);
-    for (let j = 0; j < n; j++) out.buf[out.pos + j] = this.fac[perm[j]!]!;
-    out.pos += n;
-    for (let j = 0; j < n; j++) out.buf[out.pos + j] = this.sev[perm[j]!]!;
-    out.pos += n;
-    for (let slot = 0; slot < 4; slot++) {
-      const d = this.slotDicts[slot]!;
-      out.uvarint(d.size);
-      for (let id = 0; id < d.size; id++) out.lenBytes(d.arena.buf, d.starts[id]!, d.starts[id]! + d.lens[id]!);
-      const ids = this.slotIds[slot]!;
-      putUvarints(out, ids, perm, n);
-    }
-    out.uvarint(this.sources.length / 3);
-    for (const s of this.sources) out.string(s);
-    putUvarints(out, this.src, perm, n);
-    const msgBytes = putUvarints(out, this.msgLen, perm, n);
-    out.ensure(msgBytes);
-    out.pos += (this.gather ?? gatherJs)(out.buf, out.pos, this.msgs.buf, this.msgAt, this.msgLen, perm, 0, n);
-    this.writeFields(out, perm);
-    const raw = out.view();
-    const comp = compressor.compress(raw);
-    const header: BlockHeader = {
-      version: FORMAT_VERSION, codec: CODEC_ZSTD, epoch, count: n,
-      minMs: this.minMs, minNs: this.minNs, maxMs: this.maxMs, maxNs: this.maxNs,
-      rawLen: raw.length, compLen: comp.length, facMask: this.facMask, sevMask: this.sevMask,
-      maxLsn: this.maxLsn, payloadCrc: crc32c(comp),
-    };
-    const bytes = Buffer.allocUnsafe(BLOCK_HEADER_SIZE + comp.length);
-    marshalBlockHeader(header, bytes, 0);
-    comp.copy(bytes, BLOCK_HEADER_SIZE);
-    const bloom = this.nativeIndex === null ? BloomFilter.build(this.tokens) : this.buildNativeBloom(this.nativeIndex);
+    const block = encodeBlock(this.contents(), compressor, epoch, out, this.nativeIndex, this.gather ?? gatherJs);
     this.reset();
-    return { header, bytes, bloom };
+    return block;
   }
 
-  /** The bloom filter of the block's tokens, in one native call (the same bits as BloomFilter.build over the JavaScript tokenizer's hashes). */
-  private buildNativeBloom(index: IndexBlockFn): BloomFilter {
-    const prefixes = new Uint32Array(this.columns.length);
-    for (let c = 0; c < prefixes.length; c++) prefixes[c] = this.columns[c]!.prefix;
-    const bits = index(this.msgs.buf, this.msgAt, this.msgLen, this.n, this.values.buf, this.fAt, this.fLen, this.fCol, this.nf,
-      prefixes, this.tokens.slots, BITS_PER_KEY, MAX_BITS / BLOCK_BITS);
-    return new BloomFilter(bits, bits.length * 8, K);
+  /**
+   * A copy of the contents in memory of their own, exactly sized (for a seal thread:
+   * `transfer` lists their buffers), and the builder reset: it is empty afterwards.
+   */
+  detach(): { contents: BlockContents; transfer: ArrayBuffer[] } {
+    const c = this.contents();
+    const n = c.n;
+    const nf = c.nf;
+    const bytes = (a: Uint8Array, len: number) => Uint8Array.prototype.slice.call(a, 0, len);
+    const copy: BlockContents = {
+      ...c,
+      tsMs: c.tsMs.slice(0, n), tsNs: c.tsNs.slice(0, n), rcMs: c.rcMs.slice(0, n), rcNs: c.rcNs.slice(0, n),
+      fac: c.fac.slice(0, n), sev: c.sev.slice(0, n), src: c.src.slice(0, n),
+      slotIds: c.slotIds.map((a) => a.slice(0, n)),
+      slotDicts: c.slotDicts.map((d) => ({ size: d.size, buf: bytes(d.buf, d.used), used: d.used, starts: d.starts.slice(0, d.size), lens: d.lens.slice(0, d.size) })),
+      sources: [...c.sources],
+      msgAt: c.msgAt.slice(0, n), msgLen: c.msgLen.slice(0, n), msgs: bytes(c.msgs, this.msgs.used),
+      fStart: c.fStart.slice(0, n + 1), fCol: c.fCol.slice(0, nf), fAt: c.fAt.slice(0, nf), fLen: c.fLen.slice(0, nf), values: bytes(c.values, this.values.used),
+      columns: c.columns.map((x) => ({ ...x })),
+      tokens: { size: c.tokens.size, slots: c.tokens.slots.slice() },
+    };
+    this.reset();
+    const transfer = new Set<ArrayBuffer>();
+    const add = (a: { buffer: ArrayBufferLike }) => void transfer.add(a.buffer as ArrayBuffer);
+    [copy.tsMs, copy.tsNs, copy.rcMs, copy.rcNs, copy.fac, copy.sev, copy.src, copy.msgAt, copy.msgLen, copy.msgs,
+      copy.fStart, copy.fCol, copy.fAt, copy.fLen, copy.values, copy.tokens.slots, ...copy.slotIds].forEach(add);
+    for (const d of copy.slotDicts) [d.buf, d.starts, d.lens].forEach(add);
+    return { contents: copy, transfer: [...transfer] };
   }
 
-  /** The field columns, each with its values in row order (entries are kept in record order until now). */
-  private writeFields(out: ByteWriter, perm: Uint32Array): void {
-    const cols = this.columns;
-    out.uvarint(cols.length);
-    if (cols.length === 0) return;
-    // Entries of each column, in the new row order: a counting sort by column.
-    const base = new Uint32Array(cols.length + 1);
-    for (let c = 0; c < cols.length; c++) base[c + 1] = base[c]! + cols[c]!.count;
-    const fill = base.slice(0, cols.length);
-    const entry = new Uint32Array(this.nf);
-    const row = new Uint32Array(this.nf);
-    for (let j = 0; j < this.n; j++) {
-      const i = perm[j]!;
-      for (let x = this.fStart[i]!; x < this.fStart[i + 1]!; x++) {
-        const at = fill[this.fCol[x]!]!++;
-        entry[at] = x;
-        row[at] = j;
-      }
-    }
-    for (let c = 0; c < cols.length; c++) {
-      const col = cols[c]!;
-      out.string(col.name);
-      out.uvarint(col.count);
-      const from = base[c]!;
-      const to = base[c + 1]!;
-      out.ensure(5 * (to - from));
-      const buf = out.buf;
-      let p = out.pos;
-      let prev = 0;
-      for (let k = from; k < to; k++) {
-        p = putUvarint30(buf, p, row[k]! - prev);
-        prev = row[k]!;
-      }
-      out.pos = p;
-      const bytes = putUvarints(out, this.fLen, entry.subarray(from, to), to - from);
-      out.ensure(bytes);
-      out.pos += (this.gather ?? gatherJs)(out.buf, out.pos, this.values.buf, this.fAt, this.fLen, entry, from, to);
-    }
+  /** The contents as they are: views of the builder's memory, valid until it changes (deferred copies made). */
+  private contents(): BlockContents {
+    this.flush();
+    this.fStart[this.n] = this.nf;
+    return {
+      n: this.n, nf: this.nf,
+      tsMs: this.tsMs, tsNs: this.tsNs, rcMs: this.rcMs, rcNs: this.rcNs, fac: this.fac, sev: this.sev,
+      slotIds: this.slotIds,
+      slotDicts: this.slotDicts.map((d) => ({ size: d.size, buf: d.arena.buf, used: d.arena.used, starts: d.starts, lens: d.lens })),
+      sources: this.sources, src: this.src,
+      msgAt: this.msgAt, msgLen: this.msgLen, msgs: this.msgs.buf,
+      fStart: this.fStart, fCol: this.fCol, fAt: this.fAt, fLen: this.fLen, values: this.values.buf,
+      columns: this.columns,
+      tokens: this.tokens,
+      minMs: this.minMs, minNs: this.minNs, maxMs: this.maxMs, maxNs: this.maxNs,
+      facMask: this.facMask, sevMask: this.sevMask, maxLsn: this.maxLsn,
+    };
   }
 
   private reset(): void {
@@ -566,6 +490,180 @@ function putUvarint30(buf: Buffer, p: number, v: number): number {
   }
   buf[p++] = v;
   return p;
+}
+
+/**
+ * What a block is encoded from: a builder's contents as plain data (typed arrays,
+ * strings, numbers), so that a seal thread can receive them. Record i's fields are
+ * entries fStart[i] .. fStart[i+1]-1; text is at [at, at + len) of `msgs` / `values`.
+ */
+export interface BlockContents {
+  n: number;
+  nf: number;
+  tsMs: Float64Array;
+  tsNs: Uint32Array;
+  rcMs: Float64Array;
+  rcNs: Uint32Array;
+  fac: Uint8Array;
+  sev: Uint8Array;
+  /** Per slot (host, app, procid, msgid): id + 1 per record, 0 = absent. */
+  slotIds: Uint32Array[];
+  /** Per slot: its distinct values, entry id at buf[starts[id], starts[id] + lens[id]). */
+  slotDicts: { size: number; buf: Uint8Array; used: number; starts: Uint32Array; lens: Uint32Array }[];
+  /** listener, transport, peer per source id. */
+  sources: string[];
+  src: Uint32Array;
+  msgAt: Uint32Array;
+  msgLen: Uint32Array;
+  msgs: Uint8Array;
+  fStart: Uint32Array;
+  fCol: Uint32Array;
+  fAt: Uint32Array;
+  fLen: Uint32Array;
+  values: Uint8Array;
+  columns: FieldColumn[];
+  /** Hashes for the bloom filter gathered at append (name=value pairs of the slots; all tokens without the native index). */
+  tokens: { size: number; slots: Uint32Array };
+  minMs: number;
+  minNs: number;
+  maxMs: number;
+  maxNs: number;
+  facMask: number;
+  sevMask: number;
+  maxLsn: number;
+}
+
+/** Row order for the payload: by app, then host, then arrival (two stable counting sorts). */
+function order(c: BlockContents): Uint32Array {
+  const n = c.n;
+  const byHost = countingSort(identity(n), c.slotIds[HOST]!, c.slotDicts[HOST]!.size + 1);
+  return countingSort(byHost, c.slotIds[APP]!, c.slotDicts[APP]!.size + 1);
+}
+
+/**
+ * A block's contents encoded (columns), compressed, with header and bloom filter: what
+ * BlockBuilder.seal() makes of its contents, here or in a seal thread (seal-thread.ts).
+ * `index`: the native block index, or null for the JavaScript one (same bits).
+ */
+export function encodeBlock(c: BlockContents, compressor: Compressor, epoch: number, out: ByteWriter, index: IndexBlockFn | null, gather: GatherFn): SealedBlock {
+  const n = c.n;
+  const perm = order(c);
+  out.reset();
+  out.uvarint(n);
+  // Timestamps: deltas along the row order, in the coarsest unit every timestamp of the
+  // block is a whole number of (ms, µs or ns: most sources give ms or µs).
+  let unit = 1_000_000;
+  for (let i = 0; i < n && unit > 1; i++) {
+    const ns = c.tsNs[i]!;
+    if (ns % unit !== 0) unit = ns % 1000 === 0 ? 1000 : 1;
+  }
+  out.uvarint(unit === 1_000_000 ? 6 : unit === 1000 ? 3 : 0);
+  let prevMs = c.minMs;
+  let prevNs = c.minNs;
+  out.ensure(10 * n);
+  for (let j = 0; j < n; j++) {
+    const i = perm[j]!;
+    const ms = c.tsMs[i]!;
+    const ns = c.tsNs[i]!;
+    const v = ((ms - prevMs) * 1_000_000 + (ns - prevNs)) / unit;
+    // Small deltas (most: rows of one group follow each other) inline; others through svarint.
+    if (v >= -0x20000000 && v < 0x20000000) out.pos = putUvarint30(out.buf, out.pos, v >= 0 ? v * 2 : -v * 2 - 1);
+    else out.svarint(v);
+    prevMs = ms;
+    prevNs = ns;
+  }
+  // Receive times may span more than a partition (a replay after downtime): ms and ns apart.
+  prevMs = c.minMs;
+  out.ensure(10 * n);
+  for (let j = 0; j < n; j++) {
+    const ms = c.rcMs[perm[j]!]!;
+    const v = ms - prevMs;
+    if (v >= -0x20000000 && v < 0x20000000) out.pos = putUvarint30(out.buf, out.pos, v >= 0 ? v * 2 : -v * 2 - 1);
+    else out.svarint(v);
+    prevMs = ms;
+  }
+  putUvarints(out, c.rcNs, perm, n);
+  out.ensure(2 * n);
+  for (let j = 0; j < n; j++) out.buf[out.pos + j] = c.fac[perm[j]!]!;
+  out.pos += n;
+  for (let j = 0; j < n; j++) out.buf[out.pos + j] = c.sev[perm[j]!]!;
+  out.pos += n;
+  for (let slot = 0; slot < 4; slot++) {
+    const d = c.slotDicts[slot]!;
+    out.uvarint(d.size);
+    for (let id = 0; id < d.size; id++) out.lenBytes(d.buf, d.starts[id]!, d.starts[id]! + d.lens[id]!);
+    const ids = c.slotIds[slot]!;
+    putUvarints(out, ids, perm, n);
+  }
+  out.uvarint(c.sources.length / 3);
+  for (const s of c.sources) out.string(s);
+  putUvarints(out, c.src, perm, n);
+  const msgBytes = putUvarints(out, c.msgLen, perm, n);
+  out.ensure(msgBytes);
+  out.pos += gather(out.buf, out.pos, c.msgs, c.msgAt, c.msgLen, perm, 0, n);
+  writeFields(c, out, perm, gather);
+  const raw = out.view();
+  const comp = compressor.compress(raw);
+  const header: BlockHeader = {
+    version: FORMAT_VERSION, codec: CODEC_ZSTD, epoch, count: n,
+    minMs: c.minMs, minNs: c.minNs, maxMs: c.maxMs, maxNs: c.maxNs,
+    rawLen: raw.length, compLen: comp.length, facMask: c.facMask, sevMask: c.sevMask,
+    maxLsn: c.maxLsn, payloadCrc: crc32c(comp),
+  };
+  const bytes = Buffer.allocUnsafe(BLOCK_HEADER_SIZE + comp.length);
+  marshalBlockHeader(header, bytes, 0);
+  comp.copy(bytes, BLOCK_HEADER_SIZE);
+  const bloom = index === null ? BloomFilter.build(c.tokens) : nativeBloom(c, index);
+  return { header, bytes, bloom };
+}
+
+/** The bloom filter of the block's tokens, in one native call (the same bits as BloomFilter.build over the JavaScript tokenizer's hashes). */
+function nativeBloom(c: BlockContents, index: IndexBlockFn): BloomFilter {
+  const prefixes = new Uint32Array(c.columns.length);
+  for (let k = 0; k < prefixes.length; k++) prefixes[k] = c.columns[k]!.prefix;
+  const bits = index(c.msgs, c.msgAt, c.msgLen, c.n, c.values, c.fAt, c.fLen, c.fCol, c.nf,
+    prefixes, c.tokens.slots, BITS_PER_KEY, MAX_BITS / BLOCK_BITS);
+  return new BloomFilter(bits, bits.length * 8, K);
+}
+
+/** The field columns, each with its values in row order (entries are kept in record order until now). */
+function writeFields(c: BlockContents, out: ByteWriter, perm: Uint32Array, gather: GatherFn): void {
+  const cols = c.columns;
+  out.uvarint(cols.length);
+  if (cols.length === 0) return;
+  // Entries of each column, in the new row order: a counting sort by column.
+  const base = new Uint32Array(cols.length + 1);
+  for (let k = 0; k < cols.length; k++) base[k + 1] = base[k]! + cols[k]!.count;
+  const fill = base.slice(0, cols.length);
+  const entry = new Uint32Array(c.nf);
+  const row = new Uint32Array(c.nf);
+  for (let j = 0; j < c.n; j++) {
+    const i = perm[j]!;
+    for (let x = c.fStart[i]!; x < c.fStart[i + 1]!; x++) {
+      const at = fill[c.fCol[x]!]!++;
+      entry[at] = x;
+      row[at] = j;
+    }
+  }
+  for (let k = 0; k < cols.length; k++) {
+    const col = cols[k]!;
+    out.string(col.name);
+    out.uvarint(col.count);
+    const from = base[k]!;
+    const to = base[k + 1]!;
+    out.ensure(5 * (to - from));
+    const buf = out.buf;
+    let p = out.pos;
+    let prev = 0;
+    for (let k = from; k < to; k++) {
+      p = putUvarint30(buf, p, row[k]! - prev);
+      prev = row[k]!;
+    }
+    out.pos = p;
+    const bytes = putUvarints(out, c.fLen, entry.subarray(from, to), to - from);
+    out.ensure(bytes);
+    out.pos += gather(out.buf, out.pos, c.values, c.fAt, c.fLen, entry, from, to);
+  }
 }
 
 /** Copies of a batch's texts into an arena, deferred until flush (see BlockBuilder.gather). */

@@ -59,7 +59,7 @@ export class BloomFilter {
     this.blocks = m / BLOCK_BITS;
   }
 
-  static build(hashes: HashSet32): BloomFilter {
+  static build(hashes: Pick<HashSet32, 'size' | 'slots'>): BloomFilter {
     let blocks = Math.max(1, Math.ceil((hashes.size * BITS_PER_KEY) / BLOCK_BITS));
     if (blocks * BLOCK_BITS > MAX_BITS) blocks = MAX_BITS / BLOCK_BITS;
     const words = new Uint32Array(blocks * 8);

@@ -31,6 +31,7 @@ import { recoverSegments, type LastSegment, type RecoveryReport } from './recove
 import { SegmentWriter, segmentPaths } from './segment.js';
 import { syncDir } from './fs-util.js';
 import type { Fields } from '../log.js';
+import { SealThread } from './seal-thread.js';
 
 export interface WorkerInit {
   root: string;
@@ -41,6 +42,8 @@ export interface WorkerInit {
   retention: { maxAgeMs: number; maxBytes: number; checkIntervalMs: number };
   /** Report parse counts (records per format, parse errors): the event loop does not parse. */
   countParse: boolean;
+  /** Seal blocks in the seal thread (seal-thread.ts) rather than here. */
+  sealThread: boolean;
 }
 
 /** A durable WAL entry for the worker to parse and build into blocks: `entry[0, length)` (transferred). */
@@ -64,7 +67,9 @@ export type ToWorker =
   | RecordsMessage
   | { type: 'commit'; id: number }
   | { type: 'retention'; id: number }
-  | { type: 'close' };
+  | { type: 'close' }
+  /** Internal: a block came back from the seal thread (written in turn, without waiting for the next one). */
+  | { type: 'sealed' };
 
 export interface WorkerStats {
   records: number;
@@ -99,6 +104,8 @@ export type FromWorker =
 const MAX_OPEN_BUILDERS = 32;
 /** Segments open at once (two descriptors each). */
 const MAX_OPEN_WRITERS = 64;
+/** Blocks handed to the seal thread and not yet written, at most (each holds a block's contents, ~8 MiB at the default block size). */
+const MAX_SEALING = 2;
 
 const RETRY_MIN_MS = 50;
 const RETRY_MAX_MS = 5_000;
@@ -121,6 +128,10 @@ class BlockStore {
   private readonly last: Map<number, LastSegment>;
   private readonly compressor = new Compressor();
   private readonly scratch = new ByteWriter(2 << 20);
+  /** The seal thread (WorkerInit.sealThread), or null: blocks are then sealed here. */
+  private readonly sealer: SealThread | null;
+  /** Blocks handed to the seal thread and not yet written, in the order they were handed over. */
+  private readonly sealing: { key: number; done: Promise<SealedBlock>; ready: boolean }[] = [];
   private readonly checkpoint: CheckpointWriter;
   /** Epoch of the blocks being written now: the next checkpoint's. */
   private epoch: number;
@@ -148,6 +159,7 @@ class BlockStore {
     this.lastLsn = cp.lsn;
     this.last = last;
     this.compressor.setParameters({ compressionLevel: cfg.compressionLevel });
+    this.sealer = cfg.sealThread ? new SealThread(cfg.compressionLevel) : null;
     this.stats = {
       records: 0, rawBytes: 0, blocks: 0, blockRawBytes: 0, blockBytes: 0, commits: 0, diskBytes, partitions, writeErrors: { segment: 0, checkpoint: 0 },
       retentionDeletedBytes: { age: 0, size: 0 }, retentionDeletedSegments: 0, stalled: false,
@@ -205,6 +217,8 @@ class BlockStore {
             }
           }
           giveBack();
+        } else if (m.type === 'sealed') {
+          await this.writeReadySeals();
         } else if (m.type === 'commit') {
           await this.commit(m.id >= 0 ? m.id : null);
         } else if (m.type === 'retention') {
@@ -213,6 +227,7 @@ class BlockStore {
           post({ type: 'committed', id: m.id >= 0 ? m.id : null, checkpoint: this.checkpoint.current, stats: this.stats });
         } else if (m.type === 'close') {
           await this.commit(null);
+          await this.sealer?.close();
           clearInterval(this.timer);
           for (const w of this.writers.values()) w.close();
           this.writers.clear();
@@ -302,8 +317,47 @@ class BlockStore {
     this.writers.delete(key);
   }
 
+  /**
+   * Seals a builder's block and writes it to its partition's segment: here, or in the
+   * seal thread, whose blocks are written in the order they were handed over. At most
+   * MAX_SEALING blocks wait there (memory stays bounded); commits and retention wait
+   * for all of them (drainSeals).
+   */
   private async seal(key: number, b: BlockBuilder): Promise<void> {
-    const block = b.seal(this.compressor, this.epoch, this.scratch);
+    if (this.sealer === null) {
+      await this.writeBlock(key, b.seal(this.compressor, this.epoch, this.scratch));
+      return;
+    }
+    const { contents, transfer } = b.detach();
+    const s = { key, done: this.sealer.seal(contents, transfer, this.epoch), ready: false };
+    // Written as soon as it is back (a 'sealed' message in turn); a failure is thrown where it is awaited.
+    s.done.then(() => {
+      s.ready = true;
+      this.push({ type: 'sealed' });
+    }, () => {
+      s.ready = true; // awaited by writeReadySeals, which throws: the worker's failure path
+      this.push({ type: 'sealed' });
+    });
+    this.sealing.push(s);
+    while (this.sealing.length > MAX_SEALING) await this.writeNextSealed();
+  }
+
+  /** The blocks back from the seal thread, in order, up to the first still being sealed. */
+  private async writeReadySeals(): Promise<void> {
+    while (this.sealing.length > 0 && this.sealing[0]!.ready) await this.writeNextSealed();
+  }
+
+  private async writeNextSealed(): Promise<void> {
+    const s = this.sealing.shift()!;
+    await this.writeBlock(s.key, await s.done);
+  }
+
+  /** Every block handed to the seal thread, written. */
+  private async drainSeals(): Promise<void> {
+    while (this.sealing.length > 0) await this.writeNextSealed();
+  }
+
+  private async writeBlock(key: number, block: SealedBlock): Promise<void> {
     this.stats.blocks++;
     this.stats.blockRawBytes += block.header.rawLen;
     this.stats.blockBytes += block.bytes.length;
@@ -393,6 +447,7 @@ class BlockStore {
         await this.seal(key, b);
       }
     }
+    await this.drainSeals();
     await this.retry('segment', () => {
       for (const w of this.writers.values()) w.sync();
       for (const d of this.dirsToSync) syncDir(d);
@@ -423,6 +478,7 @@ class BlockStore {
    * will count on. The newest segment is never deleted.
    */
   private async retention(force: boolean): Promise<void> {
+    await this.drainSeals(); // retention sees every block written so far
     const { maxAgeMs, maxBytes, checkIntervalMs } = this.cfg.retention;
     if (maxAgeMs <= 0 && maxBytes <= 0) return;
     const now = Date.now();

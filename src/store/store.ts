@@ -52,6 +52,8 @@ export interface StoreOptions {
   maxPending: number;
   /** Prepare each next WAL file ahead, zero-filled (wal-writer.ts); default true. */
   walPrepare?: boolean;
+  /** Seal blocks in a thread of their own (seal-thread.ts); default true. */
+  sealThread?: boolean;
   /**
    * The worker reports parse counts (records per format, parse errors) to /metrics: true
    * when the event loop does not parse (no output but the store needs parsed records).
@@ -182,6 +184,7 @@ export class Store implements Output {
       commitIntervalMs: this.opts.commitIntervalMs,
       retention: this.opts.retention,
       countParse: this.opts.countParse ?? true,
+      sealThread: this.opts.sealThread !== false,
     };
     const worker = new Worker(new URL('./store-worker.js', import.meta.url), { workerData: init, name: 'ringlog-store' });
     this.worker = worker;

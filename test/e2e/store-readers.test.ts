@@ -30,7 +30,9 @@ import { makeTempDir, removeDir } from './helpers.js';
 import { HOUR, messageFor, queryStore, renderedTimestamp, sendRecords, startStoreServer, writeConfig, type SentRecord } from './store-helpers.js';
 
 const A_CONNS = 4;
-const A_MESSAGES = 90_000;
+// Paced: the writers send for ~9 s whatever the server's speed, so that several
+// queries (each a few seconds on a busy 2-core machine) start while they write.
+const A_MESSAGES = 135_000;
 const A_RATE = 15_000;
 const B_CONNS = 2;
 const B_MESSAGES = 40_000;
