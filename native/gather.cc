@@ -9,7 +9,8 @@
 //
 // For k in [from, to), i = order ? order[k] : k: src[at[i], at[i] + len[i]) is appended
 // at dst[dstAt + copied so far]. Every index and range is checked first; nothing is
-// copied when one does not fit (RangeError).
+// copied when one does not fit (RangeError). at, len and order must not share memory
+// with dst (the block builder's never do): they are read again while copying.
 #include <napi.h>
 
 #include <cstdint>

@@ -194,9 +194,12 @@ void ScanFrameSlow(const uint8_t* base, const uint8_t* p, const uint8_t* e, uint
 
 Napi::Value JsonStrings(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 5 || !info[0].IsTypedArray() || !info[1].IsTypedArray() || !info[2].IsNumber() ||
-      !info[3].IsTypedArray() || !info[4].IsTypedArray()) {
-    Napi::TypeError::New(env, "jsonStrings(buf, offsets, count, out, frameAt)").ThrowAsJavaScriptException();
+  auto isArray = [&](size_t k, napi_typedarray_type t) {
+    return info[k].IsTypedArray() && info[k].As<Napi::TypedArray>().TypedArrayType() == t;
+  };
+  if (info.Length() < 5 || !isArray(0, napi_uint8_array) || !isArray(1, napi_uint32_array) || !info[2].IsNumber() ||
+      !isArray(3, napi_uint32_array) || !isArray(4, napi_uint32_array)) {
+    Napi::TypeError::New(env, "jsonStrings(buf: Uint8Array, offsets: Uint32Array, count, out: Uint32Array, frameAt: Uint32Array)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   auto buf = info[0].As<Napi::Uint8Array>();

@@ -283,6 +283,7 @@ async function runTailCommand(args: string[], opts: QueryCliOptions): Promise<vo
       else if (l.startsWith('data: ')) {
         const data = l.slice(6);
         if (event === 'missed') process.stderr.write(`ringlog tail: missed ${(JSON.parse(data) as { count: number }).count} records (reading too slowly)\n`);
+        else if (event === 'ready') process.stderr.write('ringlog tail: following; records written from now on are shown\n');
         else if (event === 'message') await show(data);
       } else if (l === '') event = 'message';
     }

@@ -132,6 +132,12 @@ class BlockStore {
   private readonly sealer: SealThread | null;
   /** Blocks handed to the seal thread and not yet written, in the order they were handed over. */
   private readonly sealing: { key: number; done: Promise<SealedBlock>; ready: boolean }[] = [];
+  /**
+   * Set when the seal thread failed on a block: its records were handed over and are in
+   * no builder any more, only in the WAL. No checkpoint may be written after that (it
+   * would let the WAL go): commits and retention throw, and the next start replays them.
+   */
+  private broken: Error | null = null;
   private readonly checkpoint: CheckpointWriter;
   /** Epoch of the blocks being written now: the next checkpoint's. */
   private epoch: number;
@@ -328,18 +334,20 @@ class BlockStore {
       await this.writeBlock(key, b.seal(this.compressor, this.epoch, this.scratch));
       return;
     }
+    // At most MAX_SEALING blocks handed over and not yet written (each a copy of a block's contents).
+    while (this.sealing.length >= MAX_SEALING) await this.writeNextSealed();
     const { contents, transfer } = b.detach();
     const s = { key, done: this.sealer.seal(contents, transfer, this.epoch), ready: false };
     // Written as soon as it is back (a 'sealed' message in turn); a failure is thrown where it is awaited.
     s.done.then(() => {
       s.ready = true;
       this.push({ type: 'sealed' });
-    }, () => {
+    }, (err: Error) => {
+      this.broken ??= err;
       s.ready = true; // awaited by writeReadySeals, which throws: the worker's failure path
       this.push({ type: 'sealed' });
     });
     this.sealing.push(s);
-    while (this.sealing.length > MAX_SEALING) await this.writeNextSealed();
   }
 
   /** The blocks back from the seal thread, in order, up to the first still being sealed. */
@@ -436,6 +444,7 @@ class BlockStore {
 
   /** Seals every builder, syncs what was written, then moves the checkpoint. */
   private async commit(id: number | null): Promise<void> {
+    if (this.broken !== null) throw this.broken;
     if (this.lastLsn === this.checkpoint.current.lsn && this.uncommittedBytes === 0) {
       if (id !== null) post({ type: 'committed', id, checkpoint: this.checkpoint.current, stats: this.stats });
       return;
@@ -478,6 +487,7 @@ class BlockStore {
    * will count on. The newest segment is never deleted.
    */
   private async retention(force: boolean): Promise<void> {
+    if (this.broken !== null) throw this.broken;
     await this.drainSeals(); // retention sees every block written so far
     const { maxAgeMs, maxBytes, checkIntervalMs } = this.cfg.retention;
     if (maxAgeMs <= 0 && maxBytes <= 0) return;

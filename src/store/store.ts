@@ -507,7 +507,8 @@ export class Store implements Output {
       const exited = new Promise<void>((r) => (this.workerClosed = r));
       const done = new Promise<void>((resolve) => {
         worker.on('message', (m: FromWorker) => {
-          if (m.type === 'closed') resolve();
+          // A worker that failed (fatal) will not close: its records are in the WAL for the next start.
+          if (m.type === 'closed' || m.type === 'fatal') resolve();
         });
       });
       worker.postMessage({ type: 'close' } satisfies ToWorker);

@@ -272,8 +272,11 @@ test('ringlog query and ringlog tail --server', async () => {
   const child = spawn(process.execPath, [ringlogBin, 'tail', '--server', srv.httpUrl, '--json', 'hotel', 'host:web-1']);
   trackChild(child);
   let out = '';
+  let err = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  await sleep(1000);
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+  // Records written before the server's tail is following the WAL are not shown: wait for it to say so.
+  await waitFor('ringlog tail to follow', () => err.includes('ringlog tail: following'));
   const batch = Array.from({ length: 200 }, (_, k) => record(5, k, Date.now()));
   await sendRecords(srv, batch);
   const want = batch.filter((s) => s.host === 'web-1' && hasWord(s.message, 'hotel')).map((s) => s.seq).sort((a, b) => a - b);

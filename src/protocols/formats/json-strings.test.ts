@@ -114,6 +114,9 @@ describe('native JSON string finder', { skip }, () => {
     const buf = Buffer.from('{"a":1}');
     assert.throws(() => native!(buf, new Uint32Array(2), 2, new Uint32Array(8), new Uint32Array(3)), RangeError);
     assert.throws(() => native!(buf, new Uint32Array(2), 1, new Uint32Array(8), new Uint32Array(1)), RangeError);
+    // Arrays of another element type are refused, not read as 32-bit words.
+    assert.throws(() => native!(buf, new Uint16Array(2) as unknown as Uint32Array, 1, new Uint32Array(8), new Uint32Array(2)), TypeError);
+    assert.throws(() => native!(buf, new Uint32Array(2), 1, new Uint8Array(8) as unknown as Uint32Array, new Uint32Array(2)), TypeError);
     // A frame outside the buffer gets no hints (and no read past the buffer).
     const frameAt = new Uint32Array(2);
     assert.equal(native!(buf, Uint32Array.of(0, 99), 1, new Uint32Array(8), frameAt), 0);

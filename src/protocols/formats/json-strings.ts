@@ -9,7 +9,7 @@
  * RINGLOG_NATIVE=off, a frame whose list stopped at an invalid string, a position
  * the list does not have) it falls back to scanString(), which stays the definition.
  * An entry is what scanString() returns from that position (the same rules, checked by
- * test/unit/json-strings.test.ts against it), so parsing with or without hints gives
+ * json-strings.test.ts against it), so parsing with or without hints gives
  * the same records.
  *
  * The state is per thread and per batch: ParseStage.parse() calls prepareHints()
