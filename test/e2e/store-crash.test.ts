@@ -83,7 +83,11 @@ for (let round = 1; round <= ROUNDS; round++) {
     const dataDir = tempDir(`crash-${round}`);
     dirs.push(dataDir);
     // Small commits, so that kills land in every phase: WAL appends, block writes, commits, WAL cleanup.
-    const storeArgs = ['--fsync', 'always', '--retention-age', '0'];
+    // Odd rounds seal blocks in the seal thread (store.sealThread), even rounds in the store worker.
+    const config = join(dataDir, 'store.json');
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(config, JSON.stringify({ store: { sealThread: round % 2 === 1 } }));
+    const storeArgs = ['--fsync', 'always', '--retention-age', '0', '--config', config];
     // Even rounds: a prepared WAL file (zeros) waits from the start, so that the kill
     // lands while entries are written over zeros, as they are past the first file.
     const prepared = round % 2 === 0;
@@ -96,8 +100,11 @@ for (let round = 1; round <= ROUNDS; round++) {
     const bench = runBenchCli(['--target', `127.0.0.1:${srv.address('tcp').port}`, '--connections', String(CONNECTIONS),
       '--seq-per-connection', '--duration', '60', '--size', '160'], 90_000);
 
-    // Sample the ack counter until a random moment, then kill right after a sample.
+    // Sample the ack counter until a random moment after the first acks (the bench's
+    // start-up takes longer on a busy machine), then kill right after a sample.
     const killAfterMs = 700 + rand() * 2300;
+    const started = Date.now();
+    while ((await srv.metric('ringlog_store_records_total')) === 0 && Date.now() - started < 30_000) await sleep(20);
     const t0 = Date.now();
     let acked = 0;
     while (Date.now() - t0 < killAfterMs) {
