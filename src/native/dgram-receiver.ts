@@ -3,8 +3,7 @@
  * and Unix datagram sockets. Optional: when the addon was not built, `loadNative()`
  * returns null and the listeners fall back to Node's dgram / the unix-dgram package.
  */
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { addonLoadError, loadAddon } from './addon.js';
 
 export type OnDatagrams = (buf: Buffer, offsets: Uint32Array, peers: string[], truncated: number) => void;
 
@@ -24,28 +23,11 @@ export interface NativeModule {
   ) => NativeDgramReceiver;
 }
 
-let cached: NativeModule | null | undefined;
-let loadError = '';
-
 /** The addon, or null (see `nativeLoadError()` for why) when it is not built or disabled with RINGLOG_NATIVE=off. */
 export function loadNative(): NativeModule | null {
-  if (cached !== undefined) return cached;
-  if (process.env.RINGLOG_NATIVE === 'off') {
-    loadError = 'disabled by RINGLOG_NATIVE=off';
-    cached = null;
-    return cached;
-  }
-  const require = createRequire(import.meta.url);
-  const path = fileURLToPath(new URL('../../../build/Release/ringlog_native.node', import.meta.url));
-  try {
-    cached = require(path) as NativeModule;
-  } catch (err) {
-    loadError = (err as Error).message.split('\n')[0]!;
-    cached = null;
-  }
-  return cached;
+  return loadAddon() as NativeModule | null;
 }
 
 export function nativeLoadError(): string {
-  return loadError;
+  return addonLoadError();
 }

@@ -11,29 +11,16 @@
  *
  * RINGLOG_NATIVE=off disables the native path, as it does the addon's other parts.
  */
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { nativeFunction } from '../native/addon.js';
 
 export type GatherFn = (
   dst: Uint8Array, dstAt: number, src: Uint8Array, at: Uint32Array, len: Uint32Array,
   order: Uint32Array | null, from: number, to: number,
 ) => number;
 
-let cached: GatherFn | null | undefined;
-
 /** The native gather, or null when the addon is not built (or lacks it) or RINGLOG_NATIVE=off. */
 export function nativeGather(): GatherFn | null {
-  if (cached !== undefined) return cached;
-  cached = null;
-  if (process.env.RINGLOG_NATIVE === 'off') return cached;
-  try {
-    const require = createRequire(import.meta.url);
-    const mod = require(fileURLToPath(new URL('../../../build/Release/ringlog_native.node', import.meta.url))) as { gather?: GatherFn };
-    if (typeof mod.gather === 'function') cached = mod.gather;
-  } catch {
-    /* not built: gatherJs */
-  }
-  return cached;
+  return nativeFunction<GatherFn>('gather');
 }
 
 export const gatherJs: GatherFn = (dst, dstAt, src, at, len, order, from, to) => {

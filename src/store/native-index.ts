@@ -7,8 +7,7 @@
  *
  * RINGLOG_NATIVE=off disables it, as it does the native datagram receiver.
  */
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { nativeFunction } from '../native/addon.js';
 
 export type IndexBlockFn = (
   msgs: Uint8Array, msgAt: Uint32Array, msgLen: Uint32Array, n: number,
@@ -16,19 +15,7 @@ export type IndexBlockFn = (
   prefixes: Uint32Array, extra: Uint32Array, bitsPerKey: number, maxBlocks: number,
 ) => Uint8Array;
 
-let cached: IndexBlockFn | null | undefined;
-
 /** The native indexBlock, or null when the addon is not built (or has no indexBlock) or RINGLOG_NATIVE=off. */
 export function nativeIndexBlock(): IndexBlockFn | null {
-  if (cached !== undefined) return cached;
-  cached = null;
-  if (process.env.RINGLOG_NATIVE === 'off') return cached;
-  try {
-    const require = createRequire(import.meta.url);
-    const mod = require(fileURLToPath(new URL('../../../build/Release/ringlog_native.node', import.meta.url))) as { indexBlock?: IndexBlockFn };
-    if (typeof mod.indexBlock === 'function') cached = mod.indexBlock;
-  } catch {
-    /* not built: the JavaScript path */
-  }
-  return cached;
+  return nativeFunction<IndexBlockFn>('indexBlock');
 }

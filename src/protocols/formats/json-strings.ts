@@ -17,8 +17,7 @@
  * Parsing is synchronous, so nothing else runs in between; the buffer is compared too,
  * so a parser working on another buffer never sees these hints.
  */
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { nativeFunction } from '../../native/addon.js';
 import type { FrameBatch } from '../../pipeline/batch.js';
 import { scanString, scanned } from './json-scanner.js';
 
@@ -28,22 +27,11 @@ const ESC_BIT = 0x80000000;
 /** At most this many words of hints per batch (4 MiB): strings past it are scanned in JavaScript. */
 const MAX_WORDS = 1 << 20;
 
-let loaded: JsonStringsFn | null | undefined;
 let enabled = true;
 
 /** The native jsonStrings, or null when the addon is not built (or lacks it) or RINGLOG_NATIVE=off. */
 export function nativeJsonStrings(): JsonStringsFn | null {
-  if (loaded !== undefined) return loaded;
-  loaded = null;
-  if (process.env.RINGLOG_NATIVE === 'off') return loaded;
-  try {
-    const require = createRequire(import.meta.url);
-    const mod = require(fileURLToPath(new URL('../../../../build/Release/ringlog_native.node', import.meta.url))) as { jsonStrings?: JsonStringsFn };
-    if (typeof mod.jsonStrings === 'function') loaded = mod.jsonStrings;
-  } catch {
-    /* not built: strings are scanned in JavaScript */
-  }
-  return loaded;
+  return nativeFunction<JsonStringsFn>('jsonStrings');
 }
 
 /** Turns the hints off or back on in this thread (for benchmarks and tests that compare both paths). */
