@@ -32,8 +32,8 @@ import { HOUR, messageFor, queryStore, renderedTimestamp, sendRecords, startStor
 const A_CONNS = 4;
 // Paced: the writers send for ~9 s whatever the server's speed, so that several
 // queries (each a few seconds on a busy 2-core machine) start while they write.
-const A_MESSAGES = 135_000;
-const A_RATE = 15_000;
+const A_MESSAGES = 90_000;
+const A_RATE = 10_000;
 const B_CONNS = 2;
 const B_MESSAGES = 40_000;
 const SCRAMBLED = 10_000;
