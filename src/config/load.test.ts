@@ -1,10 +1,21 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, SERVE_OPTIONS, envName } from './load.js';
 import { ConfigError } from '../errors.js';
+
+/** A temp dir, removed when the file's tests are done. */
+const dirs: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'ringlog-config-'));
+  dirs.push(d);
+  return d;
+}
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 test('defaults: TCP and UDP on 5140, HTTP on 5080, data in ./ringlog-data', () => {
   const c = loadConfig({ env: {} });
@@ -20,7 +31,7 @@ test('defaults: TCP and UDP on 5140, HTTP on 5080, data in ./ringlog-data', () =
 });
 
 test('flags override env, env overrides the file, file overrides defaults', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ringlog-config-'));
+  const dir = tempDir();
   const file = join(dir, 'ringlog.yaml');
   writeFileSync(file, 'dataDir: /from/file\nlimits:\n  maxFrame: 8KiB\n  idleTimeout: 1m\npipeline:\n  highWatermark: 16MiB\n  lowWatermark: 8MiB\n');
   const c = loadConfig({ configFile: file, env: { RINGLOG_MAX_FRAME: '16KiB', RINGLOG_DATA_DIR: '/from/env' }, flags: { dataDir: '/from/flag' } });
@@ -72,7 +83,7 @@ test('a bad value is refused with the key, the flag, the env variable and what i
 });
 
 test('the file may give TLS and Unix socket defaults for its listeners; duplicate names are refused', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ringlog-config-'));
+  const dir = tempDir();
   const file = join(dir, 'c.yaml');
   writeFileSync(file, 'tls: { cert: c.pem, key: k.pem }\nsocketMode: "0666"\nlisteners:\n  - { type: tls, address: ":6514" }\n  - { type: unix-dgram, path: /tmp/log.sock }\n  - { type: unix, path: /tmp/s.sock, mode: "0600" }\n');
   const c = loadConfig({ configFile: file, env: {} });
@@ -92,7 +103,7 @@ test('a TLS listener without a certificate names the flag to use', () => {
 });
 
 test('unknown keys in the file are refused by name', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ringlog-config-'));
+  const dir = tempDir();
   const file = join(dir, 'c.json');
   writeFileSync(file, JSON.stringify({ limits: { maxFrane: 10 } }));
   rejects({ configFile: file, env: {} }, 'maxFrane', `file ${file}`);

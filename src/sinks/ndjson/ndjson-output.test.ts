@@ -1,6 +1,6 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -11,6 +11,17 @@ import { Logger } from '../../log.js';
 import type { FrameBatch } from '../../pipeline/batch.js';
 import { ParseStage } from '../../protocols/formats/parse-stage.js';
 import type { RecordBatch } from '../../record/record-batch.js';
+
+/** A temp dir, removed when the file's tests are done. */
+const dirs: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'ringlog-ndjson-'));
+  dirs.push(d);
+  return d;
+}
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 const raw = new ParseStage('raw');
 
@@ -40,7 +51,7 @@ test('ASCII with quotes, backslashes and control bytes stays on the fast path an
 });
 
 test('records are appended as NDJSON in the record form, with source, message and the truncated field', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ringlog-ndjson-'));
+  const dir = tempDir();
   const path = join(dir, 'out.ndjson');
   writeFileSync(path, '{"earlier":true}\n');
   const out = new NdjsonOutput(path, 50, new Metrics({ processMetrics: false }), new Logger('error', 'logfmt', () => {}));
@@ -81,7 +92,7 @@ function textBatch(...lines: string[]): RecordBatch {
 }
 
 test('a partial last line left by a crash is ended before new records are appended', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ringlog-ndjson-'));
+  const dir = tempDir();
   const path = join(dir, 'out.ndjson');
   writeFileSync(path, '{"message":"whole"}\n{"message":"cut sh');
   const logged: string[] = [];
@@ -97,7 +108,7 @@ test('a partial last line left by a crash is ended before new records are append
 });
 
 test('reopen() after the file was moved away writes to a new file at the path', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ringlog-ndjson-'));
+  const dir = tempDir();
   const path = join(dir, 'out.ndjson');
   const out = new NdjsonOutput(path, 50, new Metrics({ processMetrics: false }), new Logger('error', 'logfmt', () => {}));
   await out.open();
