@@ -188,32 +188,32 @@ export class IngestBodySplitter {
     }
   }
 
-  /** A line that lies whole in the chunk, [s, e) without its LF: as endLine() would take it, but a view. */
+  /** A line that lies whole in the chunk, [s, e) without its LF: as endLine() takes one, but as a view. */
   private wholeLine(chunk: Buffer, s: number, e: number, out: SplitResult): void {
-    const len = e - s;
-    if (len > this.maxItem + 1 || (len === this.maxItem + 1 && chunk[e - 1] !== CR)) {
-      out.rejected.push({ index: this.index++, reason: 'too_large' });
-      return;
-    }
-    if (len > 0 && chunk[e - 1] === CR) e--;
-    let blank = true;
-    for (let i = s; i < e && blank; i++) blank = chunk[i] === 0x20 || chunk[i] === 0x09;
-    if (blank) return;
-    out.frames.push(chunk.subarray(s, e));
-    this.index++;
+    if (this.tooLarge(out, e - s, e > s ? chunk[e - 1]! : -1)) return;
+    this.keepLine(chunk.subarray(s, e), out);
   }
 
   private endLine(out: SplitResult): void {
-    const len = this.itemLen;
-    // maxItem + 1 bytes are fine when the last is the CR of a CR LF.
-    if (len > this.maxItem + 1 || (len === this.maxItem + 1 && this.lastByte() !== CR)) {
-      out.rejected.push({ index: this.index++, reason: 'too_large' });
+    if (this.tooLarge(out, this.itemLen, this.lastByte())) {
       this.reset();
       return;
     }
-    let frame = Buffer.concat(this.parts, this.held);
-    if (frame.length > 0 && frame[frame.length - 1] === CR) frame = frame.subarray(0, frame.length - 1);
+    const frame = Buffer.concat(this.parts, this.held);
     this.reset();
+    this.keepLine(frame, out);
+  }
+
+  /** A line of `len` bytes ending in `last` is over maxItem: rejected (it takes an index). maxItem + 1 bytes are fine when the last is the CR of a CR LF. */
+  private tooLarge(out: SplitResult, len: number, last: number): boolean {
+    if (len <= this.maxItem || (len === this.maxItem + 1 && last === CR)) return false;
+    out.rejected.push({ index: this.index++, reason: 'too_large' });
+    return true;
+  }
+
+  /** A complete line (its LF not in it): a frame without its CR, unless it is blank. */
+  private keepLine(line: Buffer, out: SplitResult): void {
+    const frame = line.length > 0 && line[line.length - 1] === CR ? line.subarray(0, line.length - 1) : line;
     if (isBlankLine(frame)) return;
     out.frames.push(frame);
     this.index++;
