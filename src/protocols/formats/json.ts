@@ -15,6 +15,7 @@
  */
 import { ENC_JSON, ENC_UTF8, type RecordWriter } from '../../record/record-batch.js';
 import type { KeyDictionary } from '../../record/key-dictionary.js';
+import { RecentNames } from '../../record/recent-names.js';
 import { unescapeJson } from '../../record/record.js';
 import {
   COLON, COMMA, LBRACE, LBRACKET, QUOTE, RBRACE,
@@ -45,24 +46,12 @@ export function parseGelf(w: RecordWriter, i: number, start: number, end: number
 
 /**
  * Keys of recent records by their place (member j of the top-level object; member j of
- * an object nested at depth d): records of one source repeat their keys in the same
- * order, so a key whose bytes equal the ones remembered for its place (unescaped, same
- * prefix) takes the remembered role and id instead of roleOf() and intern() again.
- * Ids belong to one KeyDictionary: a batch with another dictionary empties the cache.
- * Keys longer than KEY_BYTES are not remembered.
+ * an object nested at depth d; see keySlot): a key equal to the one remembered there
+ * (unescaped, same prefix) takes the remembered role (tag) and id (-1 when it has a
+ * role or starts with `_`: not interned where it is read) instead of roleOf() and
+ * intern() again.
  */
-const KEY_SLOTS = 64;
-const KEY_BYTES = 48;
-const keyCache = {
-  keys: null as KeyDictionary | null,
-  bytes: new Uint8Array(KEY_SLOTS * KEY_BYTES),
-  /** Length of the remembered key, -1 for none. */
-  len: new Int32Array(KEY_SLOTS).fill(-1),
-  prefix: new Int32Array(KEY_SLOTS),
-  role: new Uint8Array(KEY_SLOTS),
-  /** The key's id, or -1 when it has a role or starts with `_` (not interned where it is read). */
-  id: new Int32Array(KEY_SLOTS),
-};
+const recentKeys = new RecentNames(64, 48);
 
 function keySlot(depth: number, j: number): number {
   return ((depth & 3) << 4) | (j & 15);
@@ -70,28 +59,7 @@ function keySlot(depth: number, j: number): number {
 
 /** True when buf[ks, ke) (no escapes) is the key remembered for `slot` under `prefix`. */
 function rememberedKey(keys: KeyDictionary, slot: number, prefix: number, buf: Uint8Array, ks: number, ke: number): boolean {
-  const c = keyCache;
-  if (c.keys !== keys) {
-    c.keys = keys;
-    c.len.fill(-1);
-    return false;
-  }
-  const n = ke - ks;
-  if (c.len[slot] !== n || c.prefix[slot] !== prefix) return false;
-  const base = slot * KEY_BYTES - ks;
-  for (let k = ks; k < ke; k++) if (buf[k] !== c.bytes[base + k]) return false;
-  return true;
-}
-
-function rememberKey(slot: number, prefix: number, buf: Uint8Array, ks: number, ke: number, role: number, id: number): void {
-  const c = keyCache;
-  if (ke - ks > KEY_BYTES) return;
-  const base = slot * KEY_BYTES - ks;
-  for (let k = ks; k < ke; k++) c.bytes[base + k] = buf[k]!;
-  c.len[slot] = ke - ks;
-  c.prefix[slot] = prefix;
-  c.role[slot] = role;
-  c.id[slot] = id;
+  return recentKeys.startsAt(keys, slot, prefix, buf, ks, ke) === ke - ks;
 }
 
 function parseObject(w: RecordWriter, i: number, start: number, end: number, forceGelf: boolean): void {
@@ -131,12 +99,12 @@ function parseObject(w: RecordWriter, i: number, start: number, end: number, for
       let role = R_NONE;
       const slot = keySlot(0, j);
       if (kesc === 0 && rememberedKey(w.keys, slot, -1, buf, ks, ke)) {
-        key = keyCache.id[slot]!;
-        role = keyCache.role[slot]!;
+        key = recentKeys.id[slot]!;
+        role = recentKeys.tag[slot]!;
       } else if (kesc === 0) {
         role = roleOf(buf, ks, ke);
         if (role === R_NONE && !(ke > ks && buf[ks] === UNDERSCORE)) key = w.keys.intern(buf, ks, ke, -1);
-        rememberKey(slot, -1, buf, ks, ke, role, key);
+        recentKeys.remember(slot, -1, buf, ks, ke, key, role);
       } else {
         const name = unescapeJson(buf.toString('utf8', ks, ke));
         role = roleOfName(name);
@@ -220,10 +188,10 @@ function flattenMembers(w: RecordWriter, buf: Buffer, p: number, e: number, pref
     } else {
       const slot = keySlot(depth, j);
       if (rememberedKey(w.keys, slot, prefix, buf, ks, ke)) {
-        key = keyCache.id[slot]!;
+        key = recentKeys.id[slot]!;
       } else {
         key = w.keys.intern(buf, ks, ke, prefix);
-        rememberKey(slot, prefix, buf, ks, ke, R_NONE, key);
+        recentKeys.remember(slot, prefix, buf, ks, ke, key);
       }
     }
     p = skipWs(buf, p, e);

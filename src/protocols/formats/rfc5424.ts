@@ -17,6 +17,7 @@
  */
 import { ENC_SD, ENC_UTF8, HOST, MESSAGE, MSGID, type RecordWriter } from '../../record/record-batch.js';
 import type { KeyDictionary } from '../../record/key-dictionary.js';
+import { RecentNames } from '../../record/recent-names.js';
 import type { FrameParser } from './format.js';
 import {
   BACKSLASH, DASH, EQUALS, LBRACKET, LT, NO_PRI, QUOTE, RBRACKET, SP,
@@ -104,80 +105,49 @@ export function rfc5424AfterPri(w: RecordWriter, i: number, start: number, end: 
   if (p < end) w.set(i, MESSAGE, p, end, ENC_UTF8);
 }
 
+/** A byte an SD-NAME may hold: printable ASCII but `=`, SP, `]` and `"`. */
+function isSdNameByte(c: number): boolean {
+  return c >= 0x21 && c <= 0x7e && c !== EQUALS && c !== RBRACKET && c !== QUOTE;
+}
+
 /**
  * SD-NAME at buf[p]: 1–255 printable ASCII bytes but `=`, SP, `]` and `"`. Returns
  * the position after it, or -1 when empty or too long.
  */
 function sdName(buf: Uint8Array, p: number, end: number): number {
   const s = p;
-  while (p < end) {
-    const c = buf[p]!;
-    if (c < 0x21 || c > 0x7e || c === EQUALS || c === RBRACKET || c === QUOTE) break;
-    p++;
-  }
+  while (p < end && isSdNameByte(buf[p]!)) p++;
   const len = p - s;
   return len === 0 || len > MAX_FIELD ? -1 : p;
 }
 
 /**
  * The SD names of recent records by their place in the SD (element k, name j: 0 for the
- * SD-ID, 1… for params). Most senders write the same SD-IDs and param names in every
- * record, so a name whose bytes equal the ones cached for its place (same prefix), and
- * which ends where they end, takes the cached id: sdName() passed those bytes before
- * and intern() gave that id, so neither runs again. Ids belong to one KeyDictionary: a
- * batch with another dictionary empties the cache.
+ * SD-ID, 1… for params; see nameSlot). A name whose bytes equal the ones remembered for
+ * its place (same prefix), and which ends where they end, takes the remembered id:
+ * sdName() passed those bytes before and intern() gave that id, so neither runs again.
  */
-const NAME_SLOTS = 32;
-const names = {
-  keys: null as KeyDictionary | null,
-  bytes: new Uint8Array(NAME_SLOTS * MAX_FIELD),
-  len: new Int32Array(NAME_SLOTS),
-  prefix: new Int32Array(NAME_SLOTS),
-  id: new Int32Array(NAME_SLOTS),
-  /** Where the name found by the last hit ends. */
-  end: 0,
-};
+const recentNames = new RecentNames(32, MAX_FIELD);
+/** Where the name found by the last sdNameId() ends. */
+let nameEnd = 0;
 
 function nameSlot(k: number, j: number): number {
   return ((k & 3) << 3) | (j & 7);
 }
 
-/** The cached id of the name at buf[p] for `slot` (setting names.end), or -1. */
-function cachedName(keys: KeyDictionary, slot: number, prefix: number, buf: Uint8Array, p: number, end: number): number {
-  if (names.keys !== keys) {
-    names.keys = keys;
-    names.len.fill(0);
-    return -1;
-  }
-  const n = names.len[slot]!;
-  if (n === 0 || names.prefix[slot] !== prefix || p + n >= end) return -1;
-  const bytes = names.bytes;
-  const base = slot * MAX_FIELD;
-  for (let k = 0; k < n; k++) if (buf[p + k] !== bytes[base + k]) return -1;
-  // Where sdName() would have stopped: the byte after must not be a name byte.
-  const c = buf[p + n]!;
-  if (c >= 0x21 && c <= 0x7e && c !== EQUALS && c !== RBRACKET && c !== QUOTE) return -1;
-  names.end = p + n;
-  return names.id[slot]!;
-}
-
-function cacheName(slot: number, prefix: number, buf: Uint8Array, s: number, e: number, id: number): void {
-  const base = slot * MAX_FIELD - s;
-  for (let k = s; k < e; k++) names.bytes[base + k] = buf[k]!;
-  names.len[slot] = e - s;
-  names.prefix[slot] = prefix;
-  names.id[slot] = id;
-}
-
-/** The name at buf[p] (SD-ID or PARAM-NAME) interned under `prefix`: its id (names.end set), or -1 when invalid. */
+/** The name at buf[p] (SD-ID or PARAM-NAME) interned under `prefix`: its id (nameEnd set), or -1 when invalid. */
 function sdNameId(keys: KeyDictionary, slot: number, prefix: number, buf: Uint8Array, p: number, end: number): number {
-  const hit = cachedName(keys, slot, prefix, buf, p, end);
-  if (hit >= 0) return hit;
+  const n = recentNames.startsAt(keys, slot, prefix, buf, p, end);
+  // Where sdName() would have stopped: not at the end, and the byte after is not a name byte.
+  if (n > 0 && p + n < end && !isSdNameByte(buf[p + n]!)) {
+    nameEnd = p + n;
+    return recentNames.id[slot]!;
+  }
   const e = sdName(buf, p, end);
   if (e < 0) return -1;
   const id = keys.intern(buf, p, e, prefix);
-  cacheName(slot, prefix, buf, p, e, id);
-  names.end = e;
+  recentNames.remember(slot, prefix, buf, p, e, id);
+  nameEnd = e;
   return id;
 }
 
@@ -191,12 +161,12 @@ function structuredData(w: RecordWriter, buf: Uint8Array, p: number, end: number
   while (p < end && buf[p] === LBRACKET) {
     const sdId = sdNameId(keys, nameSlot(k, 0), -1, buf, p + 1, end);
     if (sdId < 0) return -1;
-    p = names.end;
+    p = nameEnd;
     let params = 0;
     while (p < end && buf[p] === SP) {
       const name = sdNameId(keys, nameSlot(k, params + 1), sdId, buf, p + 1, end);
       if (name < 0) return -1;
-      p = names.end;
+      p = nameEnd;
       if (p + 2 > end || buf[p] !== EQUALS || buf[p + 1] !== QUOTE) return -1;
       p += 2;
       const valueStart = p;
