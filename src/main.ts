@@ -10,7 +10,6 @@
  *   4. outputs flush and fdatasync, then close
  *   5. the HTTP port closes last, so /healthz says 503 while draining
  */
-import { availableParallelism } from 'node:os';
 import type { Config } from './config/schema.js';
 import { Metrics } from './metrics/metrics.js';
 import { Logger } from './log.js';
@@ -86,7 +85,7 @@ export class RinglogServer {
         retention: { maxAgeMs: s.retention.maxAge, maxBytes: s.retention.maxSize, checkIntervalMs: s.retention.checkInterval },
         maxPending: s.maxPending,
         walPrepare: s.walPrepare,
-        sealThread: s.sealThread === 'auto' ? availableParallelism() > 2 : s.sealThread,
+        sealThread: s.sealThread,
         // Parse counts come from whichever parser runs once per record: the worker's unless listeners parse too.
         countParse: !this.parseHere,
       }, this.metrics, this.log);

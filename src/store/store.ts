@@ -16,6 +16,7 @@
  * worker having consumed the records is bounded by `maxPending`: past it, write()
  * waits, the pipeline fills and the senders are paused.
  */
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { mkdirSync, readFileSync, writeFileSync, unlinkSync, openSync, closeSync, fdatasyncSync } from 'node:fs';
 import { join } from 'node:path';
@@ -52,8 +53,8 @@ export interface StoreOptions {
   maxPending: number;
   /** Prepare each next WAL file ahead, zero-filled (wal-writer.ts); default true. */
   walPrepare?: boolean;
-  /** Seal blocks in a thread of their own (seal-thread.ts); default true. */
-  sealThread?: boolean;
+  /** Seal blocks in a thread of their own (seal-thread.ts); `auto` (the default): when the machine has more than two cores. */
+  sealThread?: boolean | 'auto';
   /**
    * The worker reports parse counts (records per format, parse errors) to /metrics: true
    * when the event loop does not parse (no output but the store needs parsed records).
@@ -184,7 +185,7 @@ export class Store implements Output {
       commitIntervalMs: this.opts.commitIntervalMs,
       retention: this.opts.retention,
       countParse: this.opts.countParse ?? true,
-      sealThread: this.opts.sealThread !== false,
+      sealThread: (this.opts.sealThread ?? 'auto') === 'auto' ? availableParallelism() > 2 : this.opts.sealThread === true,
     };
     const worker = new Worker(new URL('./store-worker.js', import.meta.url), { workerData: init, name: 'ringlog-store' });
     this.worker = worker;
