@@ -1,21 +1,12 @@
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig, SERVE_OPTIONS, envName } from './load.js';
 import { ConfigError } from '../errors.js';
+import { tempDirs } from '../test-dirs.js';
 
-/** A temp dir, removed when the file's tests are done. */
-const dirs: string[] = [];
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'ringlog-config-'));
-  dirs.push(d);
-  return d;
-}
-after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs('ringlog-config-');
 
 test('defaults: TCP and UDP on 5140, HTTP on 5080, data in ./ringlog-data', () => {
   const c = loadConfig({ env: {} });

@@ -1,7 +1,6 @@
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { NdjsonOutput } from './ndjson-output.js';
@@ -11,17 +10,9 @@ import { Logger } from '../../log.js';
 import type { FrameBatch } from '../../pipeline/batch.js';
 import { ParseStage } from '../../protocols/formats/parse-stage.js';
 import type { RecordBatch } from '../../record/record-batch.js';
+import { tempDirs } from '../../test-dirs.js';
 
-/** A temp dir, removed when the file's tests are done. */
-const dirs: string[] = [];
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'ringlog-ndjson-'));
-  dirs.push(d);
-  return d;
-}
-after(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs('ringlog-ndjson-');
 
 const raw = new ParseStage('raw');
 
