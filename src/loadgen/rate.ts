@@ -27,9 +27,10 @@ export class TokenBucket {
     }
   }
 
-  /** Takes up to `max` whole tokens; returns how many were taken (maybe 0). */
-  take(max: number): number {
+  /** Takes up to `max` whole tokens, and none unless at least `min` are there; returns how many were taken (maybe 0). */
+  take(max: number, min = 1): number {
     this.refill();
+    if (this.tokens < Math.min(min, max)) return 0;
     const n = Math.min(max, Math.floor(this.tokens));
     if (n > 0) this.tokens -= n;
     return n;
@@ -40,9 +41,9 @@ export class TokenBucket {
     this.tokens += n;
   }
 
-  /** Milliseconds until at least one token is available (≥ 1, ≤ tickMs). */
-  waitMs(): number {
-    const missing = 1 - this.tokens;
+  /** Milliseconds until at least `min` tokens are available (≥ 1, ≤ tickMs). */
+  waitMs(min = 1): number {
+    const missing = min - this.tokens;
     if (missing <= 0) return 1;
     return Math.min(this.tickMs, Math.max(1, Math.ceil((missing * 1000) / this.rate)));
   }

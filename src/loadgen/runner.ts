@@ -134,6 +134,8 @@ interface Ctx {
   /** The budget of connection i (one shared by all, or one each with seqScope 'connection'). */
   budgetOf(i: number): Budget;
   bucket: TokenBucket | null;
+  /** With a rate: the fewest messages a connection takes for one write (see run()). */
+  minTake: number;
   messages: number;
   bytes: number;
   drops: number;
@@ -167,11 +169,12 @@ async function nextBlock(ctx: Ctx, turn: Turn): Promise<[number, number] | null>
   for (;;) {
     if (ctx.failure || turn.quota <= 0) return null;
     let n = Math.min(ctx.perChunk, turn.quota);
+    const n0 = n;
     if (ctx.bucket) {
       if (turn.budget.done) return null;
-      n = ctx.bucket.take(n);
+      n = ctx.bucket.take(n, ctx.minTake);
       if (n === 0) {
-        await sleep(ctx.bucket.waitMs());
+        await sleep(ctx.bucket.waitMs(Math.min(ctx.minTake, n0)));
         turn.lastYield = performance.now();
         continue;
       }
@@ -217,17 +220,15 @@ async function streamWorker(ctx: Ctx, id: number, sock: net.Socket, tmpl: Messag
       return;
     }
     const [start, count] = block;
-    // A whole chunk reuses a pooled buffer once its write is done. A small one (rate
-    // limited: a few tokens at a time) gets a buffer of its own size: building a whole
-    // chunk from the template for it would copy up to `per` messages to send a few.
-    const whole = count * 4 >= per;
-    const buf = whole ? pool.pop() ?? tmpl.newChunk(per) : tmpl.newChunk(count);
+    // A chunk of `per` messages from the template, reused once its write is done; a write
+    // of fewer messages (rate limited) sends the start of one, its seqs patched.
+    const buf = pool.pop() ?? tmpl.newChunk(per);
     tmpl.patch(buf, start, count);
     const data = count * size === buf.length ? buf : buf.subarray(0, count * size);
     ctx.messages += count;
     ctx.bytes += data.length;
     const ok = sock.write(data, (err) => {
-      if (!err && whole) pool.push(buf);
+      if (!err) pool.push(buf);
     });
     if (!ok) await waitDrain(sock);
   }
@@ -435,6 +436,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchSummary> {
     perChunk: messagesPerChunk(opts.size, opts.chunkBytes),
     budgetOf: (i: number) => budgets[perConnection ? i : 0]!,
     bucket: opts.rate ? new TokenBucket(opts.rate) : null,
+    minTake: 1,
     messages: 0,
     bytes: 0,
     drops: 0,
@@ -447,7 +449,12 @@ export async function runBench(opts: BenchOptions): Promise<BenchSummary> {
       for (const s of sockets) s.close();
     },
   };
-  if (ctx.bucket) ctx.perChunk = Math.max(1, Math.min(ctx.perChunk, Math.ceil(opts.rate! / 100)));
+  if (ctx.bucket) {
+    ctx.perChunk = Math.max(1, Math.min(ctx.perChunk, Math.ceil(opts.rate! / 100)));
+    // A connection writes when its share of a millisecond has accrued, not at every token: a
+    // write per few messages cost the generator (and the receiver) more CPU than the messages.
+    ctx.minTake = Math.max(1, Math.min(ctx.perChunk, Math.ceil(opts.rate! / opts.connections / 1000)));
+  }
 
   let interrupted = false;
   const onAbort = () => {
