@@ -2,6 +2,7 @@
  * HTTP ingest (docs/benchmarks.md, "HTTP ingest"):
  *
  *   node dist/bench/ingest-http.js [--quick] [--records N] [--clients C] [--batch B] [--latency-seconds S] [--latency-rate R]
+ *                                  [--config FILE]
  *
  * 1. Throughput: C keep-alive clients (default 10) POST B-line NDJSON bodies
  *    (default 1,000 JSON lines of ~200 bytes) to /api/v1/ingest of a fresh
@@ -15,6 +16,7 @@
  *    rate; p50/p99 of the request latency (send → answer, i.e. to durable).
  *    --latency-rate R paces the clients at R records/s instead: to compare builds
  *    at the same offered load.
+ * --config FILE is passed to both servers (to compare settings, e.g. store.parseThread).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -31,10 +33,12 @@ interface Args {
   latencySeconds: number;
   /** Records/s for the latency part; 0: half the measured HTTP rate. */
   latencyRate: number;
+  /** A configuration file for both servers, or null. */
+  config: string | null;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { records: 4_000_000, clients: 10, batch: 1000, latencySeconds: 8, latencyRate: 0 };
+  const a: Args = { records: 4_000_000, clients: 10, batch: 1000, latencySeconds: 8, latencyRate: 0, config: null };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const n = () => {
@@ -52,8 +56,9 @@ function parseArgs(argv: string[]): Args {
       case '--batch': a.batch = n(); break;
       case '--latency-seconds': a.latencySeconds = n(); break;
       case '--latency-rate': a.latencyRate = n(); break;
+      case '--config': a.config = argv[++i] ?? null; break;
       default:
-        process.stderr.write('usage: node dist/bench/ingest-http.js [--quick] [--records N] [--clients C] [--batch B] [--latency-seconds S] [--latency-rate R]\n');
+        process.stderr.write('usage: node dist/bench/ingest-http.js [--quick] [--records N] [--clients C] [--batch B] [--latency-seconds S] [--latency-rate R] [--config FILE]\n');
         process.exit(k === '--help' || k === '-h' ? 0 : 2);
     }
   }
@@ -129,18 +134,19 @@ async function httpLatency(srv: RinglogServer, a: Args, bodies: Buffer[], rate: 
 
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
-  process.stdout.write(`$ ${commandLine()}\nnode ${process.version}, ${os.cpus().length} CPUs; ${a.clients} keep-alive clients, ${fmtInt(a.batch)} NDJSON lines of ~${LINE_BYTES} B per request, --fsync always\n\n`);
+  process.stdout.write(`$ ${commandLine()}\nnode ${process.version}, ${os.cpus().length} CPUs; ${a.clients} keep-alive clients, ${fmtInt(a.batch)} NDJSON lines of ~${LINE_BYTES} B per request, --fsync always${a.config === null ? '' : `, --config ${a.config}`}\n\n`);
   const bodies = Array.from({ length: 16 }, (_, s) => body(a.batch, s));
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ringlog-ingest-http-bench-'));
+  const serverArgs = a.config === null ? SERVER_ARGS : [...SERVER_ARGS, '--config', path.resolve(a.config)];
   try {
     process.stderr.write('baseline: the TCP socket path…\n');
     const tcp = await measureServerRun({
-      dataDir: path.join(dir, 'tcp'), outputs: [], serverArgs: SERVER_ARGS, countOutput: 'store',
+      dataDir: path.join(dir, 'tcp'), outputs: [], serverArgs, countOutput: 'store',
       loadgenArgs: ['--connections', '8', '--messages', String(a.records), '--format', 'json', '--size', String(LINE_BYTES)],
       messages: a.records, timeoutSec: 600,
     });
     process.stderr.write('HTTP: throughput…\n');
-    const srv = await startServer({ dataDir: path.join(dir, 'http'), output: [], args: SERVER_ARGS });
+    const srv = await startServer({ dataDir: path.join(dir, 'http'), output: [], args: serverArgs });
     let rate: number;
     let lat: number[];
     let latRate: number;

@@ -4,7 +4,7 @@
  *   node dist/bench/store.js [--quick] [--messages N] [--connections C] [--repeat R]
  *                            [--corpus-lines N] [--level L] [--block-size SIZE] [--latency-seconds S]
  *                            [--only throughput,latency,corpus] [--store-only] [--latency-rate N] [--wal-prepare-baseline]
- *                            [--seal-thread-baseline]
+ *                            [--seal-thread-baseline] [--parse-thread-baseline]
  *
  * 1. Throughput: `ringlog bench` (its own process) sends N 128-byte RFC 5424 lines over
  *    C connections into a fresh `ringlog serve`, parsed, indexed, compressed and
@@ -51,6 +51,8 @@ interface Args {
   walPrepareBaseline: boolean;
   /** Also measure throughput with store.sealThread off (blocks sealed by the store worker itself). */
   sealThreadBaseline: boolean;
+  /** Also measure throughput with store.parseThread off, and with both helper threads off (the store worker alone). */
+  parseThreadBaseline: boolean;
 }
 
 function usage(msg?: string): never {
@@ -60,7 +62,7 @@ function usage(msg?: string): never {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { quick: false, messages: 4_000_000, connections: 8, repeat: 3, corpusLines: 2_000_000, level: 5, latencySeconds: 8, timeoutSec: 300, blockSize: '8MiB', only: [], storeOnly: false, latencyRate: 0, walPrepareBaseline: false, sealThreadBaseline: false };
+  const a: Args = { quick: false, messages: 4_000_000, connections: 8, repeat: 3, corpusLines: 2_000_000, level: 5, latencySeconds: 8, timeoutSec: 300, blockSize: '8MiB', only: [], storeOnly: false, latencyRate: 0, walPrepareBaseline: false, sealThreadBaseline: false, parseThreadBaseline: false };
   const set = new Set<string>();
   const int = (name: string, v: string | undefined, min = 1) => {
     const n = Number(v?.replace(/_/g, ''));
@@ -84,6 +86,7 @@ function parseArgs(argv: string[]): Args {
       case '--latency-rate': a.latencyRate = int(k, argv[++i]); break;
       case '--wal-prepare-baseline': a.walPrepareBaseline = true; break;
       case '--seal-thread-baseline': a.sealThreadBaseline = true; break;
+      case '--parse-thread-baseline': a.parseThreadBaseline = true; break;
       case '--help': case '-h': usage(); break;
       default: usage(`unknown argument ${k}`);
     }
@@ -125,7 +128,12 @@ async function throughput(a: Args): Promise<{ rows: string[][]; storeRate: numbe
     { name: 'null output (edge only)', outputs: () => ['null'], serverArgs: ['--no-store'], count: 'null' },
   ];
   if (a.storeOnly) targets.splice(1);
-  const configDir = a.walPrepareBaseline || a.sealThreadBaseline ? mkdtempSync(path.join(os.tmpdir(), 'ringlog-bench-store-cfg-')) : null;
+  const configDir = a.walPrepareBaseline || a.sealThreadBaseline || a.parseThreadBaseline ? mkdtempSync(path.join(os.tmpdir(), 'ringlog-bench-store-cfg-')) : null;
+  if (configDir !== null && a.parseThreadBaseline) {
+    targets.splice(1, 0,
+      { ...targets[0]!, name: 'store, parseThread off', serverArgs: [...storeConfig(configDir, 'parse-thread-off', { parseThread: false }), ...targets[0]!.serverArgs] },
+      { ...targets[0]!, name: 'store, parse+seal threads off', serverArgs: [...storeConfig(configDir, 'threads-off', { parseThread: false, sealThread: false }), ...targets[0]!.serverArgs] });
+  }
   if (configDir !== null && a.sealThreadBaseline) {
     targets.splice(1, 0, { ...targets[0]!, name: 'store, sealThread off', serverArgs: [...storeConfig(configDir, 'seal-thread-off', { sealThread: false }), ...targets[0]!.serverArgs] });
   }

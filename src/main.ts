@@ -86,6 +86,7 @@ export class RinglogServer {
         maxPending: s.maxPending,
         walPrepare: s.walPrepare,
         sealThread: s.sealThread,
+        parseThread: s.parseThread,
         // Parse counts come from whichever parser runs once per record: the worker's unless listeners parse too.
         countParse: !this.parseHere,
       }, this.metrics, this.log);

@@ -34,8 +34,8 @@ export interface ServerRun {
   samples: MetricSample[];
   /**
    * CPU per record of the server's threads over the run (/proc/<pid>/task/<tid>/stat,
-   * user + system): the event loop (the main thread), the store worker (the thread that
-   * names itself ringlog-store), and every other thread (libuv's pool: WAL writes; V8: GC
+   * user + system): the event loop (the main thread), the store worker and its helper
+   * threads (named ringlog-store, ringlog-parse, ringlog-seal), and every other thread (libuv's pool: WAL writes; V8: GC
    * and compilation). Null where /proc is not there.
    */
   cpuNsPerRecord: { loop: number; store: number; other: number } | null;
@@ -84,13 +84,15 @@ export function processCpuShare(before: Map<number, { ns: number }> | null, afte
   return ns / 1e9 / seconds;
 }
 
+const STORE_THREADS = new Set(['ringlog-store', 'ringlog-parse', 'ringlog-seal']);
+
 function cpuSplit(pid: number, before: Map<number, { comm: string; ns: number }> | null, after: Map<number, { comm: string; ns: number }> | null, records: number): ServerRun['cpuNsPerRecord'] {
   if (!before || !after || records <= 0) return null;
   const r = { loop: 0, store: 0, other: 0 };
   for (const [tid, a] of after) {
     const d = a.ns - (before.get(tid)?.ns ?? 0);
     if (tid === pid) r.loop += d;
-    else if (a.comm === 'ringlog-store') r.store += d;
+    else if (STORE_THREADS.has(a.comm)) r.store += d;
     else r.other += d;
   }
   return { loop: r.loop / records, store: r.store / records, other: r.other / records };

@@ -250,10 +250,15 @@ export const configSchema = z
         walPrepare: z.boolean().default(true),
         /**
          * Seal blocks (encode, compress, index) in a thread of their own, in parallel with the
-         * store worker's parsing (docs/architecture.md). `auto`: when the machine has more than
-         * two cores (on two, the event loop and the store worker already fill them under load).
+         * store worker's building of blocks (docs/architecture.md). `auto`: when the machine has
+         * more than one core.
          */
         sealThread: z.union([z.boolean(), z.literal('auto')]).default('auto'),
+        /**
+         * Parse WAL entries in a thread of their own, in parallel with the store worker's
+         * building of blocks (docs/architecture.md). `auto`: when the machine has more than one core.
+         */
+        parseThread: z.union([z.boolean(), z.literal('auto')]).default('auto'),
         retention: z
           .object({
             /** Partitions (UTC hours) older than this are deleted; 0 keeps everything. */
@@ -269,7 +274,7 @@ export const configSchema = z
       .strict()
       .default({
         enabled: true, fsync: 'always', fsyncInterval: 10, compressionLevel: 5, blockSize: 8 * MiB, commitSize: 64 * MiB,
-        commitInterval: 30_000, maxPending: 64 * MiB, walPrepare: true, sealThread: 'auto', retention: { maxAge: 7 * DAY, maxSize: 0, checkInterval: 60_000 },
+        commitInterval: 30_000, maxPending: 64 * MiB, walPrepare: true, sealThread: 'auto', parseThread: 'auto', retention: { maxAge: 7 * DAY, maxSize: 0, checkInterval: 60_000 },
       }),
     ingest: z
       .object({

@@ -23,7 +23,13 @@ export const MAX_ARENA = 4 << 20;
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 
-export class KeyDictionary {
+/** What a parsed batch's readers need of its key dictionary: the name of each id. */
+export interface KeyNames {
+  readonly strings: readonly string[];
+  readonly size: number;
+}
+
+export class KeyDictionary implements KeyNames {
   /** id → name. Read-only for users of a batch. */
   readonly strings: string[] = [];
   private table = new Int32Array(1024);

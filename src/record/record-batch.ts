@@ -14,7 +14,7 @@
  * An absent value (RFC 5424 NILVALUE, a missing key) is the empty range [0, 0).
  */
 import type { FrameBatch } from '../pipeline/batch.js';
-import { KeyDictionary } from './key-dictionary.js';
+import { KeyDictionary, type KeyNames } from './key-dictionary.js';
 import type { FormatName } from '../protocols/formats/format.js';
 import { splitReceived } from './time.js';
 
@@ -53,7 +53,7 @@ export interface RecordColumns {
   fieldSpans: Uint32Array;
   fieldEnc: Uint8Array;
   /** Names of the field keys (and ENC_CONST values) this batch refers to. */
-  keys: KeyDictionary;
+  keys: KeyNames;
   /** Records that became raw records with a parse_error field. */
   parseErrors: number;
   /** The format the batch was parsed with (its listener's): the store logs it so recovery parses alike. */

@@ -15,7 +15,7 @@
 import { maxEscapedLength, writeJsonStringBody } from '../sinks/ndjson/json-escape.js';
 import { decodeText, type LogRecord } from './record.js';
 import { ENC_UTF8, SLOTS, type RecordBatch } from './record-batch.js';
-import type { KeyDictionary } from './key-dictionary.js';
+import type { KeyNames } from './key-dictionary.js';
 import { formatTimestamp, splitReceived } from './time.js';
 
 const SLOT_KEYS = [',"host":"', ',"app":"', ',"procid":"', ',"msgid":"'];
@@ -24,7 +24,7 @@ export class RecordJsonWriter {
   private out = Buffer.allocUnsafe(1 << 20);
   private o = 0;
   /** `"name":` per key id, per dictionary. */
-  private keyCache = new WeakMap<KeyDictionary, (Buffer | undefined)[]>();
+  private keyCache = new WeakMap<KeyNames, (Buffer | undefined)[]>();
   /** The text of the last whole second rendered, `2026-11-22T10:00:00` and its ms. */
   private secMs = NaN;
   private secText = '';
@@ -69,7 +69,7 @@ export class RecordJsonWriter {
     }
   }
 
-  private keyJson(keys: KeyDictionary, id: number): Buffer {
+  private keyJson(keys: KeyNames, id: number): Buffer {
     let cache = this.keyCache.get(keys);
     if (!cache) this.keyCache.set(keys, (cache = []));
     return (cache[id] ??= Buffer.from(`${JSON.stringify(keys.strings[id] ?? '')}:"`));

@@ -34,7 +34,7 @@
 import type { Compressor } from 'zstd-napi';
 import { crc32c } from '@node-rs/crc32';
 import { ENC_CONST, ENC_JSON, ENC_SD, ENC_UTF8, SLOTS, type RecordBatch } from '../record/record-batch.js';
-import type { KeyDictionary } from '../record/key-dictionary.js';
+import type { KeyNames } from '../record/key-dictionary.js';
 import { splitReceived } from '../record/time.js';
 import { unescapeJson, unescapeSd } from '../record/record.js';
 import { ByteWriter } from './byte-buffer.js';
@@ -123,7 +123,7 @@ export class BlockBuilder {
   /** Block source id of the batch (when it has no per-record peers). */
   private batchSource = -1;
   /** Key id of `keysOf` → column id + 1. */
-  private keysOf: KeyDictionary | null = null;
+  private keysOf: KeyNames | null = null;
   private colMap = new Int32Array(256);
   /** Estimate of the payload size so far, for sealing at the target. */
   bytes = 0;
@@ -300,7 +300,7 @@ export class BlockBuilder {
     return id;
   }
 
-  private columnId(key: number, keys: KeyDictionary): number {
+  private columnId(key: number, keys: KeyNames): number {
     const name = keys.strings[key] ?? '';
     let id = this.columnIds.get(name);
     if (id === undefined) {
@@ -697,7 +697,7 @@ class PendingCopies {
 }
 
 /** The UTF-8 bytes of a value stored with escapes or as a constant (the rare, slow path). */
-function decoded(enc: number, data: Buffer, start: number, end: number, keys: KeyDictionary): Buffer {
+function decoded(enc: number, data: Buffer, start: number, end: number, keys: KeyNames): Buffer {
   if (enc === ENC_CONST) return Buffer.from(keys.strings[start] ?? '', 'utf8');
   const raw = data.toString('utf8', start, end);
   if (enc === ENC_JSON) return Buffer.from(unescapeJson(raw), 'utf8');

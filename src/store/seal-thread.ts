@@ -34,6 +34,8 @@ type SealReply =
 interface SealThreadInit {
   role: 'ringlog-seal';
   compressionLevel: number;
+  /** Tests only: crash (an uncaught exception) when asked for block number exitAfter + 1. */
+  exitAfter: number;
 }
 
 /** The store worker's side: one thread, requests answered in order. */
@@ -43,8 +45,8 @@ export class SealThread {
   private readonly waiting = new Map<number, { resolve: (b: SealedBlock) => void; reject: (e: Error) => void }>();
   private failed: Error | null = null;
 
-  constructor(compressionLevel: number) {
-    const init: SealThreadInit = { role: 'ringlog-seal', compressionLevel };
+  constructor(compressionLevel: number, exitAfter = Infinity) {
+    const init: SealThreadInit = { role: 'ringlog-seal', compressionLevel, exitAfter };
     this.worker = new Worker(new URL(import.meta.url), { workerData: init, name: 'ringlog-seal' });
     this.worker.on('message', (r: SealReply) => {
       const w = this.waiting.get(r.id);
@@ -92,7 +94,9 @@ function serve(): void {
   const out = new ByteWriter(1 << 20);
   const index = nativeIndexBlock();
   const gather = nativeGather() ?? gatherJs;
+  let requests = 0;
   parentPort!.on('message', (req: SealRequest) => {
+    if (++requests > init.exitAfter) throw new Error('test fault: the seal thread crashes');
     let reply: SealReply;
     const transfer: ArrayBuffer[] = [];
     try {

@@ -24,7 +24,7 @@ import { ByteWriter } from './byte-buffer.js';
 import { CheckpointWriter, readCheckpoint, type Checkpoint, type CheckpointRead } from './checkpoint.js';
 import { CHECKPOINT_FILE, PARTITION_MS, PARTITIONS_DIR, SEGMENT_TARGET, WAL_DIR, WAL_ENTRY_HEADER_SIZE } from './consts.js';
 import { listWalFiles, type WalFile } from './wal-reader.js';
-import { decodeEntryBody } from './wal-entry.js';
+import { decodeEntryBody, type StoreBatch } from './wal-entry.js';
 import { Parsers, type ParseCountsByListener } from './parsers.js';
 import { listPartitions, listSegments, partitionName, partitionOf } from './partition.js';
 import { recoverSegments, type LastSegment, type RecoveryReport } from './recovery.js';
@@ -32,6 +32,8 @@ import { SegmentWriter, segmentPaths } from './segment.js';
 import { syncDir } from './fs-util.js';
 import type { Fields } from '../log.js';
 import { SealThread } from './seal-thread.js';
+import { ParseThread, type ParsedEntries, type ParsedEntry } from './parse-thread.js';
+import type { RecordBatch } from '../record/record-batch.js';
 
 export interface WorkerInit {
   root: string;
@@ -44,6 +46,15 @@ export interface WorkerInit {
   countParse: boolean;
   /** Seal blocks in the seal thread (seal-thread.ts) rather than here. */
   sealThread: boolean;
+  /** Parse entries in the parse thread (parse-thread.ts) rather than here. */
+  parseThread: boolean;
+  testFaults: ThreadFaults;
+}
+
+/** Tests only: the parse or seal thread crashes (an uncaught exception) when asked for its (n+1)th entry or block. */
+export interface ThreadFaults {
+  parseThreadExitAfter?: number;
+  sealThreadExitAfter?: number;
 }
 
 /** A durable WAL entry for the worker to parse and build into blocks: `entry[0, length)` (transferred). */
@@ -61,6 +72,8 @@ export interface WalEntryMessage {
 export interface RecordsMessage {
   type: 'records';
   entries: WalEntryMessage[];
+  /** Set by the store worker: the entries handed to the parse thread as the message arrived (their buffers are then detached). */
+  parsed?: Promise<ParsedEntries>;
 }
 
 export type ToWorker =
@@ -146,6 +159,8 @@ class BlockStore {
   private firstUncommittedAt = 0;
   private readonly dirsToSync = new Set<string>();
   private lastRetention = 0;
+  /** The parse thread (WorkerInit.parseThread), or null: entries are then parsed here, with `parsers`. */
+  private readonly parser: ParseThread | null;
   /** Column memory reused from batch to batch: addRecords builds each batch into blocks before it parses the next. */
   private readonly parsers = new Parsers((listener, err) =>
     log('warn', 'parser failed on a frame (a bug: please report it); the frame is kept as a raw record', { listener, error: (err as Error)?.stack ?? String(err) }), true);
@@ -155,6 +170,8 @@ class BlockStore {
   private readonly uncommittedSegs = new Set<string>();
   private readonly queue: ToWorker[] = [];
   private running = false;
+  /** Set once a failure was reported (fatal): the store worker then does nothing more. */
+  private failed = false;
   private timer: NodeJS.Timeout;
   readonly stats: WorkerStats;
 
@@ -165,16 +182,34 @@ class BlockStore {
     this.lastLsn = cp.lsn;
     this.last = last;
     this.compressor.setParameters({ compressionLevel: cfg.compressionLevel });
-    this.sealer = cfg.sealThread ? new SealThread(cfg.compressionLevel) : null;
+    this.sealer = cfg.sealThread ? new SealThread(cfg.compressionLevel, cfg.testFaults.sealThreadExitAfter) : null;
+    this.parser = cfg.parseThread ? new ParseThread(this.tickMs(), cfg.testFaults.parseThreadExitAfter) : null;
+    if (this.parser !== null) {
+      this.parser.onCounts = (counts) => {
+        if (cfg.countParse) post({ type: 'parsed', counts });
+      };
+      this.parser.onInternalError = (listener, error) =>
+        log('warn', 'parser failed on a frame (a bug: please report it); the frame is kept as a raw record', { listener, error });
+    }
     this.stats = {
       records: 0, rawBytes: 0, blocks: 0, blockRawBytes: 0, blockBytes: 0, commits: 0, diskBytes, partitions, writeErrors: { segment: 0, checkpoint: 0 },
       retentionDeletedBytes: { age: 0, size: 0 }, retentionDeletedSegments: 0, stalled: false,
     };
     // Commits by age, and stats for /metrics, once a second at most.
-    this.timer = setInterval(() => this.tick(), Math.min(1000, Math.max(10, cfg.commitIntervalMs / 4)));
+    this.timer = setInterval(() => this.tick(), this.tickMs());
+  }
+
+  private tickMs(): number {
+    return Math.min(1000, Math.max(10, this.cfg.commitIntervalMs / 4));
   }
 
   push(m: ToWorker): void {
+    // Entries go to the parse thread as they arrive; pump() takes them back in order.
+    if (m.type === 'records' && this.parser !== null) {
+      m.parsed = this.parser.parse(m.entries);
+      // A failure is thrown where pump() awaits it; until then it is not an unhandled rejection (which would end this thread).
+      m.parsed.catch(() => {});
+    }
     this.queue.push(m);
     if (!this.running) void this.pump();
   }
@@ -198,6 +233,12 @@ class BlockStore {
   }
 
   private async pump(): Promise<void> {
+    if (this.failed) {
+      // Failed: nothing more is built or committed (the WAL keeps every record for the next start); a close is answered.
+      if (this.queue.some((m) => m.type === 'close')) post({ type: 'fatal', error: 'the store worker failed earlier' });
+      this.queue.length = 0;
+      return;
+    }
     this.running = true;
     try {
       while (this.queue.length > 0) {
@@ -213,16 +254,18 @@ class BlockStore {
             done = [];
             bytes = 0;
           };
-          for (const e of m.entries) {
-            await this.addRecords(e);
-            done.push(e.entry);
-            bytes += e.entry.byteLength;
+          const parsed = m.parsed !== undefined ? await m.parsed : null;
+          for (let k = 0; k < m.entries.length; k++) {
+            const entry = await this.addRecords(m.entries[k]!, parsed?.entries[k] ?? null);
+            done.push(entry);
+            bytes += entry.byteLength;
             if (this.uncommittedBytes >= this.cfg.commitBytes) {
               giveBack();
               await this.commit(null);
             }
           }
           giveBack();
+          if (parsed !== null) this.parser!.giveBack(parsed.columns);
         } else if (m.type === 'sealed') {
           await this.writeReadySeals();
         } else if (m.type === 'commit') {
@@ -234,6 +277,7 @@ class BlockStore {
         } else if (m.type === 'close') {
           await this.commit(null);
           await this.sealer?.close();
+          await this.parser?.close();
           clearInterval(this.timer);
           for (const w of this.writers.values()) w.close();
           this.writers.clear();
@@ -244,28 +288,36 @@ class BlockStore {
         }
       }
     } catch (err) {
+      this.failed = true;
       post({ type: 'fatal', error: (err as Error)?.stack ?? String(err) });
     } finally {
       this.running = false;
     }
   }
 
-  /** Parses a durable WAL entry and adds its records to the builders of their partitions. */
-  private async addRecords(m: WalEntryMessage): Promise<void> {
-    const buf = Buffer.from(m.entry, 0, m.length);
-    let decodedEntry;
-    try {
-      decodedEntry = decodeEntryBody(buf, WAL_ENTRY_HEADER_SIZE, m.length);
-    } catch (err) {
-      // Written by this process a moment ago: a bug, not damage. Its records are lost to the blocks (still in the WAL).
-      log('error', 'store: a WAL entry did not decode (a bug: please report it); its records are not in the blocks', { lsn: m.lsn, error: (err as Error).message });
-      return;
+  /**
+   * Parses a durable WAL entry (or takes it parsed from the parse thread) and adds its
+   * records to the builders of their partitions. Returns the entry's buffer, to give back.
+   */
+  private async addRecords(m: WalEntryMessage, parsed: ParsedEntry | null): Promise<ArrayBuffer> {
+    let batches: (RecordBatch | StoreBatch)[];
+    let entry = m.entry;
+    if (parsed !== null) {
+      entry = parsed.entry;
+      if (parsed.error !== null) return this.undecodable(m.lsn, parsed.error, entry);
+      batches = parsed.batches;
+    } else {
+      try {
+        batches = decodeEntryBody(Buffer.from(entry, 0, m.length), WAL_ENTRY_HEADER_SIZE, m.length).batches;
+      } catch (err) {
+        return this.undecodable(m.lsn, (err as Error).message, entry);
+      }
     }
     if (this.uncommittedBytes === 0) this.firstUncommittedAt = performance.now();
     let raw = 0;
     let records = 0;
-    for (const fb of decodedEntry.batches) {
-      const b = this.parsers.parse(fb);
+    for (const fb of batches) {
+      const b = parsed !== null ? fb as RecordBatch : this.parsers.parse(fb);
       records += b.count;
       let builder: BlockBuilder | null = null;
       let key = NaN;
@@ -292,6 +344,13 @@ class BlockStore {
     this.uncommittedBytes += raw;
     this.stats.records += records;
     this.stats.rawBytes += raw;
+    return entry;
+  }
+
+  /** An entry written by this process a moment ago that does not decode: a bug, not damage. Its records are lost to the blocks (still in the WAL). */
+  private undecodable(lsn: number, error: string, entry: ArrayBuffer): ArrayBuffer {
+    log('error', 'store: a WAL entry did not decode (a bug: please report it); its records are not in the blocks', { lsn, error });
+    return entry;
   }
 
   /**

@@ -25,7 +25,7 @@ after(() => dirs.forEach(rmDir));
 function options(dataDir: string, o: Partial<StoreOptions> = {}): StoreOptions {
   return {
     dataDir, fsync: 'always', fsyncIntervalMs: 10, compressionLevel: 1, blockTarget: 1 << 20, commitBytes: 8 << 20,
-    commitIntervalMs: 3_600_000, retention: { maxAgeMs: 0, maxBytes: 0, checkIntervalMs: 3_600_000 }, maxPending: 64 << 20, sealThread: true, ...o,
+    commitIntervalMs: 3_600_000, retention: { maxAgeMs: 0, maxBytes: 0, checkIntervalMs: 3_600_000 }, maxPending: 64 << 20, sealThread: true, parseThread: true, ...o,
   };
 }
 

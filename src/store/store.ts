@@ -31,7 +31,7 @@ import { encodeEntry, type StoreBatch } from './wal-entry.js';
 import { WalWriter, type FsyncMode, type WalEntryRef } from './wal-writer.js';
 import { syncDir, truncateFile } from './fs-util.js';
 import { listWalFiles, scanWalFile } from './wal-reader.js';
-import type { FromWorker, ToWorker, WalEntryMessage, WorkerInit, WorkerStats } from './store-worker.js';
+import type { FromWorker, ThreadFaults, ToWorker, WalEntryMessage, WorkerInit, WorkerStats } from './store-worker.js';
 import type { Checkpoint } from './checkpoint.js';
 
 /** New WAL entry buffers are rounded up to this, so that entries of about the same size reuse each other's. */
@@ -53,8 +53,12 @@ export interface StoreOptions {
   maxPending: number;
   /** Prepare each next WAL file ahead, zero-filled (wal-writer.ts); default true. */
   walPrepare?: boolean;
-  /** Seal blocks in a thread of their own (seal-thread.ts); `auto` (the default): when the machine has more than two cores. */
+  /** Seal blocks in a thread of their own (seal-thread.ts); `auto` (the default): when the machine has more than one core. */
   sealThread?: boolean | 'auto';
+  /** Parse WAL entries in a thread of their own (parse-thread.ts); `auto` (the default): when the machine has more than one core. */
+  parseThread?: boolean | 'auto';
+  /** Tests only (not in the configuration): make a thread of the store worker die, as a crash would. */
+  testFaults?: ThreadFaults;
   /**
    * The worker reports parse counts (records per format, parse errors) to /metrics: true
    * when the event loop does not parse (no output but the store needs parsed records).
@@ -102,6 +106,10 @@ export class Store implements Output {
   private walStalled = false;
   private fatal: ((err: Error) => void) | null = null;
   private workerClosed: (() => void) | null = null;
+  /** The worker thread has ended (closed, or died): close() does not wait for it. */
+  private workerExited = false;
+  /** A worker failure was reported (once: its exit after a 'fatal' is the same failure). */
+  private workerFailedOnce = false;
 
   constructor(private readonly opts: StoreOptions, private readonly metrics: Metrics, private readonly log: Logger) {
     this.root = storeRoot(opts.dataDir);
@@ -185,7 +193,9 @@ export class Store implements Output {
       commitIntervalMs: this.opts.commitIntervalMs,
       retention: this.opts.retention,
       countParse: this.opts.countParse ?? true,
-      sealThread: (this.opts.sealThread ?? 'auto') === 'auto' ? availableParallelism() > 2 : this.opts.sealThread === true,
+      sealThread: (this.opts.sealThread ?? 'auto') === 'auto' ? availableParallelism() > 1 : this.opts.sealThread === true,
+      parseThread: (this.opts.parseThread ?? 'auto') === 'auto' ? availableParallelism() > 1 : this.opts.parseThread === true,
+      testFaults: this.opts.testFaults ?? {},
     };
     const worker = new Worker(new URL('./store-worker.js', import.meta.url), { workerData: init, name: 'ringlog-store' });
     this.worker = worker;
@@ -205,13 +215,15 @@ export class Store implements Output {
       worker.on('exit', (code) => {
         if (!ready) reject(new RinglogError('RL_STORE_OPEN', `store worker exited with code ${code} before it was ready`));
         else if (!this.closed) this.workerFailed(`store worker exited with code ${code}`);
+        this.workerExited = true;
         this.workerClosed?.();
       });
     });
   }
 
   private workerFailed(error: string): void {
-    if (this.closed) return;
+    if (this.closed || this.workerFailedOnce) return;
+    this.workerFailedOnce = true;
     this.log.error('store worker failed: the server stops; every acknowledged record is in the WAL and is recovered at the next start', { error });
     this.fatal?.(new RinglogError('RL_STORE_FAILED', `store worker failed: ${error}`));
   }
@@ -513,7 +525,7 @@ export class Store implements Output {
         });
       });
       worker.postMessage({ type: 'close' } satisfies ToWorker);
-      await Promise.race([done, exited]);
+      if (!this.workerExited) await Promise.race([done, exited]);
       await this.wal?.deleteUpTo(this.checkpoint.lsn).catch(() => 0);
       await worker.terminate();
     }

@@ -260,8 +260,9 @@ export function testStore(dataDir: string, log: Logger, over: Partial<StoreOptio
     commitIntervalMs: 3_600_000,
     retention: { maxAgeMs: 0, maxBytes: 0, checkIntervalMs: 3_600_000 },
     maxPending: 64 << 20,
-    // The seal thread's path whatever the machine (the servers of the end-to-end tests take `auto`).
+    // The seal and parse threads' paths whatever the machine (the servers of the end-to-end tests take `auto`).
     sealThread: true,
+    parseThread: true,
     ...over,
   }, new Metrics({ processMetrics: false }), log);
 }

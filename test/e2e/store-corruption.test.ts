@@ -105,7 +105,10 @@ before(async () => {
     for (let s = 0; s < PER_BURST; s++) recs.push(record(b, s, BASE + (s % 4) * HOUR + (b * PER_BURST + s) * 100));
     await sendRecords(srv, recs);
     await srv.waitForMetric('ringlog_store_records_total', (b + 1) * PER_BURST, { timeoutMs: 20_000 });
-    // Committed (commitInterval 50 ms) before the next burst, so bursts land in different epochs.
+    // Built into blocks (on a busy machine that can take a while), then committed
+    // (commitInterval 50 ms) before the next burst, so bursts land in different epochs.
+    const deadline = Date.now() + 20_000;
+    while ((await srv.metric('ringlog_store_pending_bytes')) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
     await new Promise((r) => setTimeout(r, 300));
   }
   assert.equal(await srv.stop(), 0, srv.stderrTail());

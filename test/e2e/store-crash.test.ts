@@ -83,10 +83,11 @@ for (let round = 1; round <= ROUNDS; round++) {
     const dataDir = tempDir(`crash-${round}`);
     dirs.push(dataDir);
     // Small commits, so that kills land in every phase: WAL appends, block writes, commits, WAL cleanup.
-    // Odd rounds seal blocks in the seal thread (store.sealThread), even rounds in the store worker.
+    // Odd rounds parse entries and seal blocks in the parse and seal threads (store.parseThread,
+    // store.sealThread), even rounds in the store worker.
     const config = join(dataDir, 'store.json');
     mkdirSync(dataDir, { recursive: true });
-    writeFileSync(config, JSON.stringify({ store: { sealThread: round % 2 === 1 } }));
+    writeFileSync(config, JSON.stringify({ store: { sealThread: round % 2 === 1, parseThread: round % 2 === 1 } }));
     const storeArgs = ['--fsync', 'always', '--retention-age', '0', '--config', config];
     // Even rounds: a prepared WAL file (zeros) waits from the start, so that the kill
     // lands while entries are written over zeros, as they are past the first file.
