@@ -1,6 +1,6 @@
 /**
- * Token bucket shared by all connections of a run. Tokens are added per tick
- * (lazily, from the elapsed time, whenever someone asks), and a connection takes
+ * Token bucket of one connection (its share of --rate). Tokens are added per tick
+ * (lazily, from the elapsed time, whenever someone asks), and the connection takes
  * up to a whole chunk's worth at once, so the cost is per chunk, not per message.
  */
 export class TokenBucket {

@@ -1,8 +1,8 @@
 /**
  * The load generator engine: opens the connections, then each connection pumps
  * chunks (~256 KiB of pre-built messages whose sequence digits are patched in
- * place) into its socket as fast as the socket takes them, or as the shared
- * token bucket allows.
+ * place) into its socket as fast as the socket takes them, or as its token
+ * bucket (its even share of --rate) allows.
  *
  * Sequence numbers: one global counter for the whole run. A connection claims
  * a contiguous block of seqs (one chunk's worth) at a time, so every message of
@@ -133,7 +133,8 @@ interface Ctx {
   perChunk: number;
   /** The budget of connection i (one shared by all, or one each with seqScope 'connection'). */
   budgetOf(i: number): Budget;
-  bucket: TokenBucket | null;
+  /** Messages per second per connection (--rate shared evenly), or null: as fast as possible. */
+  ratePerConnection: number | null;
   /** With a rate: the fewest messages a connection takes for one write (see run()). */
   minTake: number;
   messages: number;
@@ -147,6 +148,8 @@ interface Ctx {
 /** Per-worker state for nextBlock. */
 interface Turn {
   lastYield: number;
+  /** This connection's share of --rate (each its own: a shared bucket let the connection whose timer fired first take every token). */
+  bucket: TokenBucket | null;
   /** Messages this connection still has to send (its share of --messages; Infinity with --duration only). */
   quota: number;
   budget: Budget;
@@ -170,22 +173,22 @@ async function nextBlock(ctx: Ctx, turn: Turn): Promise<[number, number] | null>
     if (ctx.failure || turn.quota <= 0) return null;
     let n = Math.min(ctx.perChunk, turn.quota);
     const n0 = n;
-    if (ctx.bucket) {
+    if (turn.bucket) {
       if (turn.budget.done) return null;
-      n = ctx.bucket.take(n, ctx.minTake);
+      n = turn.bucket.take(n, ctx.minTake);
       if (n === 0) {
-        await sleep(ctx.bucket.waitMs(Math.min(ctx.minTake, n0)));
+        await sleep(turn.bucket.waitMs(Math.min(ctx.minTake, n0)));
         turn.lastYield = performance.now();
         continue;
       }
     }
     const start = turn.budget.claim(n);
     if (start < 0) {
-      if (ctx.bucket) ctx.bucket.giveBack(n);
+      if (turn.bucket) turn.bucket.giveBack(n);
       return null;
     }
     const count = turn.budget.count;
-    if (ctx.bucket && count < n) ctx.bucket.giveBack(n - count);
+    if (turn.bucket && count < n) turn.bucket.giveBack(n - count);
     turn.quota -= count;
     return [start, count];
   }
@@ -206,7 +209,7 @@ function waitDrain(sock: net.Socket): Promise<void> {
 async function streamWorker(ctx: Ctx, id: number, sock: net.Socket, tmpl: MessageTemplate, quota: number): Promise<void> {
   const per = ctx.perChunk;
   const size = ctx.size;
-  const turn: Turn = { lastYield: performance.now(), quota, budget: ctx.budgetOf(id) };
+  const turn: Turn = { lastYield: performance.now(), quota, budget: ctx.budgetOf(id), bucket: ctx.ratePerConnection ? new TokenBucket(ctx.ratePerConnection) : null };
   const pool: Buffer[] = [];
   let closed = false;
   sock.on('close', () => {
@@ -245,7 +248,7 @@ const UDP_MAX_INFLIGHT = 4096;
 async function udpWorker(ctx: Ctx, id: number, sock: dgram.Socket, tmpl: MessageTemplate, quota: number): Promise<void> {
   const per = ctx.perChunk;
   const size = ctx.size;
-  const turn: Turn = { lastYield: performance.now(), quota, budget: ctx.budgetOf(id) };
+  const turn: Turn = { lastYield: performance.now(), quota, budget: ctx.budgetOf(id), bucket: ctx.ratePerConnection ? new TokenBucket(ctx.ratePerConnection) : null };
   const pool: Buffer[] = [];
   let inflight = 0;
   let wake: (() => void) | null = null;
@@ -304,7 +307,7 @@ async function udpWorker(ctx: Ctx, id: number, sock: dgram.Socket, tmpl: Message
 async function unixDgramWorker(ctx: Ctx, id: number, sock: UnixDgramSocket, tmpl: MessageTemplate, quota: number): Promise<void> {
   const per = ctx.perChunk;
   const size = ctx.size;
-  const turn: Turn = { lastYield: performance.now(), quota, budget: ctx.budgetOf(id) };
+  const turn: Turn = { lastYield: performance.now(), quota, budget: ctx.budgetOf(id), bucket: ctx.ratePerConnection ? new TokenBucket(ctx.ratePerConnection) : null };
   // send() is synchronous here, so one chunk buffer per connection is enough.
   const buf = tmpl.newChunk(per);
   type SendErr = Error & { code?: number | string };
@@ -435,7 +438,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchSummary> {
     size: opts.size,
     perChunk: messagesPerChunk(opts.size, opts.chunkBytes),
     budgetOf: (i: number) => budgets[perConnection ? i : 0]!,
-    bucket: opts.rate ? new TokenBucket(opts.rate) : null,
+    ratePerConnection: opts.rate ? opts.rate / opts.connections : null,
     minTake: 1,
     messages: 0,
     bytes: 0,
@@ -449,7 +452,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchSummary> {
       for (const s of sockets) s.close();
     },
   };
-  if (ctx.bucket) {
+  if (ctx.ratePerConnection) {
     ctx.perChunk = Math.max(1, Math.min(ctx.perChunk, Math.ceil(opts.rate! / 100)));
     // A connection writes when its share of a millisecond has accrued, not at every token: a
     // write per few messages cost the generator (and the receiver) more CPU than the messages.
