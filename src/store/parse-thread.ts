@@ -147,15 +147,16 @@ export class ParseThread {
       return;
     }
     const w = this.waiting.get(r.id);
-    if (w === undefined) return;
     this.waiting.delete(r.id);
     try {
+      // Names first, whoever waits: later answers count on them.
       for (const [dict, from, names] of r.names) {
         let d = this.dicts.get(dict);
         if (d === undefined) this.dicts.set(dict, (d = new KeyNamesCopy()));
         if (d.size !== from) throw new Error(`parse thread: key names of dictionary ${dict} out of step (${d.size} known, ${from} sent)`);
         for (const name of names) d.strings.push(name);
       }
+      if (w === undefined) return;
       const entries = r.entries.map((e) => ({
         entry: e.entry,
         batches: e.error === null ? unpack(e.entry, e.length, r.columns, e.batches, this.dicts) : [],
@@ -163,9 +164,10 @@ export class ParseThread {
       }));
       w.resolve({ entries, columns: r.columns });
     } catch (err) {
-      w.reject(err as Error);
+      w?.reject(err as Error);
+    } finally {
+      for (const d of r.dropped) this.dicts.delete(d);
     }
-    for (const d of r.dropped) this.dicts.delete(d);
   }
 
   /** Parses WAL entries (each `entry[0, length)`); their buffers are transferred: use the ones in the answer. */
@@ -180,6 +182,11 @@ export class ParseThread {
       this.waiting.set(id, { resolve, reject });
       this.worker.postMessage(req, transfer);
     });
+  }
+
+  /** Key dictionaries copied here (tests: those the thread dropped are gone). */
+  get dictionaries(): number {
+    return this.dicts.size;
   }
 
   /** An answer's columns buffer, once its batches are no longer used: the thread packs later entries into it. */
@@ -254,8 +261,9 @@ class Packer {
   buf = new ArrayBuffer(0);
   at = 0;
 
+  /** A spare that fits (and is not far larger: it would stay with this request) is reused, else a buffer of the estimate. */
   start(spare: ArrayBuffer | null, estimate: number): void {
-    this.buf = spare !== null && spare.byteLength >= estimate ? spare : new ArrayBuffer(Math.max(estimate, 64 * 1024));
+    this.buf = spare !== null && spare.byteLength >= estimate && spare.byteLength <= 4 * estimate + 4096 ? spare : new ArrayBuffer(estimate);
     this.at = 0;
   }
 

@@ -34,29 +34,44 @@ for (const { name, faults } of cases) {
   test(`a ${name} thread that dies fails the store; after a restart every acknowledged record is there once`, async () => {
     const dataDir = tempDir(`threads-${name}-`);
     dirs.push(dataDir);
-    const s1 = testStore(dataDir, quiet, { sealThread: true, parseThread: true, testFaults: faults });
+    // A small maxPending: writes after the failure fill it soon (nothing is consumed any more).
+    const s1 = testStore(dataDir, quiet, { sealThread: true, parseThread: true, testFaults: faults, maxPending: 512 << 10 });
     let fatal: Error | null = null;
-    s1.onFatal((err) => (fatal ??= err));
-    await s1.open();
+    let fatalCalls = 0;
+    let ackedBeforeFailure = 0;
     const acked = new Set<number>();
+    s1.onFatal((err) => {
+      fatalCalls++;
+      fatal ??= err;
+      ackedBeforeFailure = acked.size;
+    });
+    await s1.open();
     let k = 0;
-    // Write until the failure shows (and a little past it: the WAL still acknowledges).
-    for (let extra = 0; extra < 20 && k < 2_000; k++) {
-      if (fatal !== null) extra++;
+    let refused: unknown = null;
+    // Write until the failure shows, and past it: the WAL still acknowledges until the
+    // store's pending bound is full, then write() refuses (it does not wait for ever).
+    for (; k < 3_000; k++) {
       const b = parse('rfc5424', lines(k));
       const batchNo = k;
       b.ack = () => {
         for (let i = 0; i < 40; i++) acked.add(batchNo * 40 + i);
       };
-      await s1.write([b]);
+      try {
+        await s1.write([b]);
+      } catch (err) {
+        refused = err;
+        break;
+      }
       await s1.flush();
       if (k % 10 === 9) await sleep(5);
     }
+    assert.equal((refused as { code?: string } | null)?.code, 'RL_STORE_FAILED', `write() refuses once the failed store's pending bound is full (${k} batches written)`);
     assert.ok(fatal !== null, `the store failed (${k} batches written)`);
     assert.match(String((fatal as Error).message), new RegExp(`store worker failed: .*${name} thread`), 'the cause is named');
     assert.equal((fatal as { code?: string }).code, 'RL_STORE_FAILED');
     await s1.close();
-    assert.ok(acked.size >= 40 * 5, `records were acknowledged before the failure (${acked.size})`);
+    assert.equal(fatalCalls, 1, 'the failure is reported once');
+    assert.ok(ackedBeforeFailure >= 40 * 5, `records were acknowledged before the failure (${ackedBeforeFailure})`);
 
     const s2 = testStore(dataDir, quiet);
     await s2.open();

@@ -120,6 +120,14 @@ const MAX_OPEN_WRITERS = 64;
 /** Blocks handed to the seal thread and not yet written, at most (each holds a block's contents, ~8 MiB at the default block size). */
 const MAX_SEALING = 2;
 
+/**
+ * Parse requests not yet built into blocks, at most: the parse thread stays this far
+ * ahead of the worker, not the whole backlog ahead (its columns would pile up).
+ */
+const MAX_PARSE_AHEAD = 3;
+/** 'records' messages that wait for the parse thread are merged into one request up to this many bytes of entries (a WAL replay sends one per entry). */
+const MERGE_BYTES = 4 << 20;
+
 const RETRY_MIN_MS = 50;
 const RETRY_MAX_MS = 5_000;
 
@@ -172,6 +180,8 @@ class BlockStore {
   private running = false;
   /** Set once a failure was reported (fatal): the store worker then does nothing more. */
   private failed = false;
+  /** Requests handed to the parse thread whose message is not yet built (see MAX_PARSE_AHEAD). */
+  private parsing = 0;
   private timer: NodeJS.Timeout;
   readonly stats: WorkerStats;
 
@@ -204,14 +214,31 @@ class BlockStore {
   }
 
   push(m: ToWorker): void {
-    // Entries go to the parse thread as they arrive; pump() takes them back in order.
-    if (m.type === 'records' && this.parser !== null) {
-      m.parsed = this.parser.parse(m.entries);
-      // A failure is thrown where pump() awaits it; until then it is not an unhandled rejection (which would end this thread).
-      m.parsed.catch(() => {});
+    const last = this.queue.length > 0 ? this.queue[this.queue.length - 1]! : null;
+    if (m.type === 'records' && this.parser !== null && last?.type === 'records' && last.parsed === undefined && entryBytes(last) + entryBytes(m) <= MERGE_BYTES) {
+      // Waiting for the parse thread anyway: one request for both.
+      for (const e of m.entries) last.entries.push(e);
+    } else {
+      this.queue.push(m);
     }
-    this.queue.push(m);
+    this.dispatchParses();
     if (!this.running) void this.pump();
+  }
+
+  /** Hands queued entries to the parse thread, in order, up to MAX_PARSE_AHEAD requests; pump() takes the answers in order. */
+  private dispatchParses(): void {
+    if (this.parser === null || this.failed) return;
+    for (const m of this.queue) {
+      if (this.parsing >= MAX_PARSE_AHEAD) return;
+      if (m.type === 'records' && m.parsed === undefined) this.dispatchParse(m);
+    }
+  }
+
+  private dispatchParse(m: RecordsMessage): void {
+    m.parsed = this.parser!.parse(m.entries);
+    // A failure is thrown where pump() awaits it; until then it is not an unhandled rejection (which would end this thread).
+    m.parsed.catch(() => {});
+    this.parsing++;
   }
 
   private tick(): void {
@@ -254,7 +281,9 @@ class BlockStore {
             done = [];
             bytes = 0;
           };
+          if (this.parser !== null && m.parsed === undefined) this.dispatchParse(m);
           const parsed = m.parsed !== undefined ? await m.parsed : null;
+          if (parsed !== null && parsed.entries.length !== m.entries.length) throw new Error(`parse thread: ${parsed.entries.length} entries parsed of ${m.entries.length}`);
           for (let k = 0; k < m.entries.length; k++) {
             const entry = await this.addRecords(m.entries[k]!, parsed?.entries[k] ?? null);
             done.push(entry);
@@ -265,7 +294,11 @@ class BlockStore {
             }
           }
           giveBack();
-          if (parsed !== null) this.parser!.giveBack(parsed.columns);
+          if (parsed !== null) {
+            this.parser!.giveBack(parsed.columns);
+            this.parsing--;
+            this.dispatchParses();
+          }
         } else if (m.type === 'sealed') {
           await this.writeReadySeals();
         } else if (m.type === 'commit') {
@@ -627,6 +660,12 @@ class BlockStore {
     this.dirsToSync.add(this.partitionsDir);
     this.stats.partitions = Math.max(0, this.stats.partitions - 1);
   }
+}
+
+function entryBytes(m: RecordsMessage): number {
+  let n = 0;
+  for (const e of m.entries) n += e.length;
+  return n;
 }
 
 function dirExists(path: string): boolean {

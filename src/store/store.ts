@@ -224,6 +224,10 @@ export class Store implements Output {
   private workerFailed(error: string): void {
     if (this.closed || this.workerFailedOnce) return;
     this.workerFailedOnce = true;
+    // Writers waiting for space get the error (write() checks) instead of waiting for ever.
+    const waiters = this.spaceWaiters;
+    this.spaceWaiters = [];
+    for (const r of waiters) r();
     this.log.error('store worker failed: the server stops; every acknowledged record is in the WAL and is recovered at the next start', { error });
     this.fatal?.(new RinglogError('RL_STORE_FAILED', `store worker failed: ${error}`));
   }
@@ -383,7 +387,11 @@ export class Store implements Output {
   /** Copies the batches' frames into a WAL entry and queues it; waits first while too much is pending. */
   async write(batches: FrameBatch[]): Promise<void> {
     if (this.closed) throw new RinglogError('RL_OUTPUT_FAILED', 'store is closed');
-    while (this.pendingBytes >= this.opts.maxPending) await new Promise<void>((r) => this.spaceWaiters.push(r));
+    while (this.pendingBytes >= this.opts.maxPending) {
+      // A failed worker consumes nothing more: waiting would be forever.
+      if (this.workerFailedOnce) throw new RinglogError('RL_STORE_FAILED', 'the store worker failed; the store takes no more records until a restart');
+      await new Promise<void>((r) => this.spaceWaiters.push(r));
+    }
     let n = 0;
     for (const b of batches) n += b.count;
     if (n === 0) {

@@ -77,7 +77,13 @@ test('disk full: the store stalls without crashing, senders are paused, memory s
   await srv.waitForMetric('ringlog_store_write_stalled', 1, { timeoutMs: 20_000 });
   await srv.waitForMetric('ringlog_store_write_errors_total', 1, { timeoutMs: 20_000 });
   await srv.waitForMetric('ringlog_sockets_paused', 1, { timeoutMs: 20_000 });
-  await waitUntil(() => ss.every((s) => s.stalled), 'every sender to be blocked in write() (waiting for drain)', 20_000);
+  await waitUntil(() => ss.every((s) => s.stalled), 'every sender to be blocked in write() (waiting for drain)', 20_000).catch(async (err: Error) => {
+    // What the senders and the server were doing (this wait failed twice in loaded full-suite runs, never alone).
+    const senders = ss.map((s) => `sender ${s.conn}: ${s.sent}/${s.count} sent, stalled ${s.stalled}, write()=false ${s.writeFalse}×, error ${s.error}`).join('; ');
+    const m = async (name: string) => srv.metric(name).catch(() => NaN);
+    throw new Error(`${err.message}. ${senders}; server: read ${await m('ringlog_received_bytes_total')} B, paused ${await m('ringlog_sockets_paused')}, ` +
+      `pending ${await m('ringlog_store_pending_bytes')} B, queue ${await m('ringlog_pipeline_queue_bytes')} B, durable ${await m('ringlog_store_records_total')}\n${srv.stderrTail()}`);
+  });
   const read0 = await sum(srv, 'ringlog_received_bytes_total');
   const sent0 = ss.reduce((a, s) => a + s.sent, 0);
   await sleep(1_000);
