@@ -51,7 +51,7 @@ interface Args {
   walPrepareBaseline: boolean;
   /** Also measure throughput with store.sealThread off (blocks sealed by the store worker itself). */
   sealThreadBaseline: boolean;
-  /** Also measure throughput with store.parseThread off, and with both helper threads off (the store worker alone). */
+  /** Also measure throughput with both helper threads on, the seal thread only, and both off (whatever `auto` chooses here). */
   parseThreadBaseline: boolean;
 }
 
@@ -131,7 +131,8 @@ async function throughput(a: Args): Promise<{ rows: string[][]; storeRate: numbe
   const configDir = a.walPrepareBaseline || a.sealThreadBaseline || a.parseThreadBaseline ? mkdtempSync(path.join(os.tmpdir(), 'ringlog-bench-store-cfg-')) : null;
   if (configDir !== null && a.parseThreadBaseline) {
     targets.splice(1, 0,
-      { ...targets[0]!, name: 'store, parseThread off', serverArgs: [...storeConfig(configDir, 'parse-thread-off', { parseThread: false }), ...targets[0]!.serverArgs] },
+      { ...targets[0]!, name: 'store, parse+seal threads on', serverArgs: [...storeConfig(configDir, 'threads-on', { parseThread: true, sealThread: true }), ...targets[0]!.serverArgs] },
+      { ...targets[0]!, name: 'store, seal thread only', serverArgs: [...storeConfig(configDir, 'seal-only', { parseThread: false, sealThread: true }), ...targets[0]!.serverArgs] },
       { ...targets[0]!, name: 'store, parse+seal threads off', serverArgs: [...storeConfig(configDir, 'threads-off', { parseThread: false, sealThread: false }), ...targets[0]!.serverArgs] });
   }
   if (configDir !== null && a.sealThreadBaseline) {

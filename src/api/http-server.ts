@@ -154,6 +154,15 @@ export class HttpServer {
       if (err instanceof RinglogError) throw err;
       throw new RinglogError('RL_TLS_FILES', `http.tls: the certificate or key is not valid PEM: ${(err as Error).message}`);
     }
+    // Expect: 100-continue (curl sends it for bodies over 1 MiB): a body declared larger
+    // than ingest.maxBody gets its 413 at once, without "100 Continue", so the client
+    // does not send it (RFC 9110 §10.1.1); before, it was told to go on, then refused
+    // mid-upload, and saw a broken pipe instead of the answer.
+    server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      const declared = Number(req.headers['content-length'] ?? NaN);
+      if (!(declared > this.deps.ingest.limits.maxBody)) res.writeContinue();
+      handler(req, res);
+    });
     this.server = server;
     const hp = parseHostPort(address)!;
     await listenTcp(server, hp.host, hp.port, 'http');

@@ -251,12 +251,12 @@ export const configSchema = z
         /**
          * Seal blocks (encode, compress, index) in a thread of their own, in parallel with the
          * store worker's building of blocks (docs/architecture.md). `auto`: when the machine has
-         * more than one core.
+         * more than two cores.
          */
         sealThread: z.union([z.boolean(), z.literal('auto')]).default('auto'),
         /**
          * Parse WAL entries in a thread of their own, in parallel with the store worker's
-         * building of blocks (docs/architecture.md). `auto`: when the machine has more than one core.
+         * building of blocks (docs/architecture.md). `auto`: when the machine has more than two cores.
          */
         parseThread: z.union([z.boolean(), z.literal('auto')]).default('auto'),
         retention: z

@@ -53,9 +53,9 @@ export interface StoreOptions {
   maxPending: number;
   /** Prepare each next WAL file ahead, zero-filled (wal-writer.ts); default true. */
   walPrepare?: boolean;
-  /** Seal blocks in a thread of their own (seal-thread.ts); `auto` (the default): when the machine has more than one core. */
+  /** Seal blocks in a thread of their own (seal-thread.ts); `auto` (the default): when the machine has more than two cores. */
   sealThread?: boolean | 'auto';
-  /** Parse WAL entries in a thread of their own (parse-thread.ts); `auto` (the default): when the machine has more than one core. */
+  /** Parse WAL entries in a thread of their own (parse-thread.ts); `auto` (the default): when the machine has more than two cores. */
   parseThread?: boolean | 'auto';
   /** Tests only (not in the configuration): make a thread of the store worker die, as a crash would. */
   testFaults?: ThreadFaults;
@@ -193,8 +193,8 @@ export class Store implements Output {
       commitIntervalMs: this.opts.commitIntervalMs,
       retention: this.opts.retention,
       countParse: this.opts.countParse ?? true,
-      sealThread: (this.opts.sealThread ?? 'auto') === 'auto' ? availableParallelism() > 1 : this.opts.sealThread === true,
-      parseThread: (this.opts.parseThread ?? 'auto') === 'auto' ? availableParallelism() > 1 : this.opts.parseThread === true,
+      sealThread: (this.opts.sealThread ?? 'auto') === 'auto' ? availableParallelism() > 2 : this.opts.sealThread === true,
+      parseThread: (this.opts.parseThread ?? 'auto') === 'auto' ? availableParallelism() > 2 : this.opts.parseThread === true,
       testFaults: this.opts.testFaults ?? {},
     };
     const worker = new Worker(new URL('./store-worker.js', import.meta.url), { workerData: init, name: 'ringlog-store' });
