@@ -1,6 +1,6 @@
 /**
  * The store on a full disk (ENOSPC), on a real small filesystem: the data directory
- * is a 6 MiB tmpfs, and two raw senders push 41 MB of 512-byte RFC 5424 messages at
+ * is a 6 MiB tmpfs, and two raw senders push 82 MB of 512-byte RFC 5424 messages at
  * full rate. The WAL fills the disk within a fraction of a second. Then:
  *
  *  - the server does not crash, logs "disk full", sets ringlog_store_write_stalled 1
@@ -26,7 +26,13 @@ import { KiB, MiB, damageOf, queryOk, startStoreServer } from './store-helpers.j
 
 const SIZE = 512;
 const CONNS = 2;
-const PER = 40_000;
+/**
+ * Enough that the senders cannot finish before backpressure stops them: the server
+ * takes up to ~17 MiB (disk, store.maxPending plus a write, the pipeline), and the
+ * kernel's loopback buffers grow to ~10 MiB per connection. With 41 MB in all (the
+ * first version) a sender sometimes finished first, on a busy machine.
+ */
+const PER = 80_000;
 const N = CONNS * PER;
 /** A read is at most 64 KiB: how far the server's received bytes may move after it paused. */
 const READ_SLACK = 64 * KiB;
