@@ -25,7 +25,7 @@
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { decodeEntryBody, type StoreBatch } from './wal-entry.js';
 import { WAL_ENTRY_HEADER_SIZE } from './consts.js';
-import { Parsers, type ParseCountsByListener } from './parsers.js';
+import { Parsers, stageKey, type ParseCountsByListener } from './parsers.js';
 import type { RecordBatch } from '../record/record-batch.js';
 import type { KeyDictionary, KeyNames } from '../record/key-dictionary.js';
 import { lowerThreadPriority, nameThread } from '../thread-priority.js';
@@ -123,14 +123,16 @@ export class ParseThread {
     const init: ParseThreadInit = { role: 'ringlog-parse', countsEveryMs, exitAfter };
     this.worker = new Worker(new URL(import.meta.url), { workerData: init, name: 'ringlog-parse' });
     this.worker.on('message', (r: ParseReply) => this.onReply(r));
-    const fail = (err: Error) => {
-      this.failed ??= err;
-      for (const w of this.waiting.values()) w.reject(this.failed);
-      this.waiting.clear();
-      this.closed?.();
-    };
-    this.worker.on('error', fail);
-    this.worker.on('exit', (code) => fail(new Error(`parse thread exited (code ${code})`)));
+    this.worker.on('error', (err) => this.fail(err));
+    this.worker.on('exit', (code) => this.fail(new Error(`parse thread exited (code ${code})`)));
+  }
+
+  /** No more answers will come: every request waiting, and every later one, fails. */
+  private fail(err: Error): void {
+    this.failed ??= err;
+    for (const w of this.waiting.values()) w.reject(this.failed);
+    this.waiting.clear();
+    this.closed?.();
   }
 
   private onReply(r: ParseReply): void {
@@ -205,9 +207,7 @@ export class ParseThread {
     }
     this.worker.removeAllListeners('exit');
     await this.worker.terminate();
-    this.failed ??= new Error('parse thread closed');
-    for (const w of this.waiting.values()) w.reject(this.failed);
-    this.waiting.clear();
+    this.fail(new Error('parse thread closed'));
   }
 }
 
@@ -222,28 +222,7 @@ function unpack(entry: ArrayBuffer, length: number, columns: ArrayBuffer, packed
     if (b.count !== p.count) throw new Error(`parse thread: batch ${k} has ${p.count} records parsed, ${b.count} frames`);
     const keys = dicts.get(p.dict);
     if (keys === undefined) throw new Error(`parse thread: unknown key dictionary ${p.dict}`);
-    const n = p.count;
-    const nf = p.nf;
-    let at = p.at;
-    b.timeMs = new Float64Array(columns, at, n);
-    at += 8 * n;
-    b.timeNs = new Uint32Array(columns, at, n);
-    at += 4 * n;
-    b.spans = new Uint32Array(columns, at, 10 * n);
-    at += 40 * n;
-    b.fieldStart = new Uint32Array(columns, at, n + 1);
-    at += 4 * (n + 1);
-    b.fieldKey = new Uint32Array(columns, at, nf);
-    at += 4 * nf;
-    b.fieldSpans = new Uint32Array(columns, at, 2 * nf);
-    at += 8 * nf;
-    b.facility = new Uint8Array(columns, at, n);
-    at += n;
-    b.severity = new Uint8Array(columns, at, n);
-    at += n;
-    b.enc = new Uint8Array(columns, at, 5 * n);
-    at += 5 * n;
-    b.fieldEnc = new Uint8Array(columns, at, nf);
+    Object.assign(b, columnViews(columns, p.at, p.count, p.nf));
     b.keys = keys;
     b.parseErrors = p.parseErrors;
     out.push(b);
@@ -251,7 +230,36 @@ function unpack(entry: ArrayBuffer, length: number, columns: ArrayBuffer, packed
   return out;
 }
 
-/** Bytes one batch's packed columns take (a multiple of 8, so that the next batch's Float64Array is aligned). */
+type PackedColumns = Pick<RecordBatch, 'timeMs' | 'timeNs' | 'spans' | 'fieldStart' | 'fieldKey' | 'fieldSpans' | 'facility' | 'severity' | 'enc' | 'fieldEnc'>;
+
+/**
+ * The packed layout of one batch's columns (n records, nf fields) at buf[at..]: views
+ * of each column, widest elements first so that every view is aligned. The thread
+ * fills them (Packer), the store worker reads them (unpack).
+ */
+function columnViews(buf: ArrayBuffer, at: number, n: number, nf: number): PackedColumns {
+  const f64 = (len: number) => {
+    const v = new Float64Array(buf, at, len);
+    at += 8 * len;
+    return v;
+  };
+  const u32 = (len: number) => {
+    const v = new Uint32Array(buf, at, len);
+    at += 4 * len;
+    return v;
+  };
+  const u8 = (len: number) => {
+    const v = new Uint8Array(buf, at, len);
+    at += len;
+    return v;
+  };
+  return {
+    timeMs: f64(n), timeNs: u32(n), spans: u32(10 * n), fieldStart: u32(n + 1), fieldKey: u32(nf), fieldSpans: u32(2 * nf),
+    facility: u8(n), severity: u8(n), enc: u8(5 * n), fieldEnc: u8(nf),
+  };
+}
+
+/** Bytes one batch's packed columns take (columnViews; a multiple of 8, so that the next batch's Float64Array is aligned). */
 function packedBytes(n: number, nf: number): number {
   return (8 * n + 4 * (12 * n + 1 + 3 * nf) + 7 * n + nf + 7) & ~7;
 }
@@ -277,29 +285,13 @@ class Packer {
       new Uint8Array(bigger).set(new Uint8Array(this.buf, 0, this.at));
       this.buf = bigger;
     }
-    const buf = this.buf;
     const start = this.at;
-    let at = start;
-    new Float64Array(buf, at, n).set(b.timeMs.subarray(0, n));
-    at += 8 * n;
-    new Uint32Array(buf, at, n).set(b.timeNs.subarray(0, n));
-    at += 4 * n;
-    new Uint32Array(buf, at, 10 * n).set(b.spans.subarray(0, 10 * n));
-    at += 40 * n;
-    new Uint32Array(buf, at, n + 1).set(b.fieldStart.subarray(0, n + 1));
-    at += 4 * (n + 1);
-    new Uint32Array(buf, at, nf).set(b.fieldKey.subarray(0, nf));
-    at += 4 * nf;
-    new Uint32Array(buf, at, 2 * nf).set(b.fieldSpans.subarray(0, 2 * nf));
-    at += 8 * nf;
-    const bytes = new Uint8Array(buf);
-    bytes.set(b.facility.subarray(0, n), at);
-    at += n;
-    bytes.set(b.severity.subarray(0, n), at);
-    at += n;
-    bytes.set(b.enc.subarray(0, 5 * n), at);
-    at += 5 * n;
-    bytes.set(b.fieldEnc.subarray(0, nf), at);
+    // The writer's columns may be longer than this batch (reused memory): copy the batch's part.
+    const views = columnViews(this.buf, start, n, nf);
+    for (const name of Object.keys(views) as (keyof PackedColumns)[]) {
+      const to = views[name];
+      (to as Uint8Array).set((b[name] as Uint8Array).subarray(0, to.length));
+    }
     this.at = start + need;
     return start;
   }
@@ -349,7 +341,6 @@ function serve(): void {
     packer.start(req.spare, packedBytes(records, records * 4) + 8 * batchCount);
     const names: [number, number, string[]][] = [];
     const dropped: number[] = [];
-    const packEntry = (batches: StoreBatch[]) => packBatches(batches, names, dropped);
     const entries: Extract<ParseReply, { type: 'entries' }>['entries'] = [];
     for (let k = 0; k < req.entries.length; k++) {
       const { entry, length } = req.entries[k]!;
@@ -358,7 +349,7 @@ function serve(): void {
         entries.push({ entry, length, error: batches, batches: [] });
         continue;
       }
-      entries.push({ entry, length, error: null, batches: packEntry(batches) });
+      entries.push({ entry, length, error: null, batches: packBatches(batches, names, dropped) });
     }
     const columns = packer.buf;
     // A spare that was too small is dropped (packer.start took a bigger one).
@@ -378,7 +369,7 @@ function serve(): void {
         fresh = true;
         d = { id: nextDict++, sent: 0 };
         dictIds.set(keys, d);
-        const stage = `${fb.source.listener}\u0000${fb.format}`;
+        const stage = stageKey(fb);
         const before = stageDict.get(stage);
         if (before !== undefined) {
           dropped.push(dictIds.get(before)!.id);

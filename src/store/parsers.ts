@@ -13,6 +13,11 @@ import type { FormatName } from '../protocols/formats/format.js';
 /** Counts since the last take(), per listener. */
 export type ParseCountsByListener = { listener: string; counts: ParseCounts }[];
 
+/** The parse stage of a batch: one per listener and format. */
+export function stageKey(b: FrameBatch & { format: FormatName }): string {
+  return `${b.source.listener}\u0000${b.format}`;
+}
+
 export class Parsers {
   private readonly stages = new Map<string, ParseStage>();
 
@@ -27,7 +32,7 @@ export class Parsers {
   ) {}
 
   parse(b: FrameBatch & { format: FormatName }): RecordBatch {
-    const key = `${b.source.listener}\u0000${b.format}`;
+    const key = stageKey(b);
     let st = this.stages.get(key);
     if (st === undefined) {
       st = new ParseStage(b.format, this.reuseColumns);
