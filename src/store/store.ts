@@ -79,6 +79,11 @@ export function storeRoot(dataDir: string): string {
   return join(dataDir, STORE_DIR);
 }
 
+/** store.sealThread / store.parseThread: `auto` (the default) means more than two cores (docs/configuration.md). */
+function helperThread(setting: boolean | 'auto' | undefined): boolean {
+  return (setting ?? 'auto') === 'auto' ? availableParallelism() > 2 : setting === true;
+}
+
 export class Store implements Output {
   readonly name = 'store';
   /** This output's write() is not the ack point; it calls batch.ack() itself once durable. */
@@ -193,8 +198,8 @@ export class Store implements Output {
       commitIntervalMs: this.opts.commitIntervalMs,
       retention: this.opts.retention,
       countParse: this.opts.countParse ?? true,
-      sealThread: (this.opts.sealThread ?? 'auto') === 'auto' ? availableParallelism() > 2 : this.opts.sealThread === true,
-      parseThread: (this.opts.parseThread ?? 'auto') === 'auto' ? availableParallelism() > 2 : this.opts.parseThread === true,
+      sealThread: helperThread(this.opts.sealThread),
+      parseThread: helperThread(this.opts.parseThread),
       testFaults: this.opts.testFaults ?? {},
     };
     const worker = new Worker(new URL('./store-worker.js', import.meta.url), { workerData: init, name: 'ringlog-store' });
@@ -224,10 +229,7 @@ export class Store implements Output {
   private workerFailed(error: string): void {
     if (this.closed || this.workerFailedOnce) return;
     this.workerFailedOnce = true;
-    // Writers waiting for space get the error (write() checks) instead of waiting for ever.
-    const waiters = this.spaceWaiters;
-    this.spaceWaiters = [];
-    for (const r of waiters) r();
+    this.wakeSpace();
     this.log.error('store worker failed: the server stops; every acknowledged record is in the WAL and is recovered at the next start', { error });
     this.fatal?.(new RinglogError('RL_STORE_FAILED', `store worker failed: ${error}`));
   }
@@ -441,8 +443,9 @@ export class Store implements Output {
     while (this.freeBufferBytes > ENTRY_BUFFERS_KEPT) this.freeBufferBytes -= this.freeBuffers.shift()!.byteLength;
   }
 
+  /** Wakes the writers waiting for space: there is some, or the worker failed (write() then throws instead of waiting for ever). */
   private wakeSpace(): void {
-    if (this.pendingBytes >= this.opts.maxPending) return;
+    if (this.pendingBytes >= this.opts.maxPending && !this.workerFailedOnce) return;
     const w = this.spaceWaiters;
     this.spaceWaiters = [];
     for (const r of w) r();
