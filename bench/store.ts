@@ -129,18 +129,16 @@ async function throughput(a: Args): Promise<{ rows: string[][]; storeRate: numbe
   ];
   if (a.storeOnly) targets.splice(1);
   const configDir = a.walPrepareBaseline || a.sealThreadBaseline || a.parseThreadBaseline ? mkdtempSync(path.join(os.tmpdir(), 'ringlog-bench-store-cfg-')) : null;
+  /** The store row with more server arguments (a configuration file) first. */
+  const storeWith = (name: string, args: string[]): Target => ({ ...targets[0]!, name, serverArgs: [...args, ...targets[0]!.serverArgs] });
   if (configDir !== null && a.parseThreadBaseline) {
     targets.splice(1, 0,
-      { ...targets[0]!, name: 'store, parse+seal threads on', serverArgs: [...storeConfig(configDir, 'threads-on', { parseThread: true, sealThread: true }), ...targets[0]!.serverArgs] },
-      { ...targets[0]!, name: 'store, seal thread only', serverArgs: [...storeConfig(configDir, 'seal-only', { parseThread: false, sealThread: true }), ...targets[0]!.serverArgs] },
-      { ...targets[0]!, name: 'store, parse+seal threads off', serverArgs: [...storeConfig(configDir, 'threads-off', { parseThread: false, sealThread: false }), ...targets[0]!.serverArgs] });
+      storeWith('store, parse+seal threads on', storeConfig(configDir, 'threads-on', { parseThread: true, sealThread: true })),
+      storeWith('store, seal thread only', storeConfig(configDir, 'seal-only', { parseThread: false, sealThread: true })),
+      storeWith('store, parse+seal threads off', storeConfig(configDir, 'threads-off', { parseThread: false, sealThread: false })));
   }
-  if (configDir !== null && a.sealThreadBaseline) {
-    targets.splice(1, 0, { ...targets[0]!, name: 'store, sealThread off', serverArgs: [...storeConfig(configDir, 'seal-thread-off', { sealThread: false }), ...targets[0]!.serverArgs] });
-  }
-  if (configDir !== null && a.walPrepareBaseline) {
-    targets.splice(1, 0, { ...targets[0]!, name: 'store, walPrepare off', serverArgs: [...walPrepareOff(configDir), ...targets[0]!.serverArgs] });
-  }
+  if (configDir !== null && a.sealThreadBaseline) targets.splice(1, 0, storeWith('store, sealThread off', storeConfig(configDir, 'seal-thread-off', { sealThread: false })));
+  if (configDir !== null && a.walPrepareBaseline) targets.splice(1, 0, storeWith('store, walPrepare off', walPrepareOff(configDir)));
   const runs = new Map<string, ServerRun[]>();
   try {
     for (let r = 1; r <= a.repeat; r++) {

@@ -155,6 +155,10 @@ interface Turn {
   budget: Budget;
 }
 
+function newTurn(ctx: Ctx, id: number, quota: number): Turn {
+  return { lastYield: performance.now(), quota, budget: ctx.budgetOf(id), bucket: ctx.ratePerConnection ? new TokenBucket(ctx.ratePerConnection) : null };
+}
+
 const YIELD_EVERY_MS = 20;
 
 /**
@@ -209,7 +213,7 @@ function waitDrain(sock: net.Socket): Promise<void> {
 async function streamWorker(ctx: Ctx, id: number, sock: net.Socket, tmpl: MessageTemplate, quota: number): Promise<void> {
   const per = ctx.perChunk;
   const size = ctx.size;
-  const turn: Turn = { lastYield: performance.now(), quota, budget: ctx.budgetOf(id), bucket: ctx.ratePerConnection ? new TokenBucket(ctx.ratePerConnection) : null };
+  const turn = newTurn(ctx, id, quota);
   const pool: Buffer[] = [];
   let closed = false;
   sock.on('close', () => {
@@ -248,7 +252,7 @@ const UDP_MAX_INFLIGHT = 4096;
 async function udpWorker(ctx: Ctx, id: number, sock: dgram.Socket, tmpl: MessageTemplate, quota: number): Promise<void> {
   const per = ctx.perChunk;
   const size = ctx.size;
-  const turn: Turn = { lastYield: performance.now(), quota, budget: ctx.budgetOf(id), bucket: ctx.ratePerConnection ? new TokenBucket(ctx.ratePerConnection) : null };
+  const turn = newTurn(ctx, id, quota);
   const pool: Buffer[] = [];
   let inflight = 0;
   let wake: (() => void) | null = null;
@@ -307,7 +311,7 @@ async function udpWorker(ctx: Ctx, id: number, sock: dgram.Socket, tmpl: Message
 async function unixDgramWorker(ctx: Ctx, id: number, sock: UnixDgramSocket, tmpl: MessageTemplate, quota: number): Promise<void> {
   const per = ctx.perChunk;
   const size = ctx.size;
-  const turn: Turn = { lastYield: performance.now(), quota, budget: ctx.budgetOf(id), bucket: ctx.ratePerConnection ? new TokenBucket(ctx.ratePerConnection) : null };
+  const turn = newTurn(ctx, id, quota);
   // send() is synchronous here, so one chunk buffer per connection is enough.
   const buf = tmpl.newChunk(per);
   type SendErr = Error & { code?: number | string };
@@ -456,7 +460,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchSummary> {
     ctx.perChunk = Math.max(1, Math.min(ctx.perChunk, Math.ceil(opts.rate! / 100)));
     // A connection writes when its share of a millisecond has accrued, not at every token: a
     // write per few messages cost the generator (and the receiver) more CPU than the messages.
-    ctx.minTake = Math.max(1, Math.min(ctx.perChunk, Math.ceil(opts.rate! / opts.connections / 1000)));
+    ctx.minTake = Math.max(1, Math.min(ctx.perChunk, Math.ceil(ctx.ratePerConnection / 1000)));
   }
 
   let interrupted = false;
