@@ -11,6 +11,8 @@
  *   auto       framing + per-frame detection + parser (the default listener)
  *   no hints   (json, gelf) the forced case without the native string finder
  *              (json-strings.ts): strings scanned in JavaScript, the baseline for it
+ *   no native  (rfc5424) the forced and auto cases without the native RFC 5424 pass
+ *              (rfc5424-native.ts): every frame parsed in JavaScript, the baseline for it
  *
  * Reported: records/s and MB/s of each case, the ratio to the baseline, and the
  * parse cost per record = (case time - baseline time) / records. Cases of a format
@@ -21,6 +23,7 @@ import { BatchBuilder, type FrameBatch } from '../src/pipeline/batch.js';
 import { ParseStage } from '../src/protocols/formats/parse-stage.js';
 import type { FormatName } from '../src/protocols/formats/format.js';
 import { nativeJsonStrings, setStringHints } from '../src/protocols/formats/json-strings.js';
+import { nativeScan5424, setNative5424 } from '../src/protocols/formats/rfc5424-native.js';
 import { APPS, HOSTS, fit, rfc5424Line, words } from './lib/sample-lines.js';
 
 const MiB = 1024 * 1024;
@@ -116,7 +119,8 @@ for (const format of Object.keys(LINES)) {
   const auto = new ParseStage('auto');
   let errors = 0;
   let sink = 0;
-  const cases: [string, (b: FrameBatch) => void, hints?: boolean][] = [
+  /** name, what runs, and whether the native helpers (string hints, RFC 5424 pass) are on. */
+  const cases: [string, (b: FrameBatch) => void, native?: boolean][] = [
     ['baseline (framing only)', (b) => (sink += b.count)],
     [`forced ${format}`, (b) => (errors += forced.parse(b).parseErrors)],
     ['auto', (b) => (errors += auto.parse(b).parseErrors)],
@@ -124,10 +128,15 @@ for (const format of Object.keys(LINES)) {
   if ((format === 'json' || format === 'gelf') && nativeJsonStrings() !== null) {
     cases.push([`forced, no hints`, (b) => (errors += forced.parse(b).parseErrors), false]);
   }
+  if (format === 'rfc5424' && nativeScan5424() !== null) {
+    cases.push([`forced, no native`, (b) => (errors += forced.parse(b).parseErrors), false]);
+    cases.push([`auto, no native`, (b) => (errors += auto.parse(b).parseErrors), false]);
+  }
   const best = new Map<string, number>();
   for (let rep = -1; rep < REPS; rep++) {
-    for (const [name, fn, hints] of cases) {
-      setStringHints(hints ?? true);
+    for (const [name, fn, native] of cases) {
+      setStringHints(native ?? true);
+      setNative5424(native ?? true);
       const t0 = process.hrtime.bigint();
       const n = run(chunks, fn);
       const s = Number(process.hrtime.bigint() - t0) / 1e9;

@@ -1,6 +1,7 @@
 // The ringlog_native addon: the recvmmsg datagram receiver (Linux only) and the block
 // index (tokens, hashes and bloom filter of a store block in one call), and the string
-// finder for batches of JSON lines, and gather (many byte ranges copied in one call).
+// finder for batches of JSON lines, gather (many byte ranges copied in one call), and
+// the RFC 5424 batch parser.
 #include <napi.h>
 
 #ifdef __linux__
@@ -9,6 +10,7 @@ Napi::Object InitDgramReceiver(Napi::Env env, Napi::Object exports);
 Napi::Object InitBlockIndex(Napi::Env env, Napi::Object exports);
 Napi::Object InitJsonStrings(Napi::Env env, Napi::Object exports);
 Napi::Object InitGather(Napi::Env env, Napi::Object exports);
+Napi::Object InitSyslog5424(Napi::Env env, Napi::Object exports);
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #ifdef __linux__
@@ -16,6 +18,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #endif
   InitJsonStrings(env, exports);
   InitGather(env, exports);
+  InitSyslog5424(env, exports);
   return InitBlockIndex(env, exports);
 }
 

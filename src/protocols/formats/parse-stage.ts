@@ -23,6 +23,8 @@ import { looksLikeLogfmt, parseLogfmt } from './logfmt.js';
 import { parseRaw } from './raw.js';
 import { skipBom } from '../utf8-bom.js';
 import { clearHints, hintFrame, prepareHints } from './json-strings.js';
+import { scanRfc5424, scanned } from './rfc5424-native.js';
+import { sdItemFields } from './rfc5424.js';
 
 /** How far ahead of the receive time a timestamp may be before it counts as absurd. */
 export const FUTURE_LIMIT_MS = 7 * 86_400_000;
@@ -48,6 +50,8 @@ export class ParseStage {
    * looks like JSON (syslog traffic never pays for them).
    */
   private readonly jsonish: boolean;
+  /** Formats whose RFC 5424 frames the native pass (rfc5424-native.ts) may parse first. */
+  private readonly syslogish: boolean;
   /** Records per AUTO_FORMATS index (auto) or in slot 0 (forced format). */
   private readonly perFormat = new Float64Array(AUTO_FORMATS.length);
   private replaced = 0;
@@ -60,6 +64,7 @@ export class ParseStage {
     this.auto = format === 'auto';
     this.parser = parserFor(format);
     this.jsonish = format === 'json' || format === 'gelf';
+    this.syslogish = format === 'auto' || format === 'syslog' || format === 'rfc5424';
   }
 
   parse(batch: FrameBatch): RecordBatch {
@@ -70,6 +75,9 @@ export class ParseStage {
     const limit = w.receivedMs + FUTURE_LIMIT_MS;
     let hints = this.jsonish && prepareHints(batch);
     let hintsTried = this.jsonish;
+    // Frames the native pass parsed (columns written; structured data left as items).
+    const taken = this.syslogish ? scanRfc5424(w, batch) : null;
+    const { items, itemAt } = scanned;
     for (let i = 0; i < count; i++) {
       if (hints) hintFrame(i);
       let s = offsets[2 * i]!;
@@ -77,7 +85,10 @@ export class ParseStage {
       // A UTF-8 byte order mark before the frame (some Windows shippers write one per line) is not content.
       s = skipBom(buf, s, e);
       try {
-        if (this.auto) {
+        if (taken !== null && taken[i] === 1) {
+          sdItemFields(w, items, itemAt[i]!, itemAt[i + 1]!);
+          this.perFormat[0]!++;
+        } else if (this.auto) {
           // The same decision as parseAuto (index.ts), inlined to count formats.
           let p = s;
           while (p < e && (buf[p] === 0x20 || buf[p] === 0x09)) p++;

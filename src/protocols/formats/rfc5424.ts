@@ -195,3 +195,52 @@ function structuredData(w: RecordWriter, buf: Uint8Array, p: number, end: number
   }
   return p;
 }
+
+/** Item words from the native pass (native/syslog5424.cc, rfc5424-native.ts). */
+const ITEM_ELEM = 0x80000000;
+const ITEM_ESC = 0x40000000;
+const ITEM_SAME = 0x20000000;
+const ITEM_POS = 0x1fffffff;
+/** Items per record the native pass compares with the previous record's (SAME). */
+const ITEMS_COMPARED = 64;
+/** Key ids of the items of the last record sdItemFields() added, by item index. */
+const itemIds = new Int32Array(ITEMS_COMPARED);
+
+/** Id of the SD name buf[s, e), already found valid, interned under `prefix`. */
+function validNameId(keys: KeyDictionary, slot: number, prefix: number, buf: Uint8Array, s: number, e: number): number {
+  if (recentNames.startsAt(keys, slot, prefix, buf, s, e) === e - s) return recentNames.id[slot]!;
+  const id = keys.intern(buf, s, e, prefix);
+  recentNames.remember(slot, prefix, buf, s, e, id);
+  return id;
+}
+
+/**
+ * The fields of record i from the native pass's structured-data items
+ * items[a, b): the same fields, in the same order, as structuredData() adds. A name
+ * marked SAME is the one at its item index in the record before (the native pass
+ * compared the bytes), so it takes that record's id.
+ */
+export function sdItemFields(w: RecordWriter, items: Uint32Array, a: number, b: number): void {
+  const keys = w.keys;
+  const buf = w.buf;
+  let sdId = -1;
+  let k = -1;
+  let params = 0;
+  for (let x = a, idx = 0; x < b; x += 4, idx++) {
+    const last = items[x + 3]!;
+    const same = (last & ITEM_SAME) !== 0;
+    let id: number;
+    if ((last & ITEM_ELEM) !== 0) {
+      k++;
+      params = 0;
+      id = same ? itemIds[idx]! : validNameId(keys, nameSlot(k, 0), -1, buf, items[x]!, items[x + 1]!);
+      sdId = id;
+      if (items[x + 2] === 0) w.field(id, 0, 0, ENC_UTF8);
+    } else {
+      params++;
+      id = same ? itemIds[idx]! : validNameId(keys, nameSlot(k, params), sdId, buf, items[x]!, items[x + 1]!);
+      w.field(id, items[x + 2]!, last & ITEM_POS, (last & ITEM_ESC) !== 0 ? ENC_SD : ENC_UTF8);
+    }
+    if (idx < ITEMS_COMPARED) itemIds[idx] = id;
+  }
+}

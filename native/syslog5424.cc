@@ -1,0 +1,419 @@
+// RFC 5424 lines of a batch, parsed in one native pass (src/protocols/formats/
+// rfc5424-native.ts): for every frame that is a complete, valid RFC 5424 message, its
+// PRI, timestamp, header fields and message go straight into the batch's columns, and
+// its structured data into a list of items that JavaScript turns into fields (key
+// names are interned there, in the batch's key dictionary). A frame this pass does not
+// take — anything invalid, anything unusual it was not written for — is left untouched
+// for the JavaScript parser (rfc5424.ts), which stays the definition: this pass takes a
+// frame only where that parser succeeds, and writes what it would write
+// (rfc5424-native.test.ts compares both on valid, mutated and random frames).
+//
+// scan5424(buf: Uint8Array, offsets: Uint32Array, count: number,
+//          timeMs: Float64Array, timeNs: Uint32Array, facility: Uint8Array, severity: Uint8Array,
+//          spans: Uint32Array, taken: Uint8Array, items: Uint32Array, itemAt: Uint32Array) → frames taken
+//
+//   taken:   count bytes, 1 where the frame was parsed here (its columns written), else 0
+//   itemAt:  count + 1 words: the items of frame i are items[itemAt[i] .. itemAt[i+1]) (4 words each)
+//   items:   an SD-ELEMENT: [idStart, idEnd, params, ELEM | SAME?]
+//            an SD-PARAM:   [nameStart, nameEnd, valueStart, valueEnd | ESC? | SAME?]
+//
+// SAME: the name is byte for byte the one at the same item index of the previous frame
+// taken in this call, and so is everything it is interned under (a param's element), so
+// it has the same key id. Buffers are under 512 MiB (positions fit in 29 bits).
+#include <napi.h>
+
+#include <cstdint>
+#include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+namespace {
+
+constexpr uint32_t kElem = 1u << 31;
+constexpr uint32_t kEsc = 1u << 30;
+constexpr uint32_t kSame = 1u << 29;
+constexpr size_t kMaxBuf = size_t{1} << 29;
+constexpr uint32_t kMaxField = 255;
+// Items per frame compared with the previous frame's (SAME); further items are interned one by one.
+constexpr int kMaxCompared = 64;
+// Items per frame at most: a frame with more is left to JavaScript.
+constexpr int kMaxItems = 4096;
+
+inline int D2(const uint8_t* b, size_t p) {
+  int a = b[p] - '0';
+  int c = b[p + 1] - '0';
+  if (a < 0 || a > 9 || c < 0 || c > 9) return -1;
+  return a * 10 + c;
+}
+
+inline int DaysInMonth(int y, int m) {
+  if (m == 2) return ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0) ? 29 : 28;
+  return (m == 4 || m == 6 || m == 9 || m == 11) ? 30 : 31;
+}
+
+inline int64_t FloorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  if (a % b != 0 && ((a < 0) != (b < 0))) q--;
+  return q;
+}
+
+// Days from 1970-01-01 to y-m-d, as src/record/time.ts daysFromCivil.
+inline int64_t DaysFromCivil(int64_t y, int m, int d) {
+  y -= m <= 2 ? 1 : 0;
+  int64_t era = FloorDiv(y, 400);
+  int64_t yoe = y - era * 400;
+  int mp = m > 2 ? m - 3 : m + 9;
+  int64_t doy = (153 * mp + 2) / 5 + d - 1;
+  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+inline bool SdNameByte(uint8_t c) { return c >= 0x21 && c <= 0x7e && c != '=' && c != ']' && c != '"'; }
+inline bool Printable(uint8_t c) { return c >= 0x21 && c <= 0x7e; }
+
+#if defined(__SSE2__)
+// Bit k set where v[k] is printable ASCII (0x21..0x7e): signed > 0x20 leaves out 0x80..0xff.
+inline unsigned PrintableMask(__m128i v) {
+  __m128i ok = _mm_andnot_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)), _mm_cmpgt_epi8(v, _mm_set1_epi8(0x20)));
+  return static_cast<unsigned>(_mm_movemask_epi8(ok));
+}
+#endif
+
+// The first position in [p, e) whose byte is not printable ASCII, or e.
+inline size_t PrintableRun(const uint8_t* b, size_t p, size_t e) {
+#if defined(__SSE2__)
+  while (e - p >= 16) {
+    unsigned m = PrintableMask(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + p))) ^ 0xffffu;
+    if (m != 0) return p + __builtin_ctz(m);
+    p += 16;
+  }
+#endif
+  while (p < e && Printable(b[p])) p++;
+  return p;
+}
+
+// The first position in [p, e) whose byte cannot be in an SD-NAME, or e.
+inline size_t SdNameRun(const uint8_t* b, size_t p, size_t e) {
+#if defined(__SSE2__)
+  while (e - p >= 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + p));
+    __m128i bad = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('=')), _mm_cmpeq_epi8(v, _mm_set1_epi8(']'))),
+                               _mm_cmpeq_epi8(v, _mm_set1_epi8('"')));
+    unsigned m = (PrintableMask(v) & ~static_cast<unsigned>(_mm_movemask_epi8(bad))) ^ 0xffffu;
+    if (m != 0) return p + __builtin_ctz(m);
+    p += 16;
+  }
+#endif
+  while (p < e && SdNameByte(b[p])) p++;
+  return p;
+}
+
+// The first position in [p, e) holding '"' or '\\', or e.
+inline size_t ValueRun(const uint8_t* b, size_t p, size_t e) {
+#if defined(__SSE2__)
+  while (e - p >= 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + p));
+    unsigned m = static_cast<unsigned>(
+        _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')))));
+    if (m != 0) return p + __builtin_ctz(m);
+    p += 16;
+  }
+#endif
+  while (p < e && b[p] != '"' && b[p] != '\\') p++;
+  return p;
+}
+
+// SD-NAME at b[p]: the position after it, or 0 when empty or longer than kMaxField (p > 0 always).
+inline size_t SdName(const uint8_t* b, size_t p, size_t e) {
+  size_t s = p;
+  p = SdNameRun(b, p, e);
+  size_t len = p - s;
+  return (len == 0 || len > kMaxField) ? 0 : p;
+}
+
+struct Item {
+  uint32_t w[4];
+  int elem;  // index of the item's element (itself for an element)
+};
+
+struct Frame {
+  int64_t ms;
+  int64_t ns;
+  bool hasTime;
+  uint8_t pri;
+  uint32_t span[10];
+  int nItems;
+};
+
+// RFC 3339 at b[p, e), as syslog-common.ts parseRfc3339 with bsd = false: true with p
+// moved past it (to SP or e) and the time in f, or false.
+bool Rfc3339(const uint8_t* b, size_t& p, size_t e, Frame& f) {
+  if (p + 19 > e) return false;
+  int yHi = D2(b, p), yLo = D2(b, p + 2);
+  if (yHi < 0 || yLo < 0 || b[p + 4] != '-' || b[p + 7] != '-') return false;
+  int y = yHi * 100 + yLo;
+  int mo = D2(b, p + 5);
+  if (mo < 1 || mo > 12) return false;
+  int d = D2(b, p + 8);
+  if (d < 1 || d > DaysInMonth(y, mo)) return false;
+  uint8_t t = b[p + 10];
+  if (t != 'T' && t != 't') return false;
+  int h = D2(b, p + 11), mi = D2(b, p + 14), s = D2(b, p + 17);
+  if (h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 60 || b[p + 13] != ':' || b[p + 16] != ':') return false;
+  p += 19;
+  int64_t ns = 0;
+  if (p < e && b[p] == '.') {
+    size_t s0 = ++p;
+    int64_t v = 0;
+    while (p < e) {
+      int c = b[p] - '0';
+      if (c < 0 || c > 9) break;
+      if (p - s0 == 9) return false;
+      v = v * 10 + c;
+      p++;
+    }
+    if (p == s0) return false;
+    for (size_t k = p - s0; k < 9; k++) v *= 10;
+    ns = v;
+  }
+  int64_t ms = ((DaysFromCivil(y, mo, d) * 24 + h) * 60 + mi) * 60000 + int64_t{s} * 1000;
+  int c = p < e ? b[p] : -1;
+  if (c == 'Z' || c == 'z') {
+    p++;
+  } else if (c == '+' || c == '-') {
+    if (p + 5 > e) return false;
+    int oh = D2(b, p + 1);
+    if (oh < 0 || oh > 23) return false;
+    p += 3;
+    if (b[p] == ':') p++;
+    if (p + 2 > e) return false;
+    int om = D2(b, p);
+    if (om < 0 || om > 59) return false;
+    p += 2;
+    int64_t off = int64_t{oh * 60 + om} * 60000;
+    ms += c == '+' ? -off : off;
+  } else {
+    return false;
+  }
+  if (p < e && b[p] != ' ') return false;
+  int64_t extra = ns / 1000000;
+  f.ms = ms + extra;
+  f.ns = ns - extra * 1000000;
+  f.hasTime = true;
+  return true;
+}
+
+// Structured data from b[p] == '[' (rfc5424.ts structuredData): items into `it`; the
+// position after the last ']', or 0 when malformed or with more than kMaxItems items.
+size_t StructuredData(const uint8_t* b, size_t p, size_t e, Item* it, int& n) {
+  while (p < e && b[p] == '[') {
+    size_t ne = SdName(b, p + 1, e);
+    if (ne == 0 || n == kMaxItems) return 0;
+    int el = n++;
+    it[el] = Item{{static_cast<uint32_t>(p + 1), static_cast<uint32_t>(ne), 0, kElem}, el};
+    p = ne;
+    uint32_t params = 0;
+    while (p < e && b[p] == ' ') {
+      size_t s = p + 1;
+      size_t q = SdName(b, s, e);
+      if (q == 0) return 0;
+      p = q;
+      if (p + 2 > e || b[p] != '=' || b[p + 1] != '"') return 0;
+      p += 2;
+      size_t vs = p;
+      uint32_t esc = 0;
+      for (;;) {
+        p = ValueRun(b, p, e);
+        if (p >= e) return 0;
+        if (b[p] == '"') break;
+        // A backslash: `\"` `\\` `\]` are escapes, any other is an ordinary byte.
+        esc = kEsc;
+        p += (p + 1 < e && (b[p + 1] == '"' || b[p + 1] == '\\' || b[p + 1] == ']')) ? 2 : 1;
+      }
+      if (n == kMaxItems) return 0;
+      it[n++] = Item{{static_cast<uint32_t>(s), static_cast<uint32_t>(q), static_cast<uint32_t>(vs), static_cast<uint32_t>(p) | esc}, el};
+      p++;  // closing quote
+      params++;
+    }
+    if (p >= e || b[p] != ']') return 0;
+    p++;
+    it[el].w[2] = params;
+  }
+  return p;
+}
+
+// Frame [start, end0) as ParseStage + parseSyslog/parseRfc5424 + rfc5424AfterPri parse it,
+// when they succeed: true and `f`/`it` filled; false for every other frame.
+bool ParseFrame(const uint8_t* b, size_t start, size_t end0, Frame& f, Item* it) {
+  size_t s = start;
+  if (s + 3 <= end0 && b[s] == 0xef && b[s + 1] == 0xbb && b[s + 2] == 0xbf) s += 3;
+  size_t e = end0;
+  while (e > s && (b[e - 1] == '\n' || b[e - 1] == '\r' || b[e - 1] == 0)) e--;
+  size_t p = s;
+  while (p < e && (b[p] == ' ' || b[p] == '\t')) p++;
+  if (p >= e || b[p] != '<') return false;
+  // <PRI>
+  size_t lim = p + 4 < e ? p + 4 : e;
+  size_t q = p + 1;
+  int v = 0;
+  while (q < lim) {
+    int c = b[q] - '0';
+    if (c < 0 || c > 9) break;
+    v = v * 10 + c;
+    q++;
+  }
+  if (q == p + 1 || q >= e || b[q] != '>' || v > 191) return false;
+  f.pri = static_cast<uint8_t>(v);
+  p = q + 1;
+  // VERSION SP
+  q = p;
+  while (q < e && q - p < 3 && b[q] >= '0' && b[q] <= '9') q++;
+  if (q == p || q >= e || b[q] != ' ') return false;
+  p = q + 1;
+  // TIMESTAMP SP
+  f.hasTime = false;
+  if (p < e && b[p] == '-' && (p + 1 == e || b[p + 1] == ' ')) {
+    p++;
+  } else if (!Rfc3339(b, p, e, f)) {
+    return false;
+  }
+  if (p == e) return false;
+  p++;
+  // HOSTNAME SP APP-NAME SP PROCID SP MSGID
+  std::memset(f.span, 0, sizeof(f.span));
+  for (int slot = 0; slot < 4; slot++) {
+    size_t fs = p;
+    p = PrintableRun(b, p, e);
+    if (p < e && b[p] != ' ') return false;
+    size_t len = p - fs;
+    if (len == 0 || len > kMaxField) return false;
+    if (p == e && slot != 3) return false;
+    if (len != 1 || b[fs] != '-') {
+      f.span[2 * slot] = static_cast<uint32_t>(fs);
+      f.span[2 * slot + 1] = static_cast<uint32_t>(p);
+    }
+    p++;
+  }
+  // STRUCTURED-DATA
+  f.nItems = 0;
+  if (p >= e) return false;
+  if (b[p] == '-') {
+    p++;
+  } else {
+    if (b[p] != '[') return false;
+    p = StructuredData(b, p, e, it, f.nItems);
+    if (p == 0) return false;
+  }
+  // [SP MSG]
+  if (p == e) return true;
+  if (b[p] != ' ') return false;
+  p++;
+  if (p + 3 <= e && b[p] == 0xef && b[p + 1] == 0xbb && b[p + 2] == 0xbf) p += 3;
+  if (p < e) {
+    f.span[8] = static_cast<uint32_t>(p);
+    f.span[9] = static_cast<uint32_t>(e);
+  }
+  return true;
+}
+
+bool SameName(const uint8_t* b, const uint32_t* x, const uint32_t* y) {
+  uint32_t n = x[1] - x[0];
+  return y[1] - y[0] == n && std::memcmp(b + x[0], b + y[0], n) == 0;
+}
+
+Napi::Value Scan5424(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto isArray = [&](size_t k, napi_typedarray_type t) {
+    return info[k].IsTypedArray() && info[k].As<Napi::TypedArray>().TypedArrayType() == t;
+  };
+  if (info.Length() < 11 || !isArray(0, napi_uint8_array) || !isArray(1, napi_uint32_array) || !info[2].IsNumber() ||
+      !isArray(3, napi_float64_array) || !isArray(4, napi_uint32_array) || !isArray(5, napi_uint8_array) ||
+      !isArray(6, napi_uint8_array) || !isArray(7, napi_uint32_array) || !isArray(8, napi_uint8_array) ||
+      !isArray(9, napi_uint32_array) || !isArray(10, napi_uint32_array)) {
+    Napi::TypeError::New(env,
+                         "scan5424(buf: Uint8Array, offsets: Uint32Array, count, timeMs: Float64Array, timeNs: Uint32Array, "
+                         "facility: Uint8Array, severity: Uint8Array, spans: Uint32Array, taken: Uint8Array, items: "
+                         "Uint32Array, itemAt: Uint32Array)")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto buf = info[0].As<Napi::Uint8Array>();
+  auto offsets = info[1].As<Napi::Uint32Array>();
+  int64_t count = info[2].As<Napi::Number>().Int64Value();
+  auto timeMs = info[3].As<Napi::Float64Array>();
+  auto timeNs = info[4].As<Napi::Uint32Array>();
+  auto facility = info[5].As<Napi::Uint8Array>();
+  auto severity = info[6].As<Napi::Uint8Array>();
+  auto spans = info[7].As<Napi::Uint32Array>();
+  auto taken = info[8].As<Napi::Uint8Array>();
+  auto items = info[9].As<Napi::Uint32Array>();
+  auto itemAt = info[10].As<Napi::Uint32Array>();
+  const size_t n = count < 0 ? 0 : static_cast<size_t>(count);
+  if (count < 0 || n * 2 > offsets.ElementLength() || n > timeMs.ElementLength() || n > timeNs.ElementLength() ||
+      n > facility.ElementLength() || n > severity.ElementLength() || n * 10 > spans.ElementLength() ||
+      n > taken.ElementLength() || n + 1 > itemAt.ElementLength() || buf.ElementLength() >= kMaxBuf) {
+    Napi::RangeError::New(env, "scan5424: count does not fit the arrays, or the buffer is over 512 MiB").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const uint8_t* b = buf.Data();
+  const size_t len = buf.ElementLength();
+  const uint32_t* off = offsets.Data();
+  uint32_t* out = items.Data();
+  const size_t cap = items.ElementLength() / 4 * 4;
+  static thread_local Item cur[kMaxItems];
+  static thread_local Item prev[kMaxCompared];
+  int prevN = 0;
+  size_t w = 0;
+  int64_t done = 0;
+  Frame f;
+  for (size_t i = 0; i < n; i++) {
+    itemAt[i] = static_cast<uint32_t>(w);
+    taken[i] = 0;
+    size_t s = off[2 * i];
+    size_t e = off[2 * i + 1];
+    if (e > len || s > e) continue;
+    if (!ParseFrame(b, s, e, f, cur) || w + static_cast<size_t>(f.nItems) * 4 > cap) continue;
+    // Committed: the columns, then the items with their SAME bits.
+    taken[i] = 1;
+    done++;
+    facility.Data()[i] = f.pri >> 3;
+    severity.Data()[i] = f.pri & 7;
+    if (f.hasTime) {
+      timeMs.Data()[i] = static_cast<double>(f.ms);
+      timeNs.Data()[i] = static_cast<uint32_t>(f.ns);
+    }
+    std::memcpy(spans.Data() + 10 * i, f.span, sizeof(f.span));
+    bool same[kMaxCompared];
+    for (int k = 0; k < f.nItems; k++) {
+      const Item& x = cur[k];
+      uint32_t flag = 0;
+      if (k < kMaxCompared && k < prevN) {
+        const Item& y = prev[k];
+        bool isElem = (x.w[3] & kElem) != 0;
+        bool ok = isElem == ((y.w[3] & kElem) != 0) && x.elem == y.elem && SameName(b, x.w, y.w);
+        if (ok && !isElem) ok = same[x.elem];
+        same[k] = ok;
+        if (ok) flag = kSame;
+      } else if (k < kMaxCompared) {
+        same[k] = false;
+      }
+      out[w++] = x.w[0];
+      out[w++] = x.w[1];
+      out[w++] = x.w[2];
+      out[w++] = x.w[3] | flag;
+    }
+    prevN = f.nItems < kMaxCompared ? f.nItems : kMaxCompared;
+    std::memcpy(prev, cur, sizeof(Item) * prevN);
+  }
+  itemAt[n] = static_cast<uint32_t>(w);
+  return Napi::Number::New(env, static_cast<double>(done));
+}
+
+}  // namespace
+
+Napi::Object InitSyslog5424(Napi::Env env, Napi::Object exports) {
+  exports.Set("scan5424", Napi::Function::New(env, Scan5424, "scan5424"));
+  return exports;
+}

@@ -1,0 +1,204 @@
+/**
+ * The native RFC 5424 pass (native/syslog5424.cc, rfc5424-native.ts) against its
+ * definition, the JavaScript parsers: ParseStage gives the same columns, the same key
+ * dictionary and the same counts with the native pass as without it, for valid lines
+ * of every shape, mutated lines and random bytes; and the native pass takes every frame
+ * that rfc5424.ts parses without an error.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { ParseStage } from './parse-stage.js';
+import type { FormatName } from './format.js';
+import { frameBatchOf } from './test-helpers.js';
+import { nativeScan5424, scanRfc5424, setNative5424 } from './rfc5424-native.js';
+import { RecordWriter, type RecordBatch } from '../../record/record-batch.js';
+import { recordAt } from '../../record/record.js';
+
+const skip = nativeScan5424() === null ? 'native addon not built (or RINGLOG_NATIVE=off)' : false;
+
+const digits = (n: number, v: number): string => String(v).padStart(n, '0');
+
+const pri = fc.oneof(fc.integer({ min: 0, max: 191 }).map(String), fc.constantFrom('013', '0', '00', '191', '192', '999', '', '1x', '0013'));
+const version = fc.constantFrom('1', '1', '1', '2', '12', '123', '1234', '', 'a');
+const fraction = fc.oneof(
+  fc.constant(''),
+  fc.integer({ min: 1, max: 10 }).chain((n) => fc.stringMatching(new RegExp(`^[0-9]{${n}}$`)).map((d) => '.' + d)),
+  fc.constant('.'),
+);
+const offset = fc.oneof(
+  fc.constantFrom('Z', 'z', '+00:00', '-00:00', '+05:30', '-08:00', '+0530', '-1159', '+23:59', '+24:00', '+05:60', '+5:30', '', 'Q', '+05:'),
+  fc.tuple(fc.constantFrom('+', '-'), fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 }), fc.boolean()).map(
+    ([s, h, m, colon]) => `${s}${digits(2, h)}${colon ? ':' : ''}${digits(2, m)}`,
+  ),
+);
+const timestamp = fc.oneof(
+  { weight: 1, arbitrary: fc.constantFrom('-', '--', '2026-02-29T10:00:00Z', '2024-02-29T10:00:00Z', '0000-01-01T00:00:00Z', '0000-03-01T00:00:00Z', '9999-12-31T23:59:60.999999999+00:00', '1969-12-31T23:59:59.999Z', '2026-13-01T00:00:00Z', '2026-04-31T00:00:00Z', '2026-11-22 10:00:00Z', '2026-11-22t10:00:00z') },
+  {
+    weight: 6,
+    arbitrary: fc
+      .tuple(
+        fc.integer({ min: 0, max: 9999 }), fc.integer({ min: 0, max: 13 }), fc.integer({ min: 0, max: 32 }),
+        fc.constantFrom('T', 't', 'T', 'x'), fc.integer({ min: 0, max: 24 }), fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 61 }),
+        fraction, offset,
+      )
+      .map(([y, mo, d, t, h, mi, s, f, o]) => `${digits(4, y)}-${digits(2, mo)}-${digits(2, d)}${t}${digits(2, h)}:${digits(2, mi)}:${digits(2, s)}${f}${o}`),
+  },
+);
+const printable = fc.stringMatching(/^[\x21-\x7e]{1,12}$/);
+const headerField = fc.oneof(
+  { weight: 6, arbitrary: printable },
+  { weight: 2, arbitrary: fc.constant('-') },
+  { weight: 1, arbitrary: fc.constantFrom('', 'a'.repeat(255), 'a'.repeat(256), 'hé', 'a\tb', '--') },
+);
+const sdNameArb = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom('exampleSDID@32473', 'meta', 'origin', 'iut', 'eventSource', 'eventID', 'ip', 'sequenceId', 'a', 'a[b', 'x\\y') },
+  { weight: 2, arbitrary: fc.stringMatching(/^[\x21-\x7e]{1,10}$/) },
+  { weight: 1, arbitrary: fc.constantFrom('', 'n'.repeat(255), 'n'.repeat(256), 'a=b', 'a"b', 'a b', 'é') },
+);
+const sdValue = fc.oneof(
+  { weight: 6, arbitrary: fc.string({ maxLength: 20 }).map((s) => s.replace(/["\\\]]/g, '')) },
+  { weight: 3, arbitrary: fc.array(fc.constantFrom('a', ' ', '\\"', '\\\\', '\\]', '\\x', ']', '[', 'é', '\u0000', '\n', '\\'), { maxLength: 8 }).map((p) => p.join('')) },
+);
+const sdParam = fc.tuple(sdNameArb, sdValue).map(([n, v]) => ` ${n}="${v}"`);
+const sdElement = fc.tuple(sdNameArb, fc.array(sdParam, { maxLength: 4 })).map(([id, ps]) => `[${id}${ps.join('')}]`);
+const structuredData = fc.oneof(
+  { weight: 2, arbitrary: fc.constant('-') },
+  { weight: 6, arbitrary: fc.array(sdElement, { minLength: 1, maxLength: 4 }).map((e) => e.join('')) },
+  { weight: 1, arbitrary: fc.constantFrom('[', '[a', '[a b]', '[a b=]', '[a b="c]', '[a]x', '[a] [b]', '[]', '-x', '[a b="c"]]', '[a b="c" ]') },
+);
+const message = fc.oneof(
+  fc.constant(''),
+  fc.string({ maxLength: 30 }).map((m) => ' ' + m),
+  fc.constantFrom(' \ufeffhello', ' \ufeff', '  two spaces', ' tab\there', 'x', ' trailing\r\n', ' nul\u0000', ' \ufeff\ufeffa'),
+);
+const padding = fc.constantFrom('', '', '', ' ', '\t ', '\ufeff', '\ufeff ', ' \ufeff');
+const ending = fc.constantFrom('', '', '\n', '\r\n', '\u0000', '\n\n');
+
+const line = fc
+  .tuple(padding, pri, version, timestamp, headerField, headerField, headerField, headerField, structuredData, message, ending)
+  .map(([pad, p, v, ts, host, app, pid, msgid, sd, msg, end]) => Buffer.from(`${pad}<${p}>${v} ${ts} ${host} ${app} ${pid} ${msgid} ${sd}${msg}${end}`, 'utf8'));
+
+/** A line with a few bytes changed, inserted or removed. */
+const mutated = fc
+  .tuple(line, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('set', 'insert', 'delete')), { minLength: 1, maxLength: 4 }))
+  .map(([b, edits]) => {
+    let bytes = Array.from(b);
+    for (const [at, v, op] of edits) {
+      const k = bytes.length === 0 ? 0 : at % bytes.length;
+      if (op === 'set' && bytes.length > 0) bytes[k] = v;
+      else if (op === 'insert') bytes.splice(k, 0, v);
+      else bytes = bytes.filter((_, j) => j !== k);
+    }
+    return Buffer.from(bytes);
+  });
+
+const randomFrame = fc.uint8Array({ maxLength: 80 }).map((a) => Buffer.concat([Buffer.from('<13>1 '), Buffer.from(a)]));
+
+/** Records that repeat their names (the SAME path), with near misses: same length other bytes, other element, params moved. */
+const repeating = fc
+  .tuple(
+    fc.constantFrom('[a@1 x="1" y="2"]', '[a@1 x="1" y="2"][b z="3"]', '[a@2 x="1" y="2"]', '[a@1 y="1" x="2"]', '[a@1 x="1"][y]', '[a@1][x]', '[x][a@1 x="1" y="2"]', '-', '[a@1 x="1" y="2" z="3"]'),
+    fc.nat(1000),
+  )
+  .map(([sd, seq]) => Buffer.from(`<134>1 2026-12-03T08:49:09.758000Z host app 42 - ${sd} seq ${seq}\n`));
+
+const frameArb = fc.oneof({ weight: 5, arbitrary: line }, { weight: 3, arbitrary: mutated }, { weight: 1, arbitrary: randomFrame }, { weight: 3, arbitrary: repeating });
+
+/** Everything a parsed batch holds, as plain values. */
+function snapshot(b: RecordBatch, nf: number): unknown {
+  const n = b.count;
+  return {
+    timeMs: Array.from(b.timeMs.subarray(0, n)),
+    timeNs: Array.from(b.timeNs.subarray(0, n)),
+    facility: Array.from(b.facility.subarray(0, n)),
+    severity: Array.from(b.severity.subarray(0, n)),
+    spans: Array.from(b.spans.subarray(0, n * 10)),
+    enc: Array.from(b.enc.subarray(0, n * 5)),
+    fieldStart: Array.from(b.fieldStart.subarray(0, n + 1)),
+    fieldKey: Array.from(b.fieldKey.subarray(0, nf)),
+    fieldSpans: Array.from(b.fieldSpans.subarray(0, nf * 2)),
+    fieldEnc: Array.from(b.fieldEnc.subarray(0, nf)),
+    keys: b.keys.strings.slice(0, b.keys.size),
+    parseErrors: b.parseErrors,
+    records: Array.from({ length: n }, (_, i) => recordAt(b, i)),
+  };
+}
+
+/** Parses the batches in turn with one stage (native pass on or off); snapshots and counts. */
+function parseAll(format: FormatName, batches: Buffer[][], native: boolean, reuse: boolean): unknown[] {
+  setNative5424(native);
+  try {
+    const stage = new ParseStage(format, reuse);
+    const out: unknown[] = [];
+    for (const frames of batches) {
+      const b = stage.parse(frameBatchOf(frames));
+      out.push(snapshot(b, b.fieldStart[b.count]!));
+    }
+    const counts = stage.take();
+    out.push({ formats: [...counts.formats], errors: [...counts.errors].sort(), replaced: counts.timestampsReplaced });
+    return out;
+  } finally {
+    setNative5424(true);
+  }
+}
+
+describe('native RFC 5424 pass', { skip }, () => {
+  it('gives the same columns, keys and counts as the JavaScript parsers (auto, syslog, rfc5424)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(frameArb, { minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 3 }),
+        fc.constantFrom<FormatName>('auto', 'syslog', 'rfc5424'),
+        fc.boolean(),
+        (batches, format, reuse) => {
+          assert.deepEqual(parseAll(format, batches, true, reuse), parseAll(format, batches, false, reuse));
+        },
+      ),
+      { numRuns: 1200 },
+    );
+  });
+
+  it('takes every frame that rfc5424.ts parses without an error, and no other', () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(line, repeating), { minLength: 1, maxLength: 10 }), (frames) => {
+        setNative5424(false);
+        let js: RecordBatch;
+        try {
+          js = new ParseStage('rfc5424').parse(frameBatchOf(frames));
+        } finally {
+          setNative5424(true);
+        }
+        const ok = Array.from({ length: js.count }, (_, i) => recordAt(js, i).fields['parse_error'] === undefined);
+        const w = new RecordWriter();
+        const batch = frameBatchOf(frames);
+        w.begin(batch);
+        const taken = scanRfc5424(w, batch);
+        assert.deepEqual(Array.from({ length: frames.length }, (_, i) => taken?.[i] === 1), ok);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('handles many structured-data items (past the 64 it compares with the record before)', () => {
+    const sd = Array.from({ length: 30 }, (_, k) => `[e${k % 7} p="${k}" q="x\\"y"]`).join('');
+    const frames = [0, 1, 2].map((k) => Buffer.from(`<14>1 2026-12-03T08:00:00Z h a - - ${sd}${k === 1 ? '[extra]' : ''} m${k}\n`));
+    const w = new RecordWriter();
+    const batch = frameBatchOf(frames);
+    w.begin(batch);
+    assert.deepEqual(Array.from(scanRfc5424(w, batch)!.subarray(0, 3)), [1, 1, 1]);
+    for (const reuse of [false, true]) assert.deepEqual(parseAll('auto', [frames, frames], true, reuse), parseAll('auto', [frames, frames], false, reuse));
+  });
+
+  it('refuses arguments that do not fit', () => {
+    const fn = nativeScan5424()!;
+    const buf = Buffer.from('<13>1 - h a p m - x');
+    const cols = (n: number) => [new Float64Array(n), new Uint32Array(n), new Uint8Array(n), new Uint8Array(n), new Uint32Array(10 * n), new Uint8Array(n), new Uint32Array(64), new Uint32Array(n + 1)] as const;
+    assert.equal(fn(buf, Uint32Array.of(0, buf.length), 1, ...cols(1)), 1);
+    assert.throws(() => fn(buf, Uint32Array.of(0, buf.length), 2, ...cols(1)), RangeError);
+    assert.throws(() => fn(buf, Uint16Array.of(0, buf.length) as unknown as Uint32Array, 1, ...cols(1)), TypeError);
+    // A frame outside the buffer is not taken (and not read).
+    const c = cols(1);
+    assert.equal(fn(buf, Uint32Array.of(0, 999), 1, ...c), 0);
+    assert.equal(c[5][0], 0);
+  });
+});

@@ -1,0 +1,69 @@
+/**
+ * RFC 5424 frames of a batch parsed in native code (native/syslog5424.cc), in one call
+ * per batch, before ParseStage's loop: a frame the native pass takes has its PRI,
+ * timestamp, header fields and message written into the batch's columns already, and
+ * its structured data waiting as items that sdItemFields() (rfc5424.ts) turns into
+ * fields; the loop then only adds those. Every other frame (not syslog, RFC 3164,
+ * anything the native pass finds invalid or unusual) goes to the JavaScript parsers as
+ * before, which stay the definition: the native pass takes a frame only where
+ * rfc5424.ts would succeed and writes what it would write (rfc5424-native.test.ts
+ * checks both on valid, mutated and random frames).
+ *
+ * Used for listeners whose format is `auto`, `syslog` or `rfc5424`. Off without the
+ * addon, with RINGLOG_NATIVE=off, and through setNative5424(false) (benchmarks and
+ * tests that compare both paths). The scratch memory is per thread, for the batch being
+ * parsed: parsing is synchronous.
+ */
+import { nativeFunction } from '../../native/addon.js';
+import type { FrameBatch } from '../../pipeline/batch.js';
+import type { RecordWriter } from '../../record/record-batch.js';
+
+export type Scan5424Fn = (
+  buf: Uint8Array, offsets: Uint32Array, count: number,
+  timeMs: Float64Array, timeNs: Uint32Array, facility: Uint8Array, severity: Uint8Array, spans: Uint32Array,
+  taken: Uint8Array, items: Uint32Array, itemAt: Uint32Array,
+) => number;
+
+/** Buffers this large or larger are left to JavaScript (item positions have 29 bits). */
+const MAX_BUF = 1 << 29;
+/** Item words per batch at most (16 MiB): frames past it are parsed in JavaScript. */
+const MAX_WORDS = 1 << 22;
+
+let enabled = true;
+
+/** The native scan5424, or null when the addon is not built (or lacks it) or RINGLOG_NATIVE=off. */
+export function nativeScan5424(): Scan5424Fn | null {
+  return nativeFunction<Scan5424Fn>('scan5424');
+}
+
+/** Turns the native pass off or back on in this thread (for benchmarks and tests that compare both paths). */
+export function setNative5424(on: boolean): void {
+  enabled = on;
+}
+
+/** The batch's items: those of frame i are items[itemAt[i], itemAt[i+1]), 4 words each. */
+export const scanned = {
+  taken: new Uint8Array(0),
+  items: new Uint32Array(0),
+  itemAt: new Uint32Array(0),
+};
+
+/**
+ * Runs the native pass over `batch` into `w` (after w.begin(batch)): the per-frame
+ * `taken` flags (scanned.taken), or null when there is no native pass or it took no frame.
+ */
+export function scanRfc5424(w: RecordWriter, batch: FrameBatch): Uint8Array | null {
+  const fn = enabled ? nativeScan5424() : null;
+  const n = batch.count;
+  if (fn === null || n === 0 || batch.buf.length >= MAX_BUF) return null;
+  const s = scanned;
+  if (s.taken.length < n) {
+    s.taken = new Uint8Array(Math.max(n, 1024));
+    s.itemAt = new Uint32Array(Math.max(n, 1024) + 1);
+  }
+  // Room for four structured-data items a record; a frame whose items do not fit goes to JavaScript.
+  const words = Math.min(MAX_WORDS, n * 16);
+  if (s.items.length < words) s.items = new Uint32Array(Math.max(words, 64 * 1024));
+  const took = fn(batch.buf, batch.offsets, n, w.timeMs, w.timeNs, w.facility, w.severity, w.spans, s.taken, s.items, s.itemAt);
+  return took > 0 ? s.taken : null;
+}
