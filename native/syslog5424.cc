@@ -13,6 +13,10 @@
 //          spans: Uint32Array, taken: Uint8Array, items: Uint32Array, itemAt: Uint32Array) → frames taken
 //
 //   taken:   count bytes, 1 where the frame was parsed here (its columns written), else 0
+//   spans:   as the JavaScript parser sets them, but for a header field (host, app, procid,
+//            msgid) whose bytes are those of the previous frame taken: its range is that
+//            frame's (equal bytes elsewhere in the buffer; the block builder then interns
+//            it without comparing bytes)
 //   itemAt:  count + 1 words: the items of frame i are items[itemAt[i] .. itemAt[i+1]) (4 words each)
 //   items:   an SD-ELEMENT: [idStart, idEnd, params, ELEM | SAME?]
 //            an SD-PARAM:   [nameStart, nameEnd, valueStart, valueEnd | ESC? | SAME?]
@@ -365,6 +369,8 @@ Napi::Value Scan5424(const Napi::CallbackInfo& info) {
   static thread_local Item cur[kMaxItems];
   static thread_local Item prev[kMaxCompared];
   int prevN = 0;
+  // The header field spans of the previous frame taken (all zero before the first).
+  uint32_t prevSpan[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   size_t w = 0;
   int64_t done = 0;
   Frame f;
@@ -384,6 +390,16 @@ Napi::Value Scan5424(const Napi::CallbackInfo& info) {
       timeMs.Data()[i] = static_cast<double>(f.ms);
       timeNs.Data()[i] = static_cast<uint32_t>(f.ns);
     }
+    // A header field with the previous frame's bytes gets that frame's range: the same
+    // bytes, so readers see no difference, and the block builder knows it without comparing.
+    for (int k = 0; k < 8; k += 2) {
+      uint32_t len = f.span[k + 1] - f.span[k];
+      if (len != 0 && prevSpan[k + 1] - prevSpan[k] == len && std::memcmp(b + f.span[k], b + prevSpan[k], len) == 0) {
+        f.span[k] = prevSpan[k];
+        f.span[k + 1] = prevSpan[k + 1];
+      }
+    }
+    std::memcpy(prevSpan, f.span, sizeof(prevSpan));
     std::memcpy(spans.Data() + 10 * i, f.span, sizeof(f.span));
     bool same[kMaxCompared];
     for (int k = 0; k < f.nItems; k++) {

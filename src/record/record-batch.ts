@@ -11,7 +11,9 @@
  *              fields fieldStart[i] .. fieldStart[i+1]-1:
  *                  fieldKey[f] (id in `keys`), fieldSpans[2f, 2f+1], fieldEnc[f]
  *
- * An absent value (RFC 5424 NILVALUE, a missing key) is the empty range [0, 0).
+ * An absent value (RFC 5424 NILVALUE, a missing key) is the empty range [0, 0). A range
+ * may lie outside its record's frame, on equal bytes of an earlier frame of the batch
+ * (the native RFC 5424 pass does that for repeated header fields: docs/record.md).
  */
 import type { FrameBatch } from '../pipeline/batch.js';
 import { KeyDictionary, type KeyNames } from './key-dictionary.js';

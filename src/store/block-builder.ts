@@ -100,6 +100,15 @@ export class BlockBuilder {
   private sev = new Uint8Array(this.cap);
   private slotIds = [0, 1, 2, 3].map(() => new Uint32Array(this.cap));
   private slotDicts = [0, 1, 2, 3].map(() => new ByteDictionary());
+  /**
+   * Per slot, the range of the current batch's buffer interned last and its id + 1 (0:
+   * none). A parser may give a record the very range of an earlier record with the same
+   * bytes (the native RFC 5424 pass does for repeated header fields): then the id is
+   * known without reading the bytes. Forgotten at every flush (new batch, end of an
+   * entry, seal), so a range never outlives the buffer it was taken from.
+   */
+  private readonly lastRange = new Uint32Array(8);
+  private readonly lastRangeId = new Uint32Array(4);
   private src = new Uint32Array(this.cap);
   private sources: string[] = [];
   private sourceIds = new Map<string, number>();
@@ -146,6 +155,7 @@ export class BlockBuilder {
 
   /** Makes the copies append() deferred (see `gather`): the batch's buffer may then go. */
   flush(): void {
+    this.lastRangeId.fill(0);
     if (this.pendMsgs.n > 0) this.pendMsgs.copy(this.gather!, this.msgs, this.pendSrc!);
     if (this.pendValues.n > 0) this.pendValues.copy(this.gather!, this.values, this.pendSrc!);
   }
@@ -212,6 +222,10 @@ export class BlockBuilder {
       } else if (start === end) {
         this.slotIds[slot]![n] = 0;
         continue;
+      } else if (this.lastRangeId[slot] !== 0 && this.lastRange[2 * slot] === start && this.lastRange[2 * slot + 1] === end) {
+        this.slotIds[slot]![n] = this.lastRangeId[slot]!;
+        bytes += end - start;
+        continue;
       }
       const d = this.slotDicts[slot]!;
       const before = d.size;
@@ -220,6 +234,11 @@ export class BlockBuilder {
       if (d.size !== before) this.tokens.add(hashPairFrom(SLOT_PREFIX[slot]!, buf, start, end));
       this.slotIds[slot]![n] = id + 1;
       bytes += end - start;
+      if (buf === data) {
+        this.lastRange[2 * slot] = start;
+        this.lastRange[2 * slot + 1] = end;
+        this.lastRangeId[slot] = id + 1;
+      }
     }
 
     {
@@ -373,6 +392,7 @@ export class BlockBuilder {
   }
 
   private reset(): void {
+    this.lastRangeId.fill(0);
     this.n = 0;
     this.nf = 0;
     this.bytes = 0;

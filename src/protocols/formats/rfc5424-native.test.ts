@@ -2,8 +2,9 @@
  * The native RFC 5424 pass (native/syslog5424.cc, rfc5424-native.ts) against its
  * definition, the JavaScript parsers: ParseStage gives the same columns, the same key
  * dictionary and the same counts with the native pass as without it, for valid lines
- * of every shape, mutated lines and random bytes; and the native pass takes every frame
- * that rfc5424.ts parses without an error.
+ * of every shape, mutated lines and random bytes (header fields compared by their
+ * bytes: the native pass may point a repeated one at the previous record's); and the
+ * native pass takes every frame that rfc5424.ts parses without an error.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -14,6 +15,8 @@ import { frameBatchOf } from './test-helpers.js';
 import { nativeScan5424, scanRfc5424, setNative5424 } from './rfc5424-native.js';
 import { RecordWriter, type RecordBatch } from '../../record/record-batch.js';
 import { recordAt } from '../../record/record.js';
+import { buildBlock, parse } from '../../store/test-helpers.js';
+import { Parsers } from '../../store/parsers.js';
 
 const skip = nativeScan5424() === null ? 'native addon not built (or RINGLOG_NATIVE=off)' : false;
 
@@ -105,15 +108,48 @@ const repeating = fc
 
 const frameArb = fc.oneof({ weight: 5, arbitrary: line }, { weight: 3, arbitrary: mutated }, { weight: 1, arbitrary: randomFrame }, { weight: 3, arbitrary: repeating });
 
+/**
+ * The text ranges of a batch's records: the message's as positions; the header fields'
+ * (host, app, procid, msgid) as their bytes, since the native pass may give a field that
+ * repeats the previous record's that record's range (checked by assertRangesPointBack).
+ */
+function ranges(b: RecordBatch): unknown[] {
+  const out: unknown[] = [];
+  for (let i = 0; i < b.count; i++) {
+    for (let slot = 0; slot < 4; slot++) {
+      const s = b.spans[i * 10 + 2 * slot]!;
+      const e = b.spans[i * 10 + 2 * slot + 1]!;
+      out.push(s === e ? null : b.buf.subarray(s, e).toString('hex'));
+    }
+    out.push(b.spans[i * 10 + 8], b.spans[i * 10 + 9]);
+  }
+  return out;
+}
+
+/** Every header field range lies in its own frame, or is the range of the same field of an earlier record. */
+function assertRangesPointBack(b: RecordBatch): void {
+  for (let i = 0; i < b.count; i++) {
+    for (let slot = 0; slot < 4; slot++) {
+      const s = b.spans[i * 10 + 2 * slot]!;
+      const e = b.spans[i * 10 + 2 * slot + 1]!;
+      if (s === e || (s >= b.offsets[2 * i]! && e <= b.offsets[2 * i + 1]!)) continue;
+      let earlier = false;
+      for (let j = 0; j < i && !earlier; j++) earlier = b.spans[j * 10 + 2 * slot] === s && b.spans[j * 10 + 2 * slot + 1] === e;
+      assert.ok(earlier, `record ${i} slot ${slot}: [${s}, ${e}) is neither in its frame nor an earlier record's`);
+    }
+  }
+}
+
 /** Everything a parsed batch holds, as plain values. */
 function snapshot(b: RecordBatch, nf: number): unknown {
   const n = b.count;
+  assertRangesPointBack(b);
   return {
     timeMs: Array.from(b.timeMs.subarray(0, n)),
     timeNs: Array.from(b.timeNs.subarray(0, n)),
     facility: Array.from(b.facility.subarray(0, n)),
     severity: Array.from(b.severity.subarray(0, n)),
-    spans: Array.from(b.spans.subarray(0, n * 10)),
+    ranges: ranges(b),
     enc: Array.from(b.enc.subarray(0, n * 5)),
     fieldStart: Array.from(b.fieldStart.subarray(0, n + 1)),
     fieldKey: Array.from(b.fieldKey.subarray(0, nf)),
@@ -187,6 +223,45 @@ describe('native RFC 5424 pass', { skip }, () => {
     w.begin(batch);
     assert.deepEqual(Array.from(scanRfc5424(w, batch)!.subarray(0, 3)), [1, 1, 1]);
     for (const reuse of [false, true]) assert.deepEqual(parseAll('auto', [frames, frames], true, reuse), parseAll('auto', [frames, frames], false, reuse));
+  });
+
+  it("gives a header field that repeats the previous record's that record's range", () => {
+    const frames = ['<14>1 - host app 42 id - a', '<14>1 - host app 43 id - b', '<14>1 - host2 app 42 id - c', '<14>1 - host app - id - d']
+      .map((f) => Buffer.from(f + '\n'));
+    const b = new ParseStage('auto').parse(frameBatchOf(frames));
+    const span = (i: number, slot: number) => [b.spans[i * 10 + 2 * slot], b.spans[i * 10 + 2 * slot + 1]];
+    assert.deepEqual(span(1, 0), span(0, 0), 'host repeated');
+    assert.deepEqual(span(1, 1), span(0, 1), 'app repeated');
+    assert.notDeepEqual(span(1, 2), span(0, 2), 'procid changed');
+    assert.deepEqual(span(1, 3), span(0, 3), 'msgid repeated');
+    assert.notDeepEqual(span(2, 0), span(1, 0), 'host changed');
+    assert.deepEqual(span(2, 1), span(0, 1), 'app repeated from the first record, through the second');
+    assert.equal(b.buf.subarray(span(3, 0)[0], span(3, 0)[1]).toString(), 'host', 'host back after a change: its own range');
+    assert.deepEqual(span(3, 2), [0, 0], 'absent');
+    assert.deepEqual(frames.map((_, i) => recordAt(b, i).host), ['host', 'host', 'host2', 'host']);
+  });
+
+  it('builds the same blocks as the JavaScript parsers (header ranges of earlier records included)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(fc.oneof(line, repeating, mutated), { minLength: 1, maxLength: 10 }), { minLength: 1, maxLength: 3 }), fc.boolean(), (entries, reuse) => {
+        const block = (native: boolean) => {
+          setNative5424(native);
+          try {
+            const built = buildBlock(entries.map((frames) => [parse('auto', frames)]), { parsers: new Parsers(undefined, reuse) });
+            return { bytes: built.sealed.bytes.toString('hex'), bloom: Buffer.from(built.sealed.bloom.bits).toString('hex') };
+          } finally {
+            setNative5424(true);
+          }
+        };
+        assert.deepEqual(block(true), block(false));
+      }),
+      { numRuns: 300 },
+    );
+    // Entries whose records have their hosts at the same place in the buffer, with other bytes.
+    const entries = ['hostA', 'hostB', 'hostA'].map((h) => [parse('auto', [`<14>1 - ${h} app - - - x`, `<14>1 - ${h} app - - - y`])]);
+    const d = buildBlock(entries).decoded;
+    const hosts = Array.from({ length: d.n }, (_, i) => `${d.record(i).host} ${d.record(i).message}`).sort();
+    assert.deepEqual(hosts, ['hostA x', 'hostA x', 'hostA y', 'hostA y', 'hostB x', 'hostB y']);
   });
 
   it('refuses arguments that do not fit', () => {
