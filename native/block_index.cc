@@ -96,8 +96,21 @@ uint64_t TextHash(const uint8_t* p, size_t len, uint64_t seed) {
   uint64_t h = seed ^ (len * 0x9e3779b97f4a7c15ULL);
   size_t i = 0;
   for (; i + 8 <= len; i += 8) h = (h ^ Load64(p + i)) * 0x9fb21c651e98df25ULL;
+  // The rest: the last 8 bytes (overlapping what the loop read) or, for texts under 8
+  // bytes, two overlapping 4-byte reads or the bytes themselves: the length is in the seed.
   uint64_t tail = 0;
-  for (size_t k = 0; i + k < len; k++) tail |= static_cast<uint64_t>(p[i + k]) << (8 * k);
+  if (i < len) {
+    if (len >= 8) {
+      tail = Load64(p + len - 8);
+    } else if (len >= 4) {
+      uint32_t a, b;
+      memcpy(&a, p, 4);
+      memcpy(&b, p + len - 4, 4);
+      tail = (static_cast<uint64_t>(a) << 32) | b;
+    } else {
+      for (size_t k = 0; k < len; k++) tail |= static_cast<uint64_t>(p[k]) << (8 * k);
+    }
+  }
   return Mix64(h ^ tail);
 }
 
