@@ -3,19 +3,23 @@
 // PRI, timestamp, header fields and message go straight into the batch's columns, and
 // its structured data into a list of items that JavaScript turns into fields (key
 // names are interned there, in the batch's key dictionary). A frame this pass does not
-// take — anything invalid, anything unusual it was not written for — is left untouched
-// for the JavaScript parser (rfc5424.ts), which stays the definition: this pass takes a
-// frame only where that parser succeeds, and writes what it would write
-// (rfc5424-native.test.ts compares both on valid, mutated and random frames).
+// take — anything invalid, a frame with more than 4096 structured-data items — is left
+// untouched for the JavaScript parser (rfc5424.ts), which stays the definition: this pass
+// takes a frame only where that parser succeeds, and writes what it would write, except
+// that a repeated header field may get the range of equal bytes in an earlier frame (see
+// `spans` below; rfc5424-native.test.ts compares both on valid, mutated and random frames).
 //
 // scan5424(buf: Uint8Array, offsets: Uint32Array, count: number,
 //          timeMs: Float64Array, timeNs: Uint32Array, facility: Uint8Array, severity: Uint8Array,
-//          spans: Uint32Array, taken: Uint8Array, items: Uint32Array, itemAt: Uint32Array) → frames taken
+//          spans: Uint32Array, taken: Uint8Array, items: Uint32Array, itemAt: Uint32Array)
+//   → frames taken, or -1 when `items` was too small for some (the caller may run it again
+//     with more room: a run writes nothing a later run would not write the same)
 //
-//   taken:   count bytes, 1 where the frame was parsed here (its columns written), else 0
+//   taken:   count bytes, 1 where the frame was parsed here (its columns written); 2 where it
+//            is valid but its items did not fit in `items` (nothing written); else 0
 //   spans:   as the JavaScript parser sets them, but for a header field (host, app, procid,
-//            msgid) whose bytes are those of the previous frame taken: its range is that
-//            frame's (equal bytes elsewhere in the buffer; the block builder then interns
+//            msgid) whose bytes are those of the previous frame taken in this call: its range
+//            is that frame's (equal bytes elsewhere in the buffer; the block builder then interns
 //            it without comparing bytes)
 //   itemAt:  count + 1 words: the items of frame i are items[itemAt[i] .. itemAt[i+1]) (4 words each)
 //   items:   an SD-ELEMENT: [idStart, idEnd, params, ELEM | SAME?]
@@ -23,7 +27,8 @@
 //
 // SAME: the name is byte for byte the one at the same item index of the previous frame
 // taken in this call, and so is everything it is interned under (a param's element), so
-// it has the same key id. Buffers are under 512 MiB (positions fit in 29 bits).
+// it has the same key id. "Previous frame" is always the previous frame taken in this
+// call, whatever frames the pass did not take lie between. Buffers are under 512 MiB (positions fit in 29 bits).
 #include <napi.h>
 
 #include <cstdint>
@@ -373,6 +378,7 @@ Napi::Value Scan5424(const Napi::CallbackInfo& info) {
   uint32_t prevSpan[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   size_t w = 0;
   int64_t done = 0;
+  bool full = false;
   Frame f;
   for (size_t i = 0; i < n; i++) {
     itemAt[i] = static_cast<uint32_t>(w);
@@ -380,7 +386,12 @@ Napi::Value Scan5424(const Napi::CallbackInfo& info) {
     size_t s = off[2 * i];
     size_t e = off[2 * i + 1];
     if (e > len || s > e) continue;
-    if (!ParseFrame(b, s, e, f, cur) || w + static_cast<size_t>(f.nItems) * 4 > cap) continue;
+    if (!ParseFrame(b, s, e, f, cur)) continue;
+    if (w + static_cast<size_t>(f.nItems) * 4 > cap) {
+      taken[i] = 2;  // valid, but its items do not fit: not written
+      full = true;
+      continue;
+    }
     // Committed: the columns, then the items with their SAME bits.
     taken[i] = 1;
     done++;
@@ -424,7 +435,7 @@ Napi::Value Scan5424(const Napi::CallbackInfo& info) {
     std::memcpy(prev, cur, sizeof(Item) * prevN);
   }
   itemAt[n] = static_cast<uint32_t>(w);
-  return Napi::Number::New(env, static_cast<double>(done));
+  return Napi::Number::New(env, full ? -1.0 : static_cast<double>(done));
 }
 
 }  // namespace

@@ -109,6 +109,8 @@ export class BlockBuilder {
    */
   private readonly lastRange = new Uint32Array(8);
   private readonly lastRangeId = new Uint32Array(4);
+  /** The buffer those ranges are of (null after a flush: nothing kept alive). */
+  private lastRangeBuf: Buffer | null = null;
   private src = new Uint32Array(this.cap);
   private sources: string[] = [];
   private sourceIds = new Map<string, number>();
@@ -156,6 +158,7 @@ export class BlockBuilder {
   /** Makes the copies append() deferred (see `gather`): the batch's buffer may then go. */
   flush(): void {
     this.lastRangeId.fill(0);
+    this.lastRangeBuf = null;
     if (this.pendMsgs.n > 0) this.pendMsgs.copy(this.gather!, this.msgs, this.pendSrc!);
     if (this.pendValues.n > 0) this.pendValues.copy(this.gather!, this.values, this.pendSrc!);
   }
@@ -222,7 +225,7 @@ export class BlockBuilder {
       } else if (start === end) {
         this.slotIds[slot]![n] = 0;
         continue;
-      } else if (this.lastRangeId[slot] !== 0 && this.lastRange[2 * slot] === start && this.lastRange[2 * slot + 1] === end) {
+      } else if (this.lastRangeId[slot] !== 0 && this.lastRange[2 * slot] === start && this.lastRange[2 * slot + 1] === end && data === this.lastRangeBuf) {
         this.slotIds[slot]![n] = this.lastRangeId[slot]!;
         bytes += end - start;
         continue;
@@ -235,6 +238,11 @@ export class BlockBuilder {
       this.slotIds[slot]![n] = id + 1;
       bytes += end - start;
       if (buf === data) {
+        if (this.lastRangeBuf !== data) {
+          // Ranges of another buffer (only without a flush between batches, which callers do not do).
+          this.lastRangeId.fill(0);
+          this.lastRangeBuf = data;
+        }
         this.lastRange[2 * slot] = start;
         this.lastRange[2 * slot + 1] = end;
         this.lastRangeId[slot] = id + 1;
@@ -393,6 +401,7 @@ export class BlockBuilder {
 
   private reset(): void {
     this.lastRangeId.fill(0);
+    this.lastRangeBuf = null;
     this.n = 0;
     this.nf = 0;
     this.bytes = 0;

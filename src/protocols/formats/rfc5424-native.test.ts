@@ -225,6 +225,20 @@ describe('native RFC 5424 pass', { skip }, () => {
     for (const reuse of [false, true]) assert.deepEqual(parseAll('auto', [frames, frames], true, reuse), parseAll('auto', [frames, frames], false, reuse));
   });
 
+  it('makes room for batches whose records carry many items, and leaves frames over 4096 items to JavaScript', () => {
+    const sd = '[exampleSDID@32473 iut="3" eventSource="Application" eventID="1011"][examplePriority@32473 class="high"][meta sequenceId="1" sysUpTime="37" language="EN"]';
+    const frames = Array.from({ length: 5000 }, (_, k) => Buffer.from(`<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 ${sd} m${k}\n`));
+    const huge = Buffer.from(`<14>1 - h a - - ${'[x a="1"]'.repeat(2100)} big\n`); // 4,200 items
+    frames.splice(2500, 0, huge);
+    const w = new RecordWriter();
+    const batch = frameBatchOf(frames);
+    w.begin(batch);
+    const taken = Array.from(scanRfc5424(w, batch)!.subarray(0, frames.length));
+    assert.equal(taken.filter((t) => t === 1).length, 5000);
+    assert.equal(taken[2500], 0, 'over 4096 items: not taken');
+    assert.deepEqual(parseAll('auto', [frames], true, true), parseAll('auto', [frames], false, true));
+  });
+
   it("gives a header field that repeats the previous record's that record's range", () => {
     const frames = ['<14>1 - host app 42 id - a', '<14>1 - host app 43 id - b', '<14>1 - host2 app 42 id - c', '<14>1 - host app - id - d']
       .map((f) => Buffer.from(f + '\n'));

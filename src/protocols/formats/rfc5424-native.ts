@@ -4,10 +4,11 @@
  * timestamp, header fields and message written into the batch's columns already, and
  * its structured data waiting as items that sdItemFields() (rfc5424.ts) turns into
  * fields; the loop then only adds those. Every other frame (not syslog, RFC 3164,
- * anything the native pass finds invalid or unusual) goes to the JavaScript parsers as
- * before, which stay the definition: the native pass takes a frame only where
- * rfc5424.ts would succeed and writes what it would write (rfc5424-native.test.ts
- * checks both on valid, mutated and random frames).
+ * anything the native pass finds invalid, more than 4096 structured-data items) goes to
+ * the JavaScript parsers as before, which stay the definition: the native pass takes a
+ * frame only where rfc5424.ts would succeed and writes what it would write, except that
+ * a header field repeating the previous taken frame's gets that frame's range of the
+ * same bytes (rfc5424-native.test.ts checks both on valid, mutated and random frames).
  *
  * Used for listeners whose format is `auto`, `syslog` or `rfc5424`. Off without the
  * addon, with RINGLOG_NATIVE=off, and through setNative5424(false) (benchmarks and
@@ -26,7 +27,7 @@ export type Scan5424Fn = (
 
 /** Buffers this large or larger are left to JavaScript (item positions have 29 bits). */
 const MAX_BUF = 1 << 29;
-/** Item words per batch at most (16 MiB): frames past it are parsed in JavaScript. */
+/** Item words per batch at most (16 MiB): frames whose items do not fit are parsed in JavaScript. */
 const MAX_WORDS = 1 << 22;
 
 let enabled = true;
@@ -50,7 +51,8 @@ export const scanned = {
 
 /**
  * Runs the native pass over `batch` into `w` (after w.begin(batch)): the per-frame
- * `taken` flags (scanned.taken), or null when there is no native pass or it took no frame.
+ * `taken` flags (scanned.taken: 1 where the pass parsed the frame), or null when there is
+ * no native pass or it took no frame.
  */
 export function scanRfc5424(w: RecordWriter, batch: FrameBatch): Uint8Array | null {
   const fn = enabled ? nativeScan5424() : null;
@@ -61,9 +63,15 @@ export function scanRfc5424(w: RecordWriter, batch: FrameBatch): Uint8Array | nu
     s.taken = new Uint8Array(Math.max(n, 1024));
     s.itemAt = new Uint32Array(Math.max(n, 1024) + 1);
   }
-  // Room for four structured-data items a record; a frame whose items do not fit goes to JavaScript.
+  // Room for four structured-data items a record to begin with; more (up to MAX_WORDS) when
+  // the pass says a frame did not fit, and then it runs again: a run writes nothing the next
+  // would not write the same. Frames that still do not fit (taken[i] = 2) go to JavaScript.
   const words = Math.min(MAX_WORDS, n * 16);
   if (s.items.length < words) s.items = new Uint32Array(Math.max(words, 64 * 1024));
-  const took = fn(batch.buf, batch.offsets, n, w.timeMs, w.timeNs, w.facility, w.severity, w.spans, s.taken, s.items, s.itemAt);
-  return took > 0 ? s.taken : null;
+  for (;;) {
+    const took = fn(batch.buf, batch.offsets, n, w.timeMs, w.timeNs, w.facility, w.severity, w.spans, s.taken, s.items, s.itemAt);
+    if (took >= 0) return took > 0 ? s.taken : null;
+    if (s.items.length >= MAX_WORDS) return s.taken;
+    s.items = new Uint32Array(Math.min(MAX_WORDS, s.items.length * 4));
+  }
 }
