@@ -10,7 +10,9 @@
  *   forced     framing + the format's parser (listener `format: <name>`)
  *   auto       framing + per-frame detection + parser (the default listener)
  *   no hints   (json, gelf) the forced case without the native string finder
- *              (json-strings.ts): strings scanned in JavaScript, the baseline for it
+ *              (json-strings.ts) nor the native JSON lines pass: all in JavaScript
+ *   hints only (json) the forced case with the string finder but without the native
+ *              JSON lines pass (json-native.ts): the baseline for that pass
  *   no native  (rfc5424) the forced and auto cases without the native RFC 5424 pass
  *              (rfc5424-native.ts): every frame parsed in JavaScript, the baseline for it
  *
@@ -24,6 +26,7 @@ import { ParseStage } from '../src/protocols/formats/parse-stage.js';
 import type { FormatName } from '../src/protocols/formats/format.js';
 import { nativeJsonStrings, setStringHints } from '../src/protocols/formats/json-strings.js';
 import { nativeScan5424, setNative5424 } from '../src/protocols/formats/rfc5424-native.js';
+import { nativeScanJsonLines, setNativeJson } from '../src/protocols/formats/json-native.js';
 import { APPS, HOSTS, fit, rfc5424Line, words } from './lib/sample-lines.js';
 
 const MiB = 1024 * 1024;
@@ -119,24 +122,28 @@ for (const format of Object.keys(LINES)) {
   const auto = new ParseStage('auto');
   let errors = 0;
   let sink = 0;
-  /** name, what runs, and whether the native helpers (string hints, RFC 5424 pass) are on. */
-  const cases: [string, (b: FrameBatch) => void, native?: boolean][] = [
+  /** name, what runs, and which native helpers are on: all (default), the string hints only, none. */
+  const cases: [string, (b: FrameBatch) => void, native?: 'hints' | 'none'][] = [
     ['baseline (framing only)', (b) => (sink += b.count)],
     [`forced ${format}`, (b) => (errors += forced.parse(b).parseErrors)],
     ['auto', (b) => (errors += auto.parse(b).parseErrors)],
   ];
   if ((format === 'json' || format === 'gelf') && nativeJsonStrings() !== null) {
-    cases.push([`forced, no hints`, (b) => (errors += forced.parse(b).parseErrors), false]);
+    cases.push([`forced, no hints`, (b) => (errors += forced.parse(b).parseErrors), 'none']);
+  }
+  if (format === 'json' && nativeScanJsonLines() !== null) {
+    cases.push([`forced, hints only`, (b) => (errors += forced.parse(b).parseErrors), 'hints']);
   }
   if (format === 'rfc5424' && nativeScan5424() !== null) {
-    cases.push([`forced, no native`, (b) => (errors += forced.parse(b).parseErrors), false]);
-    cases.push([`auto, no native`, (b) => (errors += auto.parse(b).parseErrors), false]);
+    cases.push([`forced, no native`, (b) => (errors += forced.parse(b).parseErrors), 'none']);
+    cases.push([`auto, no native`, (b) => (errors += auto.parse(b).parseErrors), 'none']);
   }
   const best = new Map<string, number>();
   for (let rep = -1; rep < REPS; rep++) {
     for (const [name, fn, native] of cases) {
-      setStringHints(native ?? true);
-      setNative5424(native ?? true);
+      setStringHints(native !== 'none');
+      setNative5424(native === undefined);
+      setNativeJson(native === undefined);
       const t0 = process.hrtime.bigint();
       const n = run(chunks, fn);
       const s = Number(process.hrtime.bigint() - t0) / 1e9;

@@ -237,9 +237,315 @@ Napi::Value JsonStrings(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(w));
 }
 
+// ---- JSON lines: the members of each frame's top-level object ----------------------
+//
+// scanJsonLines(buf: Uint8Array, offsets: Uint32Array, count: number, auto: boolean,
+//               taken: Uint8Array, items: Uint32Array, itemAt: Uint32Array) → frames taken, or -1
+//
+// For every frame that json.ts parseObject() would parse without an error (and, with
+// `auto`, that ParseStage's detection sends to it), the members of its top-level object,
+// 4 words each, in order: [keyStart, keyEnd | KESC | SAME, valueStart, valueEnd | TYPE << 28]
+// — a string value's range is its inside, any other value's its text. TYPE is
+// well-known-keys.ts V_*: 0 string, 1 string with escapes, 2 number, 3 literal, 4 array,
+// 5 object with members, 6 empty object. SAME: the key (without escapes) is byte for byte
+// the key at the same member index of the previous frame taken in this call. taken[i]
+// is 1 for a frame taken, 3 for one taken that has an object value with members (which
+// JavaScript flattens from its bytes), 2 for a valid frame whose members did not fit in `items`
+// (nothing written: the call returns -1 and the caller may run it again with more
+// room), 0 otherwise: those frames are parsed in JavaScript (json.ts stays the
+// definition; json-native.test.ts compares both). Positions need 28 bits: buffers
+// under 256 MiB.
+
+constexpr uint32_t kKesc = 1u << 31;
+constexpr uint32_t kSameKey = 1u << 30;
+constexpr uint32_t kPos28 = (1u << 28) - 1;
+constexpr int kMaxNesting = 512;  // json-scanner.ts MAX_NESTING
+constexpr int kMaxMembers = 4096;
+constexpr int kComparedMembers = 64;
+
+inline const uint8_t* SkipWs(const uint8_t* p, const uint8_t* e) {
+  while (p < e && kT.ws[*p]) p++;
+  return p;
+}
+
+inline bool Digit(uint8_t c) { return c >= '0' && c <= '9'; }
+
+// json-scanner.ts scanNumber
+const uint8_t* ScanNumber(const uint8_t* p, const uint8_t* e) {
+  if (p < e && *p == '-') p++;
+  if (p >= e) return nullptr;
+  if (*p == '0') {
+    p++;
+  } else if (*p >= '1' && *p <= '9') {
+    p++;
+    while (p < e && Digit(*p)) p++;
+  } else {
+    return nullptr;
+  }
+  if (p < e && *p == '.') {
+    const uint8_t* d = ++p;
+    while (p < e && Digit(*p)) p++;
+    if (p == d) return nullptr;
+  }
+  if (p < e && (*p == 'e' || *p == 'E')) {
+    p++;
+    if (p < e && (*p == '+' || *p == '-')) p++;
+    const uint8_t* d = p;
+    while (p < e && Digit(*p)) p++;
+    if (p == d) return nullptr;
+  }
+  return p;
+}
+
+// json-scanner.ts scanLiteral
+const uint8_t* ScanLiteral(const uint8_t* p, const uint8_t* e) {
+  const size_t n = static_cast<size_t>(e - p);
+  if (n >= 4 && std::memcmp(p, "true", 4) == 0) return p + 4;
+  if (n >= 5 && std::memcmp(p, "false", 5) == 0) return p + 5;
+  if (n >= 4 && std::memcmp(p, "null", 4) == 0) return p + 4;
+  return nullptr;
+}
+
+// json-scanner.ts memberName: `"name"` ws `:` ws, the position after.
+const uint8_t* MemberName(const uint8_t* p, const uint8_t* e) {
+  if (p >= e || *p != '"') return nullptr;
+  bool esc = false;
+  p = ScanString(p + 1, e, &esc);
+  if (p == nullptr) return nullptr;
+  p = SkipWs(p, e);
+  if (p >= e || *p != ':') return nullptr;
+  return SkipWs(p + 1, e);
+}
+
+// json-scanner.ts skipValue: the value at p, `depth` containers open around it.
+const uint8_t* SkipValue(const uint8_t* p, const uint8_t* e, int depth) {
+  uint8_t stack[kMaxNesting + 1];
+  int sp = 0;
+  const int room = kMaxNesting - depth;
+  for (;;) {
+    if (p >= e) return nullptr;
+    const uint8_t c = *p;
+    if (c == '"') {
+      bool esc = false;
+      p = ScanString(p + 1, e, &esc);
+    } else if (c == '{') {
+      if (sp >= room) return nullptr;
+      stack[sp++] = 1;
+      p = SkipWs(p + 1, e);
+      if (p < e && *p == '}') {
+        p++;
+        sp--;
+      } else {
+        p = MemberName(p, e);
+        if (p == nullptr) return nullptr;
+        continue;
+      }
+    } else if (c == '[') {
+      if (sp >= room) return nullptr;
+      stack[sp++] = 2;
+      p = SkipWs(p + 1, e);
+      if (p < e && *p == ']') {
+        p++;
+        sp--;
+      } else {
+        continue;
+      }
+    } else if (c == '-' || Digit(c)) {
+      p = ScanNumber(p, e);
+    } else {
+      p = ScanLiteral(p, e);
+    }
+    if (p == nullptr) return nullptr;
+    for (;;) {
+      if (sp == 0) return p;
+      p = SkipWs(p, e);
+      if (p >= e) return nullptr;
+      const uint8_t d = *p;
+      if (stack[sp - 1] == 1) {
+        if (d == '}') {
+          p++;
+          sp--;
+          continue;
+        }
+        if (d != ',') return nullptr;
+        p = MemberName(SkipWs(p + 1, e), e);
+        if (p == nullptr) return nullptr;
+        break;
+      }
+      if (d == ']') {
+        p++;
+        sp--;
+        continue;
+      }
+      if (d != ',') return nullptr;
+      p = SkipWs(p + 1, e);
+      break;
+    }
+  }
+}
+
+struct Member {
+  uint32_t w[4];
+};
+
+// Frame [start, end0) as ParseStage (BOM, auto detection) and json.ts parseObject parse
+// it: the number of members written to m, or -1 when that parser would fail (or the
+// frame has more than kMaxMembers members).
+int JsonFrame(const uint8_t* base, size_t start, size_t end0, bool autoMode, Member* m) {
+  const uint8_t* s = base + start;
+  const uint8_t* e0 = base + end0;
+  if (e0 - s >= 3 && s[0] == 0xef && s[1] == 0xbb && s[2] == 0xbf) s += 3;  // ParseStage's skipBom
+  if (autoMode) {
+    const uint8_t* q = s;
+    while (q < e0 && (*q == ' ' || *q == '\t')) q++;
+    if (q >= e0 || *q != '{') return -1;
+  }
+  const uint8_t* e = e0;
+  while (e > s && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == 0)) e--;
+  const uint8_t* p = s;
+  if (e - p >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf) p += 3;  // parseObject's own
+  p = SkipWs(p, e);
+  if (p >= e || *p != '{') return -1;
+  p = SkipWs(p + 1, e);
+  int n = 0;
+  if (p < e && *p == '}') {
+    p++;
+  } else {
+    for (;;) {
+      if (p >= e || *p != '"') return -1;
+      const uint8_t* ks = p + 1;
+      bool kesc = false;
+      p = ScanString(ks, e, &kesc);
+      if (p == nullptr) return -1;
+      const uint8_t* ke = p - 1;
+      p = SkipWs(p, e);
+      if (p >= e || *p != ':') return -1;
+      p = SkipWs(p + 1, e);
+      if (p >= e) return -1;
+      const uint8_t c = *p;
+      const uint8_t* vs = p;
+      const uint8_t* ve;
+      uint32_t type;
+      if (c == '"') {
+        bool esc = false;
+        const uint8_t* q = ScanString(p + 1, e, &esc);
+        if (q == nullptr) return -1;
+        type = esc ? 1 : 0;
+        vs = p + 1;
+        ve = q - 1;
+        p = q;
+      } else {
+        if (c == '{') {
+          const uint8_t* r = SkipWs(p + 1, e);
+          type = (r < e && *r == '}') ? 6 : 5;
+          p = SkipValue(p, e, 1);
+        } else if (c == '[') {
+          type = 4;
+          p = SkipValue(p, e, 1);
+        } else if (c == '-' || Digit(c)) {
+          type = 2;
+          p = ScanNumber(p, e);
+        } else {
+          type = 3;
+          p = ScanLiteral(p, e);
+        }
+        if (p == nullptr) return -1;
+        ve = p;
+      }
+      if (n == kMaxMembers) return -1;
+      m[n++] = Member{{static_cast<uint32_t>(ks - base), static_cast<uint32_t>(ke - base) | (kesc ? kKesc : 0),
+                       static_cast<uint32_t>(vs - base), static_cast<uint32_t>(ve - base) | (type << 28)}};
+      p = SkipWs(p, e);
+      if (p >= e) return -1;
+      if (*p == ',') {
+        p = SkipWs(p + 1, e);
+      } else if (*p == '}') {
+        p++;
+        break;
+      } else {
+        return -1;
+      }
+    }
+  }
+  if (SkipWs(p, e) != e) return -1;
+  return n;
+}
+
+Napi::Value ScanJsonLines(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto isArray = [&](size_t k, napi_typedarray_type t) {
+    return info[k].IsTypedArray() && info[k].As<Napi::TypedArray>().TypedArrayType() == t;
+  };
+  if (info.Length() < 7 || !isArray(0, napi_uint8_array) || !isArray(1, napi_uint32_array) || !info[2].IsNumber() ||
+      !info[3].IsBoolean() || !isArray(4, napi_uint8_array) || !isArray(5, napi_uint32_array) || !isArray(6, napi_uint32_array)) {
+    Napi::TypeError::New(env, "scanJsonLines(buf: Uint8Array, offsets: Uint32Array, count, auto: boolean, taken: Uint8Array, items: Uint32Array, itemAt: Uint32Array)")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto buf = info[0].As<Napi::Uint8Array>();
+  auto offsets = info[1].As<Napi::Uint32Array>();
+  int64_t count = info[2].As<Napi::Number>().Int64Value();
+  const bool autoMode = info[3].As<Napi::Boolean>().Value();
+  auto taken = info[4].As<Napi::Uint8Array>();
+  auto items = info[5].As<Napi::Uint32Array>();
+  auto itemAt = info[6].As<Napi::Uint32Array>();
+  const size_t n = count < 0 ? 0 : static_cast<size_t>(count);
+  if (count < 0 || n * 2 > offsets.ElementLength() || n > taken.ElementLength() || n + 1 > itemAt.ElementLength() ||
+      buf.ElementLength() > kPos28) {
+    Napi::RangeError::New(env, "scanJsonLines: count does not fit the arrays, or the buffer is 256 MiB or more").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const uint8_t* b = buf.Data();
+  const size_t len = buf.ElementLength();
+  const uint32_t* off = offsets.Data();
+  uint32_t* out = items.Data();
+  const size_t cap = items.ElementLength() / 4 * 4;
+  static thread_local Member cur[kMaxMembers];
+  static thread_local Member prev[kComparedMembers];
+  int prevN = 0;
+  size_t w = 0;
+  int64_t done = 0;
+  bool full = false;
+  for (size_t i = 0; i < n; i++) {
+    itemAt[i] = static_cast<uint32_t>(w);
+    taken[i] = 0;
+    const size_t s = off[2 * i];
+    const size_t e = off[2 * i + 1];
+    if (e > len || s > e) continue;
+    const int k = JsonFrame(b, s, e, autoMode, cur);
+    if (k < 0) continue;
+    if (w + static_cast<size_t>(k) * 4 > cap) {
+      taken[i] = 2;
+      full = true;
+      continue;
+    }
+    taken[i] = 1;
+    done++;
+    for (int j = 0; j < k; j++) {
+      uint32_t* x = cur[j].w;
+      if ((x[3] >> 28) == 5) taken[i] = 3;  // an object to flatten: the JavaScript side reads its bytes
+      uint32_t same = 0;
+      if (j < prevN && (x[1] & kKesc) == 0 && (prev[j].w[1] & kKesc) == 0) {
+        const uint32_t a = x[1] - x[0];
+        const uint32_t* y = prev[j].w;
+        if (y[1] - y[0] == a && std::memcmp(b + x[0], b + y[0], a) == 0) same = kSameKey;
+      }
+      out[w++] = x[0];
+      out[w++] = x[1] | same;
+      out[w++] = x[2];
+      out[w++] = x[3];
+    }
+    prevN = k < kComparedMembers ? k : kComparedMembers;
+    std::memcpy(prev, cur, sizeof(Member) * prevN);
+  }
+  itemAt[n] = static_cast<uint32_t>(w);
+  return Napi::Number::New(env, full ? -1.0 : static_cast<double>(done));
+}
+
 }  // namespace
 
 Napi::Object InitJsonStrings(Napi::Env env, Napi::Object exports) {
   exports.Set("jsonStrings", Napi::Function::New(env, JsonStrings, "jsonStrings"));
+  exports.Set("scanJsonLines", Napi::Function::New(env, ScanJsonLines, "scanJsonLines"));
   return exports;
 }

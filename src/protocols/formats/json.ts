@@ -266,3 +266,70 @@ function memberField(w: RecordWriter, buf: Buffer, k: number, gelf: boolean): vo
   if (t === V_OBJ) flattenMembers(w, buf, skipWs(buf, vs + 1, ve), ve, key, 1);
   else w.field(key, vs, ve, t === V_STR_ESC ? ENC_JSON : ENC_UTF8);
 }
+
+/** Member words from the native JSON pass (native/json_strings.cc scanJsonLines, json-native.ts). */
+const M_KESC = 0x80000000;
+const M_SAME = 0x40000000;
+const M_POS = 0x0fffffff;
+/** Members per record the native pass compares with those of the previous frame it took (SAME). */
+const MEMBERS_COMPARED = 64;
+/** Key id (or -1) and role of each member of the last record jsonItemFields() added, by index. */
+const memberKey = new Int32Array(MEMBERS_COMPARED);
+const memberRole = new Uint8Array(MEMBERS_COMPARED);
+
+/**
+ * Record i from the native JSON pass's members items[a, b) of its top-level object
+ * (the frame is valid JSON: the pass checked it as parseObject() does): the same fields,
+ * in the same order, and the same mapping as parseObject() gives. A key marked SAME is
+ * the one at its index in the previous record the pass took, which this function added
+ * last, so it takes that record's id and role. `forceGelf` for a GELF listener, as
+ * parseGelf(): then an object without `short_message` fails the frame [start, end).
+ */
+export function jsonItemFields(w: RecordWriter, i: number, items: Uint32Array, a: number, b: number, forceGelf: boolean, start: number, end: number): void {
+  const buf = w.buf;
+  const m = members;
+  m.reset();
+  for (let x = a, j = 0; x < b; x += 4, j++) {
+    const k1 = items[x + 1]!;
+    const ks = items[x]!;
+    const ke = k1 & M_POS;
+    const kesc = (k1 & M_KESC) !== 0 ? 1 : 0;
+    const vs = items[x + 2]!;
+    const v1 = items[x + 3]!;
+    const ve = v1 & M_POS;
+    const vtype = v1 >>> 28;
+    let key = -1;
+    let role = R_NONE;
+    if ((k1 & M_SAME) !== 0) {
+      key = memberKey[j]!;
+      role = memberRole[j]!;
+    } else if (kesc === 0) {
+      const slot = keySlot(0, j);
+      if (rememberedKey(w.keys, slot, -1, buf, ks, ke)) {
+        key = recentKeys.id[slot]!;
+        role = recentKeys.tag[slot]!;
+      } else {
+        role = roleOf(buf, ks, ke);
+        if (role === R_NONE && !(ke > ks && buf[ks] === UNDERSCORE)) key = w.keys.intern(buf, ks, ke, -1);
+        recentKeys.remember(slot, -1, buf, ks, ke, key, role);
+      }
+    } else {
+      const name = unescapeJson(buf.toString('utf8', ks, ke));
+      role = roleOfName(name);
+      if (role === R_NONE && name.charCodeAt(0) !== UNDERSCORE) key = w.keys.internString(name, -1);
+    }
+    if (j < MEMBERS_COMPARED) {
+      memberKey[j] = key;
+      memberRole[j] = role;
+    }
+    if (key < 0) m.add(role, ks, ke, kesc, vs, ve, vtype);
+    else if (vtype === V_STR) w.field(key, vs, ve, ENC_UTF8);
+    else if (vtype === V_STR_ESC) w.field(key, vs, ve, ENC_JSON);
+    else if (vtype === V_OBJ) flattenMembers(w, buf, skipWs(buf, vs + 1, ve), ve, key, 1);
+    else w.field(key, vs, ve, ENC_UTF8);
+  }
+  const gelf = forceGelf || (m.last[R_VERSION]! >= 0 && m.last[R_SHORT_MESSAGE]! >= 0);
+  if (forceGelf && m.last[R_SHORT_MESSAGE]! < 0) return w.fail(i, start, end, 'invalid_gelf');
+  mapMembers(w, i, buf, gelf);
+  for (let k = 0; k < m.n; k++) if (m.used[k] === 0) memberField(w, buf, k, gelf);
+}

@@ -25,6 +25,8 @@ import { skipBom } from '../utf8-bom.js';
 import { clearHints, hintFrame, prepareHints } from './json-strings.js';
 import { scanRfc5424, scanned } from './rfc5424-native.js';
 import { sdItemFields } from './rfc5424.js';
+import { jsonScanned, scanJsonLines } from './json-native.js';
+import { jsonItemFields } from './json.js';
 
 /** How far ahead of the receive time a timestamp may be before it counts as absurd. */
 export const FUTURE_LIMIT_MS = 7 * 86_400_000;
@@ -52,6 +54,8 @@ export class ParseStage {
   private readonly jsonish: boolean;
   /** Formats whose RFC 5424 frames the native pass (rfc5424-native.ts) may parse first. */
   private readonly syslogish: boolean;
+  /** Formats whose JSON lines the native pass (json-native.ts) may check and split first. */
+  private readonly jsonLines: boolean;
   /** Records per AUTO_FORMATS index (auto) or in slot 0 (forced format). */
   private readonly perFormat = new Float64Array(AUTO_FORMATS.length);
   private replaced = 0;
@@ -65,6 +69,7 @@ export class ParseStage {
     this.parser = parserFor(format);
     this.jsonish = format === 'json' || format === 'gelf';
     this.syslogish = format === 'auto' || format === 'syslog' || format === 'rfc5424';
+    this.jsonLines = format === 'auto' || format === 'json' || format === 'gelf';
   }
 
   parse(batch: FrameBatch): RecordBatch {
@@ -73,11 +78,17 @@ export class ParseStage {
     const { offsets, flags, count } = batch;
     const buf = batch.buf;
     const limit = w.receivedMs + FUTURE_LIMIT_MS;
-    let hints = this.jsonish && prepareHints(batch);
-    let hintsTried = this.jsonish;
-    // Frames the native pass parsed (columns written; structured data left as items).
+    // Frames the native passes parsed (RFC 5424: columns written, structured data left as
+    // items) or checked and split (JSON lines: members left as items).
     const taken = this.syslogish ? scanRfc5424(w, batch) : null;
     const { items, itemAt } = scanned;
+    const jsonTaken = this.jsonLines ? scanJsonLines(batch, this.auto) : null;
+    const { items: members, itemAt: memberAt } = jsonScanned;
+    // String hints for what the JSON parser reads itself: frames the pass did not take (at
+    // the first such frame), and objects to flatten in frames it took (3: before the loop).
+    const flatten = jsonTaken !== null && jsonTaken.subarray(0, count).includes(3);
+    let hints = ((this.jsonish && jsonTaken === null) || flatten) && prepareHints(batch);
+    let hintsTried = (this.jsonish && jsonTaken === null) || flatten;
     for (let i = 0; i < count; i++) {
       if (hints) hintFrame(i);
       let s = offsets[2 * i]!;
@@ -88,6 +99,9 @@ export class ParseStage {
         if (taken !== null && taken[i] === 1) {
           sdItemFields(w, items, itemAt[i]!, itemAt[i + 1]!);
           this.perFormat[0]!++;
+        } else if (jsonTaken !== null && (jsonTaken[i]! & 1) === 1) {
+          jsonItemFields(w, i, members, memberAt[i]!, memberAt[i + 1]!, this.format === 'gelf', s, e);
+          this.perFormat[this.auto ? 1 : 0]!++;
         } else if (this.auto) {
           // The same decision as parseAuto (index.ts), inlined to count formats.
           let p = s;
@@ -112,6 +126,11 @@ export class ParseStage {
             this.perFormat[3]!++;
           }
         } else {
+          if (!hintsTried && this.jsonish) {
+            hintsTried = true;
+            hints = prepareHints(batch);
+            if (hints) hintFrame(i);
+          }
           this.parser(w, i, s, e);
           this.perFormat[0]!++;
         }

@@ -201,7 +201,7 @@ const ITEM_ELEM = 0x80000000;
 const ITEM_ESC = 0x40000000;
 const ITEM_SAME = 0x20000000;
 const ITEM_POS = 0x1fffffff;
-/** Items per record the native pass compares with the previous record's (SAME). */
+/** Items per record the native pass compares with those of the previous frame it took (SAME). */
 const ITEMS_COMPARED = 64;
 /** Key ids of the items of the last record sdItemFields() added, by item index. */
 const itemIds = new Int32Array(ITEMS_COMPARED);
@@ -217,8 +217,9 @@ function validNameId(keys: KeyDictionary, slot: number, prefix: number, buf: Uin
 /**
  * The fields of record i from the native pass's structured-data items
  * items[a, b): the same fields, in the same order, as structuredData() adds. A name
- * marked SAME is the one at its item index in the record before (the native pass
- * compared the bytes), so it takes that record's id.
+ * marked SAME is the one at its item index in the previous record the native pass
+ * took (it compared the bytes), which sdItemFields() added last, so it takes that
+ * record's id.
  */
 export function sdItemFields(w: RecordWriter, items: Uint32Array, a: number, b: number): void {
   const keys = w.keys;

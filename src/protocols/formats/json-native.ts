@@ -1,0 +1,72 @@
+/**
+ * JSON lines of a batch checked and split in native code (native/json_strings.cc,
+ * scanJsonLines), in one call per batch, before ParseStage's loop: for every frame that
+ * json.ts parseObject() would parse without an error, the members of its top-level
+ * object (key and value ranges, value type, whether the key repeats the previous taken
+ * frame's), which jsonItemFields() (json.ts) turns into the record without reading the
+ * bytes again. Every other frame (invalid JSON, more than 4096 members) goes to the
+ * JavaScript parser as before, which stays the definition
+ * (json-native.test.ts compares both on valid, mutated and random frames).
+ *
+ * Used for listeners whose format is `json`, `gelf` or `auto`. Off without the addon, with
+ * RINGLOG_NATIVE=off, and through setNativeJson(false) (benchmarks and tests that compare
+ * both paths). The scratch memory is per thread, for the batch being parsed.
+ */
+import { nativeFunction } from '../../native/addon.js';
+import type { FrameBatch } from '../../pipeline/batch.js';
+
+export type ScanJsonLinesFn = (
+  buf: Uint8Array, offsets: Uint32Array, count: number, auto: boolean,
+  taken: Uint8Array, items: Uint32Array, itemAt: Uint32Array,
+) => number;
+
+/** Buffers this large or larger are left to JavaScript (member positions have 28 bits). */
+const MAX_BUF = 1 << 28;
+/** Member words per batch at most (16 MiB): frames whose members do not fit are parsed in JavaScript. */
+const MAX_WORDS = 1 << 22;
+
+let enabled = true;
+
+/** The native scanJsonLines, or null when the addon is not built (or lacks it) or RINGLOG_NATIVE=off. */
+export function nativeScanJsonLines(): ScanJsonLinesFn | null {
+  return nativeFunction<ScanJsonLinesFn>('scanJsonLines');
+}
+
+/** Turns the native pass off or back on in this thread. */
+export function setNativeJson(on: boolean): void {
+  enabled = on;
+}
+
+/** The batch's members: those of frame i are items[itemAt[i], itemAt[i+1]), 4 words each. */
+export const jsonScanned = {
+  taken: new Uint8Array(0),
+  items: new Uint32Array(0),
+  itemAt: new Uint32Array(0),
+};
+
+/**
+ * Runs the native pass over `batch` (`auto`: only frames ParseStage's detection sends to
+ * the JSON parser): the per-frame `taken` flags (bit 0 set where the pass checked and
+ * split the frame; 3 when it also has an object value to flatten, which json.ts reads
+ * from the bytes), or null when there is no native pass or it took no frame.
+ */
+export function scanJsonLines(batch: FrameBatch, auto: boolean): Uint8Array | null {
+  const fn = enabled ? nativeScanJsonLines() : null;
+  const n = batch.count;
+  if (fn === null || n === 0 || batch.buf.length >= MAX_BUF) return null;
+  const s = jsonScanned;
+  if (s.taken.length < n) {
+    s.taken = new Uint8Array(Math.max(n, 1024));
+    s.itemAt = new Uint32Array(Math.max(n, 1024) + 1);
+  }
+  // Room for eight members a record to begin with; more (up to MAX_WORDS) when the pass says
+  // a frame did not fit, and then it runs again. Frames that still do not fit go to JavaScript.
+  const words = Math.min(MAX_WORDS, n * 32);
+  if (s.items.length < words) s.items = new Uint32Array(Math.max(words, 64 * 1024));
+  for (;;) {
+    const took = fn(batch.buf, batch.offsets, n, auto, s.taken, s.items, s.itemAt);
+    if (took >= 0) return took > 0 ? s.taken : null;
+    if (s.items.length >= MAX_WORDS) return s.taken;
+    s.items = new Uint32Array(Math.min(MAX_WORDS, s.items.length * 4));
+  }
+}
