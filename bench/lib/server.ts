@@ -381,7 +381,9 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Ringlo
   args.push(...(opts.args ?? []));
   expect.push(...(opts.expectListeners ?? []));
 
-  const argv = [...(opts.nodeArgs ?? []), ringlogBin, ...args];
+  // RINGLOG_BENCH_NODE_ARGS: extra node flags for every server a benchmark starts (profiling: `--cpu-prof --cpu-prof-dir=DIR`).
+  const extra = (process.env.RINGLOG_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const argv = [...extra, ...(opts.nodeArgs ?? []), ringlogBin, ...args];
   const proc = spawn(process.execPath, argv, {
     cwd: repoRoot,
     env: opts.env ?? process.env,
