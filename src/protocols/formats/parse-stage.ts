@@ -10,6 +10,11 @@
  *    is kept in the field `original_timestamp`.
  * Counts (records per format, parse errors per reason) are plain numbers here and
  * reach prom-client at scrape time.
+ *
+ * Before the loop, the addon's passes go over the whole batch where the format allows
+ * (rfc5424-native.ts, json-native.ts): the loop then finishes the frames they took from
+ * their items and gives every other frame to the JavaScript parsers, which define what
+ * both paths produce.
  */
 import { FRAME_TRUNCATED } from '../framing/framer.js';
 import type { FrameBatch } from '../../pipeline/batch.js';
