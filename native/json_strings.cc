@@ -242,13 +242,14 @@ Napi::Value JsonStrings(const Napi::CallbackInfo& info) {
 // scanJsonLines(buf: Uint8Array, offsets: Uint32Array, count: number, auto: boolean,
 //               taken: Uint8Array, items: Uint32Array, itemAt: Uint32Array) → frames taken, or -1
 //
-// For every frame that json.ts parseObject() would parse without an error (and, with
+// For every frame that json.ts parseObject() would parse without a JSON error (and, with
 // `auto`, that ParseStage's detection sends to it), the members of its top-level object,
 // 4 words each, in order: [keyStart, keyEnd | KESC | SAME, valueStart, valueEnd | TYPE << 28]
 // — a string value's range is its inside, any other value's its text. TYPE is
 // well-known-keys.ts V_*: 0 string, 1 string with escapes, 2 number, 3 literal, 4 array,
 // 5 object with members, 6 empty object. SAME: the key (without escapes) is byte for byte
-// the key at the same member index of the previous frame taken in this call. taken[i]
+// the key at the same member index of the previous frame taken in this call (the first
+// 64 members are compared; json.ts MEMBERS_COMPARED). taken[i]
 // is 1 for a frame taken, 3 for one taken that has an object value with members (which
 // JavaScript flattens from its bytes), 2 for a valid frame whose members did not fit in `items`
 // (nothing written: the call returns -1 and the caller may run it again with more

@@ -4,8 +4,9 @@
  * json.ts parseObject() would parse without an error, the members of its top-level
  * object (key and value ranges, value type, whether the key repeats the previous taken
  * frame's), which jsonItemFields() (json.ts) turns into the record without reading the
- * bytes again. Every other frame (invalid JSON, more than 4096 members) goes to the
- * JavaScript parser as before, which stays the definition
+ * bytes again. Every other frame (invalid JSON, more than 4096 members, members past
+ * the 16 MiB of room per batch, buffers of 256 MiB or more) goes to the JavaScript
+ * parser as before, which stays the definition
  * (json-native.test.ts compares both on valid, mutated and random frames).
  *
  * Used for listeners whose format is `json`, `gelf` or `auto`. Off without the addon, with

@@ -276,6 +276,8 @@ const MEMBERS_COMPARED = 64;
 /** Key id (or -1) and role of each member of the last record jsonItemFields() added, by index. */
 const memberKey = new Int32Array(MEMBERS_COMPARED);
 const memberRole = new Uint8Array(MEMBERS_COMPARED);
+/** False while jsonItemFields() runs: after one that threw (a bug), the next takes no SAME key from a half-written record. */
+let memberKeysWhole = true;
 
 /**
  * Record i from the native JSON pass's members items[a, b) of its top-level object
@@ -289,6 +291,8 @@ export function jsonItemFields(w: RecordWriter, i: number, items: Uint32Array, a
   const buf = w.buf;
   const m = members;
   m.reset();
+  const sameOk = memberKeysWhole;
+  memberKeysWhole = false;
   for (let x = a, j = 0; x < b; x += 4, j++) {
     const k1 = items[x + 1]!;
     const ks = items[x]!;
@@ -300,7 +304,7 @@ export function jsonItemFields(w: RecordWriter, i: number, items: Uint32Array, a
     const vtype = v1 >>> 28;
     let key = -1;
     let role = R_NONE;
-    if ((k1 & M_SAME) !== 0) {
+    if ((k1 & M_SAME) !== 0 && sameOk && j < MEMBERS_COMPARED) {
       key = memberKey[j]!;
       role = memberRole[j]!;
     } else if (kesc === 0) {
@@ -328,6 +332,7 @@ export function jsonItemFields(w: RecordWriter, i: number, items: Uint32Array, a
     else if (vtype === V_OBJ) flattenMembers(w, buf, skipWs(buf, vs + 1, ve), ve, key, 1);
     else w.field(key, vs, ve, ENC_UTF8);
   }
+  memberKeysWhole = true;
   const gelf = forceGelf || (m.last[R_VERSION]! >= 0 && m.last[R_SHORT_MESSAGE]! >= 0);
   if (forceGelf && m.last[R_SHORT_MESSAGE]! < 0) return w.fail(i, start, end, 'invalid_gelf');
   mapMembers(w, i, buf, gelf);

@@ -52,9 +52,11 @@ export class ParseStage {
   private readonly auto: boolean;
   private readonly parser;
   /**
-   * Formats whose frames are JSON objects: their batches get string hints
-   * (json-strings.ts) before the first frame; in auto mode, at the first frame that
-   * looks like JSON (syslog traffic never pays for them).
+   * Formats whose frames are JSON objects. String hints (json-strings.ts) are made for
+   * what json.ts reads from the bytes itself: before the first frame when the native
+   * JSON pass did not run (or took nothing) or a frame it took has an object to
+   * flatten; otherwise at the first frame it did not take that goes to json.ts (in auto
+   * mode, the first such frame that looks like JSON: syslog traffic never pays for them).
    */
   private readonly jsonish: boolean;
   /** Formats whose RFC 5424 frames the native pass (rfc5424-native.ts) may parse first. */

@@ -205,6 +205,8 @@ const ITEM_POS = 0x1fffffff;
 const ITEMS_COMPARED = 64;
 /** Key ids of the items of the last record sdItemFields() added, by item index. */
 const itemIds = new Int32Array(ITEMS_COMPARED);
+/** False while sdItemFields() runs: after one that threw (a bug), the next takes no SAME id from a half-written record. */
+let itemIdsWhole = true;
 
 /** Id of the SD name buf[s, e), already found valid, interned under `prefix`. */
 function validNameId(keys: KeyDictionary, slot: number, prefix: number, buf: Uint8Array, s: number, e: number): number {
@@ -227,9 +229,11 @@ export function sdItemFields(w: RecordWriter, items: Uint32Array, a: number, b: 
   let sdId = -1;
   let k = -1;
   let params = 0;
+  const sameOk = itemIdsWhole;
+  itemIdsWhole = false;
   for (let x = a, idx = 0; x < b; x += 4, idx++) {
     const last = items[x + 3]!;
-    const same = (last & ITEM_SAME) !== 0;
+    const same = (last & ITEM_SAME) !== 0 && sameOk && idx < ITEMS_COMPARED;
     let id: number;
     if ((last & ITEM_ELEM) !== 0) {
       k++;
@@ -244,4 +248,5 @@ export function sdItemFields(w: RecordWriter, items: Uint32Array, a: number, b: 
     }
     if (idx < ITEMS_COMPARED) itemIds[idx] = id;
   }
+  itemIdsWhole = true;
 }
