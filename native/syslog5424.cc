@@ -28,7 +28,8 @@
 // SAME: the name is byte for byte the one at the same item index of the previous frame
 // taken in this call, and so is everything it is interned under (a param's element), so
 // it has the same key id. "Previous frame" is always the previous frame taken in this
-// call, whatever frames the pass did not take lie between. Buffers are under 512 MiB (positions fit in 29 bits).
+// call, whatever frames the pass did not take lie between. Buffers are under 512 MiB
+// (positions fit in 29 bits).
 #include <napi.h>
 
 #include <cstdint>
