@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ParseStage } from './parse-stage.js';
 import type { FormatName } from './format.js';
-import { frameBatchOf } from './test-helpers.js';
+import { applyEdits, frameBatchOf, type ByteEdit } from './test-helpers.js';
 import { nativeScanJsonLines, scanJsonLines, setNativeJson } from './json-native.js';
 import type { RecordBatch } from '../../record/record-batch.js';
 import { recordAt } from '../../record/record.js';
@@ -46,17 +46,8 @@ const object = fc
   .tuple(fc.constantFrom('', '', ' ', '\t', '\ufeff', '\ufeff\ufeff', ' \ufeff', '\n'), fc.array(member, { maxLength: 8 }), ws, fc.constantFrom('', '', '\n', '\r\n', '\u0000', ' x', ','))
   .map(([pre, ms, w, post]) => Buffer.from(`${pre}{${ms.join(',')}${w}}${post}`, 'utf8'));
 const mutated = fc
-  .tuple(object, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('set', 'insert', 'delete')), { minLength: 1, maxLength: 3 }))
-  .map(([b, edits]) => {
-    let bytes = Array.from(b);
-    for (const [at, v, op] of edits) {
-      const k = bytes.length === 0 ? 0 : at % bytes.length;
-      if (op === 'set' && bytes.length > 0) bytes[k] = v;
-      else if (op === 'insert') bytes.splice(k, 0, v);
-      else bytes = bytes.filter((_, j) => j !== k);
-    }
-    return Buffer.from(bytes);
-  });
+  .tuple(object, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom<ByteEdit[2]>('set', 'insert', 'delete')), { minLength: 1, maxLength: 3 }))
+  .map(([b, edits]) => applyEdits(b, edits));
 const repeating = fc
   .tuple(
     fc.constantFrom(

@@ -15,6 +15,7 @@
  */
 import { nativeFunction } from '../../native/addon.js';
 import type { FrameBatch } from '../../pipeline/batch.js';
+import { ItemScratch } from './native-items.js';
 
 export type ScanJsonLinesFn = (
   buf: Uint8Array, offsets: Uint32Array, count: number, auto: boolean,
@@ -38,12 +39,8 @@ export function setNativeJson(on: boolean): void {
   enabled = on;
 }
 
-/** The batch's members: those of frame i are items[itemAt[i], itemAt[i+1]), 4 words each. */
-export const jsonScanned = {
-  taken: new Uint8Array(0),
-  items: new Uint32Array(0),
-  itemAt: new Uint32Array(0),
-};
+/** The batch's taken flags and members (native-items.ts). */
+export const jsonScanned = new ItemScratch(MAX_WORDS);
 
 /**
  * Runs the native pass over `batch` (`auto`: only frames ParseStage's detection sends to
@@ -55,19 +52,6 @@ export function scanJsonLines(batch: FrameBatch, auto: boolean): Uint8Array | nu
   const fn = enabled ? nativeScanJsonLines() : null;
   const n = batch.count;
   if (fn === null || n === 0 || batch.buf.length >= MAX_BUF) return null;
-  const s = jsonScanned;
-  if (s.taken.length < n) {
-    s.taken = new Uint8Array(Math.max(n, 1024));
-    s.itemAt = new Uint32Array(Math.max(n, 1024) + 1);
-  }
-  // Room for eight members a record to begin with; more (up to MAX_WORDS) when the pass says
-  // a frame did not fit, and then it runs again. Frames that still do not fit go to JavaScript.
-  const words = Math.min(MAX_WORDS, n * 32);
-  if (s.items.length < words) s.items = new Uint32Array(Math.max(words, 64 * 1024));
-  for (;;) {
-    const took = fn(batch.buf, batch.offsets, n, auto, s.taken, s.items, s.itemAt);
-    if (took >= 0) return took > 0 ? s.taken : null;
-    if (s.items.length >= MAX_WORDS) return s.taken;
-    s.items = new Uint32Array(Math.min(MAX_WORDS, s.items.length * 4));
-  }
+  // Room for eight members a record to begin with (more when a frame does not fit).
+  return jsonScanned.run(n, n * 32, (s) => fn(batch.buf, batch.offsets, n, auto, s.taken, s.items, s.itemAt));
 }

@@ -62,6 +62,34 @@ function rememberedKey(keys: KeyDictionary, slot: number, prefix: number, buf: U
   return recentKeys.startsAt(keys, slot, prefix, buf, ks, ke) === ke - ks;
 }
 
+/** The role of the key topKey() looked at last (a module-level out-parameter: no object per key). */
+let keyRole = R_NONE;
+
+/**
+ * Member j of the top-level object, key buf[ks, ke) (`kesc`: it holds escapes): its key
+ * id when its value is a field at once, else -1 with its role in keyRole (deferred:
+ * a role, or a `_` key that GELF may rename).
+ */
+function topKey(w: RecordWriter, buf: Buffer, j: number, ks: number, ke: number, kesc: number): number {
+  let key = -1;
+  let role = R_NONE;
+  const slot = keySlot(0, j);
+  if (kesc === 0 && rememberedKey(w.keys, slot, -1, buf, ks, ke)) {
+    key = recentKeys.id[slot]!;
+    role = recentKeys.tag[slot]!;
+  } else if (kesc === 0) {
+    role = roleOf(buf, ks, ke);
+    if (role === R_NONE && !(ke > ks && buf[ks] === UNDERSCORE)) key = w.keys.intern(buf, ks, ke, -1);
+    recentKeys.remember(slot, -1, buf, ks, ke, key, role);
+  } else {
+    const name = unescapeJson(buf.toString('utf8', ks, ke));
+    role = roleOfName(name);
+    if (role === R_NONE && name.charCodeAt(0) !== UNDERSCORE) key = w.keys.internString(name, -1);
+  }
+  keyRole = role;
+  return key;
+}
+
 function parseObject(w: RecordWriter, i: number, start: number, end: number, forceGelf: boolean): void {
   const buf = w.buf;
   let e = end;
@@ -94,22 +122,8 @@ function parseObject(w: RecordWriter, i: number, start: number, end: number, for
       p = skipWs(buf, p, e);
       if (p >= e || buf[p] !== COLON) return w.fail(i, start, end, 'invalid_json');
       p = skipWs(buf, p + 1, e);
-      // The key's id when its value is a field at once, else -1 and its role (deferred).
-      let key = -1;
-      let role = R_NONE;
-      const slot = keySlot(0, j);
-      if (kesc === 0 && rememberedKey(w.keys, slot, -1, buf, ks, ke)) {
-        key = recentKeys.id[slot]!;
-        role = recentKeys.tag[slot]!;
-      } else if (kesc === 0) {
-        role = roleOf(buf, ks, ke);
-        if (role === R_NONE && !(ke > ks && buf[ks] === UNDERSCORE)) key = w.keys.intern(buf, ks, ke, -1);
-        recentKeys.remember(slot, -1, buf, ks, ke, key, role);
-      } else {
-        const name = unescapeJson(buf.toString('utf8', ks, ke));
-        role = roleOfName(name);
-        if (role === R_NONE && name.charCodeAt(0) !== UNDERSCORE) key = w.keys.internString(name, -1);
-      }
+      const key = topKey(w, buf, j, ks, ke, kesc);
+      const role = keyRole;
       if (key >= 0) {
         p = valueField(w, buf, p, e, key, 1);
       } else {
@@ -302,25 +316,14 @@ export function jsonItemFields(w: RecordWriter, i: number, items: Uint32Array, a
     const v1 = items[x + 3]!;
     const ve = v1 & M_POS;
     const vtype = v1 >>> 28;
-    let key = -1;
-    let role = R_NONE;
+    let key: number;
+    let role: number;
     if ((k1 & M_SAME) !== 0 && sameOk && j < MEMBERS_COMPARED) {
       key = memberKey[j]!;
       role = memberRole[j]!;
-    } else if (kesc === 0) {
-      const slot = keySlot(0, j);
-      if (rememberedKey(w.keys, slot, -1, buf, ks, ke)) {
-        key = recentKeys.id[slot]!;
-        role = recentKeys.tag[slot]!;
-      } else {
-        role = roleOf(buf, ks, ke);
-        if (role === R_NONE && !(ke > ks && buf[ks] === UNDERSCORE)) key = w.keys.intern(buf, ks, ke, -1);
-        recentKeys.remember(slot, -1, buf, ks, ke, key, role);
-      }
     } else {
-      const name = unescapeJson(buf.toString('utf8', ks, ke));
-      role = roleOfName(name);
-      if (role === R_NONE && name.charCodeAt(0) !== UNDERSCORE) key = w.keys.internString(name, -1);
+      key = topKey(w, buf, j, ks, ke, kesc);
+      role = keyRole;
     }
     if (j < MEMBERS_COMPARED) {
       memberKey[j] = key;

@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ParseStage } from './parse-stage.js';
 import type { FormatName } from './format.js';
-import { frameBatchOf } from './test-helpers.js';
+import { applyEdits, frameBatchOf, type ByteEdit } from './test-helpers.js';
 import { nativeScan5424, scanRfc5424, setNative5424 } from './rfc5424-native.js';
 import { RecordWriter, type RecordBatch } from '../../record/record-batch.js';
 import { recordAt } from '../../record/record.js';
@@ -84,17 +84,8 @@ const line = fc
 
 /** A line with a few bytes changed, inserted or removed. */
 const mutated = fc
-  .tuple(line, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('set', 'insert', 'delete')), { minLength: 1, maxLength: 4 }))
-  .map(([b, edits]) => {
-    let bytes = Array.from(b);
-    for (const [at, v, op] of edits) {
-      const k = bytes.length === 0 ? 0 : at % bytes.length;
-      if (op === 'set' && bytes.length > 0) bytes[k] = v;
-      else if (op === 'insert') bytes.splice(k, 0, v);
-      else bytes = bytes.filter((_, j) => j !== k);
-    }
-    return Buffer.from(bytes);
-  });
+  .tuple(line, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom<ByteEdit[2]>('set', 'insert', 'delete')), { minLength: 1, maxLength: 4 }))
+  .map(([b, edits]) => applyEdits(b, edits));
 
 const randomFrame = fc.uint8Array({ maxLength: 80 }).map((a) => Buffer.concat([Buffer.from('<13>1 '), Buffer.from(a)]));
 

@@ -18,6 +18,7 @@
 import { nativeFunction } from '../../native/addon.js';
 import type { FrameBatch } from '../../pipeline/batch.js';
 import type { RecordWriter } from '../../record/record-batch.js';
+import { ItemScratch } from './native-items.js';
 
 export type Scan5424Fn = (
   buf: Uint8Array, offsets: Uint32Array, count: number,
@@ -42,12 +43,8 @@ export function setNative5424(on: boolean): void {
   enabled = on;
 }
 
-/** The batch's items: those of frame i are items[itemAt[i], itemAt[i+1]), 4 words each. */
-export const scanned = {
-  taken: new Uint8Array(0),
-  items: new Uint32Array(0),
-  itemAt: new Uint32Array(0),
-};
+/** The batch's taken flags and structured-data items (native-items.ts). */
+export const scanned = new ItemScratch(MAX_WORDS);
 
 /**
  * Runs the native pass over `batch` into `w` (after w.begin(batch)): the per-frame
@@ -58,20 +55,6 @@ export function scanRfc5424(w: RecordWriter, batch: FrameBatch): Uint8Array | nu
   const fn = enabled ? nativeScan5424() : null;
   const n = batch.count;
   if (fn === null || n === 0 || batch.buf.length >= MAX_BUF) return null;
-  const s = scanned;
-  if (s.taken.length < n) {
-    s.taken = new Uint8Array(Math.max(n, 1024));
-    s.itemAt = new Uint32Array(Math.max(n, 1024) + 1);
-  }
-  // Room for four structured-data items a record to begin with; more (up to MAX_WORDS) when
-  // the pass says a frame did not fit, and then it runs again: a run writes nothing the next
-  // would not write the same. Frames that still do not fit (taken[i] = 2) go to JavaScript.
-  const words = Math.min(MAX_WORDS, n * 16);
-  if (s.items.length < words) s.items = new Uint32Array(Math.max(words, 64 * 1024));
-  for (;;) {
-    const took = fn(batch.buf, batch.offsets, n, w.timeMs, w.timeNs, w.facility, w.severity, w.spans, s.taken, s.items, s.itemAt);
-    if (took >= 0) return took > 0 ? s.taken : null;
-    if (s.items.length >= MAX_WORDS) return s.taken;
-    s.items = new Uint32Array(Math.min(MAX_WORDS, s.items.length * 4));
-  }
+  // Room for four structured-data items a record to begin with (more when a frame does not fit).
+  return scanned.run(n, n * 16, (s) => fn(batch.buf, batch.offsets, n, w.timeMs, w.timeNs, w.facility, w.severity, w.spans, s.taken, s.items, s.itemAt));
 }

@@ -50,3 +50,18 @@ export function parseOne(parser: FrameParser, frame: string | Buffer, receivedMs
 export function ns(iso: string, extraNs = 0): bigint {
   return BigInt(Date.parse(iso)) * 1_000_000n + BigInt(extraNs);
 }
+
+/** A byte edit for property tests: at `at` (taken modulo the length), set, insert or delete a byte. */
+export type ByteEdit = [at: number, byte: number, op: 'set' | 'insert' | 'delete'];
+
+/** `b` with the edits applied in turn (the original is left alone). */
+export function applyEdits(b: Buffer, edits: ByteEdit[]): Buffer {
+  let bytes = Array.from(b);
+  for (const [at, v, op] of edits) {
+    const k = bytes.length === 0 ? 0 : at % bytes.length;
+    if (op === 'set' && bytes.length > 0) bytes[k] = v;
+    else if (op === 'insert') bytes.splice(k, 0, v);
+    else if (op === 'delete') bytes = bytes.filter((_, j) => j !== k);
+  }
+  return Buffer.from(bytes);
+}
