@@ -215,16 +215,29 @@ export class StreamListener {
     this.slabs = ctx.opts.transport === 'tls' ? null : sharedSlabs();
   }
 
-  /** Closes connections quiet for longer than the idle limit; paused ones are quiet because of us, not idle. */
+  /**
+   * Closes connections quiet for longer than the idle limit; paused ones are quiet because
+   * of us, not idle. A connection that looks quiet is closed only after the event loop has
+   * polled the sockets once more (setImmediate runs after the poll phase): when the loop
+   * itself was busy for longer than the limit, its reads are still waiting, and the
+   * connection is not idle (closing it then would reset a sender mid-stream).
+   */
   private sweep(): void {
     const limit = this.idleLimit;
     if (limit <= 0) return;
+    const quiet = (c: Connection, cutoff: number): boolean =>
+      c.lastActive <= cutoff && !this.pauses.has(c.socket) && this.pauses.resumedAt(c.socket) <= cutoff;
     const cutoff = nowMs() - limit;
-    for (const c of this.connections) {
-      if (c.lastActive > cutoff || this.pauses.has(c.socket) || this.pauses.resumedAt(c.socket) > cutoff) continue;
-      if (c.closeReason === 'peer') c.closeReason = this.closing ? 'shutdown' : 'idle_timeout';
-      c.drainAndDestroy();
-    }
+    const candidates: Connection[] = [];
+    for (const c of this.connections) if (quiet(c, cutoff)) candidates.push(c);
+    if (candidates.length === 0) return;
+    setImmediate(() => {
+      for (const c of candidates) {
+        if (!this.connections.has(c) || !quiet(c, cutoff)) continue;
+        if (c.closeReason === 'peer') c.closeReason = this.closing ? 'shutdown' : 'idle_timeout';
+        c.drainAndDestroy();
+      }
+    });
   }
 
   /** Sweeps at a quarter of the limit, so a connection is closed within 1.25 × the limit. */
