@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ParseStage } from './parse-stage.js';
 import type { FormatName } from './format.js';
-import { applyEdits, frameBatchOf, type ByteEdit } from './test-helpers.js';
+import { applyEdits, frameBatchOf, stageSnapshots, type ByteEdit } from './test-helpers.js';
 import { nativeScanJsonLines, scanJsonLines, setNativeJson } from './json-native.js';
 import type { RecordBatch } from '../../record/record-batch.js';
 import { recordAt } from '../../record/record.js';
@@ -66,28 +66,11 @@ const repeating = fc
 const other = fc.constantFrom('<13>1 - h a - - - x', 'key=value other=1', 'plain text', '  {"a":1}', '\t{"b":2}', '{"unterminated":', '');
 const frameArb = fc.oneof({ weight: 5, arbitrary: object }, { weight: 3, arbitrary: mutated }, { weight: 3, arbitrary: repeating }, { weight: 1, arbitrary: other.map((s) => Buffer.from(s)) }, { weight: 1, arbitrary: fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.concat([Buffer.from('{'), Buffer.from(a)])) });
 
-function snapshot(b: RecordBatch): unknown {
-  const n = b.count;
-  const nf = b.fieldStart[n]!;
-  return {
-    timeMs: Array.from(b.timeMs.subarray(0, n)), timeNs: Array.from(b.timeNs.subarray(0, n)),
-    facility: Array.from(b.facility.subarray(0, n)), severity: Array.from(b.severity.subarray(0, n)),
-    spans: Array.from(b.spans.subarray(0, n * 10)), enc: Array.from(b.enc.subarray(0, n * 5)),
-    fieldStart: Array.from(b.fieldStart.subarray(0, n + 1)), fieldKey: Array.from(b.fieldKey.subarray(0, nf)),
-    fieldSpans: Array.from(b.fieldSpans.subarray(0, nf * 2)), fieldEnc: Array.from(b.fieldEnc.subarray(0, nf)),
-    keys: b.keys.strings.slice(0, b.keys.size), parseErrors: b.parseErrors,
-    records: Array.from({ length: n }, (_, i) => recordAt(b, i)),
-  };
-}
-
+/** Parses the batches with one stage, the native pass on or off: snapshots and counts. */
 function parseAll(format: FormatName, batches: Buffer[][], native: boolean, reuse: boolean): unknown[] {
   setNativeJson(native);
   try {
-    const stage = new ParseStage(format, reuse);
-    const out = batches.map((frames) => snapshot(stage.parse(frameBatchOf(frames, RECEIVED))));
-    const c = stage.take();
-    out.push({ formats: [...c.formats], errors: [...c.errors].sort(), replaced: c.timestampsReplaced });
-    return out;
+    return stageSnapshots(format, batches, reuse, RECEIVED);
   } finally {
     setNativeJson(true);
   }

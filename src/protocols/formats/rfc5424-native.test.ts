@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ParseStage } from './parse-stage.js';
 import type { FormatName } from './format.js';
-import { applyEdits, frameBatchOf, type ByteEdit } from './test-helpers.js';
+import { applyEdits, frameBatchOf, stageSnapshots, type ByteEdit } from './test-helpers.js';
 import { nativeScan5424, scanRfc5424, setNative5424 } from './rfc5424-native.js';
 import { RecordWriter, type RecordBatch } from '../../record/record-batch.js';
 import { recordAt } from '../../record/record.js';
@@ -131,40 +131,14 @@ function assertRangesPointBack(b: RecordBatch): void {
   }
 }
 
-/** Everything a parsed batch holds, as plain values. */
-function snapshot(b: RecordBatch, nf: number): unknown {
-  const n = b.count;
-  assertRangesPointBack(b);
-  return {
-    timeMs: Array.from(b.timeMs.subarray(0, n)),
-    timeNs: Array.from(b.timeNs.subarray(0, n)),
-    facility: Array.from(b.facility.subarray(0, n)),
-    severity: Array.from(b.severity.subarray(0, n)),
-    ranges: ranges(b),
-    enc: Array.from(b.enc.subarray(0, n * 5)),
-    fieldStart: Array.from(b.fieldStart.subarray(0, n + 1)),
-    fieldKey: Array.from(b.fieldKey.subarray(0, nf)),
-    fieldSpans: Array.from(b.fieldSpans.subarray(0, nf * 2)),
-    fieldEnc: Array.from(b.fieldEnc.subarray(0, nf)),
-    keys: b.keys.strings.slice(0, b.keys.size),
-    parseErrors: b.parseErrors,
-    records: Array.from({ length: n }, (_, i) => recordAt(b, i)),
-  };
-}
-
-/** Parses the batches in turn with one stage (native pass on or off); snapshots and counts. */
+/** Parses the batches with one stage, the native pass on or off: snapshots (header fields by their bytes) and counts. */
 function parseAll(format: FormatName, batches: Buffer[][], native: boolean, reuse: boolean): unknown[] {
   setNative5424(native);
   try {
-    const stage = new ParseStage(format, reuse);
-    const out: unknown[] = [];
-    for (const frames of batches) {
-      const b = stage.parse(frameBatchOf(frames));
-      out.push(snapshot(b, b.fieldStart[b.count]!));
-    }
-    const counts = stage.take();
-    out.push({ formats: [...counts.formats], errors: [...counts.errors].sort(), replaced: counts.timestampsReplaced });
-    return out;
+    return stageSnapshots(format, batches, reuse, undefined, (b) => {
+      assertRangesPointBack(b);
+      return ranges(b);
+    });
   } finally {
     setNative5424(true);
   }

@@ -1,8 +1,9 @@
 /** Parses single frames for tests: text or bytes in, LogRecord out. */
-import { RecordWriter } from '../../record/record-batch.js';
+import { RecordWriter, type RecordBatch } from '../../record/record-batch.js';
 import { recordAt, type LogRecord } from '../../record/record.js';
 import type { FrameBatch } from '../../pipeline/batch.js';
-import type { FrameParser } from './format.js';
+import type { FormatName, FrameParser } from './format.js';
+import { ParseStage } from './parse-stage.js';
 
 /** Receive time used by parseOne unless given: 2026-11-22T10:00:00.000Z. */
 export const RECEIVED_MS = Date.UTC(2026, 10, 22, 10, 0, 0);
@@ -64,4 +65,32 @@ export function applyEdits(b: Buffer, edits: ByteEdit[]): Buffer {
     else if (op === 'delete') bytes = bytes.filter((_, j) => j !== k);
   }
   return Buffer.from(bytes);
+}
+
+/**
+ * Everything a parsed batch holds, as plain values, for comparing two ways of parsing:
+ * the columns, the key dictionary, the records. `ranges` renders the text ranges
+ * (default: the spans as they are).
+ */
+export function batchSnapshot(b: RecordBatch, ranges: (b: RecordBatch) => unknown = (x) => Array.from(x.spans.subarray(0, x.count * 10))): unknown {
+  const n = b.count;
+  const nf = b.fieldStart[n]!;
+  return {
+    timeMs: Array.from(b.timeMs.subarray(0, n)), timeNs: Array.from(b.timeNs.subarray(0, n)),
+    facility: Array.from(b.facility.subarray(0, n)), severity: Array.from(b.severity.subarray(0, n)),
+    ranges: ranges(b), enc: Array.from(b.enc.subarray(0, n * 5)),
+    fieldStart: Array.from(b.fieldStart.subarray(0, n + 1)), fieldKey: Array.from(b.fieldKey.subarray(0, nf)),
+    fieldSpans: Array.from(b.fieldSpans.subarray(0, nf * 2)), fieldEnc: Array.from(b.fieldEnc.subarray(0, nf)),
+    keys: b.keys.strings.slice(0, b.keys.size), parseErrors: b.parseErrors,
+    records: Array.from({ length: n }, (_, i) => recordAt(b, i)),
+  };
+}
+
+/** Parses the batches in turn with one ParseStage: each batch's snapshot (batchSnapshot), then the stage's counts. */
+export function stageSnapshots(format: FormatName, batches: Buffer[][], reuse: boolean, receivedMs = RECEIVED_MS, ranges?: (b: RecordBatch) => unknown): unknown[] {
+  const stage = new ParseStage(format, reuse);
+  const out = batches.map((frames) => batchSnapshot(stage.parse(frameBatchOf(frames, receivedMs)), ranges));
+  const c = stage.take();
+  out.push({ formats: [...c.formats], errors: [...c.errors].sort(), replaced: c.timestampsReplaced });
+  return out;
 }
