@@ -364,7 +364,7 @@ Napi::Value Scan5424(const Napi::CallbackInfo& info) {
   if (count < 0 || n * 2 > offsets.ElementLength() || n > timeMs.ElementLength() || n > timeNs.ElementLength() ||
       n > facility.ElementLength() || n > severity.ElementLength() || n * 10 > spans.ElementLength() ||
       n > taken.ElementLength() || n + 1 > itemAt.ElementLength() || buf.ElementLength() >= kMaxBuf) {
-    Napi::RangeError::New(env, "scan5424: count does not fit the arrays, or the buffer is over 512 MiB").ThrowAsJavaScriptException();
+    Napi::RangeError::New(env, "scan5424: count does not fit the arrays, or the buffer is 512 MiB or more").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   const uint8_t* b = buf.Data();

@@ -1,9 +1,9 @@
 /**
  * The parse thread: parses the store worker's WAL entries (docs/architecture.md, "The
- * store worker's threads"). Parsing is the largest part of the store worker's work
- * (an RFC 5424 line ~0.3 µs, a JSON line ~0.75 µs, against ~0.35 µs to add a parsed
- * record to a block), and the store worker is the limit of ingestion: here it runs in
- * parallel with the building of the previous entry's records into blocks.
+ * store worker's threads"). Parsing is a large part of the store worker's work (before
+ * the native passes, rfc5424-native.ts and json-native.ts, the largest), and the store
+ * worker is the limit of ingestion: here it runs in parallel with the building of the
+ * previous entry's records into blocks.
  *
  *   store worker ── entries of a group commit (transferred) ──► parse thread: decode,
  *                                     parse every batch, pack the columns into one buffer

@@ -171,7 +171,7 @@ class BlockStore {
   private readonly parser: ParseThread | null;
   /** Column memory reused from batch to batch: addRecords builds each batch into blocks before it parses the next. */
   private readonly parsers = new Parsers((listener, err) =>
-    log('warn', 'parser failed on a frame (a bug: please report it); the frame is kept as a raw record', { listener, error: (err as Error)?.stack ?? String(err) }), true);
+    parserFailed(listener, (err as Error)?.stack ?? String(err)), true);
   /** Use counter for least-recently-used eviction of builders and writers. */
   private clock = 0;
   /** .seg paths written since the last commit: retention leaves them (and their partitions) alone. */
@@ -198,8 +198,7 @@ class BlockStore {
       this.parser.onCounts = (counts) => {
         if (cfg.countParse) post({ type: 'parsed', counts });
       };
-      this.parser.onInternalError = (listener, error) =>
-        log('warn', 'parser failed on a frame (a bug: please report it); the frame is kept as a raw record', { listener, error });
+      this.parser.onInternalError = parserFailed;
     }
     this.stats = {
       records: 0, rawBytes: 0, blocks: 0, blockRawBytes: 0, blockBytes: 0, commits: 0, diskBytes, partitions, writeErrors: { segment: 0, checkpoint: 0 },
@@ -660,6 +659,11 @@ class BlockStore {
     this.dirsToSync.add(this.partitionsDir);
     this.stats.partitions = Math.max(0, this.stats.partitions - 1);
   }
+}
+
+/** A parser threw on a frame, here or in the parse thread (a bug): logged; the frame was kept as a raw record. */
+function parserFailed(listener: string, error: string): void {
+  log('warn', 'parser failed on a frame (a bug: please report it); the frame is kept as a raw record', { listener, error });
 }
 
 function entryBytes(m: RecordsMessage): number {
