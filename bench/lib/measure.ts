@@ -35,8 +35,8 @@ export interface ServerRun {
   /**
    * CPU per record of the server's threads over the run (/proc/<pid>/task/<tid>/stat,
    * user + system): the event loop (the main thread), the store worker and its helper
-   * threads (named ringlog-store, ringlog-parse, ringlog-seal), and every other thread (libuv's pool: WAL writes; V8: GC
-   * and compilation). Null where /proc is not there.
+   * threads (named ringlog-store, ringlog-parse, ringlog-seal), and every other thread
+   * (libuv's pool: WAL writes; V8: GC and compilation). Null where /proc is not there.
    */
   cpuNsPerRecord: { loop: number; store: number; other: number } | null;
 }
