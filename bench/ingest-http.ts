@@ -22,9 +22,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, type RinglogServer } from './lib/server.js';
+import { startServer, sumMetric, type MetricSample, type RinglogServer } from './lib/server.js';
 import { commandLine, fmtInt, formatTable, sleep } from './lib/harness.js';
-import { measureServerRun, outputRecords } from './lib/measure.js';
+import { histogram, measureServerRun, outputRecords, quantile as histogramQuantile } from './lib/measure.js';
 
 interface Args {
   records: number;
@@ -112,6 +112,22 @@ async function httpThroughput(srv: RinglogServer, a: Args, bodies: Buffer[]): Pr
   return (requests * a.batch) / seconds;
 }
 
+/** Where a request's time went on the server, between two scrapes: what the client's latencies cannot say. */
+function serverSide(m0: MetricSample[], m1: MetricSample[]): string[] {
+  const ms = (x: number) => `${(x * 1000).toFixed(1)} ms`;
+  const q = (name: string, p: number, labels: Record<string, string> = {}) => histogramQuantile(histogram(m0, name, labels), histogram(m1, name, labels), p);
+  const req = 'ringlog_ingest_request_duration_seconds';
+  const wal = 'ringlog_store_wal_sync_seconds';
+  const gc = (x: MetricSample[], what: 'count' | 'sum') => sumMetric(x, `ringlog_nodejs_gc_duration_seconds_${what}`);
+  const lag = m1.find((x) => x.name === 'ringlog_nodejs_eventloop_lag_max_seconds')?.value ?? NaN;
+  return [
+    `${ms(q(req, 0.5, { endpoint: 'ingest' }))} / ${ms(q(req, 0.99, { endpoint: 'ingest' }))}`,
+    `${ms(q(wal, 0.5))} / ${ms(q(wal, 0.99))}`,
+    `${fmtInt(gc(m1, 'count') - gc(m0, 'count'))}, ${ms(gc(m1, 'sum') - gc(m0, 'sum'))}`,
+    ms(lag),
+  ];
+}
+
 async function httpLatency(srv: RinglogServer, a: Args, bodies: Buffer[], rate: number): Promise<number[]> {
   const url = new URL('/api/v1/ingest', srv.httpUrl);
   const agent = new http.Agent({ keepAlive: true, maxSockets: a.clients });
@@ -150,6 +166,7 @@ async function main(): Promise<void> {
     let rate: number;
     let lat: number[];
     let latRate: number;
+    let server: string[];
     try {
       rate = await httpThroughput(srv, a, bodies);
       const stored = outputRecords(await srv.metrics(), 'store');
@@ -167,7 +184,9 @@ async function main(): Promise<void> {
       latRate = a.latencyRate > 0 ? a.latencyRate : rate / 2;
       process.stderr.write(`HTTP: latency at ${fmtInt(latRate)} records/s…\n`);
       await httpLatency(srv, { ...a, latencySeconds: 1 }, bodies, latRate);
+      const m0 = await srv.metrics();
       lat = await httpLatency(srv, a, bodies, latRate);
+      server = serverSide(m0, await srv.metrics());
     } finally {
       await srv.stop();
     }
@@ -180,6 +199,10 @@ async function main(): Promise<void> {
     process.stdout.write(`2. Request latency ${at}, ${a.latencySeconds} s:\n${formatTable([
       ['requests', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'],
       [String(lat.length), quantile(lat, 0.5).toFixed(1), quantile(lat, 0.9).toFixed(1), quantile(lat, 0.99).toFixed(1), Math.max(...lat).toFixed(1)],
+    ])}\n`);
+    process.stdout.write(`Server side over the same ${a.latencySeconds} s (from /metrics; histogram quantiles are interpolated within buckets):\n${formatTable([
+      ['request p50 / p99', 'WAL write+sync p50 / p99', 'GC pauses (count, total)', 'event-loop delay max'],
+      server,
     ])}\n`);
   } finally {
     rmSync(dir, { recursive: true, force: true });

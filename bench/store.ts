@@ -25,9 +25,9 @@ import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:
 import os from 'node:os';
 import path from 'node:path';
 import { Compressor } from 'zstd-napi';
-import { startServer, sumMetric, type MetricSample } from './lib/server.js';
+import { startServer, sumMetric } from './lib/server.js';
 import { commandLine, fmtInt, fmtMiB, formatTable, runLoadgen, sendBuffer, sleep } from './lib/harness.js';
-import { machineCpu, measureServerRun, outputRecords, processCpuShare, threadCpu, type ServerRun } from './lib/measure.js';
+import { histogram, machineCpu, measureServerRun, outputRecords, processCpuShare, quantile, threadCpu, type ServerRun } from './lib/measure.js';
 import { corpusBuffer } from './lib/corpus.js';
 import { StoreReader, newStats } from '../src/store/store-reader.js';
 
@@ -120,7 +120,7 @@ interface Target {
   count: string;
 }
 
-async function throughput(a: Args): Promise<{ rows: string[][]; storeRate: number }> {
+async function throughput(a: Args): Promise<{ rows: string[][]; storeRate: number; others: string[] }> {
   const size = 128;
   const targets: Target[] = [
     { name: 'store (fsync always)', outputs: () => [], serverArgs: ['--fsync', 'always', '--compression-level', String(a.level), '--block-size', a.blockSize, '--retention-age', '0'], count: 'store' },
@@ -176,7 +176,18 @@ async function throughput(a: Args): Promise<{ rows: string[][]; storeRate: numbe
       fmtInt(median(rs.map((x) => x.sender?.msgsPerSec ?? NaN))), notes.join(', '),
     ]);
   }
-  return { rows, storeRate: rate('store (fsync always)') };
+  // What "other" is made of, per thread name (libuv pool, V8 workers…), per target.
+  const others: string[] = [];
+  for (const t of targets) {
+    const cs = (runs.get(t.name) ?? []).map((x) => x.cpuNsPerRecord).filter((x) => x !== null);
+    const names = [...new Set(cs.flatMap((c) => [...c.otherByName.keys()]))];
+    const parts = names
+      .map((n) => [n, Math.round(median(cs.map((c) => c.otherByName.get(n) ?? 0)))] as const)
+      .filter(([, v]) => v > 0)
+      .sort((x, y) => y[1] - x[1]);
+    if (parts.length > 0) others.push(`  ${t.name}: ${parts.map(([n, v]) => `${n} ${v}`).join(', ')}`);
+  }
+  return { rows, storeRate: rate('store (fsync always)'), others };
 }
 
 /** Median per-thread CPU per record over the runs: event loop + store worker + other threads (pool, GC). */
@@ -188,34 +199,6 @@ function cpuColumn(rs: ServerRun[]): string {
 }
 
 // ── 2. latency at half load ──────────────────────────────────────────────────
-
-function histogram(samples: MetricSample[], name: string): { le: number; count: number }[] {
-  return samples
-    .filter((s) => s.name === `${name}_bucket`)
-    .map((s) => ({ le: s.labels.le === '+Inf' ? Infinity : Number(s.labels.le), count: s.value }))
-    .sort((x, y) => x.le - y.le);
-}
-
-/** Quantile q of the difference of two cumulative histograms, linear within a bucket. */
-function quantile(before: { le: number; count: number }[], after: { le: number; count: number }[], q: number): number {
-  const b = new Map(before.map((x) => [x.le, x.count]));
-  const cum = after.map((x) => ({ le: x.le, count: x.count - (b.get(x.le) ?? 0) }));
-  const total = cum[cum.length - 1]?.count ?? 0;
-  if (total === 0) return NaN;
-  const want = q * total;
-  let prevLe = 0;
-  let prevCount = 0;
-  for (const c of cum) {
-    if (c.count >= want) {
-      if (!Number.isFinite(c.le)) return prevLe;
-      const inBucket = c.count - prevCount;
-      return prevLe + (inBucket > 0 ? ((want - prevCount) / inBucket) * (c.le - prevLe) : 0);
-    }
-    prevLe = c.le;
-    prevCount = c.count;
-  }
-  return prevLe;
-}
 
 /** Server arguments that set store options: a configuration file `name`.json written in `dir`. */
 function storeConfig(dir: string, name: string, store: Record<string, unknown>): string[] {
@@ -364,7 +347,9 @@ async function main(): Promise<void> {
     storeRate = tp.storeRate;
     process.stdout.write(`1. Throughput, end to end (ringlog bench → ringlog serve), ${fmtInt(a.messages)} × 128-byte RFC 5424 lines over ${a.connections} connections:\n`);
     process.stdout.write(formatTable(tp.rows));
-    process.stdout.write('records/s = records / (sender\'s start → the server\'s last write; for the store: the last ack, i.e. fdatasync of the WAL).\n\n');
+    process.stdout.write('records/s = records / (sender\'s start → the server\'s last write; for the store: the last ack, i.e. fdatasync of the WAL).\n');
+    if (tp.others.length > 0) process.stdout.write(`"other" CPU ns/rec by thread name:\n${tp.others.join('\n')}\n`);
+    process.stdout.write('\n');
   }
   if (want('latency')) {
     const lat = [['WAL files', 'offered rate', 'achieved', 'p50', 'p90', 'p99', 'p99.9', 'WAL fsyncs', 'WAL write+sync p50 / p99', 'server CPU', 'machine busy']];

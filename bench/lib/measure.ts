@@ -38,7 +38,7 @@ export interface ServerRun {
    * threads (named ringlog-store, ringlog-parse, ringlog-seal), and every other thread
    * (libuv's pool: WAL writes; V8: GC and compilation). Null where /proc is not there.
    */
-  cpuNsPerRecord: { loop: number; store: number; other: number } | null;
+  cpuNsPerRecord: { loop: number; store: number; other: number; otherByName: Map<string, number> } | null;
 }
 
 /** Per-thread CPU time (ns) of a process, and each thread's name. */
@@ -89,13 +89,17 @@ const STORE_THREADS = new Set(['ringlog-store', 'ringlog-parse', 'ringlog-seal']
 function cpuSplit(pid: number, before: Map<number, { comm: string; ns: number }> | null, after: Map<number, { comm: string; ns: number }> | null, records: number): ServerRun['cpuNsPerRecord'] {
   if (!before || !after || records <= 0) return null;
   const r = { loop: 0, store: 0, other: 0 };
+  const otherByName = new Map<string, number>();
   for (const [tid, a] of after) {
     const d = a.ns - (before.get(tid)?.ns ?? 0);
     if (tid === pid) r.loop += d;
     else if (STORE_THREADS.has(a.comm)) r.store += d;
-    else r.other += d;
+    else {
+      r.other += d;
+      otherByName.set(a.comm, (otherByName.get(a.comm) ?? 0) + d / records);
+    }
   }
-  return { loop: r.loop / records, store: r.store / records, other: r.other / records };
+  return { loop: r.loop / records, store: r.store / records, other: r.other / records, otherByName };
 }
 
 export function outputRecords(samples: MetricSample[], output: string): number {
@@ -168,4 +172,36 @@ export async function measureServerRun(o: ServerRunOptions): Promise<ServerRun> 
   } finally {
     if (!stopped) await srv.stop();
   }
+}
+
+/** The cumulative buckets of histogram `name` in a scrape, summed over the label sets that have `labels`. */
+export function histogram(samples: MetricSample[], name: string, labels: Record<string, string> = {}): { le: number; count: number }[] {
+  const byLe = new Map<number, number>();
+  for (const s of samples) {
+    if (s.name !== `${name}_bucket` || !Object.entries(labels).every(([k, v]) => s.labels[k] === v)) continue;
+    const le = s.labels.le === '+Inf' ? Infinity : Number(s.labels.le);
+    byLe.set(le, (byLe.get(le) ?? 0) + s.value);
+  }
+  return [...byLe].map(([le, count]) => ({ le, count })).sort((x, y) => x.le - y.le);
+}
+
+/** Quantile q of the difference of two cumulative histograms, linear within a bucket. */
+export function quantile(before: { le: number; count: number }[], after: { le: number; count: number }[], q: number): number {
+  const b = new Map(before.map((x) => [x.le, x.count]));
+  const cum = after.map((x) => ({ le: x.le, count: x.count - (b.get(x.le) ?? 0) }));
+  const total = cum[cum.length - 1]?.count ?? 0;
+  if (total === 0) return NaN;
+  const want = q * total;
+  let prevLe = 0;
+  let prevCount = 0;
+  for (const c of cum) {
+    if (c.count >= want) {
+      if (!Number.isFinite(c.le)) return prevLe;
+      const inBucket = c.count - prevCount;
+      return prevLe + (inBucket > 0 ? ((want - prevCount) / inBucket) * (c.le - prevLe) : 0);
+    }
+    prevLe = c.le;
+    prevCount = c.count;
+  }
+  return prevLe;
 }
