@@ -24,6 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startServer, sumMetric, type MetricSample, type RinglogServer } from './lib/server.js';
 import { commandLine, fmtInt, formatTable, sleep } from './lib/harness.js';
+import { httpJsonLine } from './lib/sample-lines.js';
 import { histogram, measureServerRun, outputRecords, quantile as histogramQuantile } from './lib/measure.js';
 
 interface Args {
@@ -71,10 +72,7 @@ const SERVER_ARGS = ['--fsync', 'always', '--retention-age', '0'];
 /** `count` NDJSON lines of about LINE_BYTES each (the LF included), varied a little. */
 function body(count: number, seed: number): Buffer {
   const lines: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const head = JSON.stringify({ time: new Date(Date.UTC(2026, 11, 2, 10) + i).toISOString(), level: 'info', host: `web-${(seed + i) % 8}`, app: 'bench', message: `request ${seed}-${i} served`, status: 200 });
-    lines.push(head.slice(0, -1) + `,"pad":"${'x'.repeat(Math.max(0, LINE_BYTES - head.length - 10))}"}`);
-  }
+  for (let i = 0; i < count; i++) lines.push(httpJsonLine(seed, i, LINE_BYTES));
   return Buffer.from(lines.join('\n') + '\n');
 }
 

@@ -1,6 +1,6 @@
 /**
  * The store worker's CPU per record, in-process on one core (docs/benchmarks.md,
- * "Store worker"): node dist/bench/store-worker.js [--records N] [--reps R] [--corpus bench|varied|both] [--level L] [--no-reuse] [--copy js]
+ * "Store worker"): node dist/bench/store-worker.js [--records N] [--reps R] [--corpus bench|varied|json|both|all] [--level L] [--no-reuse] [--copy js]
  *                                                  [--rfc5424 native|js|both]
  *
  * Input: WAL entries as the event loop writes them — 128-byte RFC 5424 lines, read in
@@ -11,6 +11,8 @@
  *            connection, seq numbers unique, the same filler text per connection
  *   varied   bench/parse.ts's RFC 5424 lines: 6 hosts and apps, varying pids, msgids,
  *            structured data and words
+ *   json     the ~200-byte NDJSON lines bench/ingest-http.ts posts, parsed as a
+ *            `json` listener (HTTP ingest) parses them (only with --corpus json or all)
  *
  * Then, per entry, what the worker does (store-worker.ts addRecords + seal): decode the
  * entry, parse each batch, append every record to its partition's BlockBuilder, seal at
@@ -32,7 +34,7 @@ import { Parsers } from '../src/store/parsers.js';
 import { BlockBuilder } from '../src/store/block-builder.js';
 import { ByteWriter } from '../src/store/byte-buffer.js';
 import { partitionOf } from '../src/store/partition.js';
-import { rfc5424Line } from './lib/sample-lines.js';
+import { httpJsonLine, rfc5424Line } from './lib/sample-lines.js';
 import { setNative5424 } from '../src/protocols/formats/rfc5424-native.js';
 
 const args = process.argv.slice(2);
@@ -57,8 +59,13 @@ const CONNS = 8;
 const CHUNK = 64 * 1024;
 const ENTRY_BYTES = 1 << 20;
 
-/** The bytes connection c sends: n lines of 128 bytes. */
+/** The bytes connection c sends: n lines (of 128 bytes, ~200 for json). */
 function connBytes(corpus: string, c: number, n: number, seq0: number): Buffer {
+  if (corpus === 'json') {
+    let text = '';
+    for (let k = 0; k < n; k++) text += `${httpJsonLine(c, seq0 + k, 200)}\n`;
+    return Buffer.from(text, 'latin1');
+  }
   if (corpus === 'bench') {
     const t = new MessageTemplate({ format: 'rfc5424', framing: 'lf', size: 128, conn: c, time: new Date('2026-12-02T10:00:00Z') });
     const buf = t.newChunk(n);
@@ -95,15 +102,17 @@ function entries(corpus: string, records: number): { entries: { lsn: number; buf
     pendingBytes = 0;
   };
   const builders = conns.map((_, c) => new BatchBuilder({ listener: 'tcp', transport: 'tcp', peer: `127.0.0.1:${40000 + c}` }, (b) => {
-    pending.push({ ...b, format: 'auto' } as StoreBatch);
+    pending.push({ ...b, format: corpus === 'json' ? 'json' : 'auto' } as StoreBatch);
     pendingBytes += b.bytes;
     if (pendingBytes >= ENTRY_BYTES) flushEntry();
   }));
   const received = Date.parse('2026-12-02T10:00:01Z');
-  for (let off = 0; off < per * 128; off += CHUNK) {
+  const longest = Math.max(...conns.map((b) => b.length));
+  for (let off = 0; off < longest; off += CHUNK) {
     for (let c = 0; c < CONNS; c++) {
+      if (off >= conns[c]!.length) continue;
       // A chunk of its own, as a read would be (batches keep their buffer).
-      const chunk = Buffer.from(conns[c]!.subarray(off, Math.min(off + CHUNK, per * 128)));
+      const chunk = Buffer.from(conns[c]!.subarray(off, Math.min(off + CHUNK, conns[c]!.length)));
       builders[c]!.stamp(received);
       framers[c]!.push(chunk, builders[c]!.emit);
       builders[c]!.flush();
@@ -194,7 +203,7 @@ function fmt(ns: number): string {
   return ns.toFixed(0).padStart(6);
 }
 
-const corpora = CORPUS === 'both' ? ['bench', 'varied'] : [CORPUS];
+const corpora = CORPUS === 'both' ? ['bench', 'varied'] : CORPUS === 'all' ? ['bench', 'varied', 'json'] : [CORPUS];
 for (const corpus of corpora) {
   const { entries: list, records } = entries(corpus, RECORDS);
   const best = new Map<string, Times>();

@@ -1,7 +1,7 @@
 /**
- * Deterministic sample lines shared by the in-process benchmarks (bench/parse.ts,
- * bench/store-worker.ts): six hosts and apps, words from a small vocabulary, lines cut
- * or padded to an exact size.
+ * Deterministic sample lines shared by the benchmarks (bench/parse.ts,
+ * bench/store-worker.ts, bench/ingest-http.ts): six hosts and apps, words from a small
+ * vocabulary, lines cut or padded to an exact size.
  */
 export const HOSTS = ['web-1', 'web-2', 'db-primary', 'cache-03', 'edge-fra-7', 'worker-12'];
 export const APPS = ['nginx', 'postgres', 'sshd', 'api-gateway', 'billing', 'cron'];
@@ -25,4 +25,10 @@ export function rfc5424Line(i: number, date: string): string {
   return fit(
     `<${128 + (i % 8) + 6}>1 ${date}T10:${String(i % 60).padStart(2, '0')}:${String((i >> 6) % 60).padStart(2, '0')}.${String(i % 1e6).padStart(6, '0')}Z ${HOSTS[i % 6]} ${APPS[i % 6]} ${1000 + (i % 9000)} ID${i % 50} [req@32473 id="${i % 100000}"] ${words(i, 4)} `,
     127, 'x');
+}
+
+/** The NDJSON lines bench/ingest-http.ts posts: line i of body `seed`, about `size` bytes with its LF (without it here). */
+export function httpJsonLine(seed: number, i: number, size: number): string {
+  const head = JSON.stringify({ time: new Date(Date.UTC(2026, 11, 2, 10) + i).toISOString(), level: 'info', host: `web-${(seed + i) % 8}`, app: 'bench', message: `request ${seed}-${i} served`, status: 200 });
+  return head.slice(0, -1) + `,"pad":"${'x'.repeat(Math.max(0, size - head.length - 10))}"}`;
 }
