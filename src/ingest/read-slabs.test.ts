@@ -27,3 +27,30 @@ test('a slab is reused only after every batch holding it is released', () => {
   assert.equal(pool.allocated, 3);
   assert.equal(reused.slab.buf[reused.start], 0x62);
 });
+
+test('a load that keeps more slabs in flight than the minimum kept free reuses them when its queue refills, instead of allocating anew', () => {
+  const pool = new SlabPool();
+  pool.readBuffer.fill(0x63);
+  /** Fills `n` slabs with reads whose batches are held; returns the slabs (the last one is the pool's current). */
+  const fill = (n: number) => {
+    const held = new Set<ReturnType<SlabPool['copyIn']>['slab']>();
+    for (let i = 0; i < n * (SLAB_BYTES / READ_BYTES); i++) {
+      const r = pool.copyIn(READ_BYTES);
+      if (!held.has(r.slab)) {
+        r.slab.retain();
+        held.add(r.slab);
+      }
+    }
+    return [...held];
+  };
+  // 40 slabs in flight (a queue of ~40 MiB), then all released: the queue drained.
+  const first = fill(40);
+  const allocated = pool.allocated;
+  assert.ok(allocated >= 40);
+  for (const s of first) s.release();
+  assert.ok(pool.freeSlabs >= 38, `${pool.freeSlabs} free: more than the 16 kept at least`);
+  // The queue fills again to the same depth: the slabs are reused.
+  const second = fill(40);
+  assert.ok(pool.allocated <= allocated + 1, `${pool.allocated - allocated} new slabs for the second fill`);
+  for (const s of second) s.release();
+});

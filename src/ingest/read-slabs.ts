@@ -19,12 +19,17 @@
  * holds no read memory at all).
  */
 
+import { ReuseLimit } from '../pipeline/reuse-limit.js';
+
 /** Largest single read: libuv asks for 64 KiB per read of a stream socket. */
 export const READ_BYTES = 64 * 1024;
 /** Slab size: sixteen full reads; big enough that switching slabs is rare. */
 export const SLAB_BYTES = 1024 * 1024;
-/** Free slabs kept for reuse once the queue has drained; more are left to the GC. */
-const MAX_FREE_SLABS = 16;
+/**
+ * Free slabs kept for reuse once the queue has drained: as many as were in use at once
+ * lately, at least this many (ReuseLimit); more are left to the GC.
+ */
+const MIN_FREE_SLABS = 16;
 
 export class Slab {
   readonly buf = Buffer.allocUnsafeSlow(SLAB_BYTES);
@@ -48,11 +53,13 @@ export class SlabPool {
   private current: Slab;
   private used = 0;
   private readonly free: Slab[] = [];
+  private readonly keep = new ReuseLimit(MIN_FREE_SLABS);
   /** Slabs allocated so far (for tests and metrics). */
   allocated = 1;
 
   constructor() {
     this.current = new Slab(this);
+    this.keep.taken();
   }
 
   /**
@@ -71,13 +78,18 @@ export class SlabPool {
   private next(): void {
     const old = this.current;
     this.current = this.free.pop() ?? (this.allocated++, new Slab(this));
+    this.keep.taken();
+    // Past what the load needed lately: left to the GC.
+    const limit = this.keep.limit();
+    if (this.free.length > limit) this.free.length = limit;
     this.current.refs = 1;
     this.used = 0;
     old.release(); // the pool's own reference
   }
 
   recycle(slab: Slab): void {
-    if (slab !== this.current && this.free.length < MAX_FREE_SLABS) this.free.push(slab);
+    if (slab === this.current) return;
+    if (this.keep.returned(this.free.length)) this.free.push(slab);
   }
 
   get freeSlabs(): number {

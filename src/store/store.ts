@@ -33,11 +33,8 @@ import { syncDir, truncateFile } from './fs-util.js';
 import { listWalFiles, scanWalFile } from './wal-reader.js';
 import type { FromWorker, ThreadFaults, ToWorker, WalEntryMessage, WorkerInit, WorkerStats } from './store-worker.js';
 import type { Checkpoint } from './checkpoint.js';
+import { EntryBuffers } from './entry-buffers.js';
 
-/** New WAL entry buffers are rounded up to this, so that entries of about the same size reuse each other's. */
-const ENTRY_BUFFER_ROUND = 16 * 1024;
-/** Consumed entry buffers kept for reuse at most (bytes). */
-const ENTRY_BUFFERS_KEPT = 16 * 1024 * 1024;
 
 export interface StoreOptions {
   /** The data directory; the store lives in DATA_DIR/store. */
@@ -96,10 +93,9 @@ export class Store implements Output {
   /** Bytes copied into WAL entries and not yet consumed by the worker. */
   private pendingBytes = 0;
   private spaceWaiters: (() => void)[] = [];
-  /** Entry buffers the worker gave back, for the next entries (see entryBuffer()). */
-  private freeBuffers: ArrayBuffer[] = [];
-  private freeBufferBytes = 0;
-  private readonly entryBuffer = (bound: number) => this.takeBuffer(bound);
+  /** WAL entry buffers: new, or given back by the worker once it consumed their entries. */
+  private readonly entryBuffers: EntryBuffers;
+  private readonly entryBuffer = (bound: number) => this.entryBuffers.take(bound);
   private durableWaiters: { lsn: number; resolve: () => void }[] = [];
   private lastDurableLsn = 0;
   private checkpoint: Checkpoint = { seq: 0, epoch: 0, lsn: 0 };
@@ -117,6 +113,7 @@ export class Store implements Output {
   private workerFailedOnce = false;
 
   constructor(private readonly opts: StoreOptions, private readonly metrics: Metrics, private readonly log: Logger) {
+    this.entryBuffers = new EntryBuffers(opts.maxPending);
     this.root = storeRoot(opts.dataDir);
     metrics.onCollect(() => this.observe());
   }
@@ -238,7 +235,7 @@ export class Store implements Output {
     switch (m.type) {
       case 'consumed':
         this.pendingBytes -= m.bytes;
-        for (const ab of m.entries) this.giveBuffer(ab);
+        for (const ab of m.entries) this.entryBuffers.give(ab);
         this.wakeSpace();
         break;
       case 'committed': {
@@ -413,34 +410,6 @@ export class Store implements Output {
     this.metrics.outputLatency.observe({ output: this.name }, (nowMs() - batches[0]!.received) / 1000);
     this.pendingBytes += (entry.buffer as ArrayBuffer).byteLength;
     this.wal!.append({ lsn, entry });
-  }
-
-  /**
-   * A buffer of at least `bound` bytes for a WAL entry: one the worker gave back when one
-   * fits without wasting much (pending bytes count whole buffers), else a new one,
-   * rounded up so that entries of about the same size can reuse it.
-   */
-  private takeBuffer(bound: number): Buffer {
-    const free = this.freeBuffers;
-    const most = Math.max(bound * 1.5, bound + ENTRY_BUFFER_ROUND);
-    for (let i = free.length - 1; i >= 0; i--) {
-      const ab = free[i]!;
-      if (ab.byteLength >= bound && ab.byteLength <= most) {
-        free[i] = free[free.length - 1]!;
-        free.pop();
-        this.freeBufferBytes -= ab.byteLength;
-        return Buffer.from(ab, 0, ab.byteLength);
-      }
-    }
-    return Buffer.allocUnsafeSlow(Math.ceil(bound / ENTRY_BUFFER_ROUND) * ENTRY_BUFFER_ROUND);
-  }
-
-  /** Keeps a consumed entry's buffer for reuse, up to ENTRY_BUFFERS_KEPT bytes (the oldest go first). */
-  private giveBuffer(ab: ArrayBuffer | undefined): void {
-    if (ab === undefined || ab.byteLength === 0 || ab.byteLength > ENTRY_BUFFERS_KEPT) return;
-    this.freeBuffers.push(ab);
-    this.freeBufferBytes += ab.byteLength;
-    while (this.freeBufferBytes > ENTRY_BUFFERS_KEPT) this.freeBufferBytes -= this.freeBuffers.shift()!.byteLength;
   }
 
   /** Wakes the writers waiting for space: there is some, or the worker failed (write() then throws instead of waiting for ever). */
