@@ -25,7 +25,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:
 import os from 'node:os';
 import path from 'node:path';
 import { Compressor } from 'zstd-napi';
-import { startServer, sumMetric } from './lib/server.js';
+import { startServer, sumMetric, type MetricSample } from './lib/server.js';
 import { commandLine, fmtInt, fmtMiB, formatTable, runLoadgen, sendBuffer, sleep } from './lib/harness.js';
 import { histogram, machineCpu, measureServerRun, outputRecords, processCpuShare, quantile, threadCpu, type ServerRun } from './lib/measure.js';
 import { corpusBuffer } from './lib/corpus.js';
@@ -200,6 +200,12 @@ function cpuColumn(rs: ServerRun[]): string {
 
 // ── 2. latency at half load ──────────────────────────────────────────────────
 
+/** WAL files the server opened since its start, by how (ringlog_store_wal_files_opened). */
+function filesOpened(samples: MetricSample[]): string {
+  const n = (kind: string) => samples.find((x) => x.name === 'ringlog_store_wal_files_opened' && x.labels.kind === kind)?.value ?? 0;
+  return `${n('prepared')} (${n('recycled')}) / ${n('grown')}`;
+}
+
 /** Server arguments that set store options: a configuration file `name`.json written in `dir`. */
 function storeConfig(dir: string, name: string, store: Record<string, unknown>): string[] {
   const config = path.join(dir, `${name}.json`);
@@ -242,6 +248,7 @@ async function latency(a: Args, maxRate: number, walPrepare = true): Promise<str
       a.latencyRate > 0 ? `${fmtInt(rate)}/s (--latency-rate)` : `${fmtInt(rate)}/s (half of ${fmtInt(maxRate)})`, `${fmtInt(sender.msgsPerSec)}/s`,
         ...[0.5, 0.9, 0.99, 0.999].map((q) => ms(quantile(before, after, q))), fmtInt(syncs),
         `${ms(quantile(syncBefore, syncAfter, 0.5))} / ${ms(quantile(syncBefore, syncAfter, 0.99))}`,
+        filesOpened(samples),
         `${(serverCpu * 100).toFixed(0)}% of a core`, `${(busy * 100).toFixed(0)}% of ${os.cpus().length} cores`];
   } finally {
     await srv.stop();
@@ -352,7 +359,7 @@ async function main(): Promise<void> {
     process.stdout.write('\n');
   }
   if (want('latency')) {
-    const lat = [['WAL files', 'offered rate', 'achieved', 'p50', 'p90', 'p99', 'p99.9', 'WAL fsyncs', 'WAL write+sync p50 / p99', 'server CPU', 'machine busy']];
+    const lat = [['WAL files', 'offered rate', 'achieved', 'p50', 'p90', 'p99', 'p99.9', 'WAL fsyncs', 'WAL write+sync p50 / p99', 'files opened: prepared (recycled) / grown', 'server CPU', 'machine busy']];
     // Alternating, so that drift on the machine hits both alike.
     for (let r = 0; r < (a.walPrepareBaseline ? 2 : 1); r++) {
       lat.push(await latency(a, storeRate));

@@ -525,6 +525,7 @@ export class Store implements Output {
     if (this.wal) {
       this.metrics.storeWalFilesOpened.set({ kind: 'prepared' }, this.wal.opened.prepared);
       this.metrics.storeWalFilesOpened.set({ kind: 'grown' }, this.wal.opened.grown);
+      this.metrics.storeWalFilesOpened.set({ kind: 'recycled' }, this.wal.opened.recycled);
     }
   }
 }

@@ -2,12 +2,13 @@
  * WalFollower on WAL files written the way the WAL writer lays them out: every entry
  * once and in order across file rotations, from the end or from the start; an entry
  * whose bytes are half written waits for the rest; damage is skipped up to the next
- * entry; a file deleted after it was opened is still read to its end; a follower too
+ * entry; a file deleted after it was opened is still read to its end, one recycled is
+ * left for the newer files; a follower too
  * far behind skips ahead and counts the records it skipped.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, closeSync, mkdirSync, openSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { FILE_HEADER_SIZE, WAL_DIR, WAL_FILE_MAGIC } from './consts.js';
@@ -78,6 +79,42 @@ test('from the start: every entry of every file; a file deleted after it was ope
   // A commit deletes the first file while the follower still has it open.
   unlinkSync(f1);
   assert.deepEqual(poll(f).lsns, [2, 3]);
+  f.stop();
+});
+
+test('a file recycled while a follower has it open (renamed away, zeroed, reused as a newer WAL file): the follower leaves it and reads the newer files in order, none of their entries lost or taken from the old descriptor', () => {
+  const s = newStore();
+  const f1 = newFile(s.wal, 1);
+  for (let l = 1; l <= 3; l++) appendFileSync(f1, entry(l));
+  const f = new WalFollower(s.root, { from: 'start' });
+  assert.deepEqual(poll(f).lsns, [1, 2, 3]);
+  // Entries 4 and 5 go into the first file, then the writer moves on; a commit covers
+  // both, and the writer recycles the first file: renamed, zeroed in place, then the
+  // WAL file after the second one, written from its start with larger entries, so that
+  // the old descriptor's position falls inside one of them and the next starts after it.
+  appendFileSync(f1, entry(4));
+  appendFileSync(f1, entry(5));
+  const f2 = newFile(s.wal, 6);
+  for (let l = 6; l <= 7; l++) appendFileSync(f2, entry(l));
+  const spare = join(s.wal, 'next.walprep.tmp');
+  renameSync(f1, spare);
+  const size = statSync(spare).size;
+  const fd = openSync(spare, 'r+');
+  writeSync(fd, Buffer.alloc(size), 0, size, 0);
+  writeSync(fd, fileHeader(WAL_FILE_MAGIC), 0, FILE_HEADER_SIZE, 0);
+  let at = FILE_HEADER_SIZE;
+  for (let l = 8; l <= 10; l++) {
+    const e = entry(l, 6);
+    writeSync(fd, e, 0, e.length, at);
+    at += e.length;
+  }
+  closeSync(fd);
+  const f3 = join(s.wal, walFileName(8));
+  renameSync(spare, f3);
+  assert.ok(at > size, 'the new entries reach past where the follower stopped');
+  assert.deepEqual(poll(f).lsns, [6, 7, 8, 9, 10]);
+  appendFileSync(f3, entry(11));
+  assert.deepEqual(poll(f).lsns, [11]);
   f.stop();
 });
 

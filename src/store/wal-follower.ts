@@ -9,12 +9,15 @@
  * write there next). A stretch that is not a valid entry is waited on for a while (a
  * reader can see an entry half copied into the page cache) and then taken for damage
  * and skipped up to the next valid entry. The file being read stays open, so the
- * writer deleting it after a commit does not lose its end.
+ * writer deleting it after a commit does not lose its end. A file the writer recycled
+ * instead (renamed away, zeroed and reused as a newer WAL file, wal-writer.ts) holds
+ * other bytes now: once seen renamed, it is left for the next file, and an entry whose
+ * LSN lies outside the file's range ends it; its unread entries were all committed.
  * When the follower is more than `maxBehind` bytes behind the writer, it jumps ahead:
  * the entries it jumps over are only counted (records, not parsed), so a slow reader
  * stays bounded and says how much it missed.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FILE_HEADER_SIZE, MAX_WAL_ENTRY, WAL_DIR, WAL_ENTRY_HEADER_SIZE, WAL_ENTRY_MAGIC } from './consts.js';
 import { checkEntry, decodeEntryBody, type DecodedEntry } from './wal-entry.js';
@@ -48,6 +51,11 @@ export class WalFollower {
   private readonly dir: string;
   private fd: number | null = null;
   private firstLsn = -1;
+  /** The open file's path and inode, to see it recycled. */
+  private path = '';
+  private ino = 0;
+  /** The first LSN of the next file once the writer has moved on (entries at or past it are not this file's). */
+  private nextFirstLsn = Infinity;
   /** File offset of `carry`'s first byte. */
   private offset = 0;
   private carry: Buffer = Buffer.alloc(0);
@@ -86,6 +94,9 @@ export class WalFollower {
       throw err;
     }
     this.firstLsn = firstLsn;
+    this.path = path;
+    this.ino = fstatSync(this.fd).ino;
+    this.nextFirstLsn = Infinity;
     this.offset = FILE_HEADER_SIZE;
     this.carry = Buffer.alloc(0);
     this.stuck = null;
@@ -121,6 +132,19 @@ export class WalFollower {
     }
   }
 
+  /**
+   * Whether the open file was recycled: renamed away while it still has a link. A
+   * deleted file (no link left) keeps its bytes and is read to its end.
+   */
+  private recycled(): boolean {
+    if (fstatSync(this.fd!).nlink === 0) return false;
+    try {
+      return statSync(this.path).ino !== this.ino;
+    } catch {
+      return true;
+    }
+  }
+
   private close(): void {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
@@ -137,8 +161,14 @@ export class WalFollower {
         files = listWalFiles(this.dir);
       }
       // Checked before reading: when a newer file exists, the writer is done with this one.
-      const done = files.some((f) => f.firstLsn > this.firstLsn);
+      const next = files.find((f) => f.firstLsn > this.firstLsn);
+      const done = next !== undefined;
       this.writerDone = done;
+      this.nextFirstLsn = next?.firstLsn ?? Infinity;
+      if (done && this.recycled()) {
+        this.close();
+        continue;
+      }
       const size = fstatSync(this.fd!).size;
       const skipping = this.maxBehind !== Infinity && this.entriesEnd(size) - this.offset > this.maxBehind;
       this.read((e) => {
@@ -193,6 +223,11 @@ export class WalFollower {
         const start = pos + WAL_ENTRY_HEADER_SIZE;
         try {
           const e = decodeEntryBody(buf, start, start + len);
+          // Another file's entry (this one was recycled while being read): the end of this file.
+          if (this.writerDone && (e.lsn < this.firstLsn || e.lsn >= this.nextFirstLsn)) {
+            stop = Stop.Frontier;
+            break;
+          }
           if (e.lsn > this.lastLsn) {
             this.lastLsn = e.lsn;
             onEntry(e);

@@ -7,7 +7,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmdirSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setImmediate as tick } from 'node:timers/promises';
@@ -211,6 +211,87 @@ test('rotation at fileTarget: new files named by their first LSN; deleteUpTo() d
   assert.equal(after.damage, 0);
 });
 
+test('recycling: a committed WAL file becomes the next file, cut to fileTarget and zeroed, and none of its old entries is read back', async () => {
+  const dir = newDir();
+  const h = harness(dir, { fsync: 'always', fileTarget: 4_000 });
+  await h.w.start(1);
+  const untilFile = async (name: string) => {
+    for (let i = 0; i < 500 && !existsSync(join(dir, name)); i++) await new Promise((r) => setTimeout(r, 10));
+  };
+  // The first file: 700-byte entries until it passes fileTarget (it ends past 4,000 bytes),
+  // the second made fresh meanwhile (once the first is a quarter full) and opened prepared.
+  let lsn = 1;
+  for (; h.w.files.length < 2; lsn++) {
+    h.w.append(entry(lsn, 600));
+    await h.until(lsn);
+    if (lsn === 2) await untilFile('next.walprep');
+  }
+  assert.deepEqual(h.w.opened, { prepared: 1, grown: 1, recycled: 0 });
+  const first = h.w.files[0]!;
+  const second = h.w.files[1]!;
+  const firstSize = statSync(first.path).size;
+  assert.ok(firstSize > 4_000, `first file of ${firstSize} bytes`);
+  assert.ok(!existsSync(join(dir, 'next.walprep')) && !existsSync(join(dir, 'next.walprep.tmp')), 'nothing prepared yet (the second file is under a quarter full)');
+  // Its entries committed: it is recycled, not deleted.
+  assert.equal(await h.w.deleteUpTo(second.firstLsn - 1), 1);
+  assert.ok(!existsSync(first.path));
+  await untilFile('next.walprep');
+  const ready = readFileSync(join(dir, 'next.walprep'));
+  assert.equal(ready.length, 4_000, 'cut to fileTarget');
+  assert.ok(ready.every((b) => b === 0), 'zeroed');
+  // Writing on: the second file fills and the recycled one is opened next.
+  const upTo = lsn + 12;
+  for (; lsn <= upTo; lsn++) {
+    h.w.append(entry(lsn, 600));
+    await h.until(lsn);
+  }
+  assert.equal(h.w.opened.recycled, 1, JSON.stringify(h.w.opened));
+  await h.w.close();
+  const disk = onDisk(dir);
+  assert.deepEqual(disk.lsns, range(second.firstLsn, upTo));
+  assert.equal(disk.damage, 0);
+});
+
+test('recycling: a committed WAL file that a reader has open is deleted instead (the reader reads it to its end), and one whose readers are gone is recycled', async () => {
+  const dir = newDir();
+  const h = harness(dir, { fsync: 'always', fileTarget: 4_000 });
+  await h.w.start(1);
+  const untilFile = async (name: string) => {
+    for (let i = 0; i < 500 && !existsSync(join(dir, name)); i++) await new Promise((r) => setTimeout(r, 10));
+  };
+  let lsn = 1;
+  const fillOne = async () => {
+    const files = h.w.files.length;
+    for (; h.w.files.length === files; lsn++) {
+      h.w.append(entry(lsn, 600));
+      await h.until(lsn);
+      if (existsSync(join(dir, 'next.walprep.tmp'))) await untilFile('next.walprep');
+    }
+  };
+  await fillOne();
+  const first = h.w.files[0]!;
+  const bytes = readFileSync(first.path);
+  const reader = openSync(first.path, 'r');
+  try {
+    assert.equal(await h.w.deleteUpTo(h.w.files[1]!.firstLsn - 1), 1);
+    assert.ok(!existsSync(first.path));
+    assert.ok(!existsSync(join(dir, 'next.walprep.tmp')), 'not recycled while open');
+    const again = Buffer.alloc(bytes.length);
+    assert.equal(readSync(reader, again, 0, again.length, 0), bytes.length);
+    assert.ok(again.equals(bytes), 'the reader still reads the deleted file as it was');
+  } finally {
+    closeSync(reader);
+  }
+  // The next committed file, with no reader: recycled.
+  await fillOne();
+  assert.equal(await h.w.deleteUpTo(h.w.files[h.w.files.length - 1]!.firstLsn - 1), 1);
+  await untilFile('next.walprep');
+  await fillOne();
+  assert.equal(h.w.opened.recycled, 1, JSON.stringify(h.w.opened));
+  await h.w.close();
+  assert.equal(onDisk(dir).damage, 0);
+});
+
 test('a restart that reuses the name of an existing (empty) WAL file: deleteUpTo() never deletes the open file', async () => {
   // Regression: a server started and stopped without records leaves 0000000000000001.wal
   // (header only); the next start finds it, scans nothing, and opens the same name for
@@ -343,7 +424,7 @@ test('prepared files: one left ready by the last run is used, a half-made one re
   await h.w.start(1);
   assert.ok(!existsSync(join(dir, 'next.walprep.tmp')));
   assert.ok(!existsSync(join(dir, 'next.walprep')), 'renamed into place');
-  assert.deepEqual(h.w.opened, { prepared: 1, grown: 0 });
+  assert.deepEqual(h.w.opened, { prepared: 1, grown: 0, recycled: 0 });
   for (let lsn = 1; lsn <= 5; lsn++) h.w.append(entry(lsn, 100));
   await h.until(5);
   // Written over the zeros: the file did not grow.
