@@ -3,14 +3,16 @@
  * of objects, or text lines, optionally compressed (gzip, deflate, zstd), answered
  * once every record of the request is durable (the store's ack point).
  *
- *   request body ─► decompress ─► IngestBodySplitter ─► frames ─► FrameBatch per chunk
+ *   request body ─► decompress ─► IngestBodySplitter ─► BatchBuilder ─► FrameBatch per chunk
  *        ▲                                                              │ pipeline.push()
  *        └── paused while the pipeline is over its high watermark ◄─────┘ false
  *   end of body ─► every batch's ack() ─► 200 {"accepted":N,"rejected":[…]}
  *
  * The body is read as it arrives, with bounded memory: one chunk, the splitter's
  * current item (at most `maxItem`), and the batches in the pipeline, which its
- * watermarks bound for all senders together. A request that arrives while the
+ * watermarks bound for all senders together. A batch's frames are views of the chunk
+ * they came in (offsets in the shared pool, as for socket reads): no copy and no
+ * object per line; the store copies them into its WAL entry. A request that arrives while the
  * pipeline is over its high watermark is answered 429 with Retry-After at once.
  *
  * Partial failure: items the splitter rejects (longer than maxItem, a JSON array
@@ -24,7 +26,7 @@ import zlib from 'node:zlib';
 import { DecompressStream } from 'zstd-napi';
 import type { Readable, Transform } from 'node:stream';
 import type { Pipeline } from '../pipeline/pipeline.js';
-import { nowMs, type FrameBatch } from '../pipeline/batch.js';
+import { BatchBuilder, nowMs, type FrameBatch } from '../pipeline/batch.js';
 import { ParseStage } from '../protocols/formats/parse-stage.js';
 import type { FormatName } from '../protocols/formats/format.js';
 import { FORMATS } from '../protocols/formats/format.js';
@@ -82,7 +84,10 @@ export class IngestApi {
    * is false when the pipeline is over its high watermark.
    */
   private hand(frames: Buffer[], source: FrameBatch['source'], format: FormatName): { durable: Promise<void>; more: boolean } {
-    const batch = frameBatch(frames, source);
+    return this.handBatch(frameBatch(frames, source), format);
+  }
+
+  private handBatch(batch: FrameBatch, format: FormatName): { durable: Promise<void>; more: boolean } {
     const durable = new Promise<void>((resolve) => (batch.ack = resolve));
     const more = this.pipeline.push(this.opts.parseHere() ? this.stage(format).parse(batch) : Object.assign(batch, { format }));
     return { durable, more };
@@ -168,31 +173,42 @@ export class IngestApi {
     const format = (formatParam as FormatName | null) ?? (kind === 'text' ? 'auto' : 'json');
     const opened = openDecoder(req);
     if ('ok' in opened) return fail(opened.status, opened.code, opened.message);
-    const splitter = new IngestBodySplitter(kind, this.opts.maxItem);
     const source = { listener: 'http', transport: 'http' as const, peer: peerOf(req) };
     const acks: Promise<void>[] = [];
     const rejected: { index: number; reason: string }[] = [];
     let accepted = 0;
-
-    const take = (r: { frames: Buffer[]; rejected: { index: number; reason: string }[] }): boolean => {
-      for (const x of r.rejected) rejected.push(x);
-      if (r.frames.length === 0) return true;
-      accepted += r.frames.length;
-      const h = this.hand(r.frames, source, format);
+    let more = true;
+    const batches = new BatchBuilder(source, (batch) => {
+      accepted += batch.count;
+      const h = this.handBatch(batch, format);
       acks.push(h.durable);
-      return h.more;
+      if (!h.more) more = false;
+    });
+    const splitter = new IngestBodySplitter(kind, this.opts.maxItem, batches.emit);
+
+    /** The frames the splitter found in one chunk (or at the end) to the pipeline: false when it is over its watermark. */
+    const take = (split: () => { rejected: { index: number; reason: string }[] }): boolean => {
+      more = true;
+      batches.stamp(nowMs());
+      try {
+        for (const x of split().rejected) rejected.push(x);
+      } finally {
+        // Also the frames found before an error.
+        batches.flush();
+      }
+      return more;
     };
     const body = pumpBody(req, opened.decoder, this.opts.maxBody, this.opts.bodyTimeoutMs, {
       data: (chunk) => {
         try {
-          if (!take(splitter.push(chunk))) body.input.pause();
+          if (!take(() => splitter.push(chunk))) body.input.pause();
         } catch (err) {
           return decodeFailure(err);
         }
       },
       end: () => {
         try {
-          take(splitter.end());
+          take(() => splitter.end());
         } catch (err) {
           return decodeFailure(err);
         }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { IngestBodySplitter, type BodyKind } from './body-splitter.js';
+import { IngestBodySplitter, type BodyKind, type SplitResult } from './body-splitter.js';
 import { IngestDecodeError } from './types.js';
 
 interface Run {
@@ -13,10 +13,28 @@ interface Run {
   largest: number;
 }
 
-/** Feeds `body` cut at `cuts` (sorted positions) and ends it. */
+/**
+ * Feeds `body` cut at `cuts` (sorted positions) and ends it: once collecting frames, once
+ * handing them to a sink (as HTTP ingest does, into a BatchBuilder); both must agree.
+ */
 function run(kind: BodyKind, maxItem: number, body: Buffer | string, cuts: number[] = []): Run {
+  const collected = runOnce(kind, maxItem, body, cuts, false);
+  assert.deepEqual(runOnce(kind, maxItem, body, cuts, true), collected, 'with a sink as without');
+  return collected;
+}
+
+function runOnce(kind: BodyKind, maxItem: number, body: Buffer | string, cuts: number[], withSink: boolean): Run {
   const b = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-  const s = new IngestBodySplitter(kind, maxItem);
+  const sunk: Buffer[] = [];
+  // A sink reads the frame when it is handed over (the chunk is overwritten after push()).
+  const s = new IngestBodySplitter(kind, maxItem, withSink ? (buf, start, end) => void sunk.push(Buffer.from(buf.subarray(start, end))) : null);
+  const collect = (r: SplitResult) => {
+    if (withSink) {
+      assert.equal(r.frames.length, 0, 'with a sink, no frames are collected');
+      r.frames = sunk.splice(0);
+    }
+    return r;
+  };
   const out: Run = { frames: [], rejected: [], detected: 'auto', largest: 0 };
   let at = 0;
   try {
@@ -24,21 +42,24 @@ function run(kind: BodyKind, maxItem: number, body: Buffer | string, cuts: numbe
       // Each chunk in its own buffer, overwritten once its frames are read (the caller's
       // side of the contract): a held partial line must not point into it.
       const chunk = Buffer.from(b.subarray(at, c));
-      const r = s.push(chunk);
+      const r = collect(s.push(chunk));
       out.frames.push(...r.frames.map((f) => f.toString('utf8')));
       chunk.fill(0x3f);
       out.rejected.push(...r.rejected);
       for (const f of r.frames) out.largest = Math.max(out.largest, f.length);
       at = c;
     }
-    const r = s.end();
+    const r = collect(s.end());
     for (const f of r.frames) out.largest = Math.max(out.largest, f.length);
     out.frames.push(...r.frames.map((f) => f.toString('utf8')));
     out.rejected.push(...r.rejected);
   } catch (e) {
     if (!(e instanceof IngestDecodeError)) throw e;
     out.error = e.reason;
+    // Frames a sink had before the error count as the collected ones returned before it.
+    if (withSink && sunk.length > 0) out.frames.push(...sunk.splice(0).map((f) => f.toString('utf8')));
   }
+  if (withSink) assert.equal(s.emitted, out.frames.length);
   out.detected = s.detected;
   return out;
 }

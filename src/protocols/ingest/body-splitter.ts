@@ -17,7 +17,9 @@
  *
  * A line that lies whole within one pushed chunk is returned as a view of that chunk
  * (no copy): the caller must not change a chunk while it holds frames from it. Lines
- * split across chunks, and array elements, are copies.
+ * split across chunks, and array elements, are copies. With a `sink`, frames are not
+ * collected but handed to it as they are found (buffer, start, end), as a framer hands
+ * them to a BatchBuilder: no Buffer object per line.
  *
  * Memory is bounded by maxItem: an item (line or element) longer than that is not
  * kept; it is skipped to its end and rejected (`too_large`), and the items after it
@@ -36,11 +38,13 @@
  *                 └─]─► Done                                  └─]─► Done (only whitespace may follow)
  */
 import { IngestDecodeError } from './types.js';
+import type { FrameSink } from '../framing/framer.js';
 import { skipBom } from '../utf8-bom.js';
 
 export type BodyKind = 'ndjson' | 'json-array' | 'text' | 'auto';
 
 export interface SplitResult {
+  /** The frames found (empty with a sink, which had them). */
   frames: Buffer[];
   rejected: { index: number; reason: 'too_large' | 'not_object' }[];
 }
@@ -91,7 +95,10 @@ export class IngestBodySplitter {
   /** A structural error found by push(): thrown by the next push() or end(). */
   private failure: IngestDecodeError | null = null;
 
-  constructor(readonly kind: BodyKind, readonly maxItem: number) {
+  /** Frames handed to the sink so far. */
+  emitted = 0;
+
+  constructor(readonly kind: BodyKind, readonly maxItem: number, private readonly sink: FrameSink | null = null) {
     if (!(maxItem >= 1)) throw new RangeError('maxItem must be at least 1');
     this.mode = kind === 'json-array' ? 'array' : kind === 'auto' ? 'undecided' : 'lines';
   }
@@ -191,7 +198,7 @@ export class IngestBodySplitter {
   /** A line that lies whole in the chunk, [s, e) without its LF: as endLine() takes one, but as a view. */
   private wholeLine(chunk: Buffer, s: number, e: number, out: SplitResult): void {
     if (this.tooLarge(out, e - s, e > s ? chunk[e - 1]! : -1)) return;
-    this.keepLine(chunk.subarray(s, e), out);
+    this.keepLine(chunk, s, e, out);
   }
 
   private endLine(out: SplitResult): void {
@@ -201,7 +208,7 @@ export class IngestBodySplitter {
     }
     const frame = Buffer.concat(this.parts, this.held);
     this.reset();
-    this.keepLine(frame, out);
+    this.keepLine(frame, 0, frame.length, out);
   }
 
   /** A line of `len` bytes ending in `last` is over maxItem: rejected (it takes an index). maxItem + 1 bytes are fine when the last is the CR of a CR LF. */
@@ -211,12 +218,21 @@ export class IngestBodySplitter {
     return true;
   }
 
-  /** A complete line (its LF not in it): a frame without its CR, unless it is blank. */
-  private keepLine(line: Buffer, out: SplitResult): void {
-    const frame = line.length > 0 && line[line.length - 1] === CR ? line.subarray(0, line.length - 1) : line;
-    if (isBlankLine(frame)) return;
-    out.frames.push(frame);
+  /** A complete line, buf[s, e) (its LF not in it): a frame without its CR, unless it is blank. */
+  private keepLine(buf: Buffer, s: number, e: number, out: SplitResult): void {
+    if (e > s && buf[e - 1] === CR) e--;
+    if (isBlank(buf, s, e)) return;
+    this.frame(buf, s, e, out);
+  }
+
+  private frame(buf: Buffer, s: number, e: number, out: SplitResult): void {
     this.index++;
+    if (this.sink !== null) {
+      this.sink(buf, s, e, 0);
+      this.emitted++;
+    } else {
+      out.frames.push(s === 0 && e === buf.length ? buf : buf.subarray(s, e));
+    }
   }
 
   private lastByte(): number {
@@ -364,8 +380,8 @@ export class IngestBodySplitter {
     } else if (len > this.maxItem) {
       out.rejected.push({ index: this.index++, reason: 'too_large' });
     } else {
-      out.frames.push(Buffer.concat(this.parts, this.held));
-      this.index++;
+      const elem = Buffer.concat(this.parts, this.held);
+      this.frame(elem, 0, elem.length, out);
     }
     this.reset();
   }
@@ -375,7 +391,7 @@ export class IngestBodySplitter {
   }
 }
 
-function isBlankLine(b: Buffer): boolean {
-  for (let i = 0; i < b.length; i++) if (b[i] !== 0x20 && b[i] !== 0x09) return false;
+function isBlank(b: Buffer, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) if (b[i] !== 0x20 && b[i] !== 0x09) return false;
   return true;
 }
