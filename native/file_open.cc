@@ -9,10 +9,16 @@
 //   descriptor, in any process, has the file open: EAGAIN means some has (true). null:
 //   it cannot tell (not Linux, leases not supported by the file system, or not allowed),
 //   which callers take as "open elsewhere".
+//
+// While the lease is held, anyone opening the file makes the kernel send SIGIO to this
+// process, whose default action ends it (Node installs no handler). So SIGIO is set to
+// be ignored first, unless the process has a handler of its own; nothing in Node or
+// ringlog uses SIGIO otherwise.
 #include <napi.h>
 
 #ifdef __linux__
 #include <cerrno>
+#include <csignal>
 #include <fcntl.h>
 #include <unistd.h>
 #endif
@@ -26,6 +32,16 @@ Napi::Value FileOpenElsewhere(const Napi::CallbackInfo& info) {
     return env.Null();
   }
 #ifdef __linux__
+  static const bool sigioSafe = [] {
+    struct sigaction old {};
+    if (sigaction(SIGIO, nullptr, &old) != 0) return false;
+    if (old.sa_handler != SIG_DFL) return true;  // a handler (or ignored) already
+    struct sigaction ign {};
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    return sigaction(SIGIO, &ign, nullptr) == 0;
+  }();
+  if (!sigioSafe) return env.Null();
   const std::string path = info[0].As<Napi::String>().Utf8Value();
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return env.Null();

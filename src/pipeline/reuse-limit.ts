@@ -8,17 +8,20 @@
  * mark-compacts of the event loop's heap ("Read buffers" in docs/architecture.md); at
  * 130 MB/s into the store, ~85 MB/s of them came from such drops (read slabs and WAL
  * entry buffers), and the event loop ran a mark-compact every 0.2–0.4 s. With this
- * limit, a steady load reuses what it needs, and an idle server gives the memory back
- * within two windows.
+ * limit, a steady load reuses what it needs. The pools trim their free lists to it
+ * when a buffer is taken: a lighter load gives the rest back within two windows, while
+ * a server that goes idle keeps them until its next read or entry.
  */
 export class ReuseLimit {
   private inUse = 0;
   /** Most in use at once in this window and in the previous one. */
   private peak = 0;
   private lastPeak = 0;
-  private windowStart = performance.now();
+  private windowStart: number;
 
-  constructor(private readonly min: number, private readonly windowMs = 5_000) {}
+  constructor(private readonly min: number, private readonly windowMs = 5_000, private readonly now: () => number = () => performance.now()) {
+    this.windowStart = now();
+  }
 
   /** One more is in use (taken from the free list or allocated). */
   taken(): void {
@@ -34,7 +37,7 @@ export class ReuseLimit {
 
   /** The number of free ones to keep now (a free list longer than that may drop the rest). */
   limit(): number {
-    const now = performance.now();
+    const now = this.now();
     if (now - this.windowStart >= this.windowMs) {
       // After more than one window without a call, the last one was as quiet as now.
       this.lastPeak = now - this.windowStart >= 2 * this.windowMs ? this.inUse : this.peak;

@@ -5,12 +5,15 @@
  * the event loop's heap (src/pipeline/reuse-limit.ts).
  *
  * Sizes come in classes, four per doubling from 64 KiB (a buffer is at most ~19% larger
- * than what its entry asked for), so that a free buffer fits the next entry of about its
- * size: entries are a read or two under a light load and up to the pipeline's 4 MiB per
- * write under a heavy one. Per class, as many free buffers are kept as were in use at
- * once lately (ReuseLimit), and never more than `maxPending` + 16 MiB of them in all:
- * the entries in flight are bounded by store.maxPending, so a load that keeps that much
- * in flight refills it from the free ones.
+ * than what its entry asked for, ~26% just above 64 KiB, where sizes are rounded up to
+ * 16 KiB), so that a free buffer fits the next entry of about its size: entries are a
+ * read or two under a light load and up to the pipeline's 4 MiB per write under a heavy
+ * one. Per class, as many free buffers are kept as were in use at once lately
+ * (ReuseLimit; trimmed when a buffer is taken), and never more than `maxPending` + 16 MiB
+ * of them in all: the entries in flight are bounded by store.maxPending, so a load that
+ * keeps that much in flight refills it from the free ones. The store counts whole
+ * buffers against store.maxPending, so the rounding makes it hold up to ~19% fewer
+ * entry bytes than its size.
  */
 import { ReuseLimit } from '../pipeline/reuse-limit.js';
 
@@ -45,6 +48,7 @@ export class EntryBuffers {
 
   /** A buffer of at least `bound` bytes: a free one of its class (or the next one up), else a new one. */
   take(bound: number): Buffer {
+    this.trim();
     const c = entryClass(bound);
     for (const k of [c, c + 1]) {
       const cls = this.classes.get(k);
@@ -69,6 +73,14 @@ export class EntryBuffers {
     if (this.freeBytes + ab.byteLength > this.maxPending + KEPT_EXTRA) return;
     cls.free.push(ab);
     this.freeBytes += ab.byteLength;
+  }
+
+  /** Drops the free buffers past what each class needed lately. */
+  private trim(): void {
+    for (const cls of this.classes.values()) {
+      const limit = cls.keep.limit();
+      while (cls.free.length > limit) this.freeBytes -= cls.free.pop()!.byteLength;
+    }
   }
 
   private classOf(c: number): { free: ArrayBuffer[]; keep: ReuseLimit } {

@@ -41,7 +41,7 @@
  * before its bytes change, and stops at it if it is slower (wal-follower.ts).
  */
 import { open, rename, statfs, unlink, type FileHandle } from 'node:fs/promises';
-import { constants } from 'node:fs';
+import { constants, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FILE_HEADER_SIZE, FORMAT_VERSION, WAL_FILE_MAGIC, WAL_PREPARED_FILE } from './consts.js';
 import { walFileName, type WalFile } from './wal-reader.js';
@@ -196,9 +196,20 @@ export class WalWriter {
    * Makes the next file from `path`, a WAL file whose entries are all committed: renamed
    * to the partial prepared name (synced, so that a crash cannot leave it under its old
    * name half zeroed), cut to fileTarget, zeroed in place. False when it cannot be used.
+   * Two synchronous calls on the event loop, once per commit at most: a stat and the
+   * open-elsewhere check (open, fcntl, close of a local file).
    */
   private recycle(path: string): boolean {
     if (this.opts.recycle === false || !this.canPrepare()) return false;
+    // A shorter file (the last one of an earlier run) would have to grow: new blocks, as
+    // a fresh file, without its free-space check. Deleted as before.
+    let size: number;
+    try {
+      size = statSync(path).size;
+    } catch {
+      return false;
+    }
+    if (size < this.opts.fileTarget) return false;
     // A reader that has it open would see its bytes change: such a file is deleted (the
     // reader keeps reading it to its end), and so is one when nobody can tell.
     if ((this.opts.openElsewhere ?? fileOpenElsewhere)(path) !== false) return false;
