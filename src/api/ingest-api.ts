@@ -12,8 +12,9 @@
  * current item (at most `maxItem`), and the batches in the pipeline, which its
  * watermarks bound for all senders together. A batch's frames are views of the chunk
  * they came in (offsets in the shared pool, as for socket reads): no copy and no
- * object per line; the store copies them into its WAL entry. A request that arrives while the
- * pipeline is over its high watermark is answered 429 with Retry-After at once.
+ * object per line; the store copies them into its WAL entry. A request that arrives
+ * while the pipeline is over its high watermark is answered 429 with Retry-After at
+ * once.
  *
  * Partial failure: items the splitter rejects (longer than maxItem, a JSON array
  * element that is not an object) are listed in `rejected` and the rest is stored.

@@ -35,7 +35,6 @@ import type { FromWorker, ThreadFaults, ToWorker, WalEntryMessage, WorkerInit, W
 import type { Checkpoint } from './checkpoint.js';
 import { EntryBuffers } from './entry-buffers.js';
 
-
 export interface StoreOptions {
   /** The data directory; the store lives in DATA_DIR/store. */
   dataDir: string;
