@@ -108,9 +108,12 @@ test('retention by age: partitions older than --retention-age are deleted (their
   assert.equal(await srv.metric('ringlog_store_retention_deleted_bytes_total', { reason: 'age' }), oldBytes,
     'the deleted bytes are exactly those of the three old partitions');
   assert.equal(await srv.metric('ringlog_store_retention_deleted_bytes_total', { reason: 'size' }), 0);
-  // The trigger records may open the current hour's partition (just after the hour).
-  const kept = new Set([...freshParts, ...trigger.map(partOf)]);
-  assert.deepEqual([...partitionBytes(data).keys()].sort(), [...kept].sort(), 'the old partitions are gone, the recent ones are all there');
+  // The trigger records may open the current hour's partition (sent just after the
+  // hour), and may not have yet: retention runs after the first commit, which need not
+  // hold all of them (a CI run at 13:00 failed on that).
+  const now2 = [...partitionBytes(data).keys()].sort();
+  const kept = new Set([...freshParts, ...trigger.map(partOf).filter((p) => now2.includes(p))]);
+  assert.deepEqual(now2, [...kept].sort(), 'the old partitions are gone, the recent ones are all there');
   assert.equal(await srv.metric('ringlog_store_partitions'), kept.size, 'ringlog_store_partitions');
   for (const p of oldParts) assert.match(srv.stderr(), new RegExp(`retention: deleted a partition older than maxAge.*partition=${p}`), `deleting ${p} is logged`);
 
