@@ -126,12 +126,18 @@ test('ringlog query while the server writes: consistent snapshots that only grow
   const benchA = runBenchCli(['--target', target, '--connections', String(A_CONNS), '--messages', String(A_MESSAGES), '--rate', String(A_RATE),
     '--size', '160', '--seq-per-connection', '--json-summary'], 60_000);
   let writersDone = false;
+  /** Queries started while the writers were sending (the query loop below counts them). */
+  let startedDuringWrites = 0;
   const writers = (async () => {
     await sleep(1_500);
     const benchB = runBenchCli(['--target', target, '--connections', String(B_CONNS), '--messages', String(B_MESSAGES), '--format', 'json',
       '--size', '160', '--seq-per-connection', '--json-summary'], 60_000);
     const all = [...scrambled.values()];
     for (let i = 0; i < all.length; i += 1000) {
+      // The last group waits for three queries to have started while writing, so that
+      // the test does not depend on how fast queries run on a busy host.
+      const deadline = Date.now() + 60_000;
+      while (i + 1000 >= all.length && startedDuringWrites < 3 && Date.now() < deadline) await sleep(50);
       await sendRecords(srv, all.slice(i, i + 1000));
       await sleep(150);
     }
@@ -150,6 +156,7 @@ test('ringlog query while the server writes: consistent snapshots that only grow
   const times: number[] = [];
   for (;;) {
     const writing = !writersDone;
+    if (writing) startedDuringWrites++;
     const q = await queryStore(data);
     runs++;
     assert.equal(q.code, 0, `query ${runs} failed:\n${q.stderr.slice(-2000)}`);
