@@ -23,9 +23,9 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { startServer, sumMetric, type MetricSample, type RinglogServer } from './lib/server.js';
-import { commandLine, fmtInt, formatTable, sleep } from './lib/harness.js';
+import { commandLine, fmtInt, formatTable, sampleQuantile, sleep } from './lib/harness.js';
 import { httpJsonLine } from './lib/sample-lines.js';
-import { histogram, measureServerRun, outputRecords, quantile as histogramQuantile } from './lib/measure.js';
+import { histogram, measureServerRun, outputRecords, quantile } from './lib/measure.js';
 
 interface Args {
   records: number;
@@ -88,11 +88,6 @@ function post(agent: http.Agent, url: URL, payload: Buffer): Promise<number> {
   });
 }
 
-function quantile(xs: number[], q: number): number {
-  const v = [...xs].sort((x, y) => x - y);
-  return v[Math.min(v.length - 1, Math.floor(q * v.length))]!;
-}
-
 async function httpThroughput(srv: RinglogServer, a: Args, bodies: Buffer[]): Promise<number> {
   const url = new URL('/api/v1/ingest', srv.httpUrl);
   const agent = new http.Agent({ keepAlive: true, maxSockets: a.clients });
@@ -113,7 +108,7 @@ async function httpThroughput(srv: RinglogServer, a: Args, bodies: Buffer[]): Pr
 /** Where a request's time went on the server, between two scrapes: what the client's latencies cannot say. */
 function serverSide(m0: MetricSample[], m1: MetricSample[]): string[] {
   const ms = (x: number) => `${(x * 1000).toFixed(1)} ms`;
-  const q = (name: string, p: number, labels: Record<string, string> = {}) => histogramQuantile(histogram(m0, name, labels), histogram(m1, name, labels), p);
+  const q = (name: string, p: number, labels: Record<string, string> = {}) => quantile(histogram(m0, name, labels), histogram(m1, name, labels), p);
   const req = 'ringlog_ingest_request_duration_seconds';
   const wal = 'ringlog_store_wal_sync_seconds';
   const gc = (x: MetricSample[], what: 'count' | 'sum') => sumMetric(x, `ringlog_nodejs_gc_duration_seconds_${what}`);
@@ -196,7 +191,7 @@ async function main(): Promise<void> {
     const at = a.latencyRate > 0 ? `at ${fmtInt(latRate)} records/s (--latency-rate)` : `at half the HTTP rate (${fmtInt(latRate)} records/s)`;
     process.stdout.write(`2. Request latency ${at}, ${a.latencySeconds} s:\n${formatTable([
       ['requests', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'],
-      [String(lat.length), quantile(lat, 0.5).toFixed(1), quantile(lat, 0.9).toFixed(1), quantile(lat, 0.99).toFixed(1), Math.max(...lat).toFixed(1)],
+      [String(lat.length), sampleQuantile(lat, 0.5).toFixed(1), sampleQuantile(lat, 0.9).toFixed(1), sampleQuantile(lat, 0.99).toFixed(1), Math.max(...lat).toFixed(1)],
     ])}\n`);
     process.stdout.write(`Server side over the same ${a.latencySeconds} s (from /metrics; histogram quantiles are interpolated within buckets):\n${formatTable([
       ['request p50 / p99', 'WAL write+sync p50 / p99', 'GC pauses (count, total)', 'event-loop delay max'],

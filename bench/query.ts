@@ -29,7 +29,7 @@ import { Decompressor } from 'zstd-napi';
 import http from 'node:http';
 import net from 'node:net';
 import { startServer, sumMetric, type RinglogServer } from './lib/server.js';
-import { commandLine, fmtInt, formatTable, runLoadgen, sendBuffer, sleep } from './lib/harness.js';
+import { commandLine, fmtInt, formatTable, runLoadgen, sampleQuantile, sendBuffer, sleep } from './lib/harness.js';
 import { outputRecords } from './lib/measure.js';
 import { corpusBuffer } from './lib/corpus.js';
 import { StoreReader, newStats } from '../src/store/store-reader.js';
@@ -77,11 +77,6 @@ function parseArgs(argv: string[]): Args {
 }
 
 const SERVER_ARGS = ['--fsync', 'always', '--retention-age', '0'];
-
-function quantile(xs: number[], q: number): number {
-  const v = [...xs].sort((x, y) => x - y);
-  return v[Math.min(v.length - 1, Math.floor(q * v.length))]!;
-}
 
 async function waitStored(srv: RinglogServer, n: number): Promise<void> {
   while (outputRecords(await srv.metrics(), 'store') < n) await sleep(50);
@@ -249,11 +244,11 @@ async function needleAndIngest(a: Args): Promise<{ needle: string[][]; ingest: s
         scanMs.push(performance.now() - t0);
         if (meta.matched !== 1) res.push(`regex ${seqOf(k)}: ${meta.matched} matches`);
       }
-      const p50 = quantile(idx, 0.5);
+      const p50 = sampleQuantile(idx, 0.5);
       needle = [
         ['query', 'runs', 'p50 ms', 'p99 ms', 'max ms', 'vs indexed p50', 'note'],
-        [`needle bench@32473.seq:<seq> over ${fmtInt(a.records)} records`, String(idx.length), p50.toFixed(1), quantile(idx, 0.99).toFixed(1), Math.max(...idx).toFixed(1), '1.00', `${fmtInt(blocks)} blocks, at most ${read} read${res.length ? `; ${res.join('; ')}` : ''}`],
-        ['baseline: the same record by regex (the index cannot help)', String(scanMs.length), quantile(scanMs, 0.5).toFixed(1), '', Math.max(...scanMs).toFixed(1), (quantile(scanMs, 0.5) / p50).toFixed(1), 'every block read'],
+        [`needle bench@32473.seq:<seq> over ${fmtInt(a.records)} records`, String(idx.length), p50.toFixed(1), sampleQuantile(idx, 0.99).toFixed(1), Math.max(...idx).toFixed(1), '1.00', `${fmtInt(blocks)} blocks, at most ${read} read${res.length ? `; ${res.join('; ')}` : ''}`],
+        ['baseline: the same record by regex (the index cannot help)', String(scanMs.length), sampleQuantile(scanMs, 0.5).toFixed(1), '', Math.max(...scanMs).toFixed(1), (sampleQuantile(scanMs, 0.5) / p50).toFixed(1), 'every block read'],
       ];
     }
     let ingest: string[][] = [];
@@ -299,7 +294,7 @@ async function needleAndIngest(a: Args): Promise<{ needle: string[][]; ingest: s
       const durableMs = ((h1.sum - h0.sum) / Math.max(1, h1.n - h0.n)) * 1000;
       tail = [
         ['what', 'records', 'p50 ms', 'p99 ms', 'max ms', 'note'],
-        ['send → tail event (SSE) on a subscriber', `${d.length} of 200`, quantile(d, 0.5).toFixed(1), quantile(d, 0.99).toFixed(1), Math.max(...d).toFixed(1), 'tail.pollInterval 25 ms'],
+        ['send → tail event (SSE) on a subscriber', `${d.length} of 200`, sampleQuantile(d, 0.5).toFixed(1), sampleQuantile(d, 0.99).toFixed(1), Math.max(...d).toFixed(1), 'tail.pollInterval 25 ms'],
         ['baseline: receive → durable (store metrics, mean)', '', durableMs.toFixed(1), '', '', 'a record is tailed once durable'],
       ];
     }

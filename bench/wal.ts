@@ -24,7 +24,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { WalWriter } from '../src/store/wal-writer.js';
-import { commandLine, fmtInt, formatTable, sleep } from './lib/harness.js';
+import { commandLine, fmtInt, formatTable, sampleQuantile, sleep } from './lib/harness.js';
 
 type Mode = 'recycled' | 'fresh' | 'grown';
 
@@ -123,10 +123,6 @@ async function run(a: Args, mode: Mode): Promise<Run> {
   }
 }
 
-function q(xs: number[], p: number): number {
-  return xs[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
-}
-
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
   process.stdout.write(`$ ${commandLine()}\nnode ${process.version}, ${os.cpus().length} CPUs, directory ${os.tmpdir()}; ${fmtInt(a.rate)} entries/s of ${fmtInt(a.entryBytes)} B for ${a.seconds} s, files of ${fmtInt(a.fileTarget)} B, a commit ${a.commitDelay} ms after each rotation\n\n`);
@@ -142,7 +138,7 @@ async function main(): Promise<void> {
   for (const m of modes) {
     runs.get(m)!.forEach((x, i) => {
       const s = x.latMs.slice().sort((u, v) => u - v);
-      rows.push([m, String(i + 1), fmtInt(s.length), fmtInt(x.writes), ...[0.5, 0.9, 0.99, 0.999].map((p) => q(s, p).toFixed(2)), s[s.length - 1]!.toFixed(2),
+      rows.push([m, String(i + 1), fmtInt(s.length), fmtInt(x.writes), ...[0.5, 0.9, 0.99, 0.999].map((p) => sampleQuantile(s, p).toFixed(2)), s[s.length - 1]!.toFixed(2),
         `${x.opened.prepared}/${x.opened.recycled}/${x.opened.grown}`]);
     });
   }

@@ -226,6 +226,12 @@ export function commandLine(): string {
   return `node ${[rel, ...process.argv.slice(2)].join(' ')}`;
 }
 
+/** Quantile q of samples `xs` (nearest rank, on a sorted copy). */
+export function sampleQuantile(xs: readonly number[], q: number): number {
+  const v = [...xs].sort((x, y) => x - y);
+  return v[Math.min(v.length - 1, Math.floor(q * v.length))]!;
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
