@@ -5,10 +5,7 @@
  */
 import { nativeFunction } from './addon.js';
 
-type Fn = (path: string) => boolean | null;
-let fn: Fn | null | undefined;
-
 export function fileOpenElsewhere(path: string): boolean | null {
-  if (fn === undefined) fn = nativeFunction<Fn>('fileOpenElsewhere');
+  const fn = nativeFunction<(p: string) => boolean | null>('fileOpenElsewhere');
   return fn === null ? null : fn(path);
 }
