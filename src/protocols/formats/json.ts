@@ -274,9 +274,11 @@ function memberField(w: RecordWriter, buf: Buffer, k: number, gelf: boolean): vo
     if (gelf && name.length > 1 && name.charCodeAt(0) === UNDERSCORE) name = name.slice(1);
     key = w.keys.internString(name, -1);
   }
-  const vs = m.vs[k]!;
-  const ve = m.ve[k]!;
-  const t = m.vtype[k];
+  typedField(w, buf, key, m.vs[k]!, m.ve[k]!, m.vtype[k]!);
+}
+
+/** A value the scanner typed, buf[vs, ve) of type t, as field(s) under `key`: an object flattened, any other its text. */
+function typedField(w: RecordWriter, buf: Buffer, key: number, vs: number, ve: number, t: number): void {
   if (t === V_OBJ) flattenMembers(w, buf, skipWs(buf, vs + 1, ve), ve, key, 1);
   else w.field(key, vs, ve, t === V_STR_ESC ? ENC_JSON : ENC_UTF8);
 }
@@ -330,10 +332,7 @@ export function jsonItemFields(w: RecordWriter, i: number, items: Uint32Array, a
       memberRole[j] = role;
     }
     if (key < 0) m.add(role, ks, ke, kesc, vs, ve, vtype);
-    else if (vtype === V_STR) w.field(key, vs, ve, ENC_UTF8);
-    else if (vtype === V_STR_ESC) w.field(key, vs, ve, ENC_JSON);
-    else if (vtype === V_OBJ) flattenMembers(w, buf, skipWs(buf, vs + 1, ve), ve, key, 1);
-    else w.field(key, vs, ve, ENC_UTF8);
+    else typedField(w, buf, key, vs, ve, vtype);
   }
   memberKeysWhole = true;
   const gelf = forceGelf || (m.last[R_VERSION]! >= 0 && m.last[R_SHORT_MESSAGE]! >= 0);
