@@ -94,8 +94,8 @@ export class ParseStage {
     // String hints for what the JSON parser reads itself: frames the pass did not take (at
     // the first such frame), and objects to flatten in frames it took (3: before the loop).
     const flatten = jsonTaken !== null && jsonTaken.subarray(0, count).includes(3);
-    let hints = ((this.jsonish && jsonTaken === null) || flatten) && prepareHints(batch);
     let hintsTried = (this.jsonish && jsonTaken === null) || flatten;
+    let hints = hintsTried && prepareHints(batch);
     for (let i = 0; i < count; i++) {
       if (hints) hintFrame(i);
       let s = offsets[2 * i]!;
