@@ -3,6 +3,7 @@ import { constants as osConstants } from 'node:os';
 import { Command, Option } from 'commander';
 import { SERVE_OPTIONS, envName, loadConfig } from '../config/load.js';
 import { RinglogServer } from '../main.js';
+import { setHeapGrowth } from '../heap-growth.js';
 
 export function serveCommand(): Command {
   const cmd = new Command('serve')
@@ -17,6 +18,8 @@ export function serveCommand(): Command {
   cmd.addHelpText('after', '\nSizes take units (64KiB, 16MiB), durations too (250ms, 30s, 5m). Every option can also be set in the config file; see docs/configuration.md.');
   cmd.action(async (opts: Record<string, unknown>) => {
     const config = loadConfig({ flags: opts, configFile: opts.config as string | undefined });
+    // Before any worker starts: V8 flags are process-wide, and each heap reads this one when it recomputes its limits.
+    setHeapGrowth(config.runtime.heapGrowthPercent);
     const server = new RinglogServer(config);
     server.onFatal = (err) => {
       server.log.error('fatal error: exiting', { error: err.message });

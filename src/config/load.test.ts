@@ -19,6 +19,7 @@ test('defaults: TCP and UDP on 5140, HTTP on 5080, data in ./ringlog-data', () =
   assert.equal(c.limits.maxFrame, 65536);
   assert.equal(c.limits.onOversize, 'truncate');
   assert.equal(c.framing.mode, 'auto');
+  assert.equal(c.runtime.heapGrowthPercent, 300);
 });
 
 test('flags override env, env overrides the file, file overrides defaults', () => {
@@ -98,6 +99,8 @@ test('unknown keys in the file are refused by name', () => {
   const file = join(dir, 'c.json');
   writeFileSync(file, JSON.stringify({ limits: { maxFrane: 10 } }));
   rejects({ configFile: file, env: {} }, 'maxFrane', `file ${file}`);
+  writeFileSync(file, JSON.stringify({ runtime: { heapGrowthPercent: -5 } }));
+  rejects({ configFile: file, env: {} }, 'runtime.heapGrowthPercent');
   writeFileSync(file, '{ not json');
   rejects({ configFile: file, env: {} }, 'not valid JSON');
   rejects({ configFile: join(dir, 'missing.yaml'), env: {} }, 'cannot read config file');

@@ -328,6 +328,17 @@ export const configSchema = z
       })
       .strict()
       .default({ fsyncInterval: 200 }),
+    runtime: z
+      .object({
+        /**
+         * V8's heap growing factor for `ringlog serve`, as a percentage over the live
+         * old generation: the next full GC starts once the heap has grown by this much.
+         * 0 leaves V8's own adaptive factor (docs/operations.md, "Garbage collection").
+         */
+        heapGrowthPercent: z.number().int().min(0).max(1000).default(300),
+      })
+      .strict()
+      .default({ heapGrowthPercent: 300 }),
     log: z
       .object({
         level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
