@@ -251,7 +251,7 @@ export const configSchema = z
         /**
          * Seal blocks (encode, compress, index) in a thread of their own, in parallel with the
          * store worker's building of blocks (docs/architecture.md). `auto`: when the machine has
-         * more than two cores.
+         * two cores or more.
          */
         sealThread: z.union([z.boolean(), z.literal('auto')]).default('auto'),
         /**

@@ -49,7 +49,7 @@ export interface StoreOptions {
   maxPending: number;
   /** Prepare each next WAL file ahead, zero-filled (wal-writer.ts); default true. */
   walPrepare?: boolean;
-  /** Seal blocks in a thread of their own (seal-thread.ts); `auto` (the default): when the machine has more than two cores. */
+  /** Seal blocks in a thread of their own (seal-thread.ts); `auto` (the default): when the machine has two cores or more. */
   sealThread?: boolean | 'auto';
   /** Parse WAL entries in a thread of their own (parse-thread.ts); `auto` (the default): when the machine has more than two cores. */
   parseThread?: boolean | 'auto';
@@ -75,9 +75,12 @@ export function storeRoot(dataDir: string): string {
   return join(dataDir, STORE_DIR);
 }
 
-/** store.sealThread / store.parseThread: `auto` (the default) means more than two cores (docs/configuration.md). */
-function helperThread(setting: boolean | 'auto' | undefined): boolean {
-  return (setting ?? 'auto') === 'auto' ? availableParallelism() > 2 : setting === true;
+/**
+ * store.sealThread / store.parseThread: `auto` (the default) means at least `cores`
+ * cores: 2 for the seal thread, 3 for the parse thread (docs/configuration.md).
+ */
+function helperThread(setting: boolean | 'auto' | undefined, cores: number): boolean {
+  return (setting ?? 'auto') === 'auto' ? availableParallelism() >= cores : setting === true;
 }
 
 export class Store implements Output {
@@ -194,8 +197,8 @@ export class Store implements Output {
       commitIntervalMs: this.opts.commitIntervalMs,
       retention: this.opts.retention,
       countParse: this.opts.countParse ?? true,
-      sealThread: helperThread(this.opts.sealThread),
-      parseThread: helperThread(this.opts.parseThread),
+      sealThread: helperThread(this.opts.sealThread, 2),
+      parseThread: helperThread(this.opts.parseThread, 3),
       testFaults: this.opts.testFaults ?? {},
     };
     const worker = new Worker(new URL('./store-worker.js', import.meta.url), { workerData: init, name: 'ringlog-store' });
