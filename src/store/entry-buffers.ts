@@ -50,7 +50,7 @@ export class EntryBuffers {
   take(bound: number): Buffer {
     this.trim();
     const c = entryClass(bound);
-    for (const k of [c, c + 1]) {
+    for (let k = c; k <= c + 1; k++) {
       const cls = this.classes.get(k);
       const ab = cls?.free.pop();
       if (ab === undefined) continue;

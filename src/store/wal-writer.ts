@@ -35,8 +35,9 @@
  * prepared name and zeroed in place rather than deleted. Deleting a 64 MiB file and
  * zero-filling a new one allocate and free blocks (journal commits, and discards on a
  * file system mounted with `discard`), and WAL writes in flight meanwhile took 10–30 ms
- * instead of ~1; overwriting blocks a file already has costs neither. A fresh next file is only started once the open file is
- * a quarter full, so that the commit after a rotation can hand its file over first.
+ * instead of ~1; overwriting blocks a file already has costs neither. A fresh next file
+ * is only started once the open file is a quarter full, so that the commit after a
+ * rotation can hand its file over first.
  * A reader that opens the file between that check and the rename gets RECYCLE_GRACE_MS
  * before its bytes change, and stops at it if it is slower (wal-follower.ts).
  */
