@@ -1,7 +1,7 @@
 /**
  * The store worker's CPU per record, in-process on one core (docs/benchmarks.md,
  * "Store worker"): node dist/bench/store-worker.js [--records N] [--reps R] [--corpus bench|varied|json|both|all] [--level L] [--no-reuse] [--copy js]
- *                                                  [--rfc5424 native|js|both]
+ *                                                  [--rfc5424 native|js|both] [--columns native|js|both]
  *
  * Input: WAL entries as the event loop writes them — 128-byte RFC 5424 lines, read in
  * 64 KiB chunks per connection from 8 connections in turn, framed by the LF framer into
@@ -53,7 +53,23 @@ const CORPUS = opt('--corpus', 'both');
  * frame in JavaScript; `both`: each rep runs both, alternating, and both are reported.
  */
 const RFC5424 = opt('--rfc5424', 'native');
-const VARIANTS: ('native' | 'js')[] = RFC5424 === 'both' ? ['native', 'js'] : RFC5424 === 'js' ? ['js'] : ['native'];
+/**
+ * `--columns js`: seal with the JavaScript loops for the row-wise columns, not
+ * block_columns.cc (block-columns.ts); `both`: each rep runs both, alternating.
+ */
+const COLUMNS = opt('--columns', 'native');
+type Way = 'native' | 'js';
+const ways = (o: string): Way[] => (o === 'both' ? ['native', 'js'] : o === 'js' ? ['js'] : ['native']);
+interface Variant {
+  label: string;
+  rfc5424: Way;
+  columns: Way;
+}
+const VARIANTS: Variant[] = ways(RFC5424).flatMap((rfc5424) => ways(COLUMNS).map((columns) => ({
+  label: (RFC5424 === 'both' ? `rfc5424 ${rfc5424.padEnd(6)} ` : '') + (COLUMNS === 'both' ? `columns ${columns.padEnd(6)} ` : ''),
+  rfc5424,
+  columns,
+})));
 const BLOCK_TARGET = 8 * 1024 * 1024;
 const CONNS = 8;
 const CHUNK = 64 * 1024;
@@ -140,7 +156,7 @@ interface Times {
 const now = () => Number(process.hrtime.bigint());
 
 /** The worker's loop over the entries (store-worker.ts addRecords), each phase timed. */
-function run(list: { lsn: number; buf: ArrayBuffer; length: number }[], decodeOnly: boolean): Times {
+function run(list: { lsn: number; buf: ArrayBuffer; length: number }[], decodeOnly: boolean, columns: Way = 'native'): Times {
   const cpu0 = process.cpuUsage();
   const t: Times = { crc: 0, cpu: 0, decode: 0, parse: 0, append: 0, seal: 0, blocks: 0, rawBytes: 0, compBytes: 0, bloomBytes: 0 };
   // As the worker: column memory reused from batch to batch (--no-reuse: each batch its own, as on the event loop).
@@ -177,7 +193,7 @@ function run(list: { lsn: number; buf: ArrayBuffer; length: number }[], decodeOn
         if (k !== key) {
           key = k;
           builder = builders.get(k) ?? null;
-          if (builder === null) builders.set(k, (builder = new BlockBuilder({ copy: COPY })));
+          if (builder === null) builders.set(k, (builder = new BlockBuilder({ copy: COPY, columns })));
         }
         builder!.append(b, i, e.lsn);
         if (builder!.bytes >= BLOCK_TARGET || builder!.full) {
@@ -213,24 +229,24 @@ for (const corpus of corpora) {
     const base = run(list, true).decode;
     if (rep >= 0) bestBase = Math.min(bestBase, base);
     for (const v of VARIANTS) {
-      setNative5424(v === 'native');
-      const t = run(list, false);
+      setNative5424(v.rfc5424 === 'native');
+      const t = run(list, false, v.columns);
       if (rep < 0) continue;
-      const b = best.get(v);
-      if (b === undefined || sum(t) < sum(b)) best.set(v, t);
+      const b = best.get(v.label);
+      if (b === undefined || sum(t) < sum(b)) best.set(v.label, t);
     }
   }
   setNative5424(true);
   const per = (x: number) => x / records;
-  const first = best.get(VARIANTS[0]!)!;
+  const first = best.get(VARIANTS[0]!.label)!;
   process.stdout.write(
     `${corpus}: ${records.toLocaleString('en-US')} records in ${list.length} entries, ${first.blocks} blocks, ` +
     `payload ${(first.rawBytes / records).toFixed(1)} B/rec → zstd ${(first.compBytes / records).toFixed(1)} B/rec, bloom ${(first.bloomBytes / records).toFixed(1)} B/rec\n`);
   for (const v of VARIANTS) {
-    const b = best.get(v)!;
+    const b = best.get(v.label)!;
     const total = sum(b);
     process.stdout.write(
-      `  ${VARIANTS.length > 1 ? `rfc5424 ${v.padEnd(6)} ` : ''}ns/record: decode ${fmt(per(b.decode))}  parse ${fmt(per(b.parse))}  append ${fmt(per(b.append))}  seal ${fmt(per(b.seal))}  total ${fmt(per(total))}` +
+      `  ${v.label}ns/record: decode ${fmt(per(b.decode))}  parse ${fmt(per(b.parse))}  append ${fmt(per(b.append))}  seal ${fmt(per(b.seal))}  total ${fmt(per(total))}` +
       `   (baseline, decode only: ${fmt(per(bestBase))}; total vs baseline ${(total / bestBase).toFixed(1)}×)\n` +
       `  process CPU (all threads: GC, compiler) ns/record: ${fmt(per(b.cpu))}   output crc32c ${(b.crc >>> 0).toString(16)}\n`);
   }

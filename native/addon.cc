@@ -1,7 +1,8 @@
 // The ringlog_native addon: the recvmmsg datagram receiver (Linux only) and the block
 // index (tokens, hashes and bloom filter of a store block in one call), and the string
 // finder for batches of JSON lines, gather (many byte ranges copied in one call), the
-// RFC 5424 batch parser, and whether a file is open elsewhere (WAL recycling).
+// RFC 5424 batch parser, whether a file is open elsewhere (WAL recycling), and the
+// row-wise columns of a store block.
 #include <napi.h>
 
 #ifdef __linux__
@@ -12,6 +13,7 @@ Napi::Object InitJsonStrings(Napi::Env env, Napi::Object exports);
 Napi::Object InitGather(Napi::Env env, Napi::Object exports);
 Napi::Object InitSyslog5424(Napi::Env env, Napi::Object exports);
 Napi::Object InitFileOpen(Napi::Env env, Napi::Object exports);
+Napi::Object InitBlockColumns(Napi::Env env, Napi::Object exports);
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #ifdef __linux__
@@ -21,6 +23,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitGather(env, exports);
   InitSyslog5424(env, exports);
   InitFileOpen(env, exports);
+  InitBlockColumns(env, exports);
   return InitBlockIndex(env, exports);
 }
 

@@ -19,7 +19,13 @@
 #include <cstring>
 #include <vector>
 
+#include "napi_arrays.h"
+
 namespace {
+
+using ringlog::GetBytes;
+using ringlog::GetU32;
+using ringlog::Span;
 
 constexpr uint32_t kFnvOffset = 0x811c9dc5u;
 constexpr uint32_t kFnvPrime = 0x01000193u;
@@ -200,48 +206,21 @@ inline uint32_t Mix2(uint32_t h) {
   return h ^ (h >> 15);
 }
 
-struct Bytes {
-  const uint8_t* data = nullptr;
-  size_t length = 0;
-};
-
-bool GetBytes(const Napi::Value& v, Bytes* out) {
-  if (v.IsBuffer()) {
-    auto b = v.As<Napi::Buffer<uint8_t>>();
-    out->data = b.Data();
-    out->length = b.Length();
-    return true;
-  }
-  if (v.IsTypedArray()) {
-    auto t = v.As<Napi::TypedArray>();
-    auto ab = t.ArrayBuffer();
-    out->data = static_cast<const uint8_t*>(ab.Data()) + t.ByteOffset();
-    out->length = t.ByteLength();
-    return true;
-  }
-  return false;
-}
-
-bool GetU32(const Napi::Value& v, const uint32_t** data, size_t* length) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array) return false;
-  auto a = v.As<Napi::Uint32Array>();
-  *data = a.Data();
-  *length = a.ElementLength();
-  return true;
-}
-
 Napi::Value IndexBlock(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Bytes msgs, values;
-  const uint32_t *msgAt, *msgLen, *fAt, *fLen, *fCol, *prefixes, *extra;
-  size_t msgAtN, msgLenN, fAtN, fLenN, fColN, prefixesN, extraN;
-  if (info.Length() < 13 || !GetBytes(info[0], &msgs) || !GetU32(info[1], &msgAt, &msgAtN) || !GetU32(info[2], &msgLen, &msgLenN) ||
-      !info[3].IsNumber() || !GetBytes(info[4], &values) || !GetU32(info[5], &fAt, &fAtN) || !GetU32(info[6], &fLen, &fLenN) ||
-      !GetU32(info[7], &fCol, &fColN) || !info[8].IsNumber() || !GetU32(info[9], &prefixes, &prefixesN) ||
-      !GetU32(info[10], &extra, &extraN) || !info[11].IsNumber() || !info[12].IsNumber()) {
+  Span<uint8_t> msgs, values;
+  Span<uint32_t> msgAtA, msgLenA, fAtA, fLenA, fColA, prefixesA, extraA;
+  if (info.Length() < 13 || !GetBytes(info[0], &msgs) || !GetU32(info[1], &msgAtA) || !GetU32(info[2], &msgLenA) ||
+      !info[3].IsNumber() || !GetBytes(info[4], &values) || !GetU32(info[5], &fAtA) || !GetU32(info[6], &fLenA) ||
+      !GetU32(info[7], &fColA) || !info[8].IsNumber() || !GetU32(info[9], &prefixesA) ||
+      !GetU32(info[10], &extraA) || !info[11].IsNumber() || !info[12].IsNumber()) {
     Napi::TypeError::New(env, "indexBlock(msgs, msgAt, msgLen, n, values, fAt, fLen, fCol, nf, prefixes, extra, bitsPerKey, maxBlocks)").ThrowAsJavaScriptException();
     return env.Null();
   }
+  const uint32_t *msgAt = msgAtA.data, *msgLen = msgLenA.data, *fAt = fAtA.data, *fLen = fLenA.data, *fCol = fColA.data;
+  const uint32_t *prefixes = prefixesA.data, *extra = extraA.data;
+  const size_t msgAtN = msgAtA.length, msgLenN = msgLenA.length, fAtN = fAtA.length, fLenN = fLenA.length, fColN = fColA.length;
+  const size_t prefixesN = prefixesA.length, extraN = extraA.length;
   const size_t n = info[3].As<Napi::Number>().Uint32Value();
   const size_t nf = info[8].As<Napi::Number>().Uint32Value();
   const double bitsPerKey = info[11].As<Napi::Number>().DoubleValue();

@@ -16,10 +16,13 @@
 #include <cstdint>
 #include <cstring>
 
+#include "napi_arrays.h"
+
 namespace {
 
 bool IsUint32Array(const Napi::Value& v) {
-  return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_uint32_array;
+  ringlog::Span<uint32_t> a;
+  return ringlog::GetU32(v, &a);
 }
 
 Napi::Value Gather(const Napi::CallbackInfo& info) {

@@ -43,6 +43,7 @@ import { ByteDictionary } from './byte-dictionary.js';
 import { Arena } from './arena.js';
 import { BITS_PER_KEY, BLOCK_BITS, BloomFilter, K, MAX_BITS } from './bloom-filter.js';
 import { nativeIndexBlock, type IndexBlockFn } from './native-index.js';
+import { nativeBlockColumns, type BlockColumnsFns } from './block-columns.js';
 import { BLOCK_HEADER_SIZE, marshalBlockHeader, type BlockHeader } from './block-header.js';
 import { CODEC_ZSTD, FORMAT_VERSION } from './consts.js';
 import { HashSet32, addTokens, addValueTokens, hashPairFrom, pairPrefix } from './tokenizer.js';
@@ -78,6 +79,8 @@ export class BlockBuilder {
    * columns' name=value pairs are still hashed here (into `tokens`), once per value.
    */
   private readonly nativeIndex: IndexBlockFn | null;
+  /** What seal() encodes with (the index above among them). */
+  private readonly tools: SealTools;
   /**
    * Native gather (gather.ts), or null. With it, the batch's own bytes (the texts that
    * need no decoding) are not copied at append: their places in the arenas are reserved
@@ -148,10 +151,12 @@ export class BlockBuilder {
 
   /**
    * `index: 'js'` builds the bloom filter in JavaScript even where the native addon is
-   * there; `copy: 'js'` copies texts one by one at append (tests compare both).
+   * there; `copy: 'js'` copies texts one by one at append; `columns: 'js'` encodes the
+   * row-wise columns in JavaScript (tests compare both ways).
    */
-  constructor(opts: { index?: 'native' | 'js'; copy?: 'native' | 'js' } = {}) {
-    this.nativeIndex = opts.index === 'js' ? null : nativeIndexBlock();
+  constructor(opts: { index?: 'native' | 'js'; copy?: 'native' | 'js'; columns?: 'native' | 'js' } = {}) {
+    this.tools = sealTools({ index: opts.index === 'js', gather: opts.copy === 'js', columns: opts.columns === 'js' });
+    this.nativeIndex = this.tools.index;
     this.gather = opts.copy === 'js' ? null : nativeGather();
   }
 
@@ -345,7 +350,7 @@ export class BlockBuilder {
 
   /** Encodes, compresses and resets: the builder is empty afterwards. */
   seal(compressor: Compressor, epoch: number, out: ByteWriter): SealedBlock {
-    const block = encodeBlock(this.contents(), compressor, epoch, out, this.nativeIndex, this.gather ?? gatherJs);
+    const block = encodeBlock(this.contents(), compressor, epoch, out, this.tools);
     this.reset();
     return block;
   }
@@ -563,10 +568,35 @@ export interface BlockContents {
 }
 
 /** Row order for the payload: by app, then host, then arrival (two stable counting sorts). */
-function order(c: BlockContents): Uint32Array {
+function order(c: BlockContents, columns: BlockColumnsFns | null): Uint32Array {
   const n = c.n;
+  if (columns !== null) {
+    const perm = new Uint32Array(n);
+    columns.orderRows(c.slotIds[HOST]!, c.slotDicts[HOST]!.size + 1, c.slotIds[APP]!, c.slotDicts[APP]!.size + 1, n, perm);
+    return perm;
+  }
   const byHost = countingSort(identity(n), c.slotIds[HOST]!, c.slotDicts[HOST]!.size + 1);
   return countingSort(byHost, c.slotIds[APP]!, c.slotDicts[APP]!.size + 1);
+}
+
+/**
+ * What encodeBlock() works with besides the contents: the native block index (null: the
+ * JavaScript tokenizer, the same bits), the copy of text ranges, and the native
+ * row-wise column loops (null: the JavaScript ones, the same bytes).
+ */
+export interface SealTools {
+  index: IndexBlockFn | null;
+  gather: GatherFn;
+  columns: BlockColumnsFns | null;
+}
+
+/** The native tools where the addon has them, except those `js` names. */
+export function sealTools(js: { index?: boolean; gather?: boolean; columns?: boolean } = {}): SealTools {
+  return {
+    index: js.index === true ? null : nativeIndexBlock(),
+    gather: (js.gather === true ? null : nativeGather()) ?? gatherJs,
+    columns: js.columns === true ? null : nativeBlockColumns(),
+  };
 }
 
 /**
@@ -574,9 +604,10 @@ function order(c: BlockContents): Uint32Array {
  * BlockBuilder.seal() makes of its contents, here or in a seal thread (seal-thread.ts).
  * `index`: the native block index, or null for the JavaScript one (same bits).
  */
-export function encodeBlock(c: BlockContents, compressor: Compressor, epoch: number, out: ByteWriter, index: IndexBlockFn | null, gather: GatherFn): SealedBlock {
+export function encodeBlock(c: BlockContents, compressor: Compressor, epoch: number, out: ByteWriter, tools: SealTools): SealedBlock {
   const n = c.n;
-  const perm = order(c);
+  const { index, gather, columns } = tools;
+  const perm = order(c, columns);
   out.reset();
   out.uvarint(n);
   // Timestamps: deltas along the row order, in the coarsest unit every timestamp of the
@@ -587,6 +618,54 @@ export function encodeBlock(c: BlockContents, compressor: Compressor, epoch: num
     if (ns % unit !== 0) unit = ns % 1000 === 0 ? 1000 : 1;
   }
   out.uvarint(unit === 1_000_000 ? 6 : unit === 1000 ? 3 : 0);
+  let rowsDone = false;
+  if (columns !== null) {
+    out.ensure(23 * n);
+    const p = columns.encodeRows(out.buf, out.pos, perm, n, c.tsMs, c.tsNs, c.rcMs, c.rcNs, c.fac, c.sev, c.minMs, c.minNs, unit);
+    if (p >= 0) {
+      out.pos = p;
+      rowsDone = true;
+    }
+  }
+  if (!rowsDone) encodeRowsJs(c, out, perm, unit);
+  for (let slot = 0; slot < 4; slot++) {
+    const d = c.slotDicts[slot]!;
+    out.uvarint(d.size);
+    for (let id = 0; id < d.size; id++) out.lenBytes(d.buf, d.starts[id]!, d.starts[id]! + d.lens[id]!);
+    putIds(out, c.slotIds[slot]!, perm, n, columns);
+  }
+  out.uvarint(c.sources.length / 3);
+  for (const s of c.sources) out.string(s);
+  putIds(out, c.src, perm, n, columns);
+  let msgBytes = 0;
+  if (columns !== null) {
+    for (let i = 0; i < n; i++) msgBytes += c.msgLen[i]!;
+    putIds(out, c.msgLen, perm, n, columns);
+  } else {
+    msgBytes = putUvarints(out, c.msgLen, perm, n);
+  }
+  out.ensure(msgBytes);
+  out.pos += gather(out.buf, out.pos, c.msgs, c.msgAt, c.msgLen, perm, 0, n);
+  if (columns !== null) writeFieldsNative(c, out, perm, columns);
+  else writeFields(c, out, perm, gather);
+  const raw = out.view();
+  const comp = compressor.compress(raw);
+  const header: BlockHeader = {
+    version: FORMAT_VERSION, codec: CODEC_ZSTD, epoch, count: n,
+    minMs: c.minMs, minNs: c.minNs, maxMs: c.maxMs, maxNs: c.maxNs,
+    rawLen: raw.length, compLen: comp.length, facMask: c.facMask, sevMask: c.sevMask,
+    maxLsn: c.maxLsn, payloadCrc: crc32c(comp),
+  };
+  const bytes = Buffer.allocUnsafe(BLOCK_HEADER_SIZE + comp.length);
+  marshalBlockHeader(header, bytes, 0);
+  comp.copy(bytes, BLOCK_HEADER_SIZE);
+  const bloom = index === null ? BloomFilter.build(c.tokens) : nativeBloom(c, index);
+  return { header, bytes, bloom };
+}
+
+/** Time deltas, receive times, facility and severity of the rows in `perm` order (the definition of encodeRows in block_columns.cc). */
+function encodeRowsJs(c: BlockContents, out: ByteWriter, perm: Uint32Array, unit: number): void {
+  const n = c.n;
   let prevMs = c.minMs;
   let prevNs = c.minNs;
   out.ensure(10 * n);
@@ -617,33 +696,16 @@ export function encodeBlock(c: BlockContents, compressor: Compressor, epoch: num
   out.pos += n;
   for (let j = 0; j < n; j++) out.buf[out.pos + j] = c.sev[perm[j]!]!;
   out.pos += n;
-  for (let slot = 0; slot < 4; slot++) {
-    const d = c.slotDicts[slot]!;
-    out.uvarint(d.size);
-    for (let id = 0; id < d.size; id++) out.lenBytes(d.buf, d.starts[id]!, d.starts[id]! + d.lens[id]!);
-    const ids = c.slotIds[slot]!;
-    putUvarints(out, ids, perm, n);
+}
+
+/** uvarints of vals[perm[j]], j < n: natively when `columns` is there. */
+function putIds(out: ByteWriter, vals: Uint32Array, perm: Uint32Array, n: number, columns: BlockColumnsFns | null): void {
+  if (columns === null) {
+    putUvarints(out, vals, perm, n);
+    return;
   }
-  out.uvarint(c.sources.length / 3);
-  for (const s of c.sources) out.string(s);
-  putUvarints(out, c.src, perm, n);
-  const msgBytes = putUvarints(out, c.msgLen, perm, n);
-  out.ensure(msgBytes);
-  out.pos += gather(out.buf, out.pos, c.msgs, c.msgAt, c.msgLen, perm, 0, n);
-  writeFields(c, out, perm, gather);
-  const raw = out.view();
-  const comp = compressor.compress(raw);
-  const header: BlockHeader = {
-    version: FORMAT_VERSION, codec: CODEC_ZSTD, epoch, count: n,
-    minMs: c.minMs, minNs: c.minNs, maxMs: c.maxMs, maxNs: c.maxNs,
-    rawLen: raw.length, compLen: comp.length, facMask: c.facMask, sevMask: c.sevMask,
-    maxLsn: c.maxLsn, payloadCrc: crc32c(comp),
-  };
-  const bytes = Buffer.allocUnsafe(BLOCK_HEADER_SIZE + comp.length);
-  marshalBlockHeader(header, bytes, 0);
-  comp.copy(bytes, BLOCK_HEADER_SIZE);
-  const bloom = index === null ? BloomFilter.build(c.tokens) : nativeBloom(c, index);
-  return { header, bytes, bloom };
+  out.ensure(5 * n);
+  out.pos = columns.putUvarints(out.buf, out.pos, vals, perm, 0, n);
 }
 
 /** The bloom filter of the block's tokens, in one native call (the same bits as BloomFilter.build over the JavaScript tokenizer's hashes). */
@@ -693,6 +755,25 @@ function writeFields(c: BlockContents, out: ByteWriter, perm: Uint32Array, gathe
     out.ensure(bytes);
     out.pos += gather(out.buf, out.pos, c.values, c.fAt, c.fLen, entry, from, to);
   }
+}
+
+/** writeFields() in native loops (block_columns.cc encodeFields): the same bytes. */
+function writeFieldsNative(c: BlockContents, out: ByteWriter, perm: Uint32Array, columns: BlockColumnsFns): void {
+  const cols = c.columns;
+  out.uvarint(cols.length);
+  if (cols.length === 0) return;
+  const names = new ByteWriter(256);
+  const nameEnds = new Uint32Array(cols.length);
+  const counts = new Uint32Array(cols.length);
+  for (let k = 0; k < cols.length; k++) {
+    names.string(cols[k]!.name);
+    nameEnds[k] = names.pos;
+    counts[k] = cols[k]!.count;
+  }
+  let bytes = 0;
+  for (let x = 0; x < c.nf; x++) bytes += c.fLen[x]!;
+  out.ensure(names.pos + 5 * cols.length + 10 * c.nf + bytes);
+  out.pos = columns.encodeFields(out.buf, out.pos, perm, c.n, c.fStart, c.fCol, c.fAt, c.fLen, c.values, names.view(), nameEnds, counts);
 }
 
 /** Copies of a batch's texts into an arena, deferred until flush (see BlockBuilder.gather). */

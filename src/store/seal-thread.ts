@@ -13,11 +13,9 @@
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { Compressor } from 'zstd-napi';
-import { encodeBlock, type BlockContents, type SealedBlock } from './block-builder.js';
+import { encodeBlock, sealTools, type BlockContents, type SealedBlock } from './block-builder.js';
 import { BloomFilter } from './bloom-filter.js';
 import { ByteWriter } from './byte-buffer.js';
-import { nativeIndexBlock } from './native-index.js';
-import { gatherJs, nativeGather } from './gather.js';
 import type { BlockHeader } from './block-header.js';
 import { lowerThreadPriority, nameThread } from '../thread-priority.js';
 
@@ -92,15 +90,14 @@ function serve(): void {
   const compressor = new Compressor();
   compressor.setParameters({ compressionLevel: init.compressionLevel });
   const out = new ByteWriter(1 << 20);
-  const index = nativeIndexBlock();
-  const gather = nativeGather() ?? gatherJs;
+  const tools = sealTools();
   let requests = 0;
   parentPort!.on('message', (req: SealRequest) => {
     if (++requests > init.exitAfter) throw new Error('test fault: the seal thread crashes');
     let reply: SealReply;
     const transfer: ArrayBuffer[] = [];
     try {
-      const b = encodeBlock(req.contents, compressor, req.epoch, out, index, gather);
+      const b = encodeBlock(req.contents, compressor, req.epoch, out, tools);
       // The block's bytes and bloom bits in buffers of their own, to transfer.
       const bytes = new Uint8Array(b.bytes);
       const bits = new Uint8Array(b.bloom.bits);
