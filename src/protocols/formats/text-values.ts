@@ -29,6 +29,9 @@ export function parseTimeText(buf: Uint8Array, s: number, e: number): boolean {
   return parseEpoch(buf, s, e);
 }
 
+/** ns of one unit of the k-th fraction digit (0.1 s, 0.01 s …). */
+const FRACTION_SCALE = Float64Array.of(1e8, 1e7, 1e6, 1e5, 1e4, 1e3, 100, 10, 1);
+
 function parseIsoTime(buf: Uint8Array, s: number, e: number): boolean {
   const yHi = d2(buf, s);
   const yLo = d2(buf, s + 2);
@@ -48,11 +51,9 @@ function parseIsoTime(buf: Uint8Array, s: number, e: number): boolean {
   if (p < e && (buf[p] === 0x2e || buf[p] === 0x2c)) {
     p++;
     const f = p;
-    let scale = 100_000_000;
     // Digits past the 9th (below a ns) are read and dropped.
     while (p < e && buf[p]! >= 0x30 && buf[p]! <= 0x39) {
-      frac += (buf[p]! - 0x30) * scale;
-      scale = Math.floor(scale / 10);
+      if (p - f < 9) frac += (buf[p]! - 0x30) * FRACTION_SCALE[p - f]!;
       p++;
     }
     if (p === f) return false;
@@ -170,6 +171,25 @@ LEVEL_ENTRIES.forEach(([name, sev], k) => {
   NAME_LEN[k] = name.length;
   NAME_SEV[k] = sev;
 });
+// The names by (length, lower-cased first byte), so that a value is compared with one or
+// two of them rather than every name of its length: bucket b holds names
+// LEVEL_BUCKET[LEVEL_BUCKET_START[b] .. LEVEL_BUCKET_START[b + 1]).
+const LEVEL_BUCKETS = 64;
+function levelBucket(len: number, c0: number): number {
+  return (len * 7 + (c0 | 0x20)) & (LEVEL_BUCKETS - 1);
+}
+const LEVEL_BUCKET_START = new Uint8Array(LEVEL_BUCKETS + 1);
+const LEVEL_BUCKET = new Uint8Array(LEVEL_ENTRIES.length);
+{
+  const lists: number[][] = Array.from({ length: LEVEL_BUCKETS }, () => []);
+  LEVEL_ENTRIES.forEach(([name], k) => lists[levelBucket(name.length, name.charCodeAt(0))]!.push(k));
+  let at = 0;
+  for (let b = 0; b < LEVEL_BUCKETS; b++) {
+    LEVEL_BUCKET_START[b] = at;
+    for (const k of lists[b]!) LEVEL_BUCKET[at++] = k;
+  }
+  LEVEL_BUCKET_START[LEVEL_BUCKETS] = at;
+}
 
 /**
  * Severity (0–7) of a level value at buf[s, e): a name from LEVEL_NAMES in any case,
@@ -181,7 +201,9 @@ export function parseLevelText(buf: Buffer, s: number, e: number, syslogOnly: bo
   if (len <= 0 || len > NAME_SLOT) return -1;
   const c0 = buf[s]!;
   if ((c0 >= 0x30 && c0 <= 0x39) || c0 === 0x2d) return levelNumber(buf, s, e, syslogOnly);
-  for (let k = 0; k < NAME_LEN.length; k++) {
+  const b = levelBucket(len, c0);
+  for (let x = LEVEL_BUCKET_START[b]!; x < LEVEL_BUCKET_START[b + 1]!; x++) {
+    const k = LEVEL_BUCKET[x]!;
     if (NAME_LEN[k] !== len) continue;
     const o = k * NAME_SLOT;
     let j = 0;
