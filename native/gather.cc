@@ -20,10 +20,7 @@
 
 namespace {
 
-bool IsUint32Array(const Napi::Value& v) {
-  ringlog::Span<uint32_t> a;
-  return ringlog::GetU32(v, &a);
-}
+bool IsUint32Array(const Napi::Value& v) { return ringlog::IsTyped(v, napi_uint32_array); }
 
 Napi::Value Gather(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();

@@ -23,11 +23,15 @@
 #include <cstdint>
 #include <cstring>
 
+#include "napi_arrays.h"
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 
 namespace {
+
+using ringlog::IsTyped;
 
 constexpr uint32_t kEscBit = 0x80000000u;
 
@@ -194,11 +198,8 @@ void ScanFrameSlow(const uint8_t* base, const uint8_t* p, const uint8_t* e, uint
 
 Napi::Value JsonStrings(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto isArray = [&](size_t k, napi_typedarray_type t) {
-    return info[k].IsTypedArray() && info[k].As<Napi::TypedArray>().TypedArrayType() == t;
-  };
-  if (info.Length() < 5 || !isArray(0, napi_uint8_array) || !isArray(1, napi_uint32_array) || !info[2].IsNumber() ||
-      !isArray(3, napi_uint32_array) || !isArray(4, napi_uint32_array)) {
+  if (info.Length() < 5 || !IsTyped(info[0], napi_uint8_array) || !IsTyped(info[1], napi_uint32_array) || !info[2].IsNumber() ||
+      !IsTyped(info[3], napi_uint32_array) || !IsTyped(info[4], napi_uint32_array)) {
     Napi::TypeError::New(env, "jsonStrings(buf: Uint8Array, offsets: Uint32Array, count, out: Uint32Array, frameAt: Uint32Array)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
@@ -474,11 +475,8 @@ int JsonFrame(const uint8_t* base, size_t start, size_t end0, bool autoMode, Mem
 
 Napi::Value ScanJsonLines(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto isArray = [&](size_t k, napi_typedarray_type t) {
-    return info[k].IsTypedArray() && info[k].As<Napi::TypedArray>().TypedArrayType() == t;
-  };
-  if (info.Length() < 7 || !isArray(0, napi_uint8_array) || !isArray(1, napi_uint32_array) || !info[2].IsNumber() ||
-      !info[3].IsBoolean() || !isArray(4, napi_uint8_array) || !isArray(5, napi_uint32_array) || !isArray(6, napi_uint32_array)) {
+  if (info.Length() < 7 || !IsTyped(info[0], napi_uint8_array) || !IsTyped(info[1], napi_uint32_array) || !info[2].IsNumber() ||
+      !info[3].IsBoolean() || !IsTyped(info[4], napi_uint8_array) || !IsTyped(info[5], napi_uint32_array) || !IsTyped(info[6], napi_uint32_array)) {
     Napi::TypeError::New(env, "scanJsonLines(buf: Uint8Array, offsets: Uint32Array, count, auto: boolean, taken: Uint8Array, items: Uint32Array, itemAt: Uint32Array)")
         .ThrowAsJavaScriptException();
     return env.Undefined();

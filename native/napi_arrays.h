@@ -16,6 +16,11 @@ struct Span {
   size_t length = 0;
 };
 
+// Whether v is a typed array of type t (a Buffer is a napi_uint8_array).
+inline bool IsTyped(const Napi::Value& v, napi_typedarray_type t) {
+  return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == t;
+}
+
 // A Buffer or any typed array, as its bytes.
 inline bool GetBytes(const Napi::Value& v, Span<uint8_t>* out) {
   if (!v.IsTypedArray()) return false;
@@ -27,12 +32,12 @@ inline bool GetBytes(const Napi::Value& v, Span<uint8_t>* out) {
 
 // A Uint8Array (or Buffer) only.
 inline bool GetU8(const Napi::Value& v, Span<uint8_t>* out) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) return false;
+  if (!IsTyped(v, napi_uint8_array)) return false;
   return GetBytes(v, out);
 }
 
 inline bool GetU32(const Napi::Value& v, Span<uint32_t>* out) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array) return false;
+  if (!IsTyped(v, napi_uint32_array)) return false;
   auto a = v.As<Napi::Uint32Array>();
   out->data = a.Data();
   out->length = a.ElementLength();
@@ -40,7 +45,7 @@ inline bool GetU32(const Napi::Value& v, Span<uint32_t>* out) {
 }
 
 inline bool GetF64(const Napi::Value& v, Span<double>* out) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) return false;
+  if (!IsTyped(v, napi_float64_array)) return false;
   auto a = v.As<Napi::Float64Array>();
   out->data = a.Data();
   out->length = a.ElementLength();

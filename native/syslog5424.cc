@@ -35,11 +35,15 @@
 #include <cstdint>
 #include <cstring>
 
+#include "napi_arrays.h"
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 
 namespace {
+
+using ringlog::IsTyped;
 
 constexpr uint32_t kElem = 1u << 31;
 constexpr uint32_t kEsc = 1u << 30;
@@ -335,13 +339,10 @@ bool SameName(const uint8_t* b, const uint32_t* x, const uint32_t* y) {
 
 Napi::Value Scan5424(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto isArray = [&](size_t k, napi_typedarray_type t) {
-    return info[k].IsTypedArray() && info[k].As<Napi::TypedArray>().TypedArrayType() == t;
-  };
-  if (info.Length() < 11 || !isArray(0, napi_uint8_array) || !isArray(1, napi_uint32_array) || !info[2].IsNumber() ||
-      !isArray(3, napi_float64_array) || !isArray(4, napi_uint32_array) || !isArray(5, napi_uint8_array) ||
-      !isArray(6, napi_uint8_array) || !isArray(7, napi_uint32_array) || !isArray(8, napi_uint8_array) ||
-      !isArray(9, napi_uint32_array) || !isArray(10, napi_uint32_array)) {
+  if (info.Length() < 11 || !IsTyped(info[0], napi_uint8_array) || !IsTyped(info[1], napi_uint32_array) || !info[2].IsNumber() ||
+      !IsTyped(info[3], napi_float64_array) || !IsTyped(info[4], napi_uint32_array) || !IsTyped(info[5], napi_uint8_array) ||
+      !IsTyped(info[6], napi_uint8_array) || !IsTyped(info[7], napi_uint32_array) || !IsTyped(info[8], napi_uint8_array) ||
+      !IsTyped(info[9], napi_uint32_array) || !IsTyped(info[10], napi_uint32_array)) {
     Napi::TypeError::New(env,
                          "scan5424(buf: Uint8Array, offsets: Uint32Array, count, timeMs: Float64Array, timeNs: Uint32Array, "
                          "facility: Uint8Array, severity: Uint8Array, spans: Uint32Array, taken: Uint8Array, items: "
