@@ -23,7 +23,9 @@
 //   lengths, then their bytes from `values`.
 //
 // Every index, range and count is checked before anything is written; a bad one is a
-// RangeError (a bug in the caller), and so is too little room in `out`.
+// RangeError (a bug in the caller), and so are too little room in `out` and an output
+// (`out`, orderRows' `perm`) that shares memory with an input: writing it would change
+// what was checked. Arrays over a SharedArrayBuffer are refused (napi_arrays.h).
 #include <napi.h>
 
 #include <algorithm>
@@ -40,6 +42,7 @@ using ringlog::GetF64;
 using ringlog::GetIndex;
 using ringlog::GetU32;
 using ringlog::GetU8;
+using ringlog::Overlap;
 using ringlog::Span;
 
 constexpr double kMaxSafe = 4503599627370496.0;  // 2^52: svarint's range in byte-buffer.ts
@@ -90,13 +93,18 @@ Napi::Value OrderRows(const Napi::CallbackInfo& info) {
     return Usage(env, "orderRows(host, hostRange, app, appRange, n, perm)");
   }
   if (n > host.length || n > app.length || n > perm.length) return Fail(env, "orderRows: n is beyond an array");
+  if (Overlap(perm, host) || Overlap(perm, app)) return Fail(env, "orderRows: perm shares memory with a key array");
+  // The counts are sized by the largest key (the order is the same as with the whole range).
+  uint32_t maxHost = 0, maxApp = 0;
   for (size_t i = 0; i < n; i++) {
     if (host.data[i] >= hostRange || app.data[i] >= appRange) return Fail(env, "orderRows: a key is outside its range");
+    maxHost = std::max(maxHost, host.data[i]);
+    maxApp = std::max(maxApp, app.data[i]);
   }
   std::vector<uint32_t> rows(n), byHost(n), count;
   for (size_t i = 0; i < n; i++) rows[i] = static_cast<uint32_t>(i);
-  CountingSort(rows.data(), host.data, n, hostRange, byHost.data(), count);
-  CountingSort(byHost.data(), app.data, n, appRange, perm.data, count);
+  CountingSort(rows.data(), host.data, n, size_t{maxHost} + 1, byHost.data(), count);
+  CountingSort(byHost.data(), app.data, n, size_t{maxApp} + 1, perm.data, count);
   return env.Undefined();
 }
 
@@ -123,6 +131,10 @@ Napi::Value EncodeRows(const Napi::CallbackInfo& info) {
   }
   const size_t rows = std::min({tsMs.length, tsNs.length, rcMs.length, rcNs.length, fac.length, sev.length});
   if (n > rows || !PermOk(perm, 0, n, rows)) return Fail(env, "encodeRows: a row is outside the columns");
+  if (Overlap(out, perm) || Overlap(out, tsMs) || Overlap(out, tsNs) || Overlap(out, rcMs) || Overlap(out, rcNs) ||
+      Overlap(out, fac) || Overlap(out, sev)) {
+    return Fail(env, "encodeRows: out shares memory with an input");
+  }
   // Per row at most 8 + 8 bytes of svarint (< 2^53), 5 of uvarint, 2 bytes.
   if (pos > out.length || out.length - pos < 23 * n) return Fail(env, "encodeRows: out is too short");
   const double minMs = info[10].As<Napi::Number>().DoubleValue();
@@ -163,6 +175,7 @@ Napi::Value PutUvarints(const Napi::CallbackInfo& info) {
     return Usage(env, "putUvarints(out, pos, vals, perm, from, to)");
   }
   if (!PermOk(perm, from, to, vals.length)) return Fail(env, "putUvarints: a row is outside vals");
+  if (Overlap(out, vals) || Overlap(out, perm)) return Fail(env, "putUvarints: out shares memory with an input");
   if (pos > out.length || out.length - pos < 5 * (to - from)) return Fail(env, "putUvarints: out is too short");
   uint8_t* p = out.data + pos;
   for (size_t k = from; k < to; k++) p = PutUvarint(p, vals.data[perm.data[k]]);
@@ -180,6 +193,10 @@ Napi::Value EncodeFields(const Napi::CallbackInfo& info) {
       !GetU32(info[11], &counts)) {
     return Usage(env, "encodeFields(out, pos, perm, n, fStart, fCol, fAt, fLen, values, names, nameEnds, counts)");
   }
+  if (Overlap(out, perm) || Overlap(out, fStart) || Overlap(out, fCol) || Overlap(out, fAt) || Overlap(out, fLen) ||
+      Overlap(out, values) || Overlap(out, names) || Overlap(out, nameEnds) || Overlap(out, counts)) {
+    return Fail(env, "encodeFields: out shares memory with an input");
+  }
   const size_t cols = counts.length;
   if (nameEnds.length != cols || (cols > 0 && nameEnds.data[cols - 1] > names.length)) return Fail(env, "encodeFields: names do not match the columns");
   for (size_t k = 1; k < cols; k++) {
@@ -187,7 +204,11 @@ Napi::Value EncodeFields(const Napi::CallbackInfo& info) {
   }
   if (fStart.length < 1 || n > fStart.length - 1 || !PermOk(perm, 0, n, n)) return Fail(env, "encodeFields: a row is outside fStart");
   const size_t entries = std::min({fCol.length, fAt.length, fLen.length});
-  // Column starts in the grouped entries; the entries of each row checked, and their bytes counted.
+  // Column starts in the grouped entries (the counts add up to at most the entries there
+  // are; each column's are checked below); the entries of each row checked, their bytes counted.
+  uint64_t total = 0;
+  for (size_t k = 0; k < cols; k++) total += counts.data[k];
+  if (total > entries) return Fail(env, "encodeFields: the counts add up to more entries than there are");
   std::vector<uint32_t> base(cols + 1, 0);
   for (size_t k = 0; k < cols; k++) base[k + 1] = base[k] + counts.data[k];
   const size_t nf = base[cols];

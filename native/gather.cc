@@ -10,7 +10,8 @@
 // For k in [from, to), i = order ? order[k] : k: src[at[i], at[i] + len[i]) is appended
 // at dst[dstAt + copied so far]. Every index and range is checked first; nothing is
 // copied when one does not fit (RangeError). at, len and order must not share memory
-// with dst (the block builder's never do): they are read again while copying.
+// with dst (the block builder's never do): they are read again while copying, so that
+// is a RangeError, and arrays over a SharedArrayBuffer are refused (napi_arrays.h).
 #include <napi.h>
 
 #include <cstdint>
@@ -30,28 +31,26 @@ Napi::Value Gather(const Napi::CallbackInfo& info) {
     Napi::TypeError::New(env, "gather(dst, dstAt, src, at, len, order | null, from, to)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  auto dst = info[0].As<Napi::TypedArray>();
-  auto src = info[2].As<Napi::TypedArray>();
-  if (dst.TypedArrayType() != napi_uint8_array || src.TypedArrayType() != napi_uint8_array) {
-    Napi::TypeError::New(env, "gather: dst and src must be Uint8Arrays").ThrowAsJavaScriptException();
+  ringlog::Span<uint8_t> dst, src;
+  ringlog::Span<uint32_t> atArr, lenArr, orderArr;
+  if (!ringlog::GetU8(info[0], &dst) || !ringlog::GetU8(info[2], &src) || !ringlog::GetU32(info[3], &atArr) ||
+      !ringlog::GetU32(info[4], &lenArr) || (hasOrder && !ringlog::GetU32(info[5], &orderArr))) {
+    Napi::TypeError::New(env, "gather: dst and src must be Uint8Arrays, at, len and order Uint32Arrays (not over a SharedArrayBuffer)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  uint8_t* d = static_cast<uint8_t*>(dst.ArrayBuffer().Data()) + dst.ByteOffset();
-  const uint8_t* s = static_cast<const uint8_t*>(src.ArrayBuffer().Data()) + src.ByteOffset();
-  const size_t dLen = dst.ByteLength();
-  const size_t sLen = src.ByteLength();
-  auto atArr = info[3].As<Napi::Uint32Array>();
-  auto lenArr = info[4].As<Napi::Uint32Array>();
-  const uint32_t* at = atArr.Data();
-  const uint32_t* len = lenArr.Data();
-  const size_t nIdx = atArr.ElementLength() < lenArr.ElementLength() ? atArr.ElementLength() : lenArr.ElementLength();
-  const uint32_t* order = nullptr;
-  size_t nOrder = 0;
-  if (hasOrder) {
-    auto o = info[5].As<Napi::Uint32Array>();
-    order = o.Data();
-    nOrder = o.ElementLength();
+  if (ringlog::Overlap(dst, atArr) || ringlog::Overlap(dst, lenArr) || ringlog::Overlap(dst, orderArr)) {
+    Napi::RangeError::New(env, "gather: dst shares memory with at, len or order").ThrowAsJavaScriptException();
+    return env.Undefined();
   }
+  uint8_t* d = dst.data;
+  const uint8_t* s = src.data;
+  const size_t dLen = dst.length;
+  const size_t sLen = src.length;
+  const uint32_t* at = atArr.data;
+  const uint32_t* len = lenArr.data;
+  const size_t nIdx = atArr.length < lenArr.length ? atArr.length : lenArr.length;
+  const uint32_t* order = hasOrder ? orderArr.data : nullptr;
+  const size_t nOrder = orderArr.length;
   const double dstAtD = info[1].As<Napi::Number>().DoubleValue();
   const double fromD = info[6].As<Napi::Number>().DoubleValue();
   const double toD = info[7].As<Napi::Number>().DoubleValue();

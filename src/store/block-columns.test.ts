@@ -22,17 +22,20 @@ compressor.setParameters({ compressionLevel: 1 });
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 11, 3, 10);
 
-const text = fc.uint8Array({ maxLength: 40 });
+// Mostly short texts; some longer than 127 bytes (lengths of two uvarint bytes).
+const text = fc.oneof({ weight: 5, arbitrary: fc.uint8Array({ maxLength: 40 }) }, { weight: 1, arbitrary: fc.uint8Array({ minLength: 120, maxLength: 300 }) });
 const dict = fc.array(text, { maxLength: 6 });
 
 /** Block contents as a builder gathers them: consistent ids, counts and ranges, times within one hour. */
 const contentsArb = fc
   .record({
-    n: fc.nat(200),
+    n: fc.nat(300),
     nsUnit: fc.constantFrom(1_000_000, 1000, 1),
     dicts: fc.tuple(dict, dict, dict, dict),
     sources: fc.array(fc.tuple(fc.string(), fc.string(), fc.string()), { minLength: 1, maxLength: 3 }),
-    columns: fc.array(fc.string({ maxLength: 12 }), { maxLength: 5 }),
+    columns: fc.array(fc.oneof({ weight: 5, arbitrary: fc.string({ maxLength: 12 }) }, { weight: 1, arbitrary: fc.string({ minLength: 130, maxLength: 200 }) }), { maxLength: 5 }),
+    // Fields in every row, or in few (a sparse column: row gaps of 128 and more).
+    fieldRate: fc.constantFrom(1, 0.02),
     // Receive times may lie far apart (a replay after downtime): up to years.
     rcSpread: fc.constantFrom(10, HOUR, 400 * 24 * HOUR),
     seed: fc.nat(),
@@ -52,7 +55,7 @@ const contentsArb = fc
       fields: fc.array(fc.tuple(fc.nat(), text), { maxLength: 4 }),
     }), { minLength: p.n, maxLength: p.n }),
   }))
-  .map(({ p, rows }) => contents(p, rows));
+  .map(({ p, rows }) => contents(p, rows.map((r, i) => (p.fieldRate === 1 || (i * 7919 + p.seed) % 50 === 0 ? r : { ...r, fields: [] }))));
 
 type Row = { ms: number; ns: number; rc: number; rcNs: number; fac: number; sev: number; slots: number[]; src: number; msg: Uint8Array; fields: [number, Uint8Array][] };
 
@@ -136,6 +139,25 @@ describe('native block columns', { skip }, () => {
     );
   });
 
+  it('encode an empty block, and a sparse column of long values under a long name, as the JavaScript loops do', () => {
+    const empty = fc.sample(contentsArb.filter((x) => x.n === 0), { numRuns: 1, seed: 3 })[0]!;
+    const e = encodeBoth(empty);
+    assert.ok(e.nat.equals(e.js));
+    const c = fc.sample(contentsArb.filter((x) => x.n >= 250), { numRuns: 1, seed: 5 })[0]!;
+    // One column, in rows 0, 140 and the last, with 200-byte values.
+    const rows = [0, 140, c.n - 1];
+    const long = Buffer.alloc(200, 0x61);
+    c.columns = [{ name: 'n'.repeat(150), prefix: 0, count: rows.length }];
+    c.nf = rows.length;
+    c.values = Buffer.concat(rows.map(() => long));
+    c.fCol = new Uint32Array(rows.length);
+    c.fAt = Uint32Array.from(rows, (_, k) => k * 200);
+    c.fLen = new Uint32Array(rows.length).fill(200);
+    c.fStart = Uint32Array.from({ length: c.n + 1 }, (_, i) => rows.filter((r) => r < i).length);
+    const { js, nat } = encodeBoth(c);
+    assert.ok(nat.equals(js));
+  });
+
   it('give a block that decodes to the contents, rows in (app, host, arrival) order', () => {
     const c = fc.sample(contentsArb.filter((x) => x.n > 50 && x.columns.length > 1), { numRuns: 1, seed: 42 })[0]!;
     const { nat } = encodeBoth(c);
@@ -202,5 +224,34 @@ describe('native block columns', { skip }, () => {
     assert.throws(() => f.encodeFields(out, 0, perm, 3, fStart, Uint32Array.of(0, 0), Uint32Array.of(0, 1), Uint32Array.of(1, 1), Uint8Array.of(0x78, 0x79), names, Uint32Array.of(2), Uint32Array.of(3)), RangeError);
     assert.throws(() => f.encodeFields(out, 0, perm, 3, fStart, Uint32Array.of(0, 1), Uint32Array.of(0, 1), Uint32Array.of(1, 1), Uint8Array.of(0x78, 0x79), names, Uint32Array.of(2), Uint32Array.of(2)), RangeError);
     assert.throws(() => f.encodeFields(new Uint8Array(8), 0, perm, 3, fStart, Uint32Array.of(0, 0), Uint32Array.of(0, 1), Uint32Array.of(1, 1), Uint8Array.of(0x78, 0x79), names, Uint32Array.of(2), Uint32Array.of(2)), RangeError);
+    // Counts that wrap around 2^32, or that ask for more entries than there are.
+    const fields = (counts: Uint32Array, nameEnds: Uint32Array) => () =>
+      f.encodeFields(out, 0, perm, 3, fStart, Uint32Array.of(0, 0), Uint32Array.of(0, 1), Uint32Array.of(1, 1), Uint8Array.of(0x78, 0x79), Uint8Array.of(1, 0x61, 1, 0x62), nameEnds, counts);
+    assert.throws(fields(Uint32Array.of(0xffffffff, 1), Uint32Array.of(2, 4)), RangeError);
+    assert.throws(fields(Uint32Array.of(0xf0000000), Uint32Array.of(2)), RangeError);
+    // A key range far larger than the keys: sorted as with the keys' own range.
+    const sorted = new Uint32Array(3);
+    f.orderRows(Uint32Array.of(2, 1, 1), 2 ** 30, Uint32Array.of(1, 1, 0), 2 ** 30, 3, sorted);
+    assert.deepEqual([...sorted], [2, 1, 0]);
+  });
+
+  it('refuse an output that shares memory with an input, and arrays over a SharedArrayBuffer', () => {
+    const f = native!;
+    const mem = new ArrayBuffer(256);
+    const perm = new Uint32Array(mem, 0, 3).fill(0);
+    const out = new Uint8Array(mem, 0, 128); // over perm
+    const vals = Uint32Array.of(1000, 2000, 3000);
+    assert.throws(() => f.putUvarints(out, 0, vals, perm, 0, 3), RangeError);
+    assert.throws(() => f.orderRows(perm, 4, Uint32Array.of(0, 0, 0), 1, 3, perm), RangeError);
+    const ts = Float64Array.of(1, 2, 3);
+    const u = Uint32Array.of(0, 0, 0);
+    const b = Uint8Array.of(0, 0, 0);
+    assert.throws(() => f.encodeRows(new Uint8Array(ts.buffer), 0, Uint32Array.of(0, 1, 2), 3, ts, u, ts, u, b, b, 1, 0, 1), RangeError);
+    const fLen = new Uint32Array(mem, 128, 2).fill(1);
+    const fieldsOut = new Uint8Array(mem, 120, 100); // over fLen
+    assert.throws(() => f.encodeFields(fieldsOut, 0, Uint32Array.of(0, 1, 2), 3, Uint32Array.of(0, 1, 2, 2), Uint32Array.of(0, 0), Uint32Array.of(0, 1), fLen, Uint8Array.of(0x78, 0x79), Uint8Array.of(1, 0x61), Uint32Array.of(2), Uint32Array.of(2)), RangeError);
+    const shared = new Uint8Array(new SharedArrayBuffer(64));
+    assert.throws(() => f.putUvarints(shared, 0, vals, Uint32Array.of(0, 1, 2), 0, 3), TypeError);
+    assert.throws(() => f.putUvarints(new Uint8Array(64), 0, new Uint32Array(new SharedArrayBuffer(12)), Uint32Array.of(0, 1, 2), 0, 3), TypeError);
   });
 });

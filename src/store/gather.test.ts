@@ -89,6 +89,21 @@ describe('gather', () => {
   });
 });
 
+describe('native gather arguments', { skip }, () => {
+  it('refuses a dst that shares memory with at, len or order (they are read while it is written), and a SharedArrayBuffer', () => {
+    const g = native!;
+    const src = Buffer.from('0123456789');
+    const mem = new ArrayBuffer(64);
+    const at = new Uint32Array(mem, 0, 2).fill(0);
+    const len = Uint32Array.of(3, 3);
+    assert.throws(() => g(new Uint8Array(mem, 0, 64), 16, src, at, len, null, 0, 2), RangeError);
+    assert.throws(() => g(new Uint8Array(mem, 4, 60), 16, src, Uint32Array.of(0, 1), new Uint32Array(mem, 8, 2).fill(1), null, 0, 2), RangeError);
+    assert.throws(() => g(new Uint8Array(mem, 0, 64), 32, src, Uint32Array.of(0, 1), len, new Uint32Array(mem, 16, 2), 0, 2), RangeError);
+    assert.equal(g(new Uint8Array(mem, 32, 32), 0, src, at, len, null, 0, 2), 6);
+    assert.throws(() => g(new Uint8Array(new SharedArrayBuffer(16)), 0, src, Uint32Array.of(0), Uint32Array.of(3), null, 0, 1), TypeError);
+  });
+});
+
 describe('block builder copies', { skip }, () => {
   it('deferred native copies give the same block bytes as copying text by text', () => {
     const lines = Array.from({ length: 4000 }, (_, i) => i % 4 === 0
