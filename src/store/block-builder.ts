@@ -601,8 +601,8 @@ export function sealTools(js: { index?: boolean; gather?: boolean; columns?: boo
 
 /**
  * A block's contents encoded (columns), compressed, with header and bloom filter: what
- * BlockBuilder.seal() makes of its contents, here or in a seal thread (seal-thread.ts).
- * `index`: the native block index, or null for the JavaScript one (same bits).
+ * BlockBuilder.seal() makes of its contents, here or in a seal thread (seal-thread.ts),
+ * with `tools` (native or JavaScript: the same bytes and bits either way).
  */
 export function encodeBlock(c: BlockContents, compressor: Compressor, epoch: number, out: ByteWriter, tools: SealTools): SealedBlock {
   const n = c.n;
