@@ -266,7 +266,7 @@ constexpr int kMaxMembers = 4096;
 constexpr int kComparedMembers = 64;
 
 inline const uint8_t* SkipWs(const uint8_t* p, const uint8_t* e) {
-  // Every byte above the space is not whitespace: no table load for those (the usual case).
+  // No byte above the space is whitespace: those (the usual case) need no table load.
   while (p < e && *p <= ' ' && kT.ws[*p]) p++;
   return p;
 }
