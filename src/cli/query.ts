@@ -282,7 +282,11 @@ async function runTailCommand(args: string[], opts: QueryCliOptions): Promise<vo
       if (l.startsWith('event: ')) event = l.slice(7);
       else if (l.startsWith('data: ')) {
         const data = l.slice(6);
-        if (event === 'missed') process.stderr.write(`ringlog tail: missed ${(JSON.parse(data) as { count: number }).count} records (reading too slowly)\n`);
+        if (event === 'missed') {
+          const m = JSON.parse(data) as { count: number; entries?: number };
+          if (m.count > 0) process.stderr.write(`ringlog tail: missed ${m.count} records (reading too slowly)\n`);
+          if ((m.entries ?? 0) > 0) process.stderr.write(`ringlog tail: missed ${m.entries} WAL entries the server's tail could not read (their records are in the store: ringlog query finds them)\n`);
+        }
         else if (event === 'ready') process.stderr.write('ringlog tail: following; records written from now on are shown\n');
         else if (event === 'message') await show(data);
       } else if (l === '') event = 'message';
@@ -297,6 +301,7 @@ async function runTailCommand(args: string[], opts: QueryCliOptions): Promise<vo
     const res = tail.poll(queries);
     const pending = res.matches.get(0) ?? [];
     if (res.skipped > 0) process.stderr.write(`ringlog tail: missed ${res.skipped} records (reading too slowly)\n`);
+    if (res.lostEntries > 0) process.stderr.write(`ringlog tail: missed ${res.lostEntries} WAL entries that could not be read (their records are in the store: ringlog query finds them)\n`);
     for (const j of pending) await out.line(opts.json ? j : formatPretty(JSON.parse(j) as RecordJson, color));
     await out.flush();
     await new Promise((r) => setTimeout(r, 50));

@@ -198,6 +198,12 @@ export class Metrics {
     name: 'ringlog_tail_missed_total', help: 'Records live tail subscribers missed because they read too slowly (each was told how many)', registers: [this.registry],
   });
 
+  readonly tailMissedEntries = new Counter({
+    name: 'ringlog_tail_missed_entries_total',
+    help: 'WAL entries live tail could not read at all (recycled or deleted before it read them, or damaged), counted per subscriber told; their records are not known',
+    registers: [this.registry],
+  });
+
   readonly ingestRequests = new Counter({
     name: 'ringlog_ingest_requests_total', help: 'HTTP ingest requests by endpoint and the status answered',
     labelNames: ['endpoint', 'status'], registers: [this.registry],

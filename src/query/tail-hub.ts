@@ -9,7 +9,8 @@
  * subscriber stays bounded however slowly it reads.
  *
  * Events: `ready` once the subscription is live; a plain `message` per record (data:
- * the record's JSON); `missed` ({"count":N}); a comment line every 15 s keeps proxies
+ * the record's JSON); `missed` ({"count":N}, with "entries":M when M WAL entries could
+ * not be read at all, their records unknown); a comment line every 15 s keeps proxies
  * from closing an idle stream.
  */
 import type http from 'node:http';
@@ -32,6 +33,8 @@ interface Subscriber {
   id: number;
   res: http.ServerResponse;
   missed: number;
+  /** WAL entries the tail thread could not read since this subscriber was last told (records not known). */
+  missedEntries: number;
 }
 
 const HEARTBEAT_MS = 15_000;
@@ -52,7 +55,7 @@ export class TailHub {
   /** False when the subscriber limit is reached (the caller answers 429). */
   subscribe(root: Node, res: http.ServerResponse): boolean {
     if (this.subs.size >= this.opts.maxSubscribers) return false;
-    const sub: Subscriber = { id: this.nextId++, res, missed: 0 };
+    const sub: Subscriber = { id: this.nextId++, res, missed: 0, missedEntries: 0 };
     this.subs.set(sub.id, sub);
     this.metrics.tailSubscribers.set(this.subs.size);
     res.writeHead(200, {
@@ -121,6 +124,10 @@ export class TailHub {
         return;
       case 'records': {
         if (m.skipped > 0) for (const s of this.subs.values()) s.missed += m.skipped;
+        if (m.lostEntries > 0) {
+          this.log?.warn('tail: WAL entries could not be read (recycled or deleted before the tail read them, or damaged); subscribers are told', { entries: m.lostEntries });
+          for (const s of this.subs.values()) s.missedEntries += m.lostEntries;
+        }
         const by = new Map(m.items.map((it) => [it.id, it]));
         for (const s of this.subs.values()) {
           const it = by.get(s.id);
@@ -146,10 +153,13 @@ export class TailHub {
 
   /** Sends a subscriber that had records dropped the count, once its socket has room again. */
   private tellMissed(s: Subscriber): void {
-    if (s.missed === 0 || s.res.writableLength > this.opts.bufferBytes) return;
-    s.res.write(`event: missed\ndata: {"count":${s.missed}}\n\n`);
+    if ((s.missed === 0 && s.missedEntries === 0) || s.res.writableLength > this.opts.bufferBytes) return;
+    const entries = s.missedEntries > 0 ? `,"entries":${s.missedEntries}` : '';
+    s.res.write(`event: missed\ndata: {"count":${s.missed}${entries}}\n\n`);
     this.metrics.tailMissed.inc(s.missed);
+    this.metrics.tailMissedEntries.inc(s.missedEntries);
     s.missed = 0;
+    s.missedEntries = 0;
   }
 
   close(): void {

@@ -18,7 +18,8 @@ export type ToTailWorker = { type: 'subscribe'; id: number; root: Node } | { typ
 
 export type FromTailWorker =
   | { type: 'subscribed'; id: number }
-  | { type: 'records'; items: { id: number; data: string; count: number }[]; skipped: number }
+  /** `lostEntries`: WAL entries the thread could not read at all (records not known). */
+  | { type: 'records'; items: { id: number; data: string; count: number }[]; skipped: number; lostEntries: number }
   | { type: 'error'; message: string };
 
 function start(): void {
@@ -45,9 +46,9 @@ function start(): void {
       tail ??= new WalTail(init.storeRoot);
       const res = tail.poll(subs);
       const out = res.matches;
-      if (out.size > 0 || res.skipped > 0) {
+      if (out.size > 0 || res.skipped > 0 || res.lostEntries > 0) {
         const items = [...out].map(([id, lines]) => ({ id, data: lines.join('\n') + '\n', count: lines.length }));
-        port.postMessage({ type: 'records', items, skipped: res.skipped } satisfies FromTailWorker);
+        port.postMessage({ type: 'records', items, skipped: res.skipped, lostEntries: res.lostEntries } satisfies FromTailWorker);
       }
     } catch (err) {
       port.postMessage({ type: 'error', message: (err as Error).message } satisfies FromTailWorker);

@@ -6,7 +6,8 @@
  * and into JSON only when some query needs it.
  *
  * It reads what the server has written, so it never slows ingestion; when it falls
- * more than MAX_BEHIND bytes behind, it skips ahead and says how many records it skipped.
+ * more than MAX_BEHIND bytes behind, it skips ahead and says how many records it skipped,
+ * and it says how many entries it could not read at all.
  */
 import type { Node } from './ast.js';
 import { matches } from './evaluate.js';
@@ -25,8 +26,12 @@ export class WalTail {
     this.follower = new WalFollower(storeRoot, { from: 'end', maxBehind: MAX_BEHIND });
   }
 
-  /** The records written since the last poll, as JSON lines per query id that they match; and how many were skipped unread. */
-  poll(queries: ReadonlyMap<number, Node>): { matches: Map<number, string[]>; skipped: number } {
+  /**
+   * The records written since the last poll, as JSON lines per query id that they
+   * match; how many records were skipped unread; and how many WAL entries were not read
+   * at all (their records are not known: see WalFollower).
+   */
+  poll(queries: ReadonlyMap<number, Node>): { matches: Map<number, string[]>; skipped: number; lostEntries: number } {
     const out = new Map<number, string[]>();
     const res = this.follower.poll((e) => {
       if (queries.size === 0) return;
@@ -46,6 +51,6 @@ export class WalTail {
         }
       }
     });
-    return { matches: out, skipped: res.skippedRecords };
+    return { matches: out, skipped: res.skippedRecords, lostEntries: res.lostEntries };
   }
 }

@@ -4,7 +4,8 @@
  * whose bytes are half written waits for the rest; damage is skipped up to the next
  * entry; a file deleted after it was opened is still read to its end, one recycled is
  * left for the newer files; a follower too
- * far behind skips ahead and counts the records it skipped.
+ * far behind skips ahead and counts the records it skipped; entries it never got to
+ * read (a file recycled or deleted first) are counted as lost, and no others.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -41,10 +42,10 @@ function newFile(wal: string, firstLsn: number): string {
   return path;
 }
 
-function poll(f: WalFollower): { lsns: number[]; skipped: number } {
+function poll(f: WalFollower): { lsns: number[]; skipped: number; lost: number } {
   const lsns: number[] = [];
   const r = f.poll((e) => lsns.push(e.lsn));
-  return { lsns, skipped: r.skippedRecords };
+  return { lsns, skipped: r.skippedRecords, lost: r.lostEntries };
 }
 
 test('from the end: only entries appended after it started, in order, across files', () => {
@@ -52,10 +53,10 @@ test('from the end: only entries appended after it started, in order, across fil
   const f1 = newFile(s.wal, 1);
   for (let l = 1; l <= 3; l++) appendFileSync(f1, entry(l));
   const f = new WalFollower(s.root, { from: 'end' });
-  assert.deepEqual(poll(f).lsns, []);
+  assert.deepEqual(poll(f), { lsns: [], skipped: 0, lost: 0 });
   appendFileSync(f1, entry(4));
   appendFileSync(f1, entry(5));
-  assert.deepEqual(poll(f).lsns, [4, 5]);
+  assert.deepEqual(poll(f), { lsns: [4, 5], skipped: 0, lost: 0 }, 'the entries before the start are not lost ones');
   // The writer moves to a new file: the follower finishes the old one first.
   appendFileSync(f1, entry(6));
   const f2 = newFile(s.wal, 7);
@@ -112,7 +113,8 @@ test('a file recycled while a follower has it open (renamed away, zeroed, reused
   const f3 = join(s.wal, walFileName(8));
   renameSync(spare, f3);
   assert.ok(at > size, 'the new entries reach past where the follower stopped');
-  assert.deepEqual(poll(f).lsns, [6, 7, 8, 9, 10]);
+  // 4 and 5 went with the recycled file before the follower read them: counted, not delivered.
+  assert.deepEqual(poll(f), { lsns: [6, 7, 8, 9, 10], skipped: 0, lost: 2 });
   appendFileSync(f3, entry(11));
   assert.deepEqual(poll(f).lsns, [11]);
   f.stop();
@@ -202,7 +204,7 @@ test('a follower too far behind skips ahead and counts what it skipped', () => {
   assert.deepEqual(r.lsns, []);
   assert.equal(r.skipped, 5 * (l - 1));
   appendFileSync(f1, entry(l, 5));
-  assert.deepEqual(poll(f), { lsns: [l], skipped: 0 });
+  assert.deepEqual(poll(f), { lsns: [l], skipped: 0, lost: 0 }, 'skipped entries are counted as skipped, not as lost');
   f.stop();
 });
 
@@ -256,5 +258,24 @@ test('a prepared file: damage is never skipped past the writer\'s position; entr
   }
   assert.deepEqual(poll(f).lsns, want);
   closeSync(fd);
+  f.stop();
+});
+
+test('a file deleted before the follower got to it: its entries are counted as lost, and the next file is read', () => {
+  const s = newStore();
+  const f1 = newFile(s.wal, 1);
+  appendFileSync(f1, entry(1));
+  appendFileSync(f1, entry(2));
+  const f = new WalFollower(s.root, { from: 'start' });
+  assert.deepEqual(poll(f), { lsns: [1, 2], skipped: 0, lost: 0 });
+  // The writer fills two more files; a commit deletes the second before the follower looks.
+  const f2 = newFile(s.wal, 3);
+  for (let l = 3; l <= 5; l++) appendFileSync(f2, entry(l));
+  const f3 = newFile(s.wal, 6);
+  appendFileSync(f3, entry(6));
+  unlinkSync(f2);
+  assert.deepEqual(poll(f), { lsns: [6], skipped: 0, lost: 3 });
+  appendFileSync(f3, entry(7));
+  assert.deepEqual(poll(f), { lsns: [7], skipped: 0, lost: 0 }, 'counted once');
   f.stop();
 });

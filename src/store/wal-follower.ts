@@ -15,7 +15,10 @@
  * LSN lies outside the file's range ends it; its unread entries were all committed.
  * When the follower is more than `maxBehind` bytes behind the writer, it jumps ahead:
  * the entries it jumps over are only counted (records, not parsed), so a slow reader
- * stays bounded and says how much it missed.
+ * stays bounded and says how much it missed. Entries it never got to read at all (in
+ * a file recycled or deleted before it read them, or skipped as damage) show as a gap
+ * in the LSNs, which consecutive entries have, and are counted as such: their records
+ * are not known.
  */
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,6 +30,8 @@ import { CorruptError } from './byte-buffer.js';
 export interface FollowResult {
   /** Records in entries skipped to catch up (not delivered). */
   skippedRecords: number;
+  /** Entries not read at all (LSNs missing between two entries read): how many records they held is not known. */
+  lostEntries: number;
 }
 
 /** How long a stretch that is not a valid entry is waited on before it is skipped as damage. */
@@ -60,6 +65,8 @@ export class WalFollower {
   private offset = 0;
   private carry: Buffer = Buffer.alloc(0);
   private lastLsn = 0;
+  /** Entries found missing (LSN gaps) since the last poll's result. */
+  private lost = 0;
   /** A stretch that did not check out: its file offset and when it was first seen. */
   private stuck: { at: number; since: number } | null = null;
   /** The writer has moved on to a newer file: what does not check out in this one is damage. */
@@ -84,6 +91,7 @@ export class WalFollower {
     const files = listWalFiles(this.dir);
     const last = files[files.length - 1];
     if (last !== undefined && this.open(last.firstLsn, last.path)) this.skipToEntryBoundary(fstatSync(this.fd!).size);
+    this.lost = 0; // entries before the end were never wanted
   }
 
   private open(firstLsn: number, path: string): boolean {
@@ -152,7 +160,14 @@ export class WalFollower {
 
   /** Reads what was appended since the last poll; `onEntry` gets each new entry in order. */
   poll(onEntry: (e: DecodedEntry) => void): FollowResult {
-    const res: FollowResult = { skippedRecords: 0 };
+    const res = this.follow(onEntry);
+    res.lostEntries = this.lost;
+    this.lost = 0;
+    return res;
+  }
+
+  private follow(onEntry: (e: DecodedEntry) => void): FollowResult {
+    const res: FollowResult = { skippedRecords: 0, lostEntries: 0 };
     for (;;) {
       let files = listWalFiles(this.dir);
       if (this.fd === null) {
@@ -229,6 +244,7 @@ export class WalFollower {
             break;
           }
           if (e.lsn > this.lastLsn) {
+            if (this.lastLsn > 0 && e.lsn > this.lastLsn + 1) this.lost += e.lsn - this.lastLsn - 1;
             this.lastLsn = e.lsn;
             onEntry(e);
           }
