@@ -17,7 +17,7 @@ import type http from 'node:http';
 import { Worker } from 'node:worker_threads';
 import type { Node } from './ast.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { Logger } from '../log.js';
+import { RateLimitedLog, type Logger } from '../log.js';
 import type { FromTailWorker, TailWorkerInit, ToTailWorker } from './tail-worker.js';
 
 export interface TailOptions {
@@ -46,7 +46,12 @@ export class TailHub {
   private nextId = 1;
   private heartbeat: NodeJS.Timeout | null = null;
 
-  constructor(private readonly opts: TailOptions, private readonly metrics: Metrics, private readonly log?: Logger) {}
+  /** At most a few lines a minute when a tail far behind keeps losing WAL files (each rotation would say so). */
+  private readonly lossLog: RateLimitedLog | null;
+
+  constructor(private readonly opts: TailOptions, private readonly metrics: Metrics, private readonly log?: Logger) {
+    this.lossLog = log ? new RateLimitedLog(log, 3, 60_000) : null;
+  }
 
   get size(): number {
     return this.subs.size;
@@ -125,7 +130,7 @@ export class TailHub {
       case 'records': {
         if (m.skipped > 0) for (const s of this.subs.values()) s.missed += m.skipped;
         if (m.lostEntries > 0) {
-          this.log?.warn('tail: WAL entries could not be read (recycled or deleted before the tail read them, or damaged); subscribers are told', { entries: m.lostEntries });
+          this.lossLog?.warn('lost', 'tail: WAL entries could not be read (recycled or deleted before the tail read them, or damaged); subscribers are told', { entries: m.lostEntries });
           for (const s of this.subs.values()) s.missedEntries += m.lostEntries;
         }
         const by = new Map(m.items.map((it) => [it.id, it]));
