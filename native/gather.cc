@@ -21,21 +21,15 @@
 
 namespace {
 
-bool IsUint32Array(const Napi::Value& v) { return ringlog::IsTyped(v, napi_uint32_array); }
-
 Napi::Value Gather(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const bool hasOrder = info.Length() >= 6 && !info[5].IsNull() && !info[5].IsUndefined();
-  if (info.Length() < 8 || !info[0].IsTypedArray() || !info[1].IsNumber() || !info[2].IsTypedArray() || !IsUint32Array(info[3]) ||
-      !IsUint32Array(info[4]) || (hasOrder && !IsUint32Array(info[5])) || !info[6].IsNumber() || !info[7].IsNumber()) {
-    Napi::TypeError::New(env, "gather(dst, dstAt, src, at, len, order | null, from, to)").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
   ringlog::Span<uint8_t> dst, src;
   ringlog::Span<uint32_t> atArr, lenArr, orderArr;
-  if (!ringlog::GetU8(info[0], &dst) || !ringlog::GetU8(info[2], &src) || !ringlog::GetU32(info[3], &atArr) ||
-      !ringlog::GetU32(info[4], &lenArr) || (hasOrder && !ringlog::GetU32(info[5], &orderArr))) {
-    Napi::TypeError::New(env, "gather: dst and src must be Uint8Arrays, at, len and order Uint32Arrays (not over a SharedArrayBuffer)").ThrowAsJavaScriptException();
+  if (info.Length() < 8 || !ringlog::GetU8(info[0], &dst) || !info[1].IsNumber() || !ringlog::GetU8(info[2], &src) ||
+      !ringlog::GetU32(info[3], &atArr) || !ringlog::GetU32(info[4], &lenArr) || (hasOrder && !ringlog::GetU32(info[5], &orderArr)) ||
+      !info[6].IsNumber() || !info[7].IsNumber()) {
+    Napi::TypeError::New(env, "gather(dst: Uint8Array, dstAt, src: Uint8Array, at: Uint32Array, len: Uint32Array, order: Uint32Array | null, from, to), none over a SharedArrayBuffer").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   if (ringlog::Overlap(dst, atArr) || ringlog::Overlap(dst, lenArr) || ringlog::Overlap(dst, orderArr)) {
