@@ -16,7 +16,7 @@
  *
  * Then, per entry, what the worker does (store-worker.ts addRecords + seal): decode the
  * entry, parse each batch, append every record to its partition's BlockBuilder, seal at
- * the block target (columns, zstd, CRC, bloom filter). Block I/O is left out. Each phase
+ * the block target (columns, zstd, CRC, token filter). Block I/O is left out. Each phase
  * is timed on its own (process.hrtime around it); reported per record, best of R runs
  * after a warm-up, and the CPU time of the whole process over that run (which includes
  * V8's background threads: concurrent GC work that the phases' own times do not show).
@@ -32,6 +32,7 @@ import { encodeEntry, decodeEntryBody, type StoreBatch } from '../src/store/wal-
 import { WAL_ENTRY_HEADER_SIZE } from '../src/store/consts.js';
 import { Parsers } from '../src/store/parsers.js';
 import { BlockBuilder } from '../src/store/block-builder.js';
+import { filterBytes } from '../src/store/block-filter.js';
 import { ByteWriter } from '../src/store/byte-buffer.js';
 import { partitionOf } from '../src/store/partition.js';
 import { httpJsonLine, rfc5424Line } from './lib/sample-lines.js';
@@ -148,8 +149,8 @@ interface Times {
   blocks: number;
   rawBytes: number;
   compBytes: number;
-  bloomBytes: number;
-  /** CRC32C over every block's compressed payload and bloom filter, in order: the same output gives the same value. */
+  filterBytes: number;
+  /** CRC32C over every block's compressed payload and token filter, in order: the same output gives the same value. */
   crc: number;
 }
 
@@ -158,7 +159,7 @@ const now = () => Number(process.hrtime.bigint());
 /** The worker's loop over the entries (store-worker.ts addRecords), each phase timed. */
 function run(list: { lsn: number; buf: ArrayBuffer; length: number }[], decodeOnly: boolean, columns: Way = 'native'): Times {
   const cpu0 = process.cpuUsage();
-  const t: Times = { crc: 0, cpu: 0, decode: 0, parse: 0, append: 0, seal: 0, blocks: 0, rawBytes: 0, compBytes: 0, bloomBytes: 0 };
+  const t: Times = { crc: 0, cpu: 0, decode: 0, parse: 0, append: 0, seal: 0, blocks: 0, rawBytes: 0, compBytes: 0, filterBytes: 0 };
   // As the worker: column memory reused from batch to batch (--no-reuse: each batch its own, as on the event loop).
   const parsers = new Parsers(undefined, !args.includes('--no-reuse'));
   const compressor = new Compressor();
@@ -172,8 +173,9 @@ function run(list: { lsn: number; buf: ArrayBuffer; length: number }[], decodeOn
     t.blocks++;
     t.rawBytes += s.header.rawLen;
     t.compBytes += s.bytes.length;
-    t.bloomBytes += s.bloom.byteLength;
-    t.crc = crc32c(Buffer.from(s.bloom.bits), crc32c(s.bytes.subarray(BLOCK_HEADER_SIZE), t.crc));
+    const filter = Buffer.from(filterBytes(s.filter));
+    t.filterBytes += filter.length;
+    t.crc = crc32c(filter, crc32c(s.bytes.subarray(BLOCK_HEADER_SIZE), t.crc));
   };
   for (const e of list) {
     let t0 = now();
@@ -241,7 +243,7 @@ for (const corpus of corpora) {
   const first = best.get(VARIANTS[0]!.label)!;
   process.stdout.write(
     `${corpus}: ${records.toLocaleString('en-US')} records in ${list.length} entries, ${first.blocks} blocks, ` +
-    `payload ${(first.rawBytes / records).toFixed(1)} B/rec → zstd ${(first.compBytes / records).toFixed(1)} B/rec, bloom ${(first.bloomBytes / records).toFixed(1)} B/rec\n`);
+    `payload ${(first.rawBytes / records).toFixed(1)} B/rec → zstd ${(first.compBytes / records).toFixed(1)} B/rec, filter ${(first.filterBytes / records).toFixed(1)} B/rec\n`);
   for (const v of VARIANTS) {
     const b = best.get(v.label)!;
     const total = sum(b);

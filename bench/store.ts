@@ -20,7 +20,7 @@
  *    the same run: zstd of the raw text in 1 MiB chunks at the same level.
  * 4. Needle queries on that store: 100 tokens that occur once in the corpus; the share of
  *    blocks the index lets a query skip without reading them (mean and minimum), and the
- *    bloom filters' false-positive rate (blocks read that do not hold the needle).
+ *    token filters' false-positive rate (blocks read that do not hold the needle).
  */
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -310,7 +310,7 @@ async function corpus(a: Args): Promise<{ compression: string[][]; needles: stri
       [`corpus: ${fmtInt(lines)} lines (syslog 40%, nginx 30%, JSON 30%)`, fmtInt(bytes), (bytes / lines).toFixed(1), '1.00'],
       [`baseline: zstd -${a.level} of the raw text, 1 MiB chunks (${(bytes / 1e6 / zstdSeconds).toFixed(0)} MB/s)`, fmtInt(zstdBytes), (zstdBytes / lines).toFixed(1), (bytes / zstdBytes).toFixed(2)],
       ['store: blocks (.seg: columns, zstd, headers)', fmtInt(seg), (seg / lines).toFixed(1), (bytes / seg).toFixed(2)],
-      ['store: index (.idx: headers, bloom filters)', fmtInt(idx), (idx / lines).toFixed(1), (bytes / idx).toFixed(2)],
+      ['store: index (.idx: headers, token filters)', fmtInt(idx), (idx / lines).toFixed(1), (bytes / idx).toFixed(2)],
       ['store: total on disk (.seg + .idx)', fmtInt(seg + idx), ((seg + idx) / lines).toFixed(1), (bytes / (seg + idx)).toFixed(2)],
       [`(ingest: ${(lines / ingestSeconds / 1e3).toFixed(0)}k records/s over 4 connections, ${fmtInt(parseErrors)} parse errors)`, '', '', ''],
     ];
@@ -349,7 +349,7 @@ async function corpus(a: Args): Promise<{ compression: string[][]; needles: stri
       const pct = (100 * (stats.skippedByIndex + stats.skippedByTime)) / Math.max(1, stats.blocks);
       skipped.push(pct);
       blocks = stats.blocks;
-      // The block holding the needle must be read; every other read is a bloom false positive.
+      // The block holding the needle must be read; every other read is a token-filter false positive.
       falseReads += stats.read - Math.min(found, 1);
       otherBlocks += stats.blocks - 1;
       ms += took;
@@ -357,7 +357,7 @@ async function corpus(a: Args): Promise<{ compression: string[][]; needles: stri
     }
     const mean = skipped.reduce((x, y) => x + y, 0) / Math.max(1, skipped.length);
     rows.push([`all ${needles.length} needles: mean (min)`, fmtInt(blocks), '', '', `${mean.toFixed(1)} (${Math.min(...skipped).toFixed(1)})`, '', (ms / Math.max(1, needles.length)).toFixed(0)]);
-    rows.push([`  ${skipped.filter((x) => x >= 95).length} of ${needles.length} needles skipped ≥ 95%; bloom false positives: ${fmtInt(falseReads)} of ${fmtInt(otherBlocks)} other blocks (${((100 * falseReads) / Math.max(1, otherBlocks)).toFixed(2)}%)`, '', '', '', '', '', '']);
+    rows.push([`  ${skipped.filter((x) => x >= 95).length} of ${needles.length} needles skipped ≥ 95%; filter false positives: ${fmtInt(falseReads)} of ${fmtInt(otherBlocks)} other blocks (${((100 * falseReads) / Math.max(1, otherBlocks)).toFixed(2)}%)`, '', '', '', '', '', '']);
     return { compression, needles: rows };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -394,7 +394,7 @@ async function main(): Promise<void> {
   const cp = await corpus(a);
   process.stdout.write('3. Compression on a realistic mixed corpus (bench/lib/corpus.ts):\n');
   process.stdout.write(formatTable(cp.compression));
-  process.stdout.write('\n4. Needle queries on that store (ringlog query WORD; words use the bloom filters):\n');
+  process.stdout.write('\n4. Needle queries on that store (ringlog query WORD; words use the token filters):\n');
   process.stdout.write(formatTable(cp.needles));
 }
 

@@ -1,8 +1,10 @@
 // The block index in one call per block (src/store/native-index.ts): tokenizes every
 // message and field value of a block, hashes each token (FNV-1a 32 of the lower-cased
-// bytes), collects the distinct hashes and builds the split-block bloom filter — the
-// same bits as the JavaScript path (tokenizer.ts addTokens/addValueTokens, HashSet32,
-// bloom-filter.ts BloomFilter.build), which stays the definition and the fallback.
+// bytes), collects the distinct hashes and builds the block's filter over them: the
+// split-block bloom filter or the binary fuse filter — the same bytes as the JavaScript
+// path (tokenizer.ts addTokens/addValueTokens, HashSet32, bloom-filter.ts
+// BloomFilter.build, fuse-filter.ts FuseFilter.build), which stays the definition and
+// the fallback.
 //
 // A text indexed a moment ago in this block (the same bytes, for a field value also the
 // same column) adds nothing new: a small cache keyed by a 64-bit hash of its bytes
@@ -12,9 +14,19 @@
 //            values: Buffer, fAt: Uint32Array, fLen: Uint32Array, fCol: Uint32Array, nf: number,
 //            prefixes: Uint32Array (per column: FNV state after "name="),
 //            extra: Uint32Array (more hashes: non-zero entries are added, zeros skipped),
-//            bitsPerKey: number, maxBlocks: number) → Uint8Array (the filter's words, little-endian)
+//            bitsPerKey: number, maxBlocks: number, filter?: number) → Uint8Array | null
+//
+//   filter 0 (or left out): the bloom filter (bitsPerKey, at most maxBlocks blocks of
+//     256 bits): its words, little-endian.
+//   filter 1: the fuse filter, serialized as FuseFilter.marshal writes it: u32 seed ·
+//     u32 segmentLength · u32 segmentCount (little-endian) · the fingerprints (just the
+//     12-byte header of zeros for no hashes); null when there is none (more slots than
+//     MAX_FUSE_SLOTS, or no seed peeled): the caller builds a bloom filter instead.
+//     bitsPerKey and maxBlocks are still checked, and unused.
 #include <napi.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -190,7 +202,7 @@ void AddValueTokens(HashSet& out, uint32_t prefix, const uint8_t* p, size_t len)
   if (!whole || len == 0) out.Add(pair);
 }
 
-// bloom-filter.ts mix and mix2
+// bloom-filter.ts mix and mix2 (mix is also fuse-filter.ts fmix)
 inline uint32_t Mix(uint32_t h) {
   h ^= h >> 16;
   h *= 0x85ebca6bu;
@@ -206,6 +218,161 @@ inline uint32_t Mix2(uint32_t h) {
   return h ^ (h >> 15);
 }
 
+// fuse-filter.ts, line for line where it matters: the bytes depend only on the set of
+// hashes (counts and XORs per slot, the first queue by ascending slot, last in first out).
+constexpr uint32_t kGolden = 0x9e3779b9u;
+constexpr uint32_t kMaxSegmentLength = 1u << 18;
+constexpr uint64_t kMaxFuseSlots = 1u << 21;  // MAX_FUSE_SLOTS
+constexpr uint32_t kMaxFuseAttempts = 64;     // MAX_ATTEMPTS
+
+// fuseSeed
+inline uint32_t FuseSeed(uint32_t keysXor, uint32_t attempt) { return Mix(keysXor ^ ((attempt + 1) * kGolden)); }
+
+// Math.round of x >= 0, exactly (halves up): floor(x + 0.5) would differ where x + 0.5 rounds.
+inline double JsRound(double x) {
+  const double r = std::floor(x);
+  return x - r >= 0.5 ? r + 1 : r;
+}
+
+// fuseGeometry (n >= 1), in doubles as JavaScript computes it. Checked equal to the
+// JavaScript for every n up to 2.2 million (past MAX_FUSE_SLOTS).
+void FuseGeometry(size_t n, uint64_t* segmentLength, uint64_t* segmentCount) {
+  const double dn = static_cast<double>(n);
+  double length = n <= 1 ? 4 : std::ldexp(1.0, static_cast<int>(std::floor(std::log(dn) / std::log(3.33) + 2.25)));
+  if (length > kMaxSegmentLength) length = kMaxSegmentLength;
+  const double sizeFactor = n <= 1 ? 0 : std::max(1.125, 0.875 + (0.25 * std::log(1000000.0)) / std::log(dn));
+  const double capacity = JsRound(dn * sizeFactor);
+  const double perSegment = std::ceil(capacity / length);
+  *segmentLength = static_cast<uint64_t>(length);
+  *segmentCount = perSegment <= 2 ? 1 : static_cast<uint64_t>(perSegment) - 2;
+}
+
+// The three slots of a key (FuseFilter.build's place): its fingerprint is returned.
+struct FusePlace {
+  uint32_t seed, length, mask;
+  uint64_t spread;  // segmentCount × segmentLength
+  inline uint32_t operator()(uint32_t key, uint32_t at[3]) const {
+    const uint32_t a = Mix(key ^ seed);
+    const uint32_t b = Mix(a + kGolden);
+    const uint32_t c = Mix(b + kGolden);
+    const uint32_t s0 = static_cast<uint32_t>((static_cast<uint64_t>(a) * spread) >> 32);
+    at[0] = s0;
+    at[1] = (s0 + length) ^ (b & mask);
+    at[2] = (s0 + 2 * length) ^ (c & mask);
+    return b >> 24;
+  }
+};
+
+inline void PutU32le(uint8_t* p, uint32_t v) {
+  p[0] = static_cast<uint8_t>(v);
+  p[1] = static_cast<uint8_t>(v >> 8);
+  p[2] = static_cast<uint8_t>(v >> 16);
+  p[3] = static_cast<uint8_t>(v >> 24);
+}
+
+// The fuse build's scratch: per slot the number of keys there and the XOR of them (side
+// by side, one cache line), the queue of slots to peel (a slot enters it at most once:
+// when its count becomes 1), the keys, and the keys as peeled with their slots.
+struct FuseScratch {
+  struct Cell {
+    uint32_t count;
+    uint32_t xorKey;
+  };
+  struct Peeled {
+    uint32_t key;
+    uint32_t slot;
+  };
+  std::vector<Cell> cells;
+  std::vector<uint32_t> queue;
+  std::vector<uint32_t> keys;
+  std::vector<Peeled> peeled;
+};
+// Kept by each thread from block to block for filters of up to this many slots (its
+// arrays then stay under 6 MB): allocating and faulting in fresh ones is a quarter of a
+// build of 65 000 keys. Larger filters (rare) get arrays of their own.
+constexpr uint64_t kKeptScratchSlots = 1u << 18;
+thread_local FuseScratch tKeptScratch;
+
+// FuseFilter.build then marshal: the serialized filter, or null.
+Napi::Value FuseFilterBytes(Napi::Env env, const HashSet& set) {
+  const size_t n = set.size();
+  if (n == 0) {
+    Napi::Uint8Array out = Napi::Uint8Array::New(env, 12);
+    memset(out.Data(), 0, 12);
+    return out;
+  }
+  uint64_t length, count;
+  FuseGeometry(n, &length, &count);
+  const uint64_t slots = (count + 2) * length;
+  if (slots > kMaxFuseSlots) return env.Null();
+  FuseScratch own;
+  FuseScratch& scratch = slots <= kKeptScratchSlots ? tKeptScratch : own;
+  scratch.cells.resize(slots);
+  scratch.queue.resize(slots);
+  scratch.keys.resize(n + 1);  // + 1: the loop below writes one past the last key
+  scratch.peeled.resize(n);
+  uint32_t* keys = scratch.keys.data();
+  uint32_t keysXor = 0;
+  {
+    // Without a branch: a quarter to a half of the set's slots hold a hash, in no order a branch could predict.
+    size_t k = 0;
+    for (uint32_t h : set.slots()) {
+      keys[k] = h;
+      keysXor ^= h;
+      k += h != 0;
+    }
+  }
+  FuseScratch::Cell* cell = scratch.cells.data();
+  uint32_t* queue = scratch.queue.data();
+  FuseScratch::Peeled* peeled = scratch.peeled.data();
+  FusePlace place{0, static_cast<uint32_t>(length), static_cast<uint32_t>(length - 1), count * length};
+  uint32_t at[3];
+  for (uint32_t attempt = 0; attempt < kMaxFuseAttempts; attempt++) {
+    place.seed = FuseSeed(keysXor, attempt);
+    memset(cell, 0, slots * sizeof(FuseScratch::Cell));
+    for (size_t i = 0; i < n; i++) {
+      const uint32_t key = keys[i];
+      place(key, at);
+      for (int j = 0; j < 3; j++) {
+        cell[at[j]].count++;
+        cell[at[j]].xorKey ^= key;
+      }
+    }
+    // Peel: slots held by one key, lowest first, then those that become so (last in, first out).
+    size_t top = 0;
+    for (uint32_t s = 0; s < slots; s++) if (cell[s].count == 1) queue[top++] = s;
+    size_t done = 0;
+    while (top > 0) {
+      const uint32_t s = queue[--top];
+      if (cell[s].count != 1) continue;
+      const uint32_t key = cell[s].xorKey;
+      peeled[done++] = FuseScratch::Peeled{key, s};
+      place(key, at);
+      for (int j = 0; j < 3; j++) {
+        FuseScratch::Cell& t = cell[at[j]];
+        t.count--;
+        t.xorKey ^= key;
+        if (t.count == 1) queue[top++] = at[j];
+      }
+    }
+    if (done != n) continue;
+    // Fill in reverse: each key's slot is the one no later key uses (still 0 here).
+    Napi::Uint8Array out = Napi::Uint8Array::New(env, 12 + slots);
+    uint8_t* bytes = out.Data();
+    PutU32le(bytes, place.seed);
+    PutU32le(bytes + 4, static_cast<uint32_t>(length));
+    PutU32le(bytes + 8, static_cast<uint32_t>(count));
+    uint8_t* fp = bytes + 12;
+    memset(fp, 0, slots);
+    for (size_t p = n; p-- > 0;) {
+      const uint32_t f = place(peeled[p].key, at);
+      fp[peeled[p].slot] = static_cast<uint8_t>(f ^ fp[at[0]] ^ fp[at[1]] ^ fp[at[2]]);
+    }
+    return out;
+  }
+  return env.Null();
+}
+
 Napi::Value IndexBlock(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Span<uint8_t> msgs, values;
@@ -213,8 +380,9 @@ Napi::Value IndexBlock(const Napi::CallbackInfo& info) {
   if (info.Length() < 13 || !GetBytes(info[0], &msgs) || !GetU32(info[1], &msgAtA) || !GetU32(info[2], &msgLenA) ||
       !info[3].IsNumber() || !GetBytes(info[4], &values) || !GetU32(info[5], &fAtA) || !GetU32(info[6], &fLenA) ||
       !GetU32(info[7], &fColA) || !info[8].IsNumber() || !GetU32(info[9], &prefixesA) ||
-      !GetU32(info[10], &extraA) || !info[11].IsNumber() || !info[12].IsNumber()) {
-    Napi::TypeError::New(env, "indexBlock(msgs, msgAt, msgLen, n, values, fAt, fLen, fCol, nf, prefixes, extra, bitsPerKey, maxBlocks)").ThrowAsJavaScriptException();
+      !GetU32(info[10], &extraA) || !info[11].IsNumber() || !info[12].IsNumber() ||
+      (info.Length() > 13 && !info[13].IsUndefined() && !info[13].IsNumber())) {
+    Napi::TypeError::New(env, "indexBlock(msgs, msgAt, msgLen, n, values, fAt, fLen, fCol, nf, prefixes, extra, bitsPerKey, maxBlocks, filter?)").ThrowAsJavaScriptException();
     return env.Null();
   }
   const uint32_t *msgAt = msgAtA.data, *msgLen = msgLenA.data, *fAt = fAtA.data, *fLen = fLenA.data, *fCol = fColA.data;
@@ -225,6 +393,11 @@ Napi::Value IndexBlock(const Napi::CallbackInfo& info) {
   const size_t nf = info[8].As<Napi::Number>().Uint32Value();
   const double bitsPerKey = info[11].As<Napi::Number>().DoubleValue();
   const double maxBlocks = info[12].As<Napi::Number>().DoubleValue();
+  const double filter = info.Length() > 13 && info[13].IsNumber() ? info[13].As<Napi::Number>().DoubleValue() : 0;
+  if (filter != 0 && filter != 1) {
+    Napi::RangeError::New(env, "indexBlock: filter is 0 (bloom) or 1 (fuse)").ThrowAsJavaScriptException();
+    return env.Null();
+  }
   if (n > msgAtN || n > msgLenN || nf > fAtN || nf > fLenN || nf > fColN) {
     Napi::RangeError::New(env, "indexBlock: counts past the arrays").ThrowAsJavaScriptException();
     return env.Null();
@@ -260,6 +433,8 @@ Napi::Value IndexBlock(const Napi::CallbackInfo& info) {
       AddValueTokens(set, prefixes[fCol[i]], values.data + fAt[i], fLen[i]);
     }
   }
+
+  if (filter == 1) return FuseFilterBytes(env, set);
 
   // bloom-filter.ts BloomFilter.build
   double want = static_cast<double>(set.size()) * bitsPerKey / 256.0;

@@ -3,7 +3,7 @@
  * is tested at three levels:
  *
  *   blockMayMatch  a block's index entry (time range, severity and facility masks,
- *                  bloom filter): false means no record of the block can match, and
+ *                  token filter): false means no record of the block can match, and
  *                  the block is never read;
  *   rows           a decoded block, column at a time: one pass per term over the
  *                  column it needs (a word search runs over all messages of the
@@ -50,7 +50,7 @@ type Compiled =
   | { kind: 'all' }
   | { kind: 'and' | 'or'; items: Compiled[] }
   | { kind: 'not'; item: Compiled }
-  | { kind: 'text'; field: FieldRef | null; match: Match; /** bloom hashes that must all be present; null = no index help */ hashes: number[] | null; needle: TextNeedle | null; node: Node }
+  | { kind: 'text'; field: FieldRef | null; match: Match; /** token-filter hashes that must all be present; null = no index help */ hashes: number[] | null; needle: TextNeedle | null; node: Node }
   | { kind: 'mask'; what: 'severity' | 'facility'; mask: number }
   | { kind: 'compare'; name: string; op: string; value: number }
   | { kind: 'time'; from: TimePoint | null; to: TimePoint | null };
@@ -124,7 +124,7 @@ function compile(n: Node): Compiled {
       return { kind: 'compare', name, op: n.op, value: n.value };
     }
     case 'match':
-      return { kind: 'text', field: n.field, match: n.match, hashes: bloomHashes(n.field, n.match), needle: textNeedle(n.field, n.match), node: n };
+      return { kind: 'text', field: n.field, match: n.match, hashes: filterHashes(n.field, n.match), needle: textNeedle(n.field, n.match), node: n };
   }
 }
 
@@ -138,8 +138,8 @@ function hasReplacement(s: string): boolean {
   return s.includes('\uFFFD');
 }
 
-/** The bloom hashes a block must hold for this term to match anywhere in it; null when the index cannot tell. */
-function bloomHashes(field: FieldRef | null, m: Match): number[] | null {
+/** The token-filter hashes a block must hold for this term to match anywhere in it; null when the index cannot tell. */
+function filterHashes(field: FieldRef | null, m: Match): number[] | null {
   if ((m.kind === 'words' && hasReplacement(m.text)) || (m.kind === 'exact' && hasReplacement(m.value))) return null;
   if (m.kind === 'words' && (field === null || field.kind === 'message')) {
     // Every token of the words occurs in the message or a field value, both indexed by word.
@@ -223,7 +223,7 @@ function blockMayMatch(c: Compiled, e: IndexEntry): boolean {
     case 'mask':
       return ((c.what === 'severity' ? e.header.sevMask : e.header.facMask) & c.mask) >>> 0 !== 0;
     case 'text':
-      if (c.hashes !== null) for (const h of c.hashes) if (!e.bloom.mayContain(h)) return false;
+      if (c.hashes !== null) for (const h of c.hashes) if (!e.filter.mayContain(h)) return false;
       return true;
     default:
       // NOT, comparisons on fields, match-all: the index cannot rule a block out.

@@ -21,7 +21,8 @@ import type { LogRecord } from '../record/record.js';
 import { BlockBuilder } from './block-builder.js';
 import { nativeIndexBlock } from './native-index.js';
 import { BLOCK_HEADER_SIZE, marshalBlockHeader, unmarshalBlockHeader, type BlockHeader } from './block-header.js';
-import { bloomOfBlock, decodeBlock, type DecodedBlock } from './block-decoder.js';
+import { decodeBlock, filterOfBlock, type DecodedBlock } from './block-decoder.js';
+import { filterBytes } from './block-filter.js';
 import { CorruptError } from './byte-buffer.js';
 import { Parsers } from './parsers.js';
 import { LAYOUTS, RECEIVED, anyFrame, buildBlock, buildBlocks, parse, recordsOf, wellFormed, type Layout, type PartitionBlock } from './test-helpers.js';
@@ -90,10 +91,9 @@ function assertBlocksHold(blocks: PartitionBlock[], all: LogRecord[], epoch: num
     assertBlockHolds(b.decoded, b.expected);
     checkHeader(b.sealed.header, b.expected, b.maxLsn, epoch);
     for (const r of b.expected) assert.equal(partitionOf(Number(r.timestamp / 1_000_000n)), b.key);
-    // The bloom filter an index is rebuilt with is the one the block was built with.
-    const again = bloomOfBlock(b.decoded);
-    assert.equal(again.m, b.sealed.bloom.m);
-    assert.deepEqual(Buffer.from(again.bits), Buffer.from(b.sealed.bloom.bits), 'bloom rebuilt from the decoded block');
+    // The token filter an index is rebuilt with is the one the block was built with.
+    const again = filterOfBlock(b.decoded);
+    assert.deepEqual(Buffer.from(filterBytes(again)), Buffer.from(filterBytes(b.sealed.filter)), 'filter rebuilt from the decoded block');
     total += b.decoded.n;
   }
   assert.equal(total, all.length);
@@ -329,9 +329,8 @@ test('the native block index (when the addon is built) gives the same bloom filt
     const entries = [[parse('rfc5424', lines.slice(round * 10_000, round * 10_000 + 10_000))], [parse('json', json)]];
     const a = buildBlock(entries, { builder: native, parsers });
     const b = buildBlock(entries, { builder: js, parsers });
-    assert.equal(a.sealed.bloom.m, b.sealed.bloom.m);
-    assert.ok(Buffer.from(a.sealed.bloom.bits).equals(Buffer.from(b.sealed.bloom.bits)), `round ${round}: native and JavaScript bloom filters differ`);
-    assert.ok(Buffer.from(bloomOfBlock(a.decoded).bits).equals(Buffer.from(a.sealed.bloom.bits)), 'rebuilt from the decoded block');
+    assert.ok(Buffer.from(filterBytes(a.sealed.filter)).equals(Buffer.from(filterBytes(b.sealed.filter))), `round ${round}: native and JavaScript token filters differ`);
+    assert.ok(Buffer.from(filterBytes(filterOfBlock(a.decoded))).equals(Buffer.from(filterBytes(a.sealed.filter))), 'rebuilt from the decoded block');
   }
 });
 

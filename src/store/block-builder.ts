@@ -1,7 +1,7 @@
 /**
  * BlockBuilder: gathers the records of one partition, then seals them into a block
  * (docs/storage.md, "Blocks"): the columnar payload, compressed with zstd, its
- * header and its bloom filter.
+ * header and its token filter (block-filter.ts).
  *
  * At sealing, rows are put in (app, host) order — every app's records together, by
  * host within an app, arrival order within that — and every column is written in
@@ -37,11 +37,13 @@ import { ENC_CONST, ENC_JSON, ENC_SD, ENC_UTF8, SLOTS, type RecordBatch } from '
 import type { KeyNames } from '../record/key-dictionary.js';
 import { splitReceived } from '../record/time.js';
 import { unescapeJson, unescapeSd } from '../record/record.js';
-import { ByteWriter } from './byte-buffer.js';
+import { ByteReader, ByteWriter } from './byte-buffer.js';
 import { gatherJs, nativeGather, type GatherFn } from './gather.js';
 import { ByteDictionary } from './byte-dictionary.js';
 import { Arena } from './arena.js';
 import { BITS_PER_KEY, BLOCK_BITS, BloomFilter, K, MAX_BITS } from './bloom-filter.js';
+import { buildFilter, type BlockFilter } from './block-filter.js';
+import { FuseFilter } from './fuse-filter.js';
 import { nativeIndexBlock, type IndexBlockFn } from './native-index.js';
 import { nativeBlockColumns, type BlockColumnsFns } from './block-columns.js';
 import { BLOCK_HEADER_SIZE, marshalBlockHeader, type BlockHeader } from './block-header.js';
@@ -63,12 +65,12 @@ interface FieldColumn {
   count: number;
 }
 
-/** A sealed block: header, the bytes of its segment entry (header + payload), and its bloom filter. */
+/** A sealed block: header, the bytes of its segment entry (header + payload), and its token filter. */
 export interface SealedBlock {
   header: BlockHeader;
   /** BLOCK_HEADER_SIZE bytes of header, then the compressed payload. */
   bytes: Buffer;
-  bloom: BloomFilter;
+  filter: BlockFilter;
 }
 
 export class BlockBuilder {
@@ -150,7 +152,7 @@ export class BlockBuilder {
   private maxLsn = 0;
 
   /**
-   * `index: 'js'` builds the bloom filter in JavaScript even where the native addon is
+   * `index: 'js'` builds the token filter in JavaScript even where the native addon is
    * there; `copy: 'js'` copies texts one by one at append; `columns: 'js'` encodes the
    * row-wise columns in JavaScript (tests compare both ways).
    */
@@ -556,7 +558,7 @@ export interface BlockContents {
   fLen: Uint32Array;
   values: Uint8Array;
   columns: FieldColumn[];
-  /** Hashes for the bloom filter gathered at append (name=value pairs of the slots; all tokens without the native index). */
+  /** Hashes for the token filter gathered at append (name=value pairs of the slots; all tokens without the native index). */
   tokens: { size: number; slots: Uint32Array };
   minMs: number;
   minNs: number;
@@ -600,7 +602,7 @@ export function sealTools(js: { index?: boolean; gather?: boolean; columns?: boo
 }
 
 /**
- * A block's contents encoded (columns), compressed, with header and bloom filter: what
+ * A block's contents encoded (columns), compressed, with header and token filter: what
  * BlockBuilder.seal() makes of its contents, here or in a seal thread (seal-thread.ts),
  * with `tools` (native or JavaScript: the same bytes and bits either way).
  */
@@ -659,8 +661,8 @@ export function encodeBlock(c: BlockContents, compressor: Compressor, epoch: num
   const bytes = Buffer.allocUnsafe(BLOCK_HEADER_SIZE + comp.length);
   marshalBlockHeader(header, bytes, 0);
   comp.copy(bytes, BLOCK_HEADER_SIZE);
-  const bloom = index === null ? BloomFilter.build(c.tokens) : nativeBloom(c, index);
-  return { header, bytes, bloom };
+  const filter = index === null ? buildFilter(c.tokens) : nativeFilter(c, index);
+  return { header, bytes, filter };
 }
 
 /** Time deltas, receive times, facility and severity of the rows in `perm` order (the definition of encodeRows in block_columns.cc). */
@@ -708,12 +710,18 @@ function putIds(out: ByteWriter, vals: Uint32Array, perm: Uint32Array, n: number
   out.pos = columns.putUvarints(out.buf, out.pos, vals, perm, 0, n);
 }
 
-/** The bloom filter of the block's tokens, in one native call (the same bits as BloomFilter.build over the JavaScript tokenizer's hashes). */
-function nativeBloom(c: BlockContents, index: IndexBlockFn): BloomFilter {
+/**
+ * The token filter of the block, in one native call: the same bytes as buildFilter
+ * over the JavaScript tokenizer's hashes (a bloom filter when no fuse filter can be made).
+ */
+function nativeFilter(c: BlockContents, index: IndexBlockFn): BlockFilter {
   const prefixes = new Uint32Array(c.columns.length);
   for (let k = 0; k < prefixes.length; k++) prefixes[k] = c.columns[k]!.prefix;
-  const bits = index(c.msgs, c.msgAt, c.msgLen, c.n, c.values, c.fAt, c.fLen, c.fCol, c.nf,
-    prefixes, c.tokens.slots, BITS_PER_KEY, MAX_BITS / BLOCK_BITS);
+  const run = (kind: 0 | 1) => index(c.msgs, c.msgAt, c.msgLen, c.n, c.values, c.fAt, c.fLen, c.fCol, c.nf,
+    prefixes, c.tokens.slots, BITS_PER_KEY, MAX_BITS / BLOCK_BITS, kind);
+  const fuse = run(1);
+  if (fuse !== null) return FuseFilter.unmarshal(new ByteReader(fuse));
+  const bits = run(0)!;
   return new BloomFilter(bits, bits.length * 8, K);
 }
 

@@ -11,7 +11,7 @@ import { toNs } from '../record/time.js';
 import { ByteReader, CorruptError } from './byte-buffer.js';
 import type { BlockHeader } from './block-header.js';
 import { SLOT_NAMES } from './block-builder.js';
-import { BloomFilter } from './bloom-filter.js';
+import { buildFilter, type BlockFilter } from './block-filter.js';
 import { HashSet32, addTokens, addValueTokens, hashPairFrom, pairPrefix } from './tokenizer.js';
 
 export interface DecodedField {
@@ -369,10 +369,11 @@ function skipVarints(r: ByteReader, count: number): void {
 }
 
 /**
- * The bloom filter a block was built with, computed again from its decoded columns
- * (the same tokens block-builder.ts adds): for rebuilding a damaged index file.
+ * The token filter of a block, computed again from its decoded columns (the same
+ * tokens block-builder.ts adds): for rebuilding a damaged index file. The kind is
+ * today's (block-filter.ts), whichever one the block was first indexed with.
  */
-export function bloomOfBlock(b: DecodedBlock): BloomFilter {
+export function filterOfBlock(b: DecodedBlock): BlockFilter {
   const set = new HashSet32(8192);
   const prefixes = SLOT_NAMES.map((n) => pairPrefix(n));
   for (let slot = 0; slot < SLOT_NAMES.length; slot++) {
@@ -384,5 +385,5 @@ export function bloomOfBlock(b: DecodedBlock): BloomFilter {
     const prefix = pairPrefix(f.name);
     for (let k = 0; k < f.rows.length; k++) addValueTokens(set, prefix, b.payload, f.starts[k]!, f.starts[k]! + f.lens[k]!);
   }
-  return BloomFilter.build(set);
+  return buildFilter(set);
 }

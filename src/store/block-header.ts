@@ -62,8 +62,8 @@ export function marshalBlockHeader(h: BlockHeader, out: Buffer, at: number): voi
 /**
  * Reads and checks a header: magic, CRC, version, sane lengths and times. Throws
  * CorruptError when anything is off. The store's FORMAT file is where a store of
- * another version is refused (store.ts checkFormat); inside a store of this version,
- * a header naming another one is damage like any other.
+ * a version this build does not read is refused (store.ts checkFormat); inside a store
+ * it reads, a header naming another layout version is damage like any other.
  */
 export function unmarshalBlockHeader(buf: Uint8Array, at: number): BlockHeader {
   if (at + BLOCK_HEADER_SIZE > buf.length) throw new CorruptError('truncated block header');
@@ -86,7 +86,7 @@ export function unmarshalBlockHeader(buf: Uint8Array, at: number): BlockHeader {
     maxLsn: b.readDoubleLE(at + 56),
     payloadCrc: b.readUInt32LE(at + 64),
   };
-  if (h.version !== FORMAT_VERSION) throw new CorruptError(`block header names format version ${h.version} in a version ${FORMAT_VERSION} store`);
+  if (h.version !== FORMAT_VERSION) throw new CorruptError(`block header names layout version ${h.version}, not ${FORMAT_VERSION}`);
   if (h.codec !== CODEC_ZSTD) throw new CorruptError(`unknown codec ${h.codec}`);
   if (h.rawLen > MAX_BLOCK_BYTES || h.compLen > MAX_BLOCK_BYTES || h.count === 0) throw new CorruptError('implausible block lengths');
   if (!Number.isSafeInteger(h.minMs) || !Number.isSafeInteger(h.maxMs) || h.minMs > h.maxMs) throw new CorruptError('implausible block time range');

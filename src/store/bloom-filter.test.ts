@@ -8,17 +8,12 @@ import fc from 'fast-check';
 import { BloomFilter, BITS_PER_KEY, K } from './bloom-filter.js';
 import { HashSet32, tokenHashes } from './tokenizer.js';
 import { ByteReader, ByteWriter, CorruptError } from './byte-buffer.js';
-
-function setOf(xs: Iterable<number>): HashSet32 {
-  const s = new HashSet32(16);
-  for (const x of xs) s.add(x);
-  return s;
-}
+import { hashSetOf, xorshift } from './test-helpers.js';
 
 test('never a false negative (any set of 32-bit hashes, 0 and 2^32-1 included)', () => {
   fc.assert(
     fc.property(fc.array(fc.oneof(fc.nat({ max: 0xffffffff }), fc.constantFrom(0, 1, 0xffffffff, 0x80000000)), { maxLength: 2000 }), (xs) => {
-      const set = setOf(xs);
+      const set = hashSetOf(xs);
       const b = BloomFilter.build(set);
       for (const x of xs) assert.ok(b.mayContain(x), `false negative for ${x}`);
       assert.equal(b.m % 64, 0);
@@ -42,22 +37,12 @@ test('never a false negative for the tokens of any text', () => {
   );
 });
 
-/** Deterministic pseudo-random 32-bit keys (xorshift). */
-function xorshift(seed: number): () => number {
-  let x = seed;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return x >>> 0;
-  };
-}
 
 /** False-positive rate of a filter of 10k keys, probed with 100k keys not in it. */
 function fpRate(key: (i: number) => number): number {
   const present = new Set<number>();
   for (let i = 0; i < 10_000; i++) present.add(key(i));
-  const b = BloomFilter.build(setOf(present));
+  const b = BloomFilter.build(hashSetOf(present));
   for (const k of present) assert.ok(b.mayContain(k));
   let probes = 0;
   let fp = 0;
@@ -99,7 +84,7 @@ test('keys that are not spread over all 32 bits (small integers) still get a use
 test('marshal / unmarshal round trip: same bits, same answers, byteLength exact', () => {
   fc.assert(
     fc.property(fc.array(fc.nat({ max: 0xffffffff }), { maxLength: 500 }), fc.array(fc.nat({ max: 0xffffffff }), { maxLength: 50 }), (xs, probes) => {
-      const b = BloomFilter.build(setOf(xs));
+      const b = BloomFilter.build(hashSetOf(xs));
       const w = new ByteWriter(1);
       w.u8(0xee); // at an offset
       b.marshal(w);
@@ -119,7 +104,7 @@ test('marshal / unmarshal round trip: same bits, same answers, byteLength exact'
 
 test('unmarshal of garbage throws CorruptError (bad m or k, truncated bits), never anything else', () => {
   const good = new ByteWriter(1);
-  BloomFilter.build(setOf([1, 2, 3])).marshal(good);
+  BloomFilter.build(hashSetOf([1, 2, 3])).marshal(good);
   const bytes = Buffer.from(good.view());
   const withHeader = (m: number, k: number, bits: number) => {
     const w = new ByteWriter(1);
@@ -128,7 +113,7 @@ test('unmarshal of garbage throws CorruptError (bad m or k, truncated bits), nev
     w.bytes(Buffer.alloc(bits));
     return Buffer.from(w.view());
   };
-  const good0 = BloomFilter.build(setOf([1, 2, 3]));
+  const good0 = BloomFilter.build(hashSetOf([1, 2, 3]));
   const bad: [string, Buffer][] = [
     ['empty', Buffer.alloc(0)],
     ['m = 0', withHeader(0, good0.k, 8)],

@@ -31,8 +31,8 @@ export const BLOCK_BITS = 256;
 export const MAX_BITS = 64 * 1024 * 1024;
 const SALT = Uint32Array.of(0x47b6137b, 0x44974d91, 0x8824ad5b, 0xa2b7289d, 0x705495c7, 0x2df1424b, 0x9efc4947, 0x5c6bfb31);
 
-/** A 32-bit finalizer (murmur3's): spreads any input over all 32 bits. */
-function mix(h: number): number {
+/** A 32-bit finalizer (murmur3's): spreads any input over all 32 bits (the fuse filter's fmix too). */
+export function mix(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

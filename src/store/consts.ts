@@ -1,21 +1,31 @@
 /**
  * The store's file names, magic numbers, format version and limits, in one place,
  * each limit with the reason for its value. The formats themselves are described in
- * docs/storage.md; change FORMAT_VERSION whenever a byte of them changes meaning.
+ * docs/storage.md; change STORE_VERSION whenever a byte of them changes meaning, and
+ * FORMAT_VERSION as well when the layout of a file or block header does.
  *
  *   DATA_DIR/store/
- *     FORMAT                          "ringlog-store 1\n": refuse to open anything else
+ *     FORMAT                          "ringlog-store 2\n": refuse to open anything but 1 or 2
  *     LOCK                            pid of the server writing the store
  *     checkpoint                      two CHECKPOINT_SLOT-byte slots, the newer valid one counts
  *     wal/<first LSN, 16 hex>.wal     write-ahead log files
  *     partitions/<YYYY-MM-DDTHH>/     one directory per UTC hour of record time
  *       <segment no, 6 digits>.seg    blocks: header + zstd payload
- *       <segment no, 6 digits>.idx    per block: header copy + bloom filter (what queries read first)
+ *       <segment no, 6 digits>.idx    per block: header copy + token filter (what queries read first)
  */
 
+/**
+ * The store's version, in its FORMAT file. 2: index entries may hold a binary fuse
+ * filter (block-filter.ts); version 1 stores, which hold only bloom filters, are read
+ * as they are and become version 2 when a server opens them to write.
+ */
+export const STORE_VERSION = 2;
+/** Store versions this build reads. */
+export const READABLE_STORE_VERSIONS: readonly number[] = [1, 2];
+/** The layout version in every file header and block header (unchanged since store version 1). */
 export const FORMAT_VERSION = 1;
 export const FORMAT_FILE = 'FORMAT';
-export const FORMAT_TEXT = `ringlog-store ${FORMAT_VERSION}\n`;
+export const FORMAT_TEXT = `ringlog-store ${STORE_VERSION}\n`;
 export const LOCK_FILE = 'LOCK';
 export const CHECKPOINT_FILE = 'checkpoint';
 export const WAL_DIR = 'wal';
@@ -51,7 +61,7 @@ export const CODEC_ZSTD = 1;
 export const MAX_WAL_ENTRY = 256 * 1024 * 1024;
 /** Largest block payload, raw or compressed: builders seal at ~1 MiB; a single record may be up to maxFrame (16 MiB). */
 export const MAX_BLOCK_BYTES = 64 * 1024 * 1024;
-/** Largest index entry (header + bloom): bloom filters are capped at 8 MiB (bloom-filter.ts). */
+/** Largest index entry (header + token filter): bloom filters are capped at 8 MiB (bloom-filter.ts), fuse filters at 2 MiB (fuse-filter.ts). */
 export const MAX_IDX_ENTRY = 9 * 1024 * 1024;
 
 /** A WAL file is closed and a new one started past this size: small enough to delete soon after a commit. */

@@ -1,6 +1,7 @@
 /** Small file-system steps the store repeats: durable directory changes, cutting a file, listing a directory that may not exist. */
-import { closeSync, constants, fdatasyncSync, fsyncSync, ftruncateSync, openSync, readdirSync } from 'node:fs';
+import { closeSync, constants, fdatasyncSync, fsyncSync, ftruncateSync, openSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { dirname } from 'node:path';
 
 /** fsync of a directory, so that a file created, renamed or removed in it survives a crash. */
 export function syncDir(dir: string): void {
@@ -23,6 +24,23 @@ export async function syncDirAsync(dir: string): Promise<void> {
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * Puts `data` in place of the file at `path` so that a crash leaves either the old file
+ * or the new one, whole: written to `path.tmp`, synced, renamed over it, directory synced.
+ */
+export function replaceFileDurably(path: string, data: string | Uint8Array): void {
+  const tmp = `${path}.tmp`;
+  writeFileSync(tmp, data);
+  const fd = openSync(tmp, 'r+');
+  try {
+    fdatasyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  syncDir(dirname(path));
 }
 
 /** Cuts a file to `len` bytes and syncs it. */

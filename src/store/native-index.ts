@@ -13,7 +13,9 @@ export type IndexBlockFn = (
   msgs: Uint8Array, msgAt: Uint32Array, msgLen: Uint32Array, n: number,
   values: Uint8Array, fAt: Uint32Array, fLen: Uint32Array, fCol: Uint32Array, nf: number,
   prefixes: Uint32Array, extra: Uint32Array, bitsPerKey: number, maxBlocks: number,
-) => Uint8Array;
+  /** 0: the bloom filter's words; 1: the binary fuse filter as FuseFilter.marshal writes it, or null when none can be made. */
+  filter: 0 | 1,
+) => Uint8Array | null;
 
 /** The native indexBlock, or null when the addon is not built (or has no indexBlock) or RINGLOG_NATIVE=off. */
 export function nativeIndexBlock(): IndexBlockFn | null {

@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, truncateSync, wr
 import { join } from 'node:path';
 import { BLOCK_HEADER_SIZE } from './block-header.js';
 import { decodeBlock } from './block-decoder.js';
+import { filterBytes } from './block-filter.js';
 import type { SealedBlock } from './block-builder.js';
 import { FILE_HEADER_SIZE } from './consts.js';
 import { partitionName, partitionOf } from './partition.js';
@@ -74,7 +75,7 @@ function reachable(s: Seg): IndexEntry[] {
     const k = s.segAt.indexOf(e.segOffset);
     assert.ok(k >= 0, `an index entry at ${e.segOffset} points at no block`);
     assert.deepEqual(e.header, s.blocks[k]!.header);
-    assert.deepEqual(Buffer.from(e.bloom.bits), Buffer.from(s.blocks[k]!.bloom.bits), `bloom of block ${k}`);
+    assert.deepEqual(Buffer.from(filterBytes(e.filter)), Buffer.from(filterBytes(s.blocks[k]!.filter)), `token filter of block ${k}`);
     const comp = seg.subarray(e.segOffset + BLOCK_HEADER_SIZE, e.segOffset + BLOCK_HEADER_SIZE + e.header.compLen);
     assert.equal(decodeBlock(e.header, comp).n, e.header.count);
   }

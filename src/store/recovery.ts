@@ -14,14 +14,14 @@
  * Nothing here throws on damaged data: it is fixed where it can be, and reported.
  * Only I/O errors and files of a newer format version stop the start.
  */
-import { closeSync, fdatasyncSync, ftruncateSync, openSync, readSync, renameSync, statSync, writeFileSync, writeSync, constants } from 'node:fs';
+import { closeSync, fdatasyncSync, ftruncateSync, openSync, readSync, statSync, writeSync, constants } from 'node:fs';
 import { CorruptError } from './byte-buffer.js';
 import { BLOCK_HEADER_SIZE, unmarshalBlockHeader, type BlockHeader } from './block-header.js';
-import { bloomOfBlock, decodeBlock, decompressPayload } from './block-decoder.js';
+import { filterOfBlock, decodeBlock, decompressPayload } from './block-decoder.js';
 import { BLOCK_MAGIC, FILE_HEADER_SIZE, IDX_FILE_MAGIC, SEG_FILE_MAGIC } from './consts.js';
 import { listPartitions, listSegments } from './partition.js';
 import { fileHeader, marshalIndexEntry, readFileOrNull, readIndex, scanSegment, segmentPaths, type IndexEntry } from './segment.js';
-import { syncDir, truncateFile } from './fs-util.js';
+import { replaceFileDurably, truncateFile } from './fs-util.js';
 
 export interface RecoveryReport {
   partitions: number;
@@ -153,7 +153,7 @@ function recoverSegment(dir: string, no: number, epoch: number, report: Recovery
     }
     keep++;
     segLen = Math.max(segLen, end);
-    idxLen += marshalIndexEntry(e.segOffset, e.header, e.bloom).length;
+    idxLen += marshalIndexEntry(e.segOffset, e.header, e.filter).length;
   }
   const kept = entries.slice(0, keep);
 
@@ -193,7 +193,7 @@ function rebuildIndex(segPath: string, epoch: number, report: RecoveryReport): I
     try {
       const start = b.offset + BLOCK_HEADER_SIZE;
       const block = decodeBlock(b.header, buf.subarray(start, start + b.header.compLen));
-      entries.push({ segOffset: b.offset, header: b.header, bloom: bloomOfBlock(block) });
+      entries.push({ segOffset: b.offset, header: b.header, filter: filterOfBlock(block) });
     } catch (err) {
       if (!(err instanceof CorruptError)) throw err;
       report.damagedBlocks++;
@@ -254,17 +254,8 @@ BLOCK_MAGIC_BYTES.writeUInt32LE(BLOCK_MAGIC);
 
 /** Writes a complete index file next to the old one, syncs it and renames it into place. */
 function writeIndexFile(path: string, entries: IndexEntry[]): void {
-  const parts = [fileHeader(IDX_FILE_MAGIC), ...entries.map((e) => marshalIndexEntry(e.segOffset, e.header, e.bloom))];
-  const tmp = `${path}.tmp`;
-  writeFileSync(tmp, Buffer.concat(parts));
-  const fd = openSync(tmp, 'r+');
-  try {
-    fdatasyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-  syncDir(path.slice(0, path.lastIndexOf('/')));
+  const parts = [fileHeader(IDX_FILE_MAGIC), ...entries.map((e) => marshalIndexEntry(e.segOffset, e.header, e.filter))];
+  replaceFileDurably(path, Buffer.concat(parts));
 }
 
 function payloadIntact(segPath: string, e: IndexEntry): boolean {

@@ -2,7 +2,7 @@
  * The seal thread: encodes, compresses and indexes blocks for the store worker
  * (docs/architecture.md, "The store worker and the seal thread"). The store worker is
  * the limit of ingestion on a small machine: it parses every record and builds it into
- * a block. Sealing a block (columns, zstd, bloom filter) is about a third of that work
+ * a block. Sealing a block (columns, zstd, token filter) is about a third of that work
  * and needs nothing but the block's contents, so it runs here, in parallel with the
  * parsing of the next records. The store worker hands over a copy of the contents
  * (BlockBuilder.detach, buffers transferred) and writes the sealed blocks in the order
@@ -14,7 +14,7 @@
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { Compressor } from 'zstd-napi';
 import { encodeBlock, sealTools, type BlockContents, type SealedBlock } from './block-builder.js';
-import { BloomFilter } from './bloom-filter.js';
+import { filterBytes, filterFromBytes } from './block-filter.js';
 import { ByteWriter } from './byte-buffer.js';
 import type { BlockHeader } from './block-header.js';
 import { lowerThreadPriority, nameThread } from '../thread-priority.js';
@@ -26,7 +26,7 @@ interface SealRequest {
 }
 
 type SealReply =
-  | { id: number; ok: true; header: BlockHeader; bytes: Uint8Array; bits: Uint8Array; m: number; k: number }
+  | { id: number; ok: true; header: BlockHeader; bytes: Uint8Array; filter: Uint8Array }
   | { id: number; ok: false; error: string };
 
 interface SealThreadInit {
@@ -55,7 +55,7 @@ export class SealThread {
         return;
       }
       const bytes = Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength);
-      w.resolve({ header: r.header, bytes, bloom: new BloomFilter(r.bits, r.m, r.k) });
+      w.resolve({ header: r.header, bytes, filter: filterFromBytes(r.filter) });
     });
     const fail = (err: Error) => {
       this.failed = err;
@@ -98,11 +98,11 @@ function serve(): void {
     const transfer: ArrayBuffer[] = [];
     try {
       const b = encodeBlock(req.contents, compressor, req.epoch, out, tools);
-      // The block's bytes and bloom bits in buffers of their own, to transfer.
+      // The block's bytes and its filter (as written in the index) in buffers of their own, to transfer.
       const bytes = new Uint8Array(b.bytes);
-      const bits = new Uint8Array(b.bloom.bits);
-      transfer.push(bytes.buffer, bits.buffer);
-      reply = { id: req.id, ok: true, header: b.header, bytes, bits, m: b.bloom.m, k: b.bloom.k };
+      const filter = new Uint8Array(filterBytes(b.filter));
+      transfer.push(bytes.buffer, filter.buffer);
+      reply = { id: req.id, ok: true, header: b.header, bytes, filter };
     } catch (err) {
       reply = { id: req.id, ok: false, error: (err as Error)?.stack ?? String(err) };
     }

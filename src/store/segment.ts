@@ -4,17 +4,17 @@
  *   NNNNNN.seg := file header · (block header 72 B · compressed payload)*
  *   NNNNNN.idx := file header · index entry*
  *   index entry := magic u32 'RLEI' · entry length u32 · segment offset f64
- *                  · block header 72 B · bloom filter · crc32c u32 (of everything before it)
+ *                  · block header 72 B · token filter · crc32c u32 (of everything before it)
  *
  * Both files only ever grow by appending, except when recovery cuts an uncommitted or
- * torn tail. The index is what queries read first (time range, masks, bloom filter);
+ * torn tail. The index is what queries read first (time range, masks, token filter);
  * it can be rebuilt from the segment, whose blocks carry their own headers and CRCs.
  */
 import { closeSync, fdatasyncSync, ftruncateSync, fstatSync, openSync, readFileSync, rmSync, writeSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { crc32c } from '@node-rs/crc32';
 import { ByteReader, ByteWriter, CorruptError } from './byte-buffer.js';
-import { BloomFilter } from './bloom-filter.js';
+import { filterByteLength, marshalFilter, unmarshalFilter, type BlockFilter } from './block-filter.js';
 import { BLOCK_HEADER_SIZE, marshalBlockHeader, unmarshalBlockHeader, type BlockHeader } from './block-header.js';
 import { FILE_HEADER_SIZE, FORMAT_VERSION, IDX_ENTRY_MAGIC, IDX_FILE_MAGIC, MAX_IDX_ENTRY, SEG_FILE_MAGIC, BLOCK_MAGIC } from './consts.js';
 import { segmentName } from './partition.js';
@@ -24,7 +24,8 @@ export interface IndexEntry {
   /** Where the block (its header) starts in the .seg file. */
   segOffset: number;
   header: BlockHeader;
-  bloom: BloomFilter;
+  /** The block's token filter (block-filter.ts). */
+  filter: BlockFilter;
 }
 
 export type Damage = 'none' | 'tail' | 'middle';
@@ -60,18 +61,18 @@ export function checkFileHeader(buf: Uint8Array, magic: number, what: string): v
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.length);
   if (b.readUInt32LE(0) !== magic) throw new CorruptError(`${what}: bad magic`);
   const v = b.readUInt32LE(4);
-  if (v !== FORMAT_VERSION) throw new CorruptError(`${what}: header names format version ${v} in a version ${FORMAT_VERSION} store`);
+  if (v !== FORMAT_VERSION) throw new CorruptError(`${what}: header names layout version ${v}, not ${FORMAT_VERSION}`);
 }
 
-export function marshalIndexEntry(segOffset: number, header: BlockHeader, bloom: BloomFilter): Buffer {
-  const w = new ByteWriter(16 + BLOCK_HEADER_SIZE + bloom.byteLength + 4);
+export function marshalIndexEntry(segOffset: number, header: BlockHeader, filter: BlockFilter): Buffer {
+  const w = new ByteWriter(16 + BLOCK_HEADER_SIZE + filterByteLength(filter) + 4);
   w.u32(IDX_ENTRY_MAGIC);
   w.u32(0); // length, filled below
   w.f64(segOffset);
   w.ensure(BLOCK_HEADER_SIZE);
   marshalBlockHeader(header, w.buf, w.pos);
   w.pos += BLOCK_HEADER_SIZE;
-  bloom.marshal(w);
+  marshalFilter(filter, w);
   const len = w.pos + 4;
   w.buf.writeUInt32LE(len, 4);
   w.u32(crc32c(w.buf.subarray(0, w.pos)));
@@ -89,9 +90,9 @@ function indexEntryAt(buf: Buffer, pos: number): { entry: IndexEntry; len: numbe
     const segOffset = r.f64();
     const header = unmarshalBlockHeader(buf, r.pos);
     r.pos += BLOCK_HEADER_SIZE;
-    const bloom = BloomFilter.unmarshal(r);
+    const filter = unmarshalFilter(r);
     if (r.remaining !== 0 || !Number.isSafeInteger(segOffset) || segOffset < FILE_HEADER_SIZE) return null;
-    return { entry: { segOffset, header, bloom }, len };
+    return { entry: { segOffset, header, filter }, len };
   } catch (err) {
     if (err instanceof CorruptError) return null;
     throw err;
@@ -249,7 +250,7 @@ export class SegmentWriter {
   }
 
   append(block: SealedBlock): void {
-    const entry = marshalIndexEntry(this.segLen, block.header, block.bloom);
+    const entry = marshalIndexEntry(this.segLen, block.header, block.filter);
     writeFully(this.segFd, block.bytes, this.segLen);
     writeFully(this.idxFd, entry, this.idxLen);
     this.segLen += block.bytes.length;

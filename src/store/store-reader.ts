@@ -7,7 +7,7 @@
  * again.
  *
  * A scan runs newest-first or oldest-first over the time range. Blocks are skipped,
- * before any is read, by their time range, severity mask and bloom filter (words and
+ * before any is read, by their time range, severity mask and token filter (words and
  * `name=value` pairs); the blocks that remain are decoded in time order and merged,
  * so results come out in timestamp order however the records arrived. A damaged
  * block is reported and skipped; a file deleted by retention mid-scan is skipped.
@@ -84,7 +84,7 @@ export interface ScanCursor {
 export interface ScanStats {
   /** Blocks in the snapshot. */
   blocks: number;
-  /** Skipped by time range, severity mask or bloom filter without being read. */
+  /** Skipped by time range, severity mask or token filter without being read. */
   skippedByTime: number;
   skippedByIndex: number;
   /** Read and decoded. */
@@ -198,8 +198,8 @@ export class StoreReader {
     const out: WalBlock[] = [];
     const seal = (b: BlockBuilder) => {
       const sealed = b.seal(this.compressor, 0, this.scratch);
-      // With its bloom filter, so that queries skip WAL blocks as they skip stored ones.
-      out.push({ entry: { segOffset: 0, header: sealed.header, bloom: sealed.bloom }, block: decodeBlock(sealed.header, sealed.bytes.subarray(BLOCK_HEADER_SIZE)) });
+      // With its token filter, so that queries skip WAL blocks as they skip stored ones.
+      out.push({ entry: { segOffset: 0, header: sealed.header, filter: sealed.filter }, block: decodeBlock(sealed.header, sealed.bytes.subarray(BLOCK_HEADER_SIZE)) });
     };
     for (const batch of batches) {
       const rb = this.parsers.parse(batch);

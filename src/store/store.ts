@@ -18,7 +18,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { mkdirSync, readFileSync, writeFileSync, unlinkSync, openSync, closeSync, fdatasyncSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Output } from '../pipeline/pipeline.js';
 import type { FrameBatch } from '../pipeline/batch.js';
@@ -26,10 +26,10 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { Logger } from '../log.js';
 import { RinglogError } from '../errors.js';
 import { nowMs } from '../pipeline/batch.js';
-import { CHECKPOINT_FILE, FORMAT_FILE, FORMAT_TEXT, LOCK_FILE, PARTITIONS_DIR, STORE_DIR, WAL_DIR, WAL_FILE_TARGET } from './consts.js';
+import { CHECKPOINT_FILE, FORMAT_FILE, FORMAT_TEXT, LOCK_FILE, READABLE_STORE_VERSIONS, STORE_VERSION, PARTITIONS_DIR, STORE_DIR, WAL_DIR, WAL_FILE_TARGET } from './consts.js';
 import { encodeEntry, type StoreBatch } from './wal-entry.js';
 import { WalWriter, type FsyncMode, type WalEntryRef } from './wal-writer.js';
-import { syncDir, truncateFile } from './fs-util.js';
+import { replaceFileDurably, truncateFile } from './fs-util.js';
 import { listWalFiles, scanWalFile } from './wal-reader.js';
 import type { FromWorker, ThreadFaults, ToWorker, WalEntryMessage, WorkerInit, WorkerStats } from './store-worker.js';
 import type { Checkpoint } from './checkpoint.js';
@@ -533,33 +533,36 @@ export class Store implements Output {
 }
 
 /**
- * Checks the store's FORMAT file: creates it in a new store (when `create`), refuses a
- * store of another format version with a clear error.
+ * Checks the store's FORMAT file: refuses a store of a version this build does not read
+ * with a clear error. `write` (a server opening the store): creates the file in a new
+ * store, and moves an older readable store to STORE_VERSION (its files stay as they
+ * are; what is written from now on may use what the newer version adds).
  */
-export function checkFormat(root: string, create: boolean): void {
+export function checkFormat(root: string, write: boolean): void {
   const path = join(root, FORMAT_FILE);
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    if (!create) throw new RinglogError('RL_STORE_OPEN', `${root} is not a ringlog store (no ${FORMAT_FILE} file)`);
-    writeFileSync(path, FORMAT_TEXT);
-    const fd = openSync(path, 'r');
-    try {
-      fdatasyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    syncDir(root);
+    if (!write) throw new RinglogError('RL_STORE_OPEN', `${root} is not a ringlog store (no ${FORMAT_FILE} file)`);
+    writeFormat(root);
     return;
   }
-  if (text !== FORMAT_TEXT) {
-    const m = /^ringlog-store (\d+)\n?$/.exec(text);
-    throw new RinglogError('RL_STORE_VERSION', m
-      ? `the store in ${root} has format version ${m[1]}; this ringlog reads version ${FORMAT_TEXT.trim().split(' ')[1]} (use the ringlog version that wrote it, or a newer one)`
-      : `${path} does not name a ringlog store format`);
+  if (text === FORMAT_TEXT) return;
+  const m = /^ringlog-store (\d+)\n?$/.exec(text);
+  if (m === null) throw new RinglogError('RL_STORE_VERSION', `${path} does not name a ringlog store format`);
+  const version = Number(m[1]);
+  if (!READABLE_STORE_VERSIONS.includes(version)) {
+    throw new RinglogError('RL_STORE_VERSION',
+      `the store in ${root} has format version ${version}; this ringlog reads versions ${READABLE_STORE_VERSIONS.join(' and ')} (use the ringlog version that wrote it, or a newer one)`);
   }
+  if (write && version < STORE_VERSION) writeFormat(root);
+}
+
+/** Writes FORMAT_TEXT to the FORMAT file durably, in place of any older one. */
+function writeFormat(root: string): void {
+  replaceFileDurably(join(root, FORMAT_FILE), FORMAT_TEXT);
 }
 
 function processAlive(pid: number): boolean {

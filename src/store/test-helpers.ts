@@ -21,6 +21,7 @@ import { decodeEntryBody, encodeEntry } from './wal-entry.js';
 import { Parsers } from './parsers.js';
 import { WAL_ENTRY_HEADER_SIZE } from './consts.js';
 import { partitionOf } from './partition.js';
+import { HashSet32 } from './tokenizer.js';
 import { Store, type StoreOptions } from './store.js';
 import { Metrics } from '../metrics/metrics.js';
 import type { Logger } from '../log.js';
@@ -265,4 +266,22 @@ export function testStore(dataDir: string, log: Logger, over: Partial<StoreOptio
     parseThread: true,
     ...over,
   }, new Metrics({ processMetrics: false }), log);
+}
+
+/** Deterministic pseudo-random 32-bit numbers (xorshift; seed ≠ 0). */
+export function xorshift(seed: number): () => number {
+  let x = seed;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return x >>> 0;
+  };
+}
+
+/** A HashSet32 of these hashes. */
+export function hashSetOf(xs: Iterable<number>): HashSet32 {
+  const s = new HashSet32(16);
+  for (const x of xs) s.add(x);
+  return s;
 }

@@ -10,17 +10,23 @@
  *    after the first is SIGKILLed, its stale LOCK is taken over by the next server,
  *    which recovers every acknowledged record;
  *  - a store whose FORMAT names another version is refused with RL_STORE_VERSION, by
- *    the server and by `ringlog query`, and left as it was.
+ *    the server and by `ringlog query`, and left as it was;
+ *  - a version 1 store, written by an earlier ringlog (test/fixtures/store-v1: bloom
+ *    filters only), is read as it is by `ringlog query`, and moved to version 2 by a
+ *    server, which appends blocks with binary fuse filters to its segments: queries
+ *    find records through both kinds of filter.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { ringlogBin, type RinglogServer } from '../../bench/lib/server.js';
 import { checkSeqs, run, runBenchCli } from './lifecycle-helpers.js';
 import { makeTempDir, removeDir } from './helpers.js';
 import { damageOf, queryOk, queryStore, startStoreServer, storeDir, writeConfig } from './store-helpers.js';
 import type { NdjsonRecord } from './helpers.js';
+import { readIndex } from '../../src/store/segment.js';
 
 const servers: RinglogServer[] = [];
 const dirs: string[] = [];
@@ -146,17 +152,17 @@ test('a store of another format version is refused with RL_STORE_VERSION by the 
   await srv.waitForMetric('ringlog_store_records_total', 1000, { timeoutMs: 20_000 });
   assert.equal(await srv.stop(), 0);
   const formatFile = path.join(storeDir(data), 'FORMAT');
-  assert.equal(readFileSync(formatFile, 'utf8'), 'ringlog-store 1\n');
+  assert.equal(readFileSync(formatFile, 'utf8'), 'ringlog-store 2\n');
 
-  writeFileSync(formatFile, 'ringlog-store 2\n');
+  writeFileSync(formatFile, 'ringlog-store 3\n');
   const before = readdirSync(storeDir(data)).sort();
   const r = await serveRefused(data);
   assert.equal(r.code, 1, `the server must refuse the store (exit ${r.code})\n${r.stderr}`);
-  assert.match(r.stderr, /has format version 2; this ringlog reads version 1 .*\[RL_STORE_VERSION\]/);
+  assert.match(r.stderr, /has format version 3; this ringlog reads versions 1 and 2 .*\[RL_STORE_VERSION\]/);
   const q = await queryStore(data);
   assert.equal(q.code, 1, 'ringlog query refuses it too');
-  assert.match(q.stderr, /has format version 2; this ringlog reads version 1 .*\[RL_STORE_VERSION\]/);
-  assert.equal(readFileSync(formatFile, 'utf8'), 'ringlog-store 2\n', 'FORMAT is left as it was');
+  assert.match(q.stderr, /has format version 3; this ringlog reads versions 1 and 2 .*\[RL_STORE_VERSION\]/);
+  assert.equal(readFileSync(formatFile, 'utf8'), 'ringlog-store 3\n', 'FORMAT is left as it was');
   assert.deepEqual(readdirSync(storeDir(data)).sort(), before, 'nothing was created (no LOCK left behind)');
 
   // Something that is not a store format at all is refused the same way.
@@ -166,7 +172,52 @@ test('a store of another format version is refused with RL_STORE_VERSION by the 
   assert.match(r2.stderr, /does not name a ringlog store format \[RL_STORE_VERSION\]/);
 
   // Put back, the store opens with every record.
-  writeFileSync(formatFile, 'ringlog-store 1\n');
+  writeFileSync(formatFile, 'ringlog-store 2\n');
   const q2 = await queryOk(data);
   assert.equal(q2.records.length, 1000);
+});
+
+/** RFC 5424 lines in the fixture's partitions (2026-01-02, 10:00 and 11:00 UTC), each with a token of its own: `${tag}tok${i in hex}x`. */
+function fixtureLines(tag: string, count: number): string {
+  let out = '';
+  for (let i = 0; i < count; i++) {
+    const hour = 10 + (i % 2);
+    out += `<14>1 2026-01-02T${hour}:${String(i % 60).padStart(2, '0')}:30.000Z host${i % 3} app${i % 2} ${2000 + i} - - order ${i} done ${tag}tok${i.toString(16)}x\n`;
+  }
+  return out;
+}
+
+test('a version 1 store (bloom filters, by an earlier ringlog) is read as it is; a server moves it to version 2, and both kinds of filter serve queries', { timeout: 60_000 }, async () => {
+  const { data } = setup('store-v1');
+  cpSync(path.resolve('test/fixtures/store-v1/store'), storeDir(data), { recursive: true });
+  const formatFile = path.join(storeDir(data), 'FORMAT');
+  assert.equal(readFileSync(formatFile, 'utf8'), 'ringlog-store 1\n');
+
+  // Read-only: every record, and a needle found through a bloom filter (the other block skipped).
+  assert.equal((await queryOk(data)).records.length, 400);
+  const old = await queryOk(data, ['v1tok1fx']);
+  assert.deepEqual(old.records.map((r) => r.message), ['order 31 done v1tok1fx']);
+  assert.equal(old.stats.skipped_by_index, 1, `the other block is skipped by its bloom filter: ${JSON.stringify(old.stats)}`);
+  assert.equal(readFileSync(formatFile, 'utf8'), 'ringlog-store 1\n', 'a reader leaves the version as it is');
+
+  // A server (retention off: the records are from January) appends to the same partitions.
+  const config = writeConfig(path.join(path.dirname(data), 'v1.json'), { store: { retention: { maxAge: 0 } } });
+  const srv = await start(data, config);
+  assert.equal(readFileSync(formatFile, 'utf8'), 'ringlog-store 2\n', 'a server moves the store to version 2');
+  const sock = net.connect(srv.address('tcp').port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => sock.on('error', reject).end(fixtureLines('v2', 300), () => resolve()));
+  await srv.waitForMetric('ringlog_store_records_total', 300, { timeoutMs: 20_000 });
+  assert.equal(await srv.stop(), 0);
+
+  // Each index file now holds the old bloom entry and the new fuse one.
+  for (const part of ['2026-01-02T10', '2026-01-02T11']) {
+    const idx = readIndex(readFileSync(path.join(storeDir(data), 'partitions', part, '000001.idx')));
+    assert.equal(idx.damage, 'none');
+    assert.deepEqual(idx.entries.map((e) => e.filter.constructor.name), ['BloomFilter', 'FuseFilter'], part);
+  }
+  assert.equal((await queryOk(data)).records.length, 700);
+  for (const [needle, message] of [['v1tok1fx', 'order 31 done v1tok1fx'], ['v2tok1fx', 'order 31 done v2tok1fx'], ['v2tok12cx', 'order 300 done v2tok12cx']] as const) {
+    const q = await queryOk(data, [needle]);
+    assert.deepEqual(q.records.map((r) => r.message), needle === 'v2tok12cx' ? [] : [message], needle);
+  }
 });

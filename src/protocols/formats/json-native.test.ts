@@ -16,6 +16,7 @@ import type { RecordBatch } from '../../record/record-batch.js';
 import { recordAt } from '../../record/record.js';
 import { buildBlocks, parse } from '../../store/test-helpers.js';
 import { Parsers } from '../../store/parsers.js';
+import { filterBytes } from '../../store/block-filter.js';
 
 const skip = nativeScanJsonLines() === null ? 'native addon not built (or RINGLOG_NATIVE=off)' : false;
 
@@ -116,7 +117,7 @@ describe('native JSON lines pass', { skip }, () => {
           try {
             // One block per hour, as the store builds them (a block's times are within its partition).
             const built = buildBlocks(entries.map((frames) => [parse('json', frames)]), { parsers: new Parsers(undefined, true) });
-            return built.map((b) => b.sealed.bytes.toString('hex') + Buffer.from(b.sealed.bloom.bits).toString('hex'));
+            return built.map((b) => b.sealed.bytes.toString('hex') + Buffer.from(filterBytes(b.sealed.filter)).toString('hex'));
           } finally {
             setNativeJson(true);
           }

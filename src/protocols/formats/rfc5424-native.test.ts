@@ -17,6 +17,7 @@ import { RecordWriter, type RecordBatch } from '../../record/record-batch.js';
 import { recordAt } from '../../record/record.js';
 import { buildBlock, buildBlocks, parse } from '../../store/test-helpers.js';
 import { Parsers } from '../../store/parsers.js';
+import { filterBytes } from '../../store/block-filter.js';
 
 const skip = nativeScan5424() === null ? 'native addon not built (or RINGLOG_NATIVE=off)' : false;
 
@@ -228,7 +229,7 @@ describe('native RFC 5424 pass', { skip }, () => {
           try {
             // One block per hour, as the store builds them (a block's times are within its partition).
             const built = buildBlocks(entries.map((frames) => [parse('auto', frames)]), { parsers: new Parsers(undefined, reuse) });
-            return built.map((b) => ({ bytes: b.sealed.bytes.toString('hex'), bloom: Buffer.from(b.sealed.bloom.bits).toString('hex') }));
+            return built.map((b) => ({ bytes: b.sealed.bytes.toString('hex'), filter: Buffer.from(filterBytes(b.sealed.filter)).toString('hex') }));
           } finally {
             setNative5424(true);
           }
