@@ -7,7 +7,7 @@
  *
  * RINGLOG_NATIVE=off disables it, as it does the native datagram receiver.
  */
-import { nativeFunction } from '../native/addon.js';
+import { loadAddon, nativeFunction } from '../native/addon.js';
 
 export type IndexBlockFn = (
   msgs: Uint8Array, msgAt: Uint32Array, msgLen: Uint32Array, n: number,
@@ -17,7 +17,12 @@ export type IndexBlockFn = (
   filter: 0 | 1,
 ) => Uint8Array | null;
 
-/** The native indexBlock, or null when the addon is not built (or has no indexBlock) or RINGLOG_NATIVE=off. */
+/**
+ * The native indexBlock, or null when the addon is not built, RINGLOG_NATIVE=off, or the
+ * addon was built before fuse filters (no `indexBlockFuse` mark: its indexBlock would
+ * ignore the filter argument and return a bloom filter).
+ */
 export function nativeIndexBlock(): IndexBlockFn | null {
+  if (loadAddon()?.indexBlockFuse !== true) return null;
   return nativeFunction<IndexBlockFn>('indexBlock');
 }
