@@ -200,7 +200,7 @@ export class Metrics {
 
   readonly tailMissedEntries = new Counter({
     name: 'ringlog_tail_missed_entries_total',
-    help: 'WAL entries live tail could not read at all (recycled or deleted before it read them, or damaged), counted per subscriber told; their records are not known',
+    help: 'WAL entries live tail could not read at all (jumped over when two or more WAL files behind, recycled or deleted before it read them, or damaged), counted per subscriber told; their records are not known',
     registers: [this.registry],
   });
 

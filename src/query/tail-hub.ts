@@ -130,7 +130,7 @@ export class TailHub {
       case 'records': {
         if (m.skipped > 0) for (const s of this.subs.values()) s.missed += m.skipped;
         if (m.lostEntries > 0) {
-          this.lossLog?.warn('lost', 'tail: WAL entries could not be read (recycled or deleted before the tail read them, or damaged); subscribers are told', { entries: m.lostEntries });
+          this.lossLog?.warn('lost', 'tail: WAL entries could not be read (jumped over by a tail two or more WAL files behind, recycled or deleted before the tail read them, or damaged); subscribers are told', { entries: m.lostEntries });
           for (const s of this.subs.values()) s.missedEntries += m.lostEntries;
         }
         const by = new Map(m.items.map((it) => [it.id, it]));

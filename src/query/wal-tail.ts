@@ -6,8 +6,10 @@
  * and into JSON only when some query needs it.
  *
  * It reads what the server has written, so it never slows ingestion; when it falls
- * more than MAX_BEHIND bytes behind, it skips ahead and says how many records it skipped,
- * and it says how many entries it could not read at all.
+ * more than MAX_BEHIND bytes behind in a WAL file, it skips ahead and says how many
+ * records it skipped; when it falls two or more files behind, it jumps to the newest
+ * file; and it says how many entries it did not read at all (jumped over, or gone
+ * before it got to them).
  */
 import type { Node } from './ast.js';
 import { matches } from './evaluate.js';

@@ -5,13 +5,17 @@
  * entry; a file deleted after it was opened is still read to its end, one recycled is
  * left for the newer files; a follower too
  * far behind skips ahead and counts the records it skipped; entries it never got to
- * read (a file recycled or deleted first) are counted as lost, and no others.
+ * read (a file recycled or deleted first) are counted as lost, and no others; a
+ * follower two or more files behind jumps to the newest file without reading the
+ * files in between and counts their entries as lost, one a file behind does not jump,
+ * and one reading from the start never does.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, closeSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { FILE_HEADER_SIZE, WAL_DIR, WAL_FILE_MAGIC } from './consts.js';
 import { encodeEntry } from './wal-entry.js';
 import { walFileName } from './wal-reader.js';
@@ -40,6 +44,25 @@ function newFile(wal: string, firstLsn: number): string {
   const path = join(wal, walFileName(firstLsn));
   writeFileSync(path, fileHeader(WAL_FILE_MAGIC));
   return path;
+}
+
+const fsModule = createRequire(import.meta.url)('node:fs') as { openSync: typeof openSync };
+
+/** Runs `fn` with every path opened by fs.openSync (as WalFollower opens each WAL file it reads) recorded. */
+function recordingOpens<T>(fn: () => T): { result: T; opened: string[] } {
+  const real = fsModule.openSync;
+  const opened: string[] = [];
+  fsModule.openSync = ((path: Parameters<typeof openSync>[0], ...rest: unknown[]) => {
+    opened.push(String(path));
+    return (real as (...a: unknown[]) => number)(path, ...rest);
+  }) as typeof openSync;
+  syncBuiltinESMExports();
+  try {
+    return { result: fn(), opened };
+  } finally {
+    fsModule.openSync = real;
+    syncBuiltinESMExports();
+  }
 }
 
 function poll(f: WalFollower): { lsns: number[]; skipped: number; lost: number } {
@@ -277,5 +300,117 @@ test('a file deleted before the follower got to it: its entries are counted as l
   assert.deepEqual(poll(f), { lsns: [6], skipped: 0, lost: 3 });
   appendFileSync(f3, entry(7));
   assert.deepEqual(poll(f), { lsns: [7], skipped: 0, lost: 0 }, 'counted once');
+  f.stop();
+});
+
+test('two or more files behind: the follower jumps to the start of the newest file, opens none of the files in between, and counts every entry it jumped over as lost', () => {
+  const s = newStore();
+  const f1 = newFile(s.wal, 1);
+  for (let l = 1; l <= 3; l++) appendFileSync(f1, entry(l));
+  const f = new WalFollower(s.root, { from: 'end', maxBehind: 1024 * 1024 });
+  appendFileSync(f1, entry(4));
+  appendFileSync(f1, entry(5));
+  assert.deepEqual(poll(f), { lsns: [4, 5], skipped: 0, lost: 0 });
+  // Before the next poll the writer ends the open file (6, 7), fills a second (8–10)
+  // and a third (11, 12), and is writing a fourth (13, 14).
+  appendFileSync(f1, entry(6));
+  appendFileSync(f1, entry(7));
+  const f2 = newFile(s.wal, 8);
+  for (let l = 8; l <= 10; l++) appendFileSync(f2, entry(l));
+  const f3 = newFile(s.wal, 11);
+  for (let l = 11; l <= 12; l++) appendFileSync(f3, entry(l));
+  const f4 = newFile(s.wal, 13);
+  for (let l = 13; l <= 14; l++) appendFileSync(f4, entry(l));
+  const { result, opened } = recordingOpens(() => poll(f));
+  // Read, even only to be skipped, 6–12 would show as delivered or as skipped records.
+  assert.deepEqual(result, { lsns: [13, 14], skipped: 0, lost: 7 }, 'the rest of the open file (6, 7) and the files in between (8–12) are lost entries');
+  assert.deepEqual(opened, [f4], 'only the newest file is opened');
+  appendFileSync(f4, entry(15));
+  assert.deepEqual(poll(f), { lsns: [15], skipped: 0, lost: 0 }, 'counted once');
+  f.stop();
+
+  // A follower that has read nothing yet (it started at the end of an empty file):
+  // what it jumps over is counted from the open file's first LSN.
+  const t = newStore();
+  newFile(t.wal, 1);
+  const g = new WalFollower(t.root, { from: 'end', maxBehind: 1024 * 1024 });
+  assert.deepEqual(poll(g), { lsns: [], skipped: 0, lost: 0 });
+  appendFileSync(join(t.wal, walFileName(1)), entry(1));
+  appendFileSync(join(t.wal, walFileName(1)), entry(2));
+  appendFileSync(newFile(t.wal, 3), entry(3));
+  appendFileSync(newFile(t.wal, 4), entry(4));
+  assert.deepEqual(poll(g), { lsns: [4], skipped: 0, lost: 3 });
+  g.stop();
+});
+
+test('a jump to a newest file already more than maxBehind in: the follower starts at its first entry and skips its entries as records (counted), the files before it as lost entries', () => {
+  const s = newStore();
+  const f1 = newFile(s.wal, 1);
+  appendFileSync(f1, entry(1));
+  const f = new WalFollower(s.root, { from: 'end', maxBehind: 2000 });
+  appendFileSync(f1, entry(2));
+  appendFileSync(newFile(s.wal, 3), entry(3));
+  const f3 = newFile(s.wal, 4);
+  let bytes = 0;
+  let l = 4;
+  while (bytes < 5000) {
+    const e = entry(l++, 5);
+    appendFileSync(f3, e);
+    bytes += e.length;
+  }
+  assert.deepEqual(poll(f), { lsns: [], skipped: 5 * (l - 4), lost: 2 });
+  appendFileSync(f3, entry(l, 5));
+  assert.deepEqual(poll(f), { lsns: [l], skipped: 0, lost: 0 });
+  f.stop();
+});
+
+test('one file behind (the writer has just moved on to the next file): the follower does not jump and delivers every entry, across several rotations', () => {
+  const s = newStore();
+  let file = newFile(s.wal, 1);
+  for (let l = 1; l <= 3; l++) appendFileSync(file, entry(l));
+  const f = new WalFollower(s.root, { from: 'end', maxBehind: 1024 * 1024 });
+  assert.deepEqual(poll(f), { lsns: [], skipped: 0, lost: 0 });
+  let l = 4;
+  for (let round = 0; round < 3; round++) {
+    // Between two polls: the rest of the open file, then the writer rotates once.
+    const want: number[] = [];
+    for (let k = 0; k < 3; k++) {
+      appendFileSync(file, entry(l));
+      want.push(l++);
+    }
+    file = newFile(s.wal, l);
+    for (let k = 0; k < 2; k++) {
+      appendFileSync(file, entry(l));
+      want.push(l++);
+    }
+    assert.deepEqual(poll(f), { lsns: want, skipped: 0, lost: 0 });
+  }
+  // The follower at the end of its file; the writer rotates once: still no jump.
+  file = newFile(s.wal, l);
+  appendFileSync(file, entry(l));
+  assert.deepEqual(poll(f), { lsns: [l], skipped: 0, lost: 0 });
+  f.stop();
+});
+
+test('from the start (maxBehind Infinity, as a reader\'s WAL cache): never jumps, however many files there are', () => {
+  const s = newStore();
+  const files: string[] = [];
+  for (let first = 1; first <= 7; first += 2) {
+    const p = newFile(s.wal, first);
+    appendFileSync(p, entry(first));
+    appendFileSync(p, entry(first + 1));
+    files.push(p);
+  }
+  const f = new WalFollower(s.root, { from: 'start' });
+  const first = recordingOpens(() => poll(f));
+  assert.deepEqual(first.result, { lsns: [1, 2, 3, 4, 5, 6, 7, 8], skipped: 0, lost: 0 });
+  assert.deepEqual(first.opened, files, 'every file read, oldest first');
+  // The writer goes on through three more files before the next poll.
+  const want: number[] = [];
+  for (let l = 9; l <= 11; l++) {
+    appendFileSync(newFile(s.wal, l), entry(l));
+    want.push(l);
+  }
+  assert.deepEqual(poll(f), { lsns: want, skipped: 0, lost: 0 });
   f.stop();
 });

@@ -13,24 +13,50 @@
  * instead (renamed away, zeroed and reused as a newer WAL file, wal-writer.ts) holds
  * other bytes now: once seen renamed, it is left for the next file, and an entry whose
  * LSN lies outside the file's range ends it; its unread entries were all committed.
- * When the follower is more than `maxBehind` bytes behind the writer, it jumps ahead:
- * the entries it jumps over are only counted (records, not parsed), so a slow reader
- * stays bounded and says how much it missed. Entries it never got to read at all (in
- * a file recycled or deleted before it read them, or skipped as damage) show as a gap
- * in the LSNs, which consecutive entries have, and are counted as such: their records
- * are not known.
+ *
+ * A follower with a finite `maxBehind` (live tail) stays bounded when it cannot keep
+ * up, in two ways:
+ * - Within the open file, when the entries it has not read reach more than `maxBehind`
+ *   bytes past its position, it skips them: it still reads them, but only counts
+ *   their records (`skippedRecords`, exact) instead of handing them over.
+ * - Across files, when it is two or more files behind: at a poll, a WAL file exists
+ *   that is newer than the one after the open file (so the open file and the next
+ *   are both complete and the writer is in a third). It then stops reading the old
+ *   files and jumps to the newest file, the writer's current one, at its first entry.
+ *   The entries it jumps over (the rest of the open file and every file in between)
+ *   are not read at all, so their records are not known: they are counted as lost
+ *   entries, from the LSNs alone (the newest file is named by its first LSN; LSNs are
+ *   consecutive), at the jump. Reading them entry by entry, even only to count, is
+ *   what kept a slow follower behind until the writer recycled or deleted files under
+ *   it. A follower merely finishing the previous file when the writer has just moved
+ *   on (one file behind) does not jump and still gets every entry.
+ *   It jumps to the newest file's start, not to its end as a follower starting at the
+ *   end does: the newest file is at most one file's worth (the writer's file target)
+ *   of entries, so from its start the follower delivers all of it when it can; when
+ *   those entries already reach more than `maxBehind` past its start, the in-file skip
+ *   above applies to them at once, which costs at most one file's reading per jump
+ *   (and a jump needs two rotations) and keeps their records counted exactly.
+ * A follower with `maxBehind` Infinity (the default; a reader's cache of the WAL tail,
+ * `from: 'start'`, store-reader.ts) never skips and never jumps: it reads every entry.
+ *
+ * Entries it never got to read otherwise (in a file recycled or deleted before it read
+ * them, or skipped as damage) show as a gap in the LSNs, which consecutive entries
+ * have, and are counted as lost entries too: their records are not known.
  */
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FILE_HEADER_SIZE, MAX_WAL_ENTRY, WAL_DIR, WAL_ENTRY_HEADER_SIZE, WAL_ENTRY_MAGIC } from './consts.js';
 import { checkEntry, decodeEntryBody, type DecodedEntry } from './wal-entry.js';
-import { endOfNonZero, listWalFiles, nextValidEntry } from './wal-reader.js';
+import { endOfNonZero, listWalFiles, nextValidEntry, type WalFile } from './wal-reader.js';
 import { CorruptError } from './byte-buffer.js';
 
 export interface FollowResult {
   /** Records in entries skipped to catch up (not delivered). */
   skippedRecords: number;
-  /** Entries not read at all (LSNs missing between two entries read): how many records they held is not known. */
+  /**
+   * Entries not read at all (jumped over, or LSNs missing between two entries read):
+   * how many records they held is not known.
+   */
   lostEntries: number;
 }
 
@@ -79,6 +105,10 @@ export class WalFollower {
   /**
    * `from: 'end'` (live tail): only entries appended from now on; `from: 'start'` (a
    * reader's cache of the WAL tail): every entry of every WAL file, oldest first.
+   * `maxBehind`: how many bytes of entries the follower may be behind the writer in
+   * the open file before it skips them, counting their records; when finite, the
+   * follower also jumps to the newest file when it is two or more files behind (see
+   * above). Default Infinity: every entry is read and handed over.
    * `damageWaitMs`: how long bytes that are not a valid entry are waited on before
    * they are skipped as damage (default 2 s).
    */
@@ -175,6 +205,14 @@ export class WalFollower {
         if (next === undefined || !this.open(next.firstLsn, next.path)) return res;
         files = listWalFiles(this.dir);
       }
+      // Two or more files behind: jump to the newest file, reading none in between.
+      if (this.maxBehind !== Infinity) {
+        const newer = files.filter((f) => f.firstLsn > this.firstLsn);
+        if (newer.length >= 2) {
+          this.jumpTo(newer[newer.length - 1]!);
+          continue;
+        }
+      }
       // Checked before reading: when a newer file exists, the writer is done with this one.
       const next = files.find((f) => f.firstLsn > this.firstLsn);
       const done = next !== undefined;
@@ -192,6 +230,24 @@ export class WalFollower {
       }, size);
       if (!done) return res;
       this.close();
+    }
+  }
+
+  /**
+   * Leaves the open file for the start of `to`, a newer file, without reading
+   * anything in between: every entry after the last one read (or, none read yet, from
+   * the open file's first on) and before `to`'s first LSN is counted as lost. If `to` is gone
+   * already, the follower is left with no file open, and the next pass lists the files
+   * again.
+   */
+  private jumpTo(to: WalFile): void {
+    const from = this.lastLsn > 0 ? this.lastLsn : this.firstLsn - 1;
+    this.close();
+    if (!this.open(to.firstLsn, to.path)) return;
+    const before = to.firstLsn - 1;
+    if (before > from) {
+      this.lost += before - from;
+      this.lastLsn = before;
     }
   }
 
