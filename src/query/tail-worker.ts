@@ -26,7 +26,7 @@ function start(): void {
   const port = parentPort!;
   const init = workerData as TailWorkerInit;
   nameThread('ringlog-tail');
-  lowerThreadPriority(5);
+  lowerThreadPriority(19);
   const subs = new Map<number, Node>();
   let tail: WalTail | null = null;
 
