@@ -17,7 +17,7 @@
 import type { FieldRef, Match, Node } from './ast.js';
 import { matches, strictNumber } from './evaluate.js';
 import type { DecodedBlock } from '../store/block-decoder.js';
-import type { IndexEntry } from '../store/segment.js';
+import type { BlockSummary } from '../store/segment.js';
 import { hashPair, isTokenByte, pairProbe, tokenHashes } from '../store/tokenizer.js';
 import { SLOT_NAMES } from '../store/block-builder.js';
 import type { LogRecord } from '../record/record.js';
@@ -75,8 +75,8 @@ export interface Plan {
   from: TimePoint | null;
   to: TimePoint | null;
   /** False when the block's time range lies outside [from, to). */
-  blockInTime(entry: IndexEntry): boolean;
-  blockMayMatch(entry: IndexEntry): boolean;
+  blockInTime(entry: BlockSummary): boolean;
+  blockMayMatch(entry: BlockSummary): boolean;
   /** Matching rows of a block: 1 at each row that matches. */
   rows(block: DecodedBlock): Uint8Array;
 }
@@ -206,7 +206,7 @@ function timeHull(c: Compiled): { from: TimePoint | null; to: TimePoint | null }
   }
 }
 
-function blockMayMatch(c: Compiled, e: IndexEntry): boolean {
+function blockMayMatch(c: Compiled, e: BlockSummary): boolean {
   switch (c.kind) {
     case 'and':
       for (const it of c.items) if (!blockMayMatch(it, e)) return false;

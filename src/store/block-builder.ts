@@ -47,6 +47,7 @@ import { FuseFilter } from './fuse-filter.js';
 import { nativeIndexBlock, type IndexBlockFn } from './native-index.js';
 import { nativeBlockColumns, type BlockColumnsFns } from './block-columns.js';
 import { BLOCK_HEADER_SIZE, marshalBlockHeader, type BlockHeader } from './block-header.js';
+import type { BlockSummary } from './segment.js';
 import { CODEC_ZSTD, FORMAT_VERSION } from './consts.js';
 import { HashSet32, addTokens, addValueTokens, hashPairFrom, pairPrefix } from './tokenizer.js';
 
@@ -385,6 +386,28 @@ export class BlockBuilder {
       copy.fStart, copy.fCol, copy.fAt, copy.fLen, copy.values, copy.tokens.slots, ...copy.slotIds].forEach(add);
     for (const d of copy.slotDicts) [d.buf, d.starts, d.lens].forEach(add);
     return { contents: copy, transfer: [...transfer] };
+  }
+
+  /**
+   * What the index entry of a block of the records appended so far would tell a query
+   * (plan.ts blockMayMatch): their time range and masks, and a filter that holds exactly
+   * their tokens (no false positives). Only for a builder with `index: 'js'`, whose
+   * tokens are gathered at append. Live tail (query/wal-tail.ts) tests each batch with
+   * it before it makes records of the batch; clear() then starts over.
+   */
+  probe(): BlockSummary {
+    if (this.nativeIndex !== null) throw new Error("BlockBuilder.probe() needs index: 'js'");
+    const tokens = this.tokens;
+    return {
+      header: { minMs: this.minMs, minNs: this.minNs, maxMs: this.maxMs, maxNs: this.maxNs, facMask: this.facMask, sevMask: this.sevMask },
+      filter: { mayContain: (h: number) => tokens.has(h) },
+    };
+  }
+
+  /** Forgets every record appended (their copies made first, so the batch they came from may go). */
+  clear(): void {
+    this.flush();
+    this.reset();
   }
 
   /** The contents as they are: views of the builder's memory, valid until it changes (deferred copies made). */

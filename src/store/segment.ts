@@ -20,6 +20,12 @@ import { FILE_HEADER_SIZE, FORMAT_VERSION, IDX_ENTRY_MAGIC, IDX_FILE_MAGIC, MAX_
 import { segmentName } from './partition.js';
 import type { SealedBlock } from './block-builder.js';
 
+/** What a query's block-level test reads of an index entry (plan.ts blockMayMatch). */
+export interface BlockSummary {
+  header: Pick<BlockHeader, 'minMs' | 'minNs' | 'maxMs' | 'maxNs' | 'facMask' | 'sevMask'>;
+  filter: { mayContain(hash: number): boolean };
+}
+
 export interface IndexEntry {
   /** Where the block (its header) starts in the .seg file. */
   segOffset: number;
