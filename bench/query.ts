@@ -16,7 +16,11 @@
  *    Baseline in the same run: the same record found by a regular expression, which
  *    the index cannot use (every block is read).
  * 3. Ingestion under queries: records/s into the same server with no query running,
- *    then with four clients each running full-scan counts back to back.
+ *    then with four clients each running full-scan counts back to back, then with one
+ *    live-tail subscriber (a needle query, then `bench`: a word of the host name, which
+ *    a bare word does not search, so it is in no record and every batch is tested and
+ *    ruled out), with what the tail skipped (too far behind) and the WAL entries it did
+ *    not read.
  * 4. Live tail: a subscriber on /api/v1/tail; 200 records sent 10 ms apart, each
  *    carrying its send time; the delay until its event arrives, p50/p99/max. Baseline
  *    in the same run: the store's receive → durable latency (its metrics histogram),
@@ -273,12 +277,30 @@ async function needleAndIngest(a: Args): Promise<{ needle: string[][]; ingest: s
       const busy = await rate('four query clients');
       stop = true;
       await Promise.all(loops);
+      const tailed = async (query: string) => {
+        const m0 = await srv.metrics();
+        const u = new URL('/api/v1/tail', srv.httpUrl);
+        u.searchParams.set('query', query);
+        const req = http.get(u, (res) => res.resume());
+        req.on('error', () => {});
+        await sleep(500);
+        const r = await rate(`a live-tail subscriber (${query})`);
+        req.destroy();
+        const m1 = await srv.metrics();
+        const d = (name: string) => sumMetric(m1, name) - sumMetric(m0, name);
+        return { r, skipped: d('ringlog_tail_missed_total'), entries: d('ringlog_tail_missed_entries_total') };
+      };
+      const needleTail = await tailed('bench@32473.seq:000000123');
+      const wordTail = await tailed('bench');
       const alone2 = await rate('no queries again');
       const base = (alone + alone2) / 2;
+      const tailNote = (t: { skipped: number; entries: number }) => `; the tail skipped ${fmtInt(t.skipped)} records, did not read ${fmtInt(t.entries)} WAL entries`;
       ingest = [
         ['ingestion (ringlog bench → ringlog serve, store, fsync always)', 'records/s', 'vs no queries'],
         ['no queries (mean of before and after)', fmtInt(base), '1.00'],
         [`4 clients running full-scan counts back to back (${queries} done)`, fmtInt(busy), (busy / base).toFixed(2)],
+        [`1 live-tail subscriber, a needle query${tailNote(needleTail)}`, fmtInt(needleTail.r), (needleTail.r / base).toFixed(2)],
+        [`1 live-tail subscriber, query bench (matches no record)${tailNote(wordTail)}`, fmtInt(wordTail.r), (wordTail.r / base).toFixed(2)],
       ];
     }
     let tail: string[][] = [];
