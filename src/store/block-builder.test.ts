@@ -310,7 +310,7 @@ test('a builder is reusable: after seal it is empty, and blocks past 2^15 record
   assert.deepEqual(small.decoded.slotDicts[0], ['z']);
 });
 
-test('the native block index (when the addon is built) gives the same bloom filter as the JavaScript one, repeated texts included', (t) => {
+test('the native block index (when the addon is built) gives the same token filter as the JavaScript one, repeated texts included', (t) => {
   if (nativeIndexBlock() === null) {
     t.skip('native addon not built (or RINGLOG_NATIVE=off)');
     return;

@@ -1,9 +1,9 @@
 /**
  * The block index in native code (native/block_index.cc), when the addon is built: one
  * call per block tokenizes every message and field value, hashes the tokens, keeps the
- * distinct hashes and builds the bloom filter — the same bits as tokenizer.ts and
- * bloom-filter.ts, which stay the definition and the fallback (and what the tests check
- * the native path against). Texts repeated within a block are recognised and indexed once.
+ * distinct hashes and builds the token filter (fuse or bloom) — the same bytes as
+ * tokenizer.ts and fuse-filter.ts / bloom-filter.ts, which stay the definition and the
+ * fallback (and what the tests check the native path against). Texts repeated within a block are recognised and indexed once.
  *
  * RINGLOG_NATIVE=off disables it, as it does the native datagram receiver.
  */

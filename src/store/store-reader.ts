@@ -145,7 +145,7 @@ export class StoreReader {
   /** Opens the store of a data directory for reading. Throws RL_STORE_OPEN / RL_STORE_VERSION. */
   static open(dataDir: string, onWarning: (msg: string) => void = () => {}): StoreReader {
     const root = storeRoot(dataDir);
-    checkFormat(root, false);
+    checkFormat(root, 'read');
     return new StoreReader(root, onWarning);
   }
 

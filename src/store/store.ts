@@ -133,8 +133,11 @@ export class Store implements Output {
     } catch (err) {
       throw new RinglogError('RL_STORE_OPEN', `cannot create the store in ${this.root}: ${(err as Error).message}`, { cause: err });
     }
-    checkFormat(this.root, true);
+    // Refused before the LOCK is taken (nothing is created in a store of another
+    // version); created or moved to this version only once it is held.
+    checkFormat(this.root, 'probe');
     this.lock();
+    checkFormat(this.root, 'write');
     const ready = await this.startWorker();
     this.checkpoint = ready.checkpoint;
     this.reportRecovery(ready);
@@ -534,19 +537,21 @@ export class Store implements Output {
 
 /**
  * Checks the store's FORMAT file: refuses a store of a version this build does not read
- * with a clear error. `write` (a server opening the store): creates the file in a new
- * store, and moves an older readable store to STORE_VERSION (its files stay as they
- * are; what is written from now on may use what the newer version adds).
+ * with a clear error. `read` (a reader): the file must be there. `probe` (a server,
+ * before it takes the LOCK): it may be missing (a new store); nothing is written.
+ * `write` (a server holding the LOCK): creates the file in a new store, and moves an
+ * older readable store to STORE_VERSION (its files stay as they are; what is written
+ * from now on may use what the newer version adds).
  */
-export function checkFormat(root: string, write: boolean): void {
+export function checkFormat(root: string, mode: 'read' | 'probe' | 'write'): void {
   const path = join(root, FORMAT_FILE);
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    if (!write) throw new RinglogError('RL_STORE_OPEN', `${root} is not a ringlog store (no ${FORMAT_FILE} file)`);
-    writeFormat(root);
+    if (mode === 'read') throw new RinglogError('RL_STORE_OPEN', `${root} is not a ringlog store (no ${FORMAT_FILE} file)`);
+    if (mode === 'write') writeFormat(root);
     return;
   }
   if (text === FORMAT_TEXT) return;
@@ -555,14 +560,18 @@ export function checkFormat(root: string, write: boolean): void {
   const version = Number(m[1]);
   if (!READABLE_STORE_VERSIONS.includes(version)) {
     throw new RinglogError('RL_STORE_VERSION',
-      `the store in ${root} has format version ${version}; this ringlog reads versions ${READABLE_STORE_VERSIONS.join(' and ')} (use the ringlog version that wrote it, or a newer one)`);
+      `the store in ${root} has format version ${version}; this ringlog reads versions ${READABLE_STORE_VERSIONS.join(', ')} (use the ringlog version that wrote it, or a newer one)`);
   }
-  if (write && version < STORE_VERSION) writeFormat(root);
+  if (mode === 'write' && version < STORE_VERSION) writeFormat(root);
 }
 
 /** Writes FORMAT_TEXT to the FORMAT file durably, in place of any older one. */
 function writeFormat(root: string): void {
-  replaceFileDurably(join(root, FORMAT_FILE), FORMAT_TEXT);
+  try {
+    replaceFileDurably(join(root, FORMAT_FILE), FORMAT_TEXT);
+  } catch (err) {
+    throw new RinglogError('RL_STORE_OPEN', `cannot write ${join(root, FORMAT_FILE)}: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 function processAlive(pid: number): boolean {
