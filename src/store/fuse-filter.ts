@@ -3,9 +3,9 @@
  * block hold token t?" — no means skip the block, yes may be a false positive (1 in 256).
  * It replaces the split-block bloom filter (bloom-filter.ts) in new index entries:
  * 0.39% false positives instead of ~1.3%, and about 9.6 bits per key instead of 10 for
- * a full block (more below ~15,000 keys: 11.3 at 1,000). The
- * algorithm is the one published by Graf and Lemire ("Binary Fuse Filters: Fast and
- * Smaller Than Xor Filters", 2022), written here from its description.
+ * a full block (more below ~15,000 keys: 11.3 at 1,000). The algorithm is the one
+ * published by Graf and Lemire ("Binary Fuse Filters: Fast and Smaller Than Xor
+ * Filters", 2022), written here from its description.
  *
  * The filter is an array of 8-bit fingerprints, cut into segments of a power-of-two
  * length. A key maps to three slots, one in each of three consecutive segments, and
