@@ -6,11 +6,12 @@
  * and into JSON only when some query needs it.
  *
  * Making records is most of the cost, so a batch is first tested as a block would be
- * (plan.ts blockMayMatch): its time range, masks and the exact set of its tokens,
- * gathered by a BlockBuilder as the store's index does. When no query can match
- * anything in it (a word or `name=value` none of its records has, a level none has),
- * its records are not made at all. This runs only when every query can rule a
- * batch out that way (a query of only NOT, a regex or a field comparison cannot).
+ * (plan.ts blockMayMatch): its time range, masks and the set of its tokens, gathered
+ * as the store's index gathers them (block-builder.ts batchSummary). When no query can
+ * match anything in it (a word or `name=value` none of its records has, a level none
+ * has, a time range it is outside of), its records are not made at all. This runs only
+ * when every subscriber's query can rule a batch out that way: one query that cannot
+ * (NOT alone, a regex, a wildcard, a field comparison, `*`) has every record made.
  *
  * It reads what the server has written, so it never slows ingestion; when it falls
  * more than MAX_BEHIND bytes behind in a WAL file, it skips ahead and says how many
@@ -24,23 +25,21 @@ import { recordAt, type LogRecord } from '../record/record.js';
 import { recordToJson } from '../record/record-json.js';
 import { Parsers } from '../store/parsers.js';
 import { WalFollower } from '../store/wal-follower.js';
-import { BlockBuilder } from '../store/block-builder.js';
+import { batchSummary } from '../store/block-builder.js';
 import type { BlockSummary } from '../store/segment.js';
 import { planQuery, type Plan } from './plan.js';
 
 const MAX_BEHIND = 32 * 1024 * 1024;
 
-/** A batch with nothing in it: a query that may match it cannot rule any batch out. */
+/** A batch with no record: a query that may match it cannot rule any batch out. */
 const NOTHING: BlockSummary = {
-  header: { minMs: 0, minNs: 0, maxMs: 0, maxNs: 0, facMask: 0, sevMask: 0 },
+  header: { minMs: Infinity, minNs: 0, maxMs: -Infinity, maxNs: 0, facMask: 0, sevMask: 0 },
   filter: { mayContain: () => false },
 };
 
 export class WalTail {
   private readonly follower: WalFollower;
   private readonly parsers = new Parsers();
-  /** Gathers a batch's tokens, time range and masks (probe()) for the batch test. */
-  private readonly probe = new BlockBuilder({ index: 'js' });
   private readonly plans = new WeakMap<Node, Plan>();
   private readonly batchTest: boolean;
   /** Batches tested, and those of them no query could match (their records were not made). */
@@ -74,10 +73,8 @@ export class WalTail {
         const rb = this.parsers.parse(b);
         live.length = 0;
         if (test) {
-          for (let i = 0; i < rb.count; i++) this.probe.append(rb, i, 0);
-          const batch = this.probe.probe();
+          const batch = batchSummary(rb);
           for (const [id, root, p] of plans) if (p.blockMayMatch(batch)) live.push([id, root]);
-          this.probe.clear();
           this.batches.tested++;
           if (live.length === 0) this.batches.ruledOut++;
         } else {

@@ -388,28 +388,6 @@ export class BlockBuilder {
     return { contents: copy, transfer: [...transfer] };
   }
 
-  /**
-   * What the index entry of a block of the records appended so far would tell a query
-   * (plan.ts blockMayMatch): their time range and masks, and a filter that holds exactly
-   * their tokens (no false positives). Only for a builder with `index: 'js'`, whose
-   * tokens are gathered at append. Live tail (query/wal-tail.ts) tests each batch with
-   * it before it makes records of the batch; clear() then starts over.
-   */
-  probe(): BlockSummary {
-    if (this.nativeIndex !== null) throw new Error("BlockBuilder.probe() needs index: 'js'");
-    const tokens = this.tokens;
-    return {
-      header: { minMs: this.minMs, minNs: this.minNs, maxMs: this.maxMs, maxNs: this.maxNs, facMask: this.facMask, sevMask: this.sevMask },
-      filter: { mayContain: (h: number) => tokens.has(h) },
-    };
-  }
-
-  /** Forgets every record appended (their copies made first, so the batch they came from may go). */
-  clear(): void {
-    this.flush();
-    this.reset();
-  }
-
   /** The contents as they are: views of the builder's memory, valid until it changes (deferred copies made). */
   private contents(): BlockContents {
     this.flush();
@@ -838,6 +816,88 @@ class PendingCopies {
 }
 
 /** The UTF-8 bytes of a value stored with escapes or as a constant (the rare, slow path). */
+/**
+ * What the index entry of a block of this batch's records would tell a query (plan.ts
+ * blockMayMatch): their time range and masks, and the set of their tokens, the same as
+ * BlockBuilder.append gathers for the index (slot `name=value` pairs, message words,
+ * field values), up to 32-bit hash collisions. Nothing is copied or interned. Live tail
+ * (query/wal-tail.ts) tests each batch with it before it makes records of the batch.
+ */
+export function batchSummary(b: RecordBatch): BlockSummary {
+  const tokens = new HashSet32(Math.max(64, b.count * 4));
+  let minMs = Infinity;
+  let minNs = 0;
+  let maxMs = -Infinity;
+  let maxNs = 0;
+  let facMask = 0;
+  let sevMask = 0;
+  const data = b.buf;
+  const { spans, enc } = b;
+  const prefixes = new Map<number, number>();
+  for (let i = 0; i < b.count; i++) {
+    // Times as append() keeps them (whole ms, ns within it).
+    let ms = b.timeMs[i]!;
+    let ns = b.timeNs[i]!;
+    if (!Number.isSafeInteger(ms)) {
+      const whole = Math.floor(ms);
+      ns = Math.min(999_999, ns + Math.round((ms - whole) * 1e6));
+      ms = whole;
+    }
+    if (ms < minMs || (ms === minMs && ns < minNs)) {
+      minMs = ms;
+      minNs = ns;
+    }
+    if (ms > maxMs || (ms === maxMs && ns > maxNs)) {
+      maxMs = ms;
+      maxNs = ns;
+    }
+    facMask |= 1 << b.facility[i]!;
+    sevMask |= 1 << b.severity[i]!;
+    for (let slot = 0; slot < 4; slot++) {
+      const k = i * 10 + slot * 2;
+      const e = enc[i * SLOTS + slot]!;
+      const start = spans[k]!;
+      const end = spans[k + 1]!;
+      if (e !== ENC_UTF8) {
+        const v = decoded(e, data, start, end, b.keys);
+        tokens.add(hashPairFrom(SLOT_PREFIX[slot]!, v, 0, v.length));
+      } else if (start !== end) {
+        tokens.add(hashPairFrom(SLOT_PREFIX[slot]!, data, start, end));
+      }
+    }
+    {
+      const e = enc[i * SLOTS + 4]!;
+      const start = spans[i * 10 + 8]!;
+      const end = spans[i * 10 + 9]!;
+      if (e !== ENC_UTF8) {
+        const v = decoded(e, data, start, end, b.keys);
+        addTokens(tokens, v, 0, v.length);
+      } else {
+        addTokens(tokens, data, start, end);
+      }
+    }
+    const f1 = b.fieldStart[i + 1]!;
+    for (let fi = b.fieldStart[i]!; fi < f1; fi++) {
+      const key = b.fieldKey[fi]!;
+      let prefix = prefixes.get(key);
+      if (prefix === undefined) prefixes.set(key, (prefix = pairPrefix(b.keys.strings[key] ?? '')));
+      const e = b.fieldEnc[fi]!;
+      const start = b.fieldSpans[2 * fi]!;
+      const end = b.fieldSpans[2 * fi + 1]!;
+      if (e !== ENC_UTF8) {
+        const v = decoded(e, data, start, end, b.keys);
+        addValueTokens(tokens, prefix, v, 0, v.length);
+      } else {
+        addValueTokens(tokens, prefix, data, start, end);
+      }
+    }
+  }
+  return {
+    header: { minMs, minNs, maxMs, maxNs, facMask: facMask >>> 0, sevMask: sevMask >>> 0 },
+    filter: { mayContain: (h: number) => tokens.has(h) },
+  };
+}
+
 function decoded(enc: number, data: Buffer, start: number, end: number, keys: KeyNames): Buffer {
   if (enc === ENC_CONST) return Buffer.from(keys.strings[start] ?? '', 'utf8');
   const raw = data.toString('utf8', start, end);
