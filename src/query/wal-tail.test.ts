@@ -9,7 +9,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Logger } from '../log.js';
 import { recordToJson } from '../record/record-json.js';
-import { storeRoot } from '../store/store.js';
+import { storeRoot, type Store } from '../store/store.js';
 import { parse, recordsOf, rmDir, tempDir, testStore } from '../store/test-helpers.js';
 import type { RecordBatch } from '../record/record-batch.js';
 import type { LogRecord } from '../record/record.js';
@@ -43,6 +43,18 @@ function batchOf(k: number): RecordBatch {
   return parse(k % 3 === 0 ? 'rfc5424' : k % 3 === 1 ? 'json' : 'logfmt', lines);
 }
 
+/** Writes batches 0…59 into the store and makes them durable: their records, as parsed. */
+async function writeBatches(store: Store): Promise<LogRecord[]> {
+  const all: LogRecord[] = [];
+  for (let k = 0; k < 60; k++) {
+    const b = batchOf(k);
+    all.push(...recordsOf(b));
+    await store.write([b]);
+  }
+  await store.flush();
+  return all;
+}
+
 const QUERIES = [
   'zebra97needle', 'ZEBRA485NEEDLE', 'zebra9999needle', 'café', 'error', 'level:error', 'severity:warning', 'host:web-2',
   '"disk full"', 'disk AND host:web-1', 'zebra194needle OR zebra291needle', 'user:u7', 'req.user:u7', 'req@1.code:>=502',
@@ -65,13 +77,7 @@ test('every query gets exactly the oracle\'s records, with the batch test and wi
   withTest.poll(queries);
   without.poll(queries);
   tested.poll(rulable);
-  const all: LogRecord[] = [];
-  for (let k = 0; k < 60; k++) {
-    const b = batchOf(k);
-    all.push(...recordsOf(b));
-    await store.write([b]);
-  }
-  await store.flush();
+  const all = await writeBatches(store);
   const a = withTest.poll(queries);
   const b = without.poll(queries);
   const c = tested.poll(rulable);
@@ -99,13 +105,7 @@ test('needle queries alone: batches without the needle are ruled out, and the ne
     const words = ['zebra97needle', 'ZEBRA485NEEDLE', 'host:web-3 AND zebra679needle', 'level:emergency'];
     const queries = new Map<number, Node>(words.map((q, id) => [id, parseQuery(q).root]));
     tail.poll(queries);
-    const all: LogRecord[] = [];
-    for (let k = 0; k < 60; k++) {
-      const b = batchOf(k);
-      all.push(...recordsOf(b));
-      await store.write([b]);
-    }
-    await store.flush();
+    const all = await writeBatches(store);
     const got = tail.poll(queries);
     await store.close();
     for (const [id, node] of queries) {
