@@ -64,7 +64,8 @@ export class WalTail {
       if (p === undefined) this.plans.set(root, (p = planQuery(root)));
       plans.push([id, root, p]);
     }
-    // The batch test pays only when every query can rule a batch out.
+    // The batch test pays only when every query can rule a batch out: one that cannot
+    // has every record made anyway, and skipping the others' matches() saves little.
     const test = this.batchTest && plans.length > 0 && plans.every(([, , p]) => !p.blockMayMatch(NOTHING));
     const live: [number, Node][] = [];
     const res = this.follower.poll((e) => {
