@@ -20,7 +20,7 @@ import { BLOCK_HEADER_SIZE, unmarshalBlockHeader, type BlockHeader } from './blo
 import { filterOfBlock, decodeBlock, decompressPayload } from './block-decoder.js';
 import { BLOCK_MAGIC, FILE_HEADER_SIZE, IDX_FILE_MAGIC, SEG_FILE_MAGIC } from './consts.js';
 import { listPartitions, listSegments } from './partition.js';
-import { fileHeader, marshalIndexEntry, readFileOrNull, readIndex, scanSegment, segmentPaths, type IndexEntry } from './segment.js';
+import { fileHeader, indexEntryLength, marshalIndexEntry, readFileOrNull, readIndex, scanSegment, segmentPaths, type IndexEntry } from './segment.js';
 import { replaceFileDurably, truncateFile } from './fs-util.js';
 
 export interface RecoveryReport {
@@ -153,7 +153,7 @@ function recoverSegment(dir: string, no: number, epoch: number, report: Recovery
     }
     keep++;
     segLen = Math.max(segLen, end);
-    idxLen += marshalIndexEntry(e.segOffset, e.header, e.filter).length;
+    idxLen += indexEntryLength(e.filter);
   }
   const kept = entries.slice(0, keep);
 

@@ -70,8 +70,13 @@ export function checkFileHeader(buf: Uint8Array, magic: number, what: string): v
   if (v !== FORMAT_VERSION) throw new CorruptError(`${what}: header names layout version ${v}, not ${FORMAT_VERSION}`);
 }
 
+/** Bytes of the index entry of a block with this filter (what marshalIndexEntry writes). */
+export function indexEntryLength(filter: BlockFilter): number {
+  return 16 + BLOCK_HEADER_SIZE + filterByteLength(filter) + 4;
+}
+
 export function marshalIndexEntry(segOffset: number, header: BlockHeader, filter: BlockFilter): Buffer {
-  const w = new ByteWriter(16 + BLOCK_HEADER_SIZE + filterByteLength(filter) + 4);
+  const w = new ByteWriter(indexEntryLength(filter));
   w.u32(IDX_ENTRY_MAGIC);
   w.u32(0); // length, filled below
   w.f64(segOffset);
