@@ -657,8 +657,13 @@ export function encodeBlock(c: BlockContents, compressor: Compressor, epoch: num
     version: FORMAT_VERSION, codec: CODEC_ZSTD, epoch, count: n,
     minMs: c.minMs, minNs: c.minNs, maxMs: c.maxMs, maxNs: c.maxNs,
     rawLen: raw.length, compLen: comp.length, facMask: c.facMask, sevMask: c.sevMask,
-    maxLsn: c.maxLsn, payloadCrc: crc32c(comp),
+    // -0 and then the CRC: the literal makes payloadCrc a double field, which holds every
+    // CRC. Written in the literal, a CRC below 2^30 would make it a small-integer field,
+    // and each block whose CRC is larger threw encodeBlock out of its optimized code
+    // (its loops then ran unoptimized for the next blocks).
+    maxLsn: c.maxLsn, payloadCrc: -0,
   };
+  header.payloadCrc = crc32c(comp);
   const bytes = Buffer.allocUnsafe(BLOCK_HEADER_SIZE + comp.length);
   marshalBlockHeader(header, bytes, 0);
   comp.copy(bytes, BLOCK_HEADER_SIZE);
