@@ -85,6 +85,7 @@ export class RinglogServer {
         retention: { maxAgeMs: s.retention.maxAge, maxBytes: s.retention.maxSize, checkIntervalMs: s.retention.checkInterval },
         maxPending: s.maxPending,
         walPrepare: s.walPrepare,
+        walFileSize: s.walFileSize,
         sealThread: s.sealThread,
         parseThread: s.parseThread,
         // Parse counts come from whichever parser runs once per record: the worker's unless listeners parse too.

@@ -246,8 +246,10 @@ export const configSchema = z
         commitInterval: duration(10, 600_000).default(30_000),
         /** Bytes copied into the store but not yet built into blocks; past it, writes wait (backpressure). */
         maxPending: size(1 * MiB, 4 * GiB).default(64 * MiB),
-        /** Prepare each next WAL file ahead, zero-filled (docs/storage.md, "Write-ahead log"); off on copy-on-write file systems, where it does not help. */
+        /** Prepare each next WAL file ahead, recycled or zero-filled (docs/storage.md, "Write-ahead log"); off on copy-on-write file systems, where it does not help. */
         walPrepare: z.boolean().default(true),
+        /** A WAL file is closed and the next one started past this size; the WAL takes up to about four (docs/storage.md, "Write-ahead log"). */
+        walFileSize: size(1 * MiB, 1 * GiB).default(64 * MiB),
         /**
          * Seal blocks (encode, compress, index) in a thread of their own, in parallel with the
          * store worker's building of blocks (docs/architecture.md). `auto`: when the machine has
@@ -274,7 +276,7 @@ export const configSchema = z
       .strict()
       .default({
         enabled: true, fsync: 'always', fsyncInterval: 10, compressionLevel: 5, blockSize: 8 * MiB, commitSize: 64 * MiB,
-        commitInterval: 30_000, maxPending: 64 * MiB, walPrepare: true, sealThread: 'auto', parseThread: 'auto', retention: { maxAge: 7 * DAY, maxSize: 0, checkInterval: 60_000 },
+        commitInterval: 30_000, maxPending: 64 * MiB, walPrepare: true, walFileSize: 64 * MiB, sealThread: 'auto', parseThread: 'auto', retention: { maxAge: 7 * DAY, maxSize: 0, checkInterval: 60_000 },
       }),
     ingest: z
       .object({

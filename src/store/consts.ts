@@ -5,7 +5,7 @@
  * FORMAT_VERSION as well when the layout of a file or block header does.
  *
  *   DATA_DIR/store/
- *     FORMAT                          "ringlog-store 2\n": refuse to open anything but 1 or 2
+ *     FORMAT                          "ringlog-store 3\n": refuse to open anything but 1, 2 or 3
  *     LOCK                            pid of the server writing the store
  *     checkpoint                      two CHECKPOINT_SLOT-byte slots, the newer valid one counts
  *     wal/<first LSN, 16 hex>.wal     write-ahead log files
@@ -16,12 +16,15 @@
 
 /**
  * The store's version, in its FORMAT file. 2: index entries may hold a binary fuse
- * filter (block-filter.ts); version 1 stores, which hold only bloom filters, are read
- * as they are and become version 2 when a server opens them to write.
+ * filter (block-filter.ts). 3: a WAL file's log ends at an end mark, and a recycled
+ * WAL file keeps its old entries past it (wal-reader.ts), which a version 2 reader
+ * would take for damage or, following the log, for new entries. Older stores are read
+ * as they are (their WAL files end at zeros, which read as an end mark) and become
+ * version 3 when a server opens them to write.
  */
-export const STORE_VERSION = 2;
+export const STORE_VERSION = 3;
 /** Store versions this build reads. */
-export const READABLE_STORE_VERSIONS: readonly number[] = [1, 2];
+export const READABLE_STORE_VERSIONS: readonly number[] = [1, 2, 3];
 /** The layout version in every file header and block header (unchanged since store version 1). */
 export const FORMAT_VERSION = 1;
 export const FORMAT_FILE = 'FORMAT';
@@ -48,6 +51,8 @@ export const CHECKPOINT_MAGIC = 0x50434c52;
 export const FILE_HEADER_SIZE = 16;
 /** WAL entry: magic u32 · body length u32 · crc32c(body) u32. */
 export const WAL_ENTRY_HEADER_SIZE = 12;
+/** The end mark the writer puts after each write's entries (and after a new file's header): a zero word where the next entry's magic would be. */
+export const WAL_END_MARK = 4;
 /** A checkpoint slot: magic u32 · version u32 · seq f64 · epoch f64 · lsn f64 · crc32c u32, padded. */
 export const CHECKPOINT_SLOT = 64;
 
@@ -66,8 +71,10 @@ export const MAX_IDX_ENTRY = 9 * 1024 * 1024;
 
 /** A WAL file is closed and a new one started past this size: small enough to delete soon after a commit. */
 export const WAL_FILE_TARGET = 64 * 1024 * 1024;
-/** The next WAL file, zero-filled ahead of time (wal-writer.ts); a name WAL listings ignore. */
+/** The next WAL file, made ahead of time (wal-writer.ts: zero-filled, or a committed file recycled); a name WAL listings ignore. */
 export const WAL_PREPARED_FILE = 'next.walprep';
+/** A second one, for a committed file recycled while the first is ready or on its way. */
+export const WAL_SPARE_FILE = 'next.walspare';
 /** A segment file is closed past this size; retention by size deletes whole segments, so this is its granularity. */
 export const SEGMENT_TARGET = 64 * 1024 * 1024;
 /** Partition width: one UTC hour, so retention by age works in hours and a late record opens at most one small block per hour it hits. */

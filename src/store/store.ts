@@ -47,8 +47,10 @@ export interface StoreOptions {
   retention: { maxAgeMs: number; maxBytes: number; checkIntervalMs: number };
   /** Bytes copied but not yet consumed by the worker before write() waits. */
   maxPending: number;
-  /** Prepare each next WAL file ahead, zero-filled (wal-writer.ts); default true. */
+  /** Prepare each next WAL file ahead, recycled or zero-filled (wal-writer.ts); default true. */
   walPrepare?: boolean;
+  /** Start a new WAL file past this size; default WAL_FILE_TARGET. */
+  walFileSize?: number;
   /** Seal blocks in a thread of their own (seal-thread.ts); `auto` (the default): when the machine has two cores or more. */
   sealThread?: boolean | 'auto';
   /** Parse WAL entries in a thread of their own (parse-thread.ts); `auto` (the default): when the machine has more than two cores. */
@@ -145,7 +147,7 @@ export class Store implements Output {
     this.wal = new WalWriter(join(this.root, WAL_DIR), listWalFiles(join(this.root, WAL_DIR)), {
       fsync: this.opts.fsync,
       fsyncIntervalMs: this.opts.fsyncIntervalMs,
-      fileTarget: WAL_FILE_TARGET,
+      fileTarget: this.opts.walFileSize ?? WAL_FILE_TARGET,
       prepare: this.opts.walPrepare !== false,
       onDurable: (entries) => this.durable(entries),
       onError: (err, retryMs) => this.walError(err, retryMs),
@@ -349,9 +351,9 @@ export class Store implements Output {
         this.log.warn('store recovery: damaged WAL file header; its entries were read anyway', { file: f.path });
       }
       const last = i === files.length - 1;
-      // In the last file, a stretch of zeros between entries is a write cut short by the
-      // crash (its pages reached the disk out of order): it was never acknowledged.
-      const unwritten = last ? scan.zeroBytes : 0;
+      // In the last file, a stretch from an end mark to more entries is a write cut short
+      // by the crash (its pages reached the disk out of order): it was never acknowledged.
+      const unwritten = last ? scan.unwrittenBytes : 0;
       if (unwritten > 0) {
         this.log.info('store recovery: unwritten stretch in the last WAL file skipped (a write cut short by the crash; it was never acknowledged)', { file: f.path, bytes: unwritten });
       }

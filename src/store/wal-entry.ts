@@ -223,3 +223,11 @@ export function checkEntry(buf: Buffer, pos: number, end: number): number {
   if (crc32c(buf.subarray(pos + WAL_ENTRY_HEADER_SIZE, pos + WAL_ENTRY_HEADER_SIZE + len)) !== crc) return -1;
   return len;
 }
+
+/**
+ * The LSN of the entry at buf[pos], whose header checkEntry() accepted with body length
+ * `len` (kind u8, then the LSN): -1 when the body is too short to hold one.
+ */
+export function entryLsn(buf: Buffer, pos: number, len: number): number {
+  return len < 9 ? -1 : buf.readDoubleLE(pos + WAL_ENTRY_HEADER_SIZE + 1);
+}

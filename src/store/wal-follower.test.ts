@@ -212,6 +212,96 @@ test('a prepared file: zeros are where the writer is; entries written over them 
   for (const x of [f, g, h]) x.stop();
 });
 
+/**
+ * A recycled WAL file named by `firstLsn`: the bytes of an earlier use (entries 1 on,
+ * all below firstLsn, `oldBytes` long) under its new name. Returns a writer that puts
+ * the end mark after the header (`begin`, as WalWriter does first) and then entries at
+ * its position, each followed by an end mark.
+ */
+function recycledFile(wal: string, firstLsn: number, oldBytes = 256 * 1024): { path: string; begin: () => void; put: (b: Buffer, mark?: boolean) => void; at: () => number; close: () => void } {
+  const path = join(wal, walFileName(firstLsn));
+  const old: Buffer[] = [fileHeader(WAL_FILE_MAGIC)];
+  let size = FILE_HEADER_SIZE;
+  for (let l = 1; size < oldBytes; l++) {
+    assert.ok(l < firstLsn);
+    const e = entry(l, 1 + (l % 7));
+    old.push(e);
+    size += e.length;
+  }
+  writeFileSync(path, Buffer.concat(old));
+  const fd = openSync(path, 'r+');
+  let at = FILE_HEADER_SIZE;
+  return {
+    path,
+    begin: () => writeSync(fd, Buffer.alloc(4), 0, 4, FILE_HEADER_SIZE),
+    put: (b, mark = true) => {
+      writeSync(fd, b, 0, b.length, at);
+      at += b.length;
+      if (mark) writeSync(fd, Buffer.alloc(4), 0, 4, at);
+    },
+    at: () => at,
+    close: () => closeSync(fd),
+  };
+}
+
+test('a recycled file being written: the follower stops at the end mark, never reads the earlier use\'s entries, and reads the new ones as they come', () => {
+  const s = newStore();
+  const f1 = newFile(s.wal, 10001);
+  appendFileSync(f1, entry(10001));
+  const f = new WalFollower(s.root, { from: 'start', damageWaitMs: 0 });
+  assert.deepEqual(poll(f).lsns, [10001]);
+  const r = recycledFile(s.wal, 10002);
+  // Renamed into place, nothing written yet: the old entries are not this file's.
+  assert.deepEqual(poll(f), { lsns: [], skipped: 0, lost: 0 });
+  // The end mark after the header, the old entries after that.
+  r.begin();
+  assert.deepEqual(poll(f), { lsns: [], skipped: 0, lost: 0 });
+  const from = new WalFollower(s.root, { from: 'end' });
+  r.put(entry(10002));
+  r.put(entry(10003, 30));
+  assert.deepEqual(poll(f).lsns, [10002, 10003]);
+  assert.deepEqual(poll(from).lsns, [10002, 10003]);
+  // An entry caught half written over the old bytes: waited on (damageWaitMs 0: at once
+  // a stretch to skip, but no entry of this file follows it in the file), then read.
+  const e4 = entry(10004, 40);
+  r.put(e4.subarray(0, 50), false);
+  assert.deepEqual(poll(f), { lsns: [], skipped: 0, lost: 0 });
+  r.put(e4.subarray(50));
+  assert.deepEqual(poll(f).lsns, [10004]);
+  // From the end, started now: at the end mark, not at the file's size.
+  const late = new WalFollower(s.root, { from: 'end' });
+  r.put(entry(10005));
+  assert.deepEqual(poll(late).lsns, [10005]);
+  assert.deepEqual(poll(f).lsns, [10005]);
+  // A live tail's follower (finite maxBehind) counts the entries, not the old bytes, as what it is behind.
+  const tail = new WalFollower(s.root, { from: 'start', maxBehind: 64 * 1024 });
+  assert.deepEqual(poll(tail), { lsns: [10001, 10002, 10003, 10004, 10005], skipped: 0, lost: 0 });
+  // The writer moves on: the rest of the file (the old entries) is not read.
+  r.close();
+  appendFileSync(newFile(s.wal, 10006), entry(10006));
+  assert.deepEqual(poll(from), { lsns: [10004, 10005, 10006], skipped: 0, lost: 0 });
+  for (const x of [f, late, tail]) assert.deepEqual(poll(x), { lsns: [10006], skipped: 0, lost: 0 });
+  for (const x of [f, from, late, tail]) x.stop();
+});
+
+test('a recycled file the writer is done with: after a write cut short by a crash (its end mark before it left, its first entry not on disk), the entries of it that are on disk are read', () => {
+  const s = newStore();
+  const r = recycledFile(s.wal, 10001);
+  r.begin();
+  r.put(entry(10001));
+  // Entries 10002 and 10003 were one write; only 10003 reached the disk. The server restarted at 10004.
+  const hole = r.at();
+  const e2 = entry(10002);
+  r.put(Buffer.alloc(e2.length, 0), false);
+  writeSync(openSync(r.path, 'r+'), Buffer.from([0x11, 0x22, 0x33]), 0, 3, hole + 4);
+  r.put(entry(10003));
+  r.close();
+  appendFileSync(newFile(s.wal, 10004), entry(10004));
+  const f = new WalFollower(s.root, { from: 'start' });
+  assert.deepEqual(poll(f), { lsns: [10001, 10003, 10004], skipped: 0, lost: 1 });
+  f.stop();
+});
+
 test('a follower too far behind skips ahead and counts what it skipped', () => {
   const s = newStore();
   const f1 = newFile(s.wal, 1);

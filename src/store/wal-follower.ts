@@ -4,15 +4,18 @@
  * (only entries appended from then on) and, on each poll, reads what was appended
  * since, entry by entry, moving to the next file when the writer does.
  *
- * An entry whose bytes are not all there yet is read at the next poll. Where the file
- * holds zeros the log ends for now (a prepared file, wal-writer.ts: the writer will
- * write there next). A stretch that is not a valid entry is waited on for a while (a
- * reader can see an entry half copied into the page cache) and then taken for damage
- * and skipped up to the next valid entry. The file being read stays open, so the
+ * An entry whose bytes are not all there yet is read at the next poll. At an end mark
+ * (a zero word), or an entry of the file's earlier use (a recycled file: LSNs below its
+ * first), the log ends for now: the writer will write there next (wal-reader.ts). A
+ * stretch that is not a valid entry is waited on for a while (a reader can see an entry
+ * half copied into the page cache) and then taken for damage and skipped up to the next
+ * valid entry of the file in what was read; in the file the writer is in, never further
+ * (past the writer's position lie old bytes), so a damaged stretch longer than a read is
+ * only skipped once the writer has moved on. The file being read stays open, so the
  * writer deleting it after a commit does not lose its end. A file the writer recycled
- * instead (renamed away, zeroed and reused as a newer WAL file, wal-writer.ts) holds
- * other bytes now: once seen renamed, it is left for the next file, and an entry whose
- * LSN lies outside the file's range ends it; its unread entries were all committed.
+ * instead (renamed away and reused as a newer WAL file, wal-writer.ts) holds other
+ * bytes now: once seen renamed, it is left for the next file, and an entry whose LSN
+ * lies outside the file's range ends it; its unread entries were all committed.
  *
  * A follower with a finite `maxBehind` (live tail) stays bounded when it cannot keep
  * up, in two ways:
@@ -46,8 +49,8 @@
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FILE_HEADER_SIZE, MAX_WAL_ENTRY, WAL_DIR, WAL_ENTRY_HEADER_SIZE, WAL_ENTRY_MAGIC } from './consts.js';
-import { checkEntry, decodeEntryBody, type DecodedEntry } from './wal-entry.js';
-import { endOfNonZero, listWalFiles, nextValidEntry, type WalFile } from './wal-reader.js';
+import { checkEntry, decodeEntryBody, entryLsn, type DecodedEntry } from './wal-entry.js';
+import { listWalFiles, nextValidEntry, type WalFile } from './wal-reader.js';
 import { CorruptError } from './byte-buffer.js';
 
 export interface FollowResult {
@@ -64,8 +67,8 @@ export interface FollowResult {
 const DAMAGE_WAIT_MS = 2_000;
 /**
  * A poll's first read, doubled for each read that held only entries, up to MAX_READ:
- * a prepared file is zeros past the writer, and a poll at the writer's position reads
- * (and scans) FIRST_READ bytes of them.
+ * a poll at the writer's position reads FIRST_READ bytes past it (zeros, or old bytes in
+ * a recycled file) and stops at the end mark.
  */
 const FIRST_READ = 64 * 1024;
 const MAX_READ = 8 * 1024 * 1024;
@@ -74,7 +77,7 @@ const MAX_READ = 8 * 1024 * 1024;
 const enum Stop {
   /** Everything given was used, or an entry needs bytes past the end of what was read. */
   More,
-  /** Zeros, or a stretch that is not (yet) an entry: the writer's position, for now. */
+  /** An end mark, or a stretch that is not (yet) an entry: the writer's position, for now. */
   Frontier,
 }
 
@@ -144,7 +147,7 @@ export class WalFollower {
 
   /**
    * Moves to the end of the last whole entry (once, at start-up): the file may end
-   * inside an entry being written, or be a prepared file with zeros past the writer.
+   * inside an entry being written, or hold zeros or old bytes past the writer.
    */
   private skipToEntryBoundary(size: number): void {
     this.offset = FILE_HEADER_SIZE;
@@ -158,14 +161,15 @@ export class WalFollower {
    * reader is, without reading the entries.
    */
   private entriesEnd(size: number): number {
-    const head = Buffer.allocUnsafe(WAL_ENTRY_HEADER_SIZE);
+    // The header and the LSN after the body's kind byte: an earlier use's entry is not one.
+    const head = Buffer.allocUnsafe(WAL_ENTRY_HEADER_SIZE + 9);
     let at = this.offset;
     for (;;) {
-      if (at + WAL_ENTRY_HEADER_SIZE > size) return Math.min(at, size);
-      if (readSync(this.fd!, head, 0, WAL_ENTRY_HEADER_SIZE, at) < WAL_ENTRY_HEADER_SIZE) return at;
+      if (at + head.length > size) return Math.min(at, size);
+      if (readSync(this.fd!, head, 0, head.length, at) < head.length) return at;
       if (head.readUInt32LE(0) !== WAL_ENTRY_MAGIC) return at;
       const len = head.readUInt32LE(4);
-      if (len > MAX_WAL_ENTRY) return at;
+      if (len > MAX_WAL_ENTRY || len < 9 || !this.ours(head.readDoubleLE(WAL_ENTRY_HEADER_SIZE + 1))) return at;
       at += WAL_ENTRY_HEADER_SIZE + len;
     }
   }
@@ -254,14 +258,14 @@ export class WalFollower {
   /**
    * Reads from `offset` up to `end` (the file's size) and hands over every whole
    * entry, up to the writer's position. Bytes past the last whole entry are not kept:
-   * they are read again at the next poll, since in a prepared file they may be zeros
-   * or an entry in part that the writer is still writing over.
+   * they are read again at the next poll, since they may be an end mark or an entry in
+   * part that the writer is still writing over.
    */
   private read(onEntry: (e: DecodedEntry) => void, end: number): void {
     const fd = this.fd!;
     this.carry = Buffer.alloc(0);
     let have = this.offset;
-    // Small first: at the writer's position a poll reads little, zeros mostly.
+    // Small first: at the writer's position a poll reads little, and stops at the end mark.
     let chunkSize = FIRST_READ;
     while (have < end) {
       // An entry in part asks for the rest of it at once; otherwise a chunk at a time.
@@ -283,22 +287,15 @@ export class WalFollower {
     let pos = 0;
     let stop = Stop.More;
     while (pos + WAL_ENTRY_HEADER_SIZE <= buf.length) {
-      // Zeros: nothing written here yet.
-      if (buf.readUInt32LE(pos) === 0 && endOfNonZero(buf, pos) === pos) {
-        stop = Stop.Frontier;
-        break;
-      }
       const len = checkEntry(buf, pos, buf.length);
-      if (len >= 0) {
+      // An entry of another use of the file: the earlier one of a recycled file, or (the
+      // file recycled while being read) the newer one.
+      const other = len >= 9 && !this.ours(entryLsn(buf, pos, len));
+      if (len >= 0 && !other) {
         this.stuck = null;
         const start = pos + WAL_ENTRY_HEADER_SIZE;
         try {
           const e = decodeEntryBody(buf, start, start + len);
-          // Another file's entry (this one was recycled while being read): the end of this file.
-          if (this.writerDone && (e.lsn < this.firstLsn || e.lsn >= this.nextFirstLsn)) {
-            stop = Stop.Frontier;
-            break;
-          }
           if (e.lsn > this.lastLsn) {
             if (this.lastLsn > 0 && e.lsn > this.lastLsn + 1) this.lost += e.lsn - this.lastLsn - 1;
             this.lastLsn = e.lsn;
@@ -310,31 +307,43 @@ export class WalFollower {
         pos = start + len;
         continue;
       }
-      // Not (yet) an entry: wait when it is one whose end has not arrived.
-      const declared = buf.readUInt32LE(pos + 4);
-      if (buf.readUInt32LE(pos) === WAL_ENTRY_MAGIC && declared <= MAX_WAL_ENTRY && pos + WAL_ENTRY_HEADER_SIZE + declared > buf.length) break;
-      // Bytes that do not check out may be an entry still being copied in: wait on them
-      // for a while before skipping them as damage.
-      const at = this.offset + pos;
-      const now = performance.now();
-      if (this.stuck === null || this.stuck.at !== at) this.stuck = { at, since: now };
-      if (!this.writerDone && now - this.stuck.since < this.damageWaitMs) {
-        stop = Stop.Frontier;
-        break;
+      if (other || buf.readUInt32LE(pos) === 0) {
+        // The end of the log here (an end mark, or what was there before): the writer's
+        // position, or the end of a file it is done with — unless this file's entries
+        // are missing before the next file's first LSN: then the rest of a write cut
+        // short by a crash may follow (wal-reader.ts), searched for as past damage.
+        if (!this.writerDone || this.lastLsn + 1 >= this.nextFirstLsn) {
+          stop = Stop.Frontier;
+          break;
+        }
+      } else {
+        // Not (yet) an entry: wait when it is one whose end has not arrived.
+        const declared = buf.readUInt32LE(pos + 4);
+        if (buf.readUInt32LE(pos) === WAL_ENTRY_MAGIC && declared <= MAX_WAL_ENTRY && pos + WAL_ENTRY_HEADER_SIZE + declared > buf.length) break;
+        // Bytes that do not check out may be an entry still being copied in: wait on them
+        // for a while before skipping them as damage.
+        const at = this.offset + pos;
+        const now = performance.now();
+        if (this.stuck === null || this.stuck.at !== at) this.stuck = { at, since: now };
+        if (!this.writerDone && now - this.stuck.since < this.damageWaitMs) {
+          stop = Stop.Frontier;
+          break;
+        }
       }
-      // Damage: skip to the next valid entry, never past the writer's position.
-      const next = nextValidEntry(buf, pos);
+      // Skip to the next valid entry of this file, never past the writer's position: in a
+      // file the writer is still in, only to one found in what was read (the writer wrote
+      // past the damage); none there, the damage is waited on, searched again each poll.
+      const next = nextValidEntry(buf, pos, Math.max(this.firstLsn, this.lastLsn + 1), this.nextFirstLsn);
       if (next >= 0) {
         pos = next;
         continue;
       }
-      if (!this.writerDone && endOfNonZero(buf, pos) < buf.length) {
-        // None before the zeros where the writer is: wait there (searched again next poll).
+      if (!this.writerDone) {
         stop = Stop.Frontier;
         break;
       }
-      // Non-zero bytes to the end of what was read (or the writer is done with this
-      // file): read on from near the end, where a valid entry may begin.
+      // The writer is done with this file: read on from near the end of what was read,
+      // where a valid entry may begin.
       this.stuck = null;
       pos = Math.max(pos + 1, buf.length - WAL_ENTRY_HEADER_SIZE);
       break;
@@ -344,6 +353,11 @@ export class WalFollower {
     // Keep no more than one entry's worth of old buffer alive.
     if (this.carry.length > 0 && this.carry.byteOffset > 0 && this.carry.length < buf.length / 2) this.carry = Buffer.from(this.carry);
     return stop;
+  }
+
+  /** Whether an LSN is one of the open file's (not of its earlier use, nor of the file after it). */
+  private ours(lsn: number): boolean {
+    return lsn >= this.firstLsn && lsn < this.nextFirstLsn;
   }
 
   stop(): void {

@@ -54,7 +54,7 @@ const STARTS = ENTRIES.map((_, i) => FILE_HEADER_SIZE + ENTRIES.slice(0, i).redu
 test('a clean file: every entry in LSN order, nothing reported', () => {
   const { res, lsns, got } = scan(write(FILE));
   assert.deepEqual(lsns, [10, 11, 12, 13, 14, 15]);
-  assert.deepEqual(res, { path: res.path, missing: false, validEnd: FILE.length, size: FILE.length, tornTail: 0, damagedBytes: 0, zeroBytes: 0, badEntries: 0, headerDamaged: false, lastLsn: 15 });
+  assert.deepEqual(res, { path: res.path, missing: false, validEnd: FILE.length, size: FILE.length, tornTail: 0, damagedBytes: 0, unwrittenBytes: 0, badEntries: 0, headerDamaged: false, lastLsn: 15 });
   // The frames are there to parse again.
   assert.equal(got[2]!.batches[0]!.count, 3);
   // Only entries past fromLsn are delivered; lastLsn still counts them all.
@@ -116,20 +116,110 @@ test('a prepared file (zeros past the last entry): the log ends where the zeros 
   assert.deepEqual(scan(write(withZeroEnd)).lsns, [10, 11, 12, 13, 14, 15, 16]);
 });
 
-test('a stretch of zeros between entries (a write whose pages did not all reach the disk) is counted as zeroBytes', () => {
+test('a stretch of zeros between entries (a write whose first pages did not reach the disk, in a zero-filled file) is counted as unwrittenBytes', () => {
   const hole = Buffer.from(FILE);
   hole.fill(0, STARTS[3]!, STARTS[4]!);
   const { res, lsns } = scan(write(hole));
   assert.deepEqual(lsns, [10, 11, 12, 14, 15]);
   assert.equal(res.damagedBytes, STARTS[4]! - STARTS[3]!);
-  assert.equal(res.zeroBytes, res.damagedBytes);
+  assert.equal(res.unwrittenBytes, res.damagedBytes);
   assert.equal(res.tornTail, 0);
   // Garbage is damage, not zeros.
   const bad = Buffer.from(FILE);
   bad.fill(0x55, STARTS[3]!, STARTS[4]!);
   const r2 = scan(write(bad)).res;
   assert.equal(r2.damagedBytes, STARTS[4]! - STARTS[3]!);
-  assert.equal(r2.zeroBytes, 0);
+  assert.equal(r2.unwrittenBytes, 0);
+});
+
+/** A recycled file named by `firstLsn` (its name is what readers go by): `fresh` written from the start over `old`, then an end mark. */
+function recycled(firstLsn: number, old: Buffer, fresh: Buffer[], mark = true): { path: string; bytes: Buffer; ends: number[] } {
+  const bytes = Buffer.from(old);
+  let at = FILE_HEADER_SIZE;
+  fileHeader(firstLsn).copy(bytes, 0);
+  const ends: number[] = [];
+  for (const e of fresh) {
+    e.copy(bytes, at);
+    at += e.length;
+    ends.push(at);
+  }
+  if (mark) bytes.fill(0, at, at + 4);
+  const sub = join(dir, `r${seq++}`);
+  mkdirSync(sub);
+  const path = join(sub, walFileName(firstLsn));
+  writeFileSync(path, bytes);
+  return { path, bytes, ends };
+}
+
+/** The entries of a recycled file's earlier use: LSNs 10–39, more bytes than the new ones below take. */
+const OLD = Buffer.concat([fileHeader(10), ...entries(10, 30)]);
+const NEW = entries(100, 3);
+
+test('a recycled file: the log ends at the end mark; no entry of the earlier use is read, whatever follows; nothing is reported', () => {
+  const r = recycled(100, OLD, NEW);
+  const { res, lsns } = scan(r.path);
+  assert.deepEqual(lsns, [100, 101, 102]);
+  assert.equal(res.validEnd, r.ends[2]);
+  assert.deepEqual([res.tornTail, res.damagedBytes, res.unwrittenBytes, res.badEntries, res.lastLsn], [0, 0, 0, 0, 102]);
+  // Just recycled: the header and its end mark, then the old entries from the old first on.
+  const empty = recycled(100, OLD, []);
+  assert.deepEqual(scan(empty.path).lsns, []);
+  assert.equal(scan(empty.path).res.tornTail, 0);
+  // Renamed into place, the header not yet rewritten: the name rules, the old entries are not read.
+  const sub = join(dir, `r${seq++}`);
+  mkdirSync(sub);
+  writeFileSync(join(sub, walFileName(100)), OLD);
+  const unwritten = scan(join(sub, walFileName(100)));
+  assert.deepEqual(unwritten.lsns, []);
+  assert.equal(unwritten.res.tornTail + unwritten.res.damagedBytes, 0);
+  // No end mark, and an old entry starting right where the new ones end: the log ends there too.
+  const flush = Buffer.concat([fileHeader(100), ...NEW, ...entries(10, 5)]);
+  const f = recycled(100, flush, [], false);
+  assert.deepEqual(scan(f.path).lsns, [100, 101, 102]);
+  assert.equal(scan(f.path).res.tornTail, 0);
+  // fromLsn still applies; lastLsn is the new entries' last.
+  const part = scanWalFile(r.path, 101, () => {});
+  assert.equal(part.lastLsn, 102);
+});
+
+test('a recycled file: a torn write over old entries is a torn tail (cut at every byte of the entry), and no old entry is read', () => {
+  const last = NEW[2]!;
+  for (let cut = 1; cut < last.length; cut += 3) {
+    // The new entry's first `cut` bytes reached the disk; the rest is still the old bytes.
+    const r = recycled(100, OLD, [NEW[0]!, NEW[1]!, last.subarray(0, cut)], false);
+    const { res, lsns } = scan(r.path);
+    assert.deepEqual(lsns, [100, 101], `cut at ${cut}`);
+    assert.equal(res.validEnd, r.ends[1]);
+    assert.ok(res.tornTail >= cut, `cut at ${cut}: a torn tail of ${res.tornTail} bytes`);
+    assert.equal(res.damagedBytes, 0);
+    // It runs to the next intact old entry, not to the end of the file.
+    assert.ok(r.ends[1]! + res.tornTail < OLD.length, `cut at ${cut}`);
+  }
+});
+
+test('a recycled file: a write whose first page did not reach the disk (its end mark before it left) is unwritten, the entries of it that did are read', () => {
+  // Write 1: entry 100 and its end mark. Write 2: entries 101 and 102, of which only 102
+  // reached the disk: 101's place holds write 1's end mark and then old bytes.
+  const r = recycled(100, OLD, NEW);
+  const bytes = Buffer.from(r.bytes);
+  OLD.copy(bytes, r.ends[0]!, r.ends[0]!, r.ends[1]!);
+  bytes.fill(0, r.ends[0]!, r.ends[0]! + 4);
+  writeFileSync(r.path, bytes);
+  const { res, lsns } = scan(r.path);
+  assert.deepEqual(lsns, [100, 102]);
+  assert.equal(res.unwrittenBytes, r.ends[1]! - r.ends[0]!);
+  assert.equal(res.damagedBytes, res.unwrittenBytes);
+  assert.equal(res.tornTail, 0);
+  assert.equal(res.validEnd, r.ends[2]);
+  // Damage (not an end mark) in a new entry: that entry is lost, the next read, the old ones never.
+  const d = recycled(100, OLD, NEW);
+  const bad = Buffer.from(d.bytes);
+  bad[FILE_HEADER_SIZE + 30]! ^= 0x40;
+  writeFileSync(d.path, bad);
+  const rd = scan(d.path);
+  assert.deepEqual(rd.lsns, [101, 102]);
+  assert.equal(rd.res.damagedBytes, d.ends[0]! - FILE_HEADER_SIZE);
+  assert.equal(rd.res.unwrittenBytes, 0);
 });
 
 test('endOfNonZero: the end of the non-zero bytes of a range', () => {

@@ -2,26 +2,41 @@
  * Reads the write-ahead log back: at recovery (entries past the checkpoint are
  * parsed again and go into blocks) and for readers (records not yet in blocks).
  *
- * The log in a file ends at its end, or where zeros begin: the writer prepares files
- * by filling them with zeros ahead of time (wal-writer.ts), and no entry starts with
- * a zero byte (the magic).
+ * Where the log in a file ends: the writer puts an end mark (a zero word where the next
+ * entry's magic would be; no entry starts with a zero byte) after each write's entries
+ * and after a new file's header (wal-writer.ts). What lies past it is not the log:
+ * zeros in a file that was prepared by zero-filling it, the entries of its earlier use
+ * in a recycled file, or nothing at all in a file that grew as it was written. The
+ * entries of a recycled file's earlier use all have LSNs below the file's first LSN
+ * (its name): LSNs only grow, and a file is recycled only once all its entries are
+ * committed. Such an entry is never read as data, wherever it is found.
  *
  * Damage handling: an entry whose header or CRC does not check out is skipped by
- * searching for the next valid entry. When nothing valid follows, what remains up to
- * the last non-zero byte is a torn tail (the server died mid-append): recovery cuts
- * it off. A damaged stretch with valid entries after it loses only that stretch.
+ * searching for the next valid entry of this file (LSN past the last one read). When
+ * nothing valid follows, what remains is a torn tail (the server died mid-append; it
+ * runs to the next entry of the earlier use, or to the last non-zero byte): recovery
+ * cuts it off. A damaged stretch with valid entries after it loses only that stretch.
+ * A stretch that begins with an end mark (or an earlier use's entry) and has entries of
+ * this file after it is a write cut short by a crash: its pages reached the disk in any
+ * order, and its first did not, leaving the end mark of the write before (`unwrittenBytes`).
  */
 import { readdirOrEmpty } from './fs-util.js';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { FILE_HEADER_SIZE, WAL_ENTRY_HEADER_SIZE, WAL_ENTRY_MAGIC, WAL_FILE_MAGIC } from './consts.js';
 import { CorruptError } from './byte-buffer.js';
-import { checkEntry, decodeEntryBody, type DecodedEntry } from './wal-entry.js';
+import { checkEntry, decodeEntryBody, entryLsn, type DecodedEntry } from './wal-entry.js';
 import { checkFileHeader, readFileOrNull } from './segment.js';
 
 const WAL_NAME = /^([0-9a-f]{16})\.wal$/;
 
 export function walFileName(firstLsn: number): string {
   return `${firstLsn.toString(16).padStart(16, '0')}.wal`;
+}
+
+/** The first LSN a WAL file's name gives, or 0 for a name that is not a WAL file's. */
+export function walFileFirstLsn(path: string): number {
+  const m = WAL_NAME.exec(basename(path));
+  return m ? parseInt(m[1]!, 16) : 0;
 }
 
 export interface WalFile {
@@ -46,16 +61,16 @@ export interface WalFileScan {
   /** End of the last valid entry. */
   validEnd: number;
   size: number;
-  /** Bytes after validEnd that hold no valid entry (a torn append). */
+  /** Bytes after validEnd that hold no valid entry (a torn append), up to an earlier use's entry or the last non-zero byte. */
   tornTail: number;
   /** Bytes skipped between valid entries (damage in the middle of the file). */
   damagedBytes: number;
   /**
-   * Of those, stretches of zeros only: in a prepared file, part of a write that did
-   * not reach the disk before a crash (the pages of one write can survive in any
-   * order), with valid entries of the same write after it.
+   * Of those, stretches that begin with an end mark (or an entry of the file's earlier
+   * use): part of a write that did not reach the disk before a crash (the pages of one
+   * write can survive in any order), with valid entries of the same write after it.
    */
-  zeroBytes: number;
+  unwrittenBytes: number;
   /** Entries whose frame CRC was fine but whose body did not decode. */
   badEntries: number;
   /** The 16-byte file header is not ours (the entries were read anyway). */
@@ -66,10 +81,24 @@ export interface WalFileScan {
 const MAGIC = Buffer.alloc(4);
 MAGIC.writeUInt32LE(WAL_ENTRY_MAGIC);
 
-/** Where the next entry that checks out begins in buf after `pos`, or -1. */
-export function nextValidEntry(buf: Buffer, pos: number): number {
-  for (let q = buf.indexOf(MAGIC, pos + 1); q >= 0; q = buf.indexOf(MAGIC, q + 1)) {
-    if (checkEntry(buf, q, buf.length) >= 0) return q;
+/**
+ * Where the next entry that checks out and whose LSN is in [minLsn, maxLsn) begins in
+ * buf after `pos`, or -1. An entry that checks out with another LSN (left from the
+ * file's earlier use) is stepped over whole: nothing of the log can lie inside bytes
+ * that still hold an intact entry. `other.at` gets the first such entry's position.
+ */
+export function nextValidEntry(buf: Buffer, pos: number, minLsn = -Infinity, maxLsn = Infinity, other?: { at: number }): number {
+  let q = buf.indexOf(MAGIC, pos + 1);
+  while (q >= 0) {
+    const len = checkEntry(buf, q, buf.length);
+    if (len < 0) {
+      q = buf.indexOf(MAGIC, q + 1);
+      continue;
+    }
+    const lsn = entryLsn(buf, q, len);
+    if (lsn >= minLsn && lsn < maxLsn) return q;
+    if (other && other.at < 0) other.at = q;
+    q = buf.indexOf(MAGIC, q + WAL_ENTRY_HEADER_SIZE + len);
   }
   return -1;
 }
@@ -99,7 +128,7 @@ export function endOfNonZero(buf: Uint8Array, from: number, to: number = buf.len
  * file header does not stop the scan: every entry carries its own magic and CRC.
  */
 export function scanWalFile(path: string, fromLsn: number, onEntry: (e: DecodedEntry) => void): WalFileScan {
-  const res: WalFileScan = { path, missing: false, validEnd: 0, size: 0, tornTail: 0, damagedBytes: 0, zeroBytes: 0, badEntries: 0, headerDamaged: false, lastLsn: 0 };
+  const res: WalFileScan = { path, missing: false, validEnd: 0, size: 0, tornTail: 0, damagedBytes: 0, unwrittenBytes: 0, badEntries: 0, headerDamaged: false, lastLsn: 0 };
   const buf = readFileOrNull(path);
   if (buf === null) {
     res.missing = true;
@@ -116,13 +145,16 @@ export function scanWalFile(path: string, fromLsn: number, onEntry: (e: DecodedE
       return res;
     }
   }
+  const firstLsn = walFileFirstLsn(path);
   let pos = FILE_HEADER_SIZE;
   res.validEnd = pos;
   // Trailing zeros (a prepared file's unused part) are not data.
   const end = endOfNonZero(buf, pos);
   while (pos < end) {
     const len = checkEntry(buf, pos, buf.length);
-    if (len >= 0) {
+    // An entry of the file's earlier use (recycled) is where the log ends, as an end mark is.
+    const earlier = len >= 9 && entryLsn(buf, pos, len) < firstLsn;
+    if (len >= 0 && !earlier) {
       const start = pos + WAL_ENTRY_HEADER_SIZE;
       try {
         const e = decodeEntryBody(buf, start, start + len);
@@ -136,14 +168,17 @@ export function scanWalFile(path: string, fromLsn: number, onEntry: (e: DecodedE
       res.validEnd = pos;
       continue;
     }
-    // Find the next valid entry; none means a torn tail.
-    const next = nextValidEntry(buf, pos);
+    const endMark = earlier || (pos + 4 <= buf.length && buf.readUInt32LE(pos) === 0);
+    // The next entry of this file, if any; none means the end of the log (after an end
+    // mark) or a torn tail.
+    const other = { at: -1 };
+    const next = nextValidEntry(buf, pos, Math.max(firstLsn, res.lastLsn + 1), Infinity, other);
     if (next < 0) {
-      res.tornTail = end - pos;
+      if (!endMark) res.tornTail = (other.at >= 0 ? other.at : end) - pos;
       break;
     }
     res.damagedBytes += next - pos;
-    if (endOfNonZero(buf, pos, next) === pos) res.zeroBytes += next - pos;
+    if (endMark) res.unwrittenBytes += next - pos;
     pos = next;
   }
   return res;

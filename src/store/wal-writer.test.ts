@@ -11,9 +11,9 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setImmediate as tick } from 'node:timers/promises';
-import { FILE_HEADER_SIZE } from './consts.js';
+import { FILE_HEADER_SIZE, WAL_END_MARK } from './consts.js';
 import { encodeEntry } from './wal-entry.js';
-import { endOfNonZero, listWalFiles, scanWalFile, walFileName } from './wal-reader.js';
+import { listWalFiles, scanWalFile, walFileName } from './wal-reader.js';
 import { WalWriter, type FsyncMode, type WalEntryRef, type WalWriterOptions } from './wal-writer.js';
 import { fileOpenElsewhere } from '../native/file-open.js';
 import { parse, rmDir, tempDir } from './test-helpers.js';
@@ -98,8 +98,10 @@ function onDisk(dir: string): { lsns: number[]; files: { firstLsn: number; lsns:
     const lsns: number[] = [];
     const r = scanWalFile(f.path, 0, (e) => lsns.push(e.lsn));
     damage += r.damagedBytes + r.tornTail + r.badEntries;
-    // After the last entry: nothing, or the zeros of a prepared file.
-    assert.equal(endOfNonZero(readFileSync(f.path), r.validEnd), r.validEnd, `${f.path}: nothing after the last entry`);
+    // After the last entry: the end mark the writer puts after every write; no torn tail.
+    const bytes = readFileSync(f.path);
+    assert.ok(r.validEnd + WAL_END_MARK <= bytes.length && bytes.readUInt32LE(r.validEnd) === 0, `${f.path}: an end mark after the last entry`);
+    assert.equal(r.tornTail, 0);
     files.push({ firstLsn: f.firstLsn, lsns });
   }
   return { lsns: files.flatMap((f) => f.lsns), files, damage };
@@ -219,7 +221,7 @@ test('rotation at fileTarget: new files named by their first LSN; deleteUpTo() d
   assert.equal(after.damage, 0);
 });
 
-test('recycling: a committed WAL file becomes the next file, cut to fileTarget and zeroed, and none of its old entries is read back', async () => {
+test('recycling: a committed WAL file becomes the next file, cut to fileTarget but not zeroed, and none of its old entries is read back', async () => {
   const dir = newDir();
   // Whether a reader has the file open is the next test's concern: here, none has.
   const h = harness(dir, { fsync: 'always', fileTarget: 4_000, openElsewhere: () => false });
@@ -239,6 +241,7 @@ test('recycling: a committed WAL file becomes the next file, cut to fileTarget a
   const first = h.w.files[0]!;
   const second = h.w.files[1]!;
   const firstSize = statSync(first.path).size;
+  const firstBytes = readFileSync(first.path);
   assert.ok(firstSize > 4_000, `first file of ${firstSize} bytes`);
   assert.ok(!existsSync(join(dir, 'next.walprep')) && !existsSync(join(dir, 'next.walprep.tmp')), 'nothing prepared yet (the second file is under a quarter full)');
   // Its entries committed: it is recycled, not deleted.
@@ -247,7 +250,7 @@ test('recycling: a committed WAL file becomes the next file, cut to fileTarget a
   assert.ok(!existsSync(first.path));
   const ready = readFileSync(join(dir, 'next.walprep'));
   assert.equal(ready.length, 4_000, 'cut to fileTarget');
-  assert.ok(ready.every((b) => b === 0), 'zeroed');
+  assert.ok(ready.equals(firstBytes.subarray(0, 4_000)), 'not zeroed: the old entries are still there');
   // Writing on: the second file fills and the recycled one is opened next.
   const upTo = lsn + 12;
   for (; lsn <= upTo; lsn++) {
@@ -258,6 +261,45 @@ test('recycling: a committed WAL file becomes the next file, cut to fileTarget a
   await h.w.close();
   const disk = onDisk(dir);
   assert.deepEqual(disk.lsns, range(second.firstLsn, upTo));
+  assert.equal(disk.damage, 0);
+});
+
+test('recycling: a file committed while a next file is ready is recycled as a second one (next.walspare), which the rotation after that one takes', async () => {
+  const dir = newDir();
+  const h = harness(dir, { fsync: 'always', fileTarget: 4_000, openElsewhere: () => false });
+  await h.w.start(1);
+  const untilFile = async (name: string) => {
+    for (let i = 0; i < 500 && !existsSync(join(dir, name)); i++) await new Promise((r) => setTimeout(r, 10));
+  };
+  let lsn = 1;
+  const write = async () => {
+    h.w.append(entry(lsn, 600));
+    await h.until(lsn++);
+  };
+  // Two files; the second prepared fresh, and a fresh third one ready (no commit came
+  // before the second was a quarter full).
+  while (h.w.files.length < 2) {
+    await write();
+    if (existsSync(join(dir, 'next.walprep.tmp'))) await untilFile('next.walprep');
+  }
+  await write();
+  await untilFile('next.walprep');
+  assert.deepEqual(h.w.opened, { prepared: 1, grown: 1, recycled: 0 });
+  // The first file is committed: recycled as the spare, not deleted, though the third is ready.
+  const first = h.w.files[0]!;
+  const firstBytes = readFileSync(first.path);
+  assert.equal(await h.w.deleteUpTo(h.w.files[1]!.firstLsn - 1), 1);
+  assert.ok(!existsSync(first.path));
+  await untilFile('next.walspare');
+  assert.ok(readFileSync(join(dir, 'next.walspare')).equals(firstBytes.subarray(0, 4_000)), 'the first file, cut to fileTarget, not rewritten');
+  // The next rotation takes the fresh one, the one after it the spare; no fresh file is made meanwhile.
+  while (h.w.opened.prepared < 2) await write();
+  assert.ok(existsSync(join(dir, 'next.walspare')) && !existsSync(join(dir, 'next.walprep')) && !existsSync(join(dir, 'next.walprep.tmp')));
+  while (h.w.opened.prepared < 3) await write();
+  assert.deepEqual(h.w.opened, { prepared: 3, grown: 1, recycled: 1 });
+  await h.w.close();
+  const disk = onDisk(dir);
+  assert.deepEqual(disk.lsns, range(h.w.files[0]!.firstLsn, lsn - 1));
   assert.equal(disk.damage, 0);
 });
 
@@ -425,21 +467,31 @@ test('a real full filesystem (tmpfs): writes fail with ENOSPC, are retried, and 
   }
 });
 
-test('prepared files: one left ready by the last run is used, a half-made one removed; prepare: false makes none', async () => {
+test('prepared files: those left ready by the last run (next.walprep, next.walspare) are used, half-made ones removed; prepare: false makes none', async () => {
   const dir = newDir();
   writeFileSync(join(dir, 'next.walprep.tmp'), Buffer.alloc(100, 7));
   writeFileSync(join(dir, 'next.walprep'), Buffer.alloc(4_000));
+  writeFileSync(join(dir, 'next.walspare.tmp'), Buffer.alloc(100, 7));
+  writeFileSync(join(dir, 'next.walspare'), Buffer.alloc(4_000));
   const h = harness(dir, { fsync: 'always', fileTarget: 4_000 });
   await h.w.start(1);
-  assert.ok(!existsSync(join(dir, 'next.walprep.tmp')));
+  assert.ok(!existsSync(join(dir, 'next.walprep.tmp')) && !existsSync(join(dir, 'next.walspare.tmp')));
   assert.ok(!existsSync(join(dir, 'next.walprep')), 'renamed into place');
   assert.deepEqual(h.w.opened, { prepared: 1, grown: 0, recycled: 0 });
   for (let lsn = 1; lsn <= 5; lsn++) h.w.append(entry(lsn, 100));
   await h.until(5);
   // Written over the zeros: the file did not grow.
   assert.equal(statSync(join(dir, walFileName(1))).size, 4_000);
+  // The spare is the next file.
+  let lsn = 6;
+  for (; h.w.files.length < 2; lsn++) {
+    h.w.append(entry(lsn, 100));
+    await h.until(lsn);
+  }
+  assert.ok(!existsSync(join(dir, 'next.walspare')), 'renamed into place');
+  assert.deepEqual(h.w.opened, { prepared: 2, grown: 0, recycled: 0 });
   await h.w.close();
-  assert.deepEqual(onDisk(dir).lsns, range(1, 5));
+  assert.deepEqual(onDisk(dir).lsns, range(1, lsn - 1));
   assert.equal(onDisk(dir).damage, 0);
 
   const off = newDir();

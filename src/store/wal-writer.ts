@@ -19,32 +19,41 @@
  * again too (the kernel may have dropped the dirty pages, so a second sync that
  * succeeds proves nothing about them).
  *
+ * The end of the log: every write's entries are followed by an end mark (a zero word,
+ * overwritten by the next write), and so is a new file's header. Readers stop there
+ * (wal-reader.ts), whatever the file holds past it.
+ *
  * Prepared files (docs/storage.md, "Write-ahead log"): a write that makes a file longer
  * changes its size, and a durable write then waits for a journal commit, which on
  * ext4 (data=ordered) first writes out the dirty data of every other file in the
  * transaction: the segments the store worker is writing. So the next WAL file is
- * prepared in the background while the current one fills: written with zeros to its
- * target size and synced, under a name readers ignore (`next.walprep`). At rotation it
- * is renamed into place and WAL writes overwrite blocks that already exist, which
- * needs no journal commit. The zeros after the last entry are where the log ends
- * (wal-reader.ts). Without a prepared file (not ready yet, or the disk too full to
+ * prepared in the background while the current one fills, under a name readers ignore
+ * (`next.walprep`, and `next.walspare` for a second one). At rotation it is renamed
+ * into place and WAL writes overwrite blocks that already exist, which needs no
+ * journal commit. Without a prepared file (not ready yet, or the disk too full to
  * spare one), a new file is created and grows as before.
  *
- * Recycling: a WAL file whose entries are all committed is, when no next file is ready
- * or on its way and no reader has it open (native/file_open.cc), renamed to the partial
- * prepared name and zeroed in place rather than deleted. Deleting a 64 MiB file and
- * zero-filling a new one allocate and free blocks (journal commits, and discards on a
- * file system mounted with `discard`), and WAL writes in flight meanwhile took 10–30 ms
- * instead of ~1; overwriting blocks a file already has costs neither. A fresh next file
- * is only started once the open file is a quarter full, so that the commit after a
- * rotation can hand its file over first.
+ * A prepared file is made in one of two ways:
+ * - Recycled (the usual way under load): a WAL file whose entries are all committed is,
+ *   when one of the two places is free and no reader has it open
+ *   (native/file_open.cc), renamed to that place's partial name and cut to fileTarget
+ *   rather than deleted. The second place is what lets a commit that comes while a
+ *   fresh file is on its way (as at full load it usually does) recycle its file. Its old entries stay where they are: their LSNs are all below
+ *   the new first LSN, and readers never take them for the log. Deleting a 64 MiB file
+ *   and zero-filling a new one allocate and free blocks (journal commits, and discards
+ *   on a file system mounted with `discard`), and WAL writes in flight meanwhile took
+ *   10–30 ms instead of ~1; overwriting blocks a file already has costs neither, and
+ *   not zeroing it halves what the WAL writes to the disk.
+ * - Fresh (at start, or when nothing is ready or on its way and no committed file can be
+ *   recycled): written with zeros to fileTarget and synced. It is only started once the open file is a quarter full, so
+ *   that the commit after a rotation can hand its file over first.
  * A reader that opens the file between that check and the rename gets RECYCLE_GRACE_MS
  * before its bytes change, and stops at it if it is slower (wal-follower.ts).
  */
 import { open, rename, statfs, unlink, type FileHandle } from 'node:fs/promises';
 import { constants, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { FILE_HEADER_SIZE, FORMAT_VERSION, WAL_FILE_MAGIC, WAL_PREPARED_FILE } from './consts.js';
+import { FILE_HEADER_SIZE, FORMAT_VERSION, WAL_END_MARK, WAL_FILE_MAGIC, WAL_PREPARED_FILE, WAL_SPARE_FILE } from './consts.js';
 import { walFileName, type WalFile } from './wal-reader.js';
 import { syncDirAsync } from './fs-util.js';
 import { fileOpenElsewhere } from '../native/file-open.js';
@@ -70,7 +79,7 @@ export interface WalWriterOptions {
   onRecovered: () => void;
   /** After each fdatasync: its duration in seconds and the bytes it covered. */
   onSync?: (seconds: number, bytes: number) => void;
-  /** Prepare the next file ahead (zero-filled to fileTarget); default true. */
+  /** Prepare the next file ahead (recycled, or zero-filled to fileTarget); default true. */
   prepare?: boolean;
   /** Make the next file from a committed one rather than delete it (with prepare); default true. Off: bench/wal.ts's baseline. */
   recycle?: boolean;
@@ -78,7 +87,7 @@ export interface WalWriterOptions {
   openElsewhere?: (path: string) => boolean | null;
 }
 
-/** A prepared file is made only when the file system keeps this many times fileTarget free besides. */
+/** A fresh prepared file is made only when the file system keeps this many times fileTarget free besides. */
 const PREPARE_FREE_FACTOR = 4;
 /**
  * Zeros are written 1 MiB at a time, each write durable on its own (O_DSYNC): a
@@ -86,6 +95,8 @@ const PREPARE_FREE_FACTOR = 4;
  * the device for tens of milliseconds, which is what preparing is meant to avoid.
  */
 const ZERO_CHUNK = 1024 * 1024;
+/** The end mark after each write (wal-reader.ts). */
+const END_MARK = Buffer.alloc(WAL_END_MARK);
 /** How long a recycled file keeps its entries after it is renamed away, for a reader that opened it just before (tail.pollInterval is 25 ms). */
 const RECYCLE_GRACE_MS = 250;
 /** A fresh next file is started once the open one holds this share of fileTarget (a recycled one as soon as there is one). */
@@ -111,18 +122,15 @@ export class WalWriter {
   private closing = false;
   private failing = false;
   private loop: Promise<void> | null = null;
-  /** The next file being prepared (resolves true when `next.walprep` is ready), or null. */
-  private preparing: Promise<boolean> | null = null;
-  private prepared = false;
-  /** Preparing failed or was not possible (too little space) for the file with this first LSN: not tried again before the next one. */
+  /** The two places a next file is prepared in (`next.walprep`, `next.walspare`); a rotation takes the first ready one. */
+  private readonly slots: Slot[] = [newSlot(WAL_PREPARED_FILE), newSlot(WAL_SPARE_FILE)];
+  /** Preparing a fresh file failed or was not possible (too little space) for the file with this first LSN: not tried again before the next one. */
   private prepareSkippedFor = -1;
   /**
    * Files opened from a prepared one / created to grow (ringlog_store_wal_files_opened),
    * and how many of the prepared ones were made from a committed WAL file.
    */
   readonly opened = { prepared: 0, grown: 0, recycled: 0 };
-  /** Whether the prepared file (ready or on its way) was made from a committed WAL file. */
-  private preparedRecycled = false;
 
   constructor(private readonly dir: string, existing: WalFile[], private readonly opts: WalWriterOptions) {
     this.files = existing.slice();
@@ -139,14 +147,16 @@ export class WalWriter {
   async start(nextLsn: number): Promise<void> {
     // A prepared file left by the last run is used; a half-made one is removed, and a
     // ready one too when preparing is off.
-    await unlink(this.preparedPath(true)).catch(() => {});
-    if (this.opts.prepare === false) await unlink(this.preparedPath(false)).catch(() => {});
-    else {
-      this.prepared = await open(this.preparedPath(false), 'r').then(async (fh) => {
-        const { size } = await fh.stat();
-        await fh.close();
-        return size >= this.opts.fileTarget;
-      }, () => false);
+    for (const slot of this.slots) {
+      await unlink(this.slotPath(slot, true)).catch(() => {});
+      if (this.opts.prepare === false) await unlink(this.slotPath(slot, false)).catch(() => {});
+      else {
+        slot.ready = await open(this.slotPath(slot, false), 'r').then(async (fh) => {
+          const { size } = await fh.stat();
+          await fh.close();
+          return size >= this.opts.fileTarget;
+        }, () => false);
+      }
     }
     await this.openFile(nextLsn);
     this.lastSync = performance.now();
@@ -168,40 +178,48 @@ export class WalWriter {
     }
   }
 
-  private preparedPath(partial: boolean): string {
-    return join(this.dir, partial ? `${WAL_PREPARED_FILE}.tmp` : WAL_PREPARED_FILE);
+  private slotPath(slot: Slot, partial: boolean): string {
+    return join(this.dir, partial ? `${slot.name}.tmp` : slot.name);
+  }
+
+  /** A slot with nothing ready or on its way in it, or null. */
+  private freeSlot(): Slot | null {
+    if (this.opts.prepare === false || this.closing) return null;
+    return this.slots.find((x) => !x.ready && x.preparing === null) ?? null;
   }
 
   /**
-   * Starts preparing the next file unless one is ready or on its way: zeros up to
+   * Starts preparing a fresh next file unless one is ready or on its way: zeros up to
    * fileTarget, synced, then renamed to its ready name. Failures (a full disk) only
    * mean the next file grows as it is written; the partial file is removed.
    */
   private prepareNext(): void {
-    if (!this.canPrepare()) return;
+    // Only when no next file is ready or on its way at all.
+    if (this.slots.some((x) => x.ready || x.preparing !== null)) return;
+    const slot = this.freeSlot();
+    if (slot === null) return;
     const forFile = this.file?.firstLsn ?? -1;
     if (forFile === this.prepareSkippedFor) return;
-    this.preparedRecycled = false;
-    this.preparing = this.prepare(async () => {
+    slot.recycled = false;
+    const tmp = this.slotPath(slot, true);
+    this.prepare(slot, async () => {
       const fs = await statfs(this.dir);
       if (fs.bavail * fs.bsize < PREPARE_FREE_FACTOR * this.opts.fileTarget) return null;
-      return open(this.preparedPath(true), constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC | constants.O_DSYNC, 0o644);
-    }, forFile);
-  }
-
-  private canPrepare(): boolean {
-    return this.opts.prepare !== false && !this.prepared && this.preparing === null && !this.closing;
+      return open(tmp, constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC | constants.O_DSYNC, 0o644);
+    }, forFile, true);
   }
 
   /**
    * Makes the next file from `path`, a WAL file whose entries are all committed: renamed
-   * to the partial prepared name (synced, so that a crash cannot leave it under its old
-   * name half zeroed), cut to fileTarget, zeroed in place. False when it cannot be used.
+   * to the partial prepared name (synced), cut to fileTarget, renamed to the ready name.
+   * Not zeroed: its entries stay, and are not the new file's (wal-reader.ts). False when
+   * it cannot be used.
    * Two synchronous calls on the event loop, once per commit at most: a stat and the
    * open-elsewhere check (open, fcntl, close of a local file).
    */
   private recycle(path: string): boolean {
-    if (this.opts.recycle === false || !this.canPrepare()) return false;
+    const slot = this.opts.recycle === false ? null : this.freeSlot();
+    if (slot === null) return false;
     // A shorter file (the last one of an earlier run) would have to grow: new blocks, as
     // a fresh file, without its free-space check. Deleted as before.
     let size: number;
@@ -214,10 +232,9 @@ export class WalWriter {
     // A reader that has it open would see its bytes change: such a file is deleted (the
     // reader keeps reading it to its end), and so is one when nobody can tell.
     if ((this.opts.openElsewhere ?? fileOpenElsewhere)(path) !== false) return false;
-    const forFile = this.file?.firstLsn ?? -1;
-    this.preparedRecycled = true;
-    this.preparing = this.prepare(async () => {
-      const tmp = this.preparedPath(true);
+    slot.recycled = true;
+    const tmp = this.slotPath(slot, true);
+    this.prepare(slot, async () => {
       await rename(path, tmp).catch(async (err: NodeJS.ErrnoException) => {
         // Not recycled: deleted as it would have been (and the next file made fresh).
         await unlink(path).catch(() => {});
@@ -227,47 +244,46 @@ export class WalWriter {
       // A reader that opened the file just before the rename has a moment to finish it
       // before its bytes change; one that does not stops there (wal-follower.ts).
       if (!this.closing) await new Promise((r) => setTimeout(r, RECYCLE_GRACE_MS));
-      const fh = await open(tmp, constants.O_RDWR | constants.O_DSYNC);
+      const fh = await open(tmp, constants.O_RDWR);
       try {
-        // Nothing of the old entries may stay past the zeros (recovery looks past a zero stretch in the last file).
         await fh.truncate(this.opts.fileTarget);
       } catch (err) {
         await fh.close();
         throw err;
       }
       return fh;
-    }, forFile);
+    }, -1, false);
     return true;
   }
 
-  /** Zero-fills the file `create` opens (null: not now) and renames it to the ready name. */
-  private prepare(create: () => Promise<FileHandle | null>, forFile: number): Promise<boolean> {
-    const tmp = this.preparedPath(true);
-    return (async () => {
+  /** Zero-fills (with `zero`) the file `create` opens (null: not now) and renames it to the slot's ready name. */
+  private prepare(slot: Slot, create: () => Promise<FileHandle | null>, forFile: number, zero: boolean): void {
+    const tmp = this.slotPath(slot, true);
+    slot.preparing = (async () => {
       const fh = await create();
       if (fh === null) return false;
       try {
-        const zeros = Buffer.alloc(ZERO_CHUNK);
-        for (let at = 0; at < this.opts.fileTarget && !this.closing; at += ZERO_CHUNK) {
+        const zeros = Buffer.alloc(zero ? ZERO_CHUNK : 0);
+        for (let at = 0; zero && at < this.opts.fileTarget && !this.closing; at += ZERO_CHUNK) {
           await writeAll(fh, [zeros.subarray(0, Math.min(ZERO_CHUNK, this.opts.fileTarget - at))], at);
         }
         if (this.closing) throw new Error('closing');
       } finally {
         await fh.close();
       }
-      await rename(tmp, this.preparedPath(false));
+      await rename(tmp, this.slotPath(slot, false));
       await syncDirAsync(this.dir);
       return true;
     })().then((ok) => {
-      this.prepared = ok;
-      if (!ok) this.prepareSkippedFor = forFile;
+      slot.ready = ok;
+      if (!ok && forFile >= 0) this.prepareSkippedFor = forFile;
       return ok;
     }, async () => {
-      this.prepareSkippedFor = forFile;
+      if (forFile >= 0) this.prepareSkippedFor = forFile;
       await unlink(tmp).catch(() => {});
       return false;
     }).finally(() => {
-      this.preparing = null;
+      slot.preparing = null;
     });
   }
 
@@ -277,18 +293,19 @@ export class WalWriter {
     // and one event-loop pickup per group commit instead of two (write, then fdatasync).
     const dsync = this.opts.fsync === 'always' ? constants.O_DSYNC : 0;
     let fh: FileHandle;
-    const usePrepared = this.prepared;
-    if (usePrepared) {
-      this.prepared = false;
-      await rename(this.preparedPath(false), path);
+    const slot = this.slots.find((x) => x.ready);
+    if (slot) {
+      slot.ready = false;
+      await rename(this.slotPath(slot, false), path);
       fh = await open(path, constants.O_RDWR | dsync);
       this.opened.prepared++;
-      if (this.preparedRecycled) this.opened.recycled++;
+      if (slot.recycled) this.opened.recycled++;
     } else {
       fh = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC | dsync, 0o644);
       this.opened.grown++;
     }
-    const header = Buffer.alloc(FILE_HEADER_SIZE);
+    // The header and an end mark: a recycled file's old entries begin right after it.
+    const header = Buffer.alloc(FILE_HEADER_SIZE + WAL_END_MARK);
     header.writeUInt32LE(WAL_FILE_MAGIC, 0);
     header.writeUInt32LE(FORMAT_VERSION, 4);
     header.writeDoubleLE(firstLsn, 8);
@@ -363,7 +380,10 @@ export class WalWriter {
           let bytes = 0;
           for (const e of batch) bytes += e.entry.length;
           const t0 = performance.now();
-          await writeAll(this.fh!, batch.map((e) => e.entry), at);
+          // The end mark after the entries is overwritten by the next write (size leaves it out).
+          const bufs = batch.map((e) => e.entry);
+          bufs.push(END_MARK);
+          await writeAll(this.fh!, bufs, at);
           this.size = at + bytes;
           // Early in the file (time to pace the zeros), but not for a server that writes little.
           if (this.size >= this.opts.fileTarget * PREPARE_FRESH_AT) this.prepareNext();
@@ -440,10 +460,25 @@ export class WalWriter {
     this.closing = true;
     this.kick();
     await this.loop;
-    await this.preparing;
+    for (const slot of this.slots) await slot.preparing;
     await this.fh?.close();
     this.fh = null;
   }
+}
+
+/** A place a next file is prepared in. */
+interface Slot {
+  /** Its ready name (`.tmp` while being made). */
+  name: string;
+  /** Resolves true once the file is ready, while it is being made; else null. */
+  preparing: Promise<boolean> | null;
+  ready: boolean;
+  /** Whether the file (ready or on its way) was made from a committed WAL file. */
+  recycled: boolean;
+}
+
+function newSlot(name: string): Slot {
+  return { name, preparing: null, ready: false, recycled: false };
 }
 
 async function writeAll(fh: FileHandle, bufs: Buffer[], position: number): Promise<void> {

@@ -87,11 +87,17 @@ for (let round = 1; round <= ROUNDS; round++) {
     // store.sealThread), even rounds in the store worker.
     const config = join(dataDir, 'store.json');
     mkdirSync(dataDir, { recursive: true });
-    writeFileSync(config, JSON.stringify({ store: { sealThread: round % 2 === 1, parseThread: round % 2 === 1 } }));
+    // Round 4: small WAL files, so that files are recycled within the first second or so.
+    const walFileSize = round === 4 ? '8MiB' : undefined;
+    writeFileSync(config, JSON.stringify({ store: { sealThread: round % 2 === 1, parseThread: round % 2 === 1, walFileSize } }));
     const storeArgs = ['--fsync', 'always', '--retention-age', '0', '--config', config];
-    // Even rounds: a prepared WAL file (zeros) waits from the start, so that the kill
-    // lands while entries are written over zeros, as they are past the first file.
-    const prepared = round % 2 === 0;
+    // Round 2: a prepared WAL file (zeros) waits from the start, so that the kill lands
+    // while entries are written over zeros, as they are in a fresh prepared file.
+    // Round 4: the kill waits until the WAL is in a recycled file (a committed one reused,
+    // its old entries still there: wal-writer.ts), so that it lands while entries are
+    // written over old ones, as they are under steady load.
+    const prepared = round === 2;
+    const recycled = round === 4;
     if (prepared) {
       mkdirSync(join(dataDir, STORE_DIR, WAL_DIR), { recursive: true });
       writeFileSync(join(dataDir, STORE_DIR, WAL_DIR, WAL_PREPARED_FILE), Buffer.alloc(WAL_FILE_TARGET));
@@ -103,9 +109,11 @@ for (let round = 1; round <= ROUNDS; round++) {
 
     // Sample the ack counter until a random moment after the first acks (the bench's
     // start-up takes longer on a busy machine), then kill right after a sample.
-    const killAfterMs = 700 + rand() * 2300;
+    // (Round 4 counts from the first recycled file, which takes a while to come.)
+    const killAfterMs = recycled ? 100 + rand() * 900 : 700 + rand() * 2300;
     const started = Date.now();
     while ((await srv.metric('ringlog_store_records_total')) === 0 && Date.now() - started < 30_000) await sleep(20);
+    while (recycled && (await srv.metric('ringlog_store_wal_files_opened', { kind: 'recycled' })) === 0 && Date.now() - started < 60_000) await sleep(20);
     const t0 = Date.now();
     let acked = 0;
     while (Date.now() - t0 < killAfterMs) {
@@ -114,12 +122,14 @@ for (let round = 1; round <= ROUNDS; round++) {
     }
     acked = await srv.metric('ringlog_store_records_total');
     const opened = await srv.metric('ringlog_store_wal_files_opened', { kind: 'prepared' });
+    const reused = await srv.metric('ringlog_store_wal_files_opened', { kind: 'recycled' });
     srv.proc.kill('SIGKILL');
     await srv.exited;
     bench.proc.kill('SIGKILL');
     await bench.result;
     assert.ok(acked > 10_000, `the bench got going before the kill (${acked} acknowledged; seed ${seed})`);
     if (prepared) assert.ok(opened >= 1, `the WAL was written over a prepared file (${opened})`);
+    if (recycled) assert.ok(reused >= 1, `the WAL was written over a recycled file (${reused})`);
 
     // Restart: recovery replays the WAL past the checkpoint.
     const again = await startServer({ dataDir, output: [], args: storeArgs });
@@ -141,6 +151,6 @@ for (let round = 1; round <= ROUNDS; round++) {
     await third.stop();
     const after = readStore(dataDir);
     assert.equal(after.records, contents.records, 'the same records after a clean restart');
-    console.log(`# round ${round}: killed after ${Math.round(killAfterMs)} ms, ${acked} acknowledged, ${total} stored, ${replayed} replayed from the WAL, ${opened} prepared WAL file(s) used`);
+    console.log(`# round ${round}: killed after ${Math.round(killAfterMs)} ms, ${acked} acknowledged, ${total} stored, ${replayed} replayed from the WAL, ${opened} prepared WAL file(s) used, ${reused} of them recycled`);
   });
 }

@@ -12,7 +12,7 @@
  *  - a store whose FORMAT names another version is refused with RL_STORE_VERSION, by
  *    the server and by `ringlog query`, and left as it was;
  *  - a version 1 store, written by an earlier ringlog (test/fixtures/store-v1: bloom
- *    filters only), is read as it is by `ringlog query`, and moved to version 2 by a
+ *    filters only), is read as it is by `ringlog query`, and moved to version 3 by a
  *    server, which appends blocks with binary fuse filters to its segments: queries
  *    find records through both kinds of filter.
  */
@@ -152,17 +152,17 @@ test('a store of another format version is refused with RL_STORE_VERSION by the 
   await srv.waitForMetric('ringlog_store_records_total', 1000, { timeoutMs: 20_000 });
   assert.equal(await srv.stop(), 0);
   const formatFile = path.join(storeDir(data), 'FORMAT');
-  assert.equal(readFileSync(formatFile, 'utf8'), 'ringlog-store 2\n');
+  assert.equal(readFileSync(formatFile, 'utf8'), 'ringlog-store 3\n');
 
-  writeFileSync(formatFile, 'ringlog-store 3\n');
+  writeFileSync(formatFile, 'ringlog-store 4\n');
   const before = readdirSync(storeDir(data)).sort();
   const r = await serveRefused(data);
   assert.equal(r.code, 1, `the server must refuse the store (exit ${r.code})\n${r.stderr}`);
-  assert.match(r.stderr, /has format version 3; this ringlog reads versions 1, 2 .*\[RL_STORE_VERSION\]/);
+  assert.match(r.stderr, /has format version 4; this ringlog reads versions 1, 2, 3 .*\[RL_STORE_VERSION\]/);
   const q = await queryStore(data);
   assert.equal(q.code, 1, 'ringlog query refuses it too');
-  assert.match(q.stderr, /has format version 3; this ringlog reads versions 1, 2 .*\[RL_STORE_VERSION\]/);
-  assert.equal(readFileSync(formatFile, 'utf8'), 'ringlog-store 3\n', 'FORMAT is left as it was');
+  assert.match(q.stderr, /has format version 4; this ringlog reads versions 1, 2, 3 .*\[RL_STORE_VERSION\]/);
+  assert.equal(readFileSync(formatFile, 'utf8'), 'ringlog-store 4\n', 'FORMAT is left as it was');
   assert.deepEqual(readdirSync(storeDir(data)).sort(), before, 'nothing was created (no LOCK left behind)');
 
   // Something that is not a store format at all is refused the same way.
@@ -172,7 +172,7 @@ test('a store of another format version is refused with RL_STORE_VERSION by the 
   assert.match(r2.stderr, /does not name a ringlog store format \[RL_STORE_VERSION\]/);
 
   // Put back, the store opens with every record.
-  writeFileSync(formatFile, 'ringlog-store 2\n');
+  writeFileSync(formatFile, 'ringlog-store 3\n');
   const q2 = await queryOk(data);
   assert.equal(q2.records.length, 1000);
 });
@@ -187,7 +187,7 @@ function fixtureLines(tag: string, count: number): string {
   return out;
 }
 
-test('a version 1 store (bloom filters, by an earlier ringlog) is read as it is; a server moves it to version 2, and both kinds of filter serve queries', { timeout: 60_000 }, async () => {
+test('a version 1 store (bloom filters, by an earlier ringlog) is read as it is; a server moves it to version 3, and both kinds of filter serve queries', { timeout: 60_000 }, async () => {
   const { data } = setup('store-v1');
   cpSync(path.resolve('test/fixtures/store-v1/store'), storeDir(data), { recursive: true });
   const formatFile = path.join(storeDir(data), 'FORMAT');
@@ -213,7 +213,7 @@ test('a version 1 store (bloom filters, by an earlier ringlog) is read as it is;
   // A server (retention off: the records are from January) appends to the same partitions.
   const config = writeConfig(path.join(path.dirname(data), 'v1.json'), { store: { retention: { maxAge: 0 } } });
   const srv = await start(data, config);
-  assert.equal(readFileSync(formatFile, 'utf8'), 'ringlog-store 2\n', 'a server moves the store to version 2');
+  assert.equal(readFileSync(formatFile, 'utf8'), 'ringlog-store 3\n', 'a server moves the store to version 3');
   const sock = net.connect(srv.address('tcp').port, '127.0.0.1');
   await new Promise<void>((resolve, reject) => sock.on('error', reject).end(fixtureLines('v2', 300), () => resolve()));
   await srv.waitForMetric('ringlog_store_records_total', 300, { timeoutMs: 20_000 });
