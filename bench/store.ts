@@ -161,7 +161,7 @@ async function throughput(a: Args): Promise<{ rows: string[][]; storeRate: numbe
   } finally {
     if (configDir !== null) rmSync(configDir, { recursive: true, force: true });
   }
-  const rows: string[][] = [['target', 'records/s', 'MB/s', 'vs NDJSON', 'vs null', 'CPU ns/rec: loop+store+other', 'peak RSS', 'sender msgs/s', 'note']];
+  const rows: string[][] = [['target', 'records/s', 'MB/s', 'vs NDJSON', 'vs null', 'CPU ns/rec: loop+store+other', 'disk B/rec', 'peak RSS', 'sender msgs/s', 'note']];
   const rate = (name: string) => median((runs.get(name) ?? []).map((x) => x.msgsPerSec));
   for (const t of targets) {
     const rs = runs.get(t.name) ?? [];
@@ -173,6 +173,7 @@ async function throughput(a: Args): Promise<{ rows: string[][]; storeRate: numbe
       t.name, fmtInt(m), ((m * size) / 1e6).toFixed(1),
       ...['NDJSON output only', 'null output (edge only)'].map((base) => (runs.has(base) ? (m / rate(base)).toFixed(2) : '—')),
       cpuColumn(rs),
+      diskColumn(rs),
       fmtMiB(Math.max(...rs.map((x) => x.peakRssKb ?? 0))),
       fmtInt(median(rs.map((x) => x.sender?.msgsPerSec ?? NaN))), notes.join(', '),
     ]);
@@ -197,6 +198,12 @@ function cpuColumn(rs: ServerRun[]): string {
   if (cs.length === 0) return '—';
   const m = (f: (c: NonNullable<ServerRun['cpuNsPerRecord']>) => number) => Math.round(median(cs.map(f)));
   return `${m((c) => c.loop)}+${m((c) => c.store)}+${m((c) => c.other)} = ${m((c) => c.loop + c.store + c.other)}`;
+}
+
+/** Median bytes written to the disk per record over the runs. */
+function diskColumn(rs: ServerRun[]): string {
+  const ds = rs.map((x) => x.diskBytesPerRecord).filter((x) => x !== null);
+  return ds.length === 0 ? '—' : String(Math.round(median(ds)));
 }
 
 // ── 2. latency at half load ──────────────────────────────────────────────────

@@ -39,6 +39,22 @@ export interface ServerRun {
    * (libuv's pool: WAL writes; V8: GC and compilation). Null where /proc is not there.
    */
   cpuNsPerRecord: { loop: number; store: number; other: number; otherByName: Map<string, number> } | null;
+  /**
+   * Bytes the server had the disk write per record over the same span (/proc/<pid>/io
+   * write_bytes: WAL entries, zero-filled WAL files, segments, index files). Null where
+   * /proc is not there.
+   */
+  diskBytesPerRecord: number | null;
+}
+
+/** Bytes a process has caused to be written to storage (/proc/<pid>/io write_bytes), or null. */
+export function diskWritten(pid: number): number | null {
+  try {
+    const m = /^write_bytes:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Per-thread CPU time (ns) of a process, and each thread's name. */
@@ -117,6 +133,7 @@ export async function measureServerRun(o: ServerRunOptions): Promise<ServerRun> 
     const frames0 = sumMetric(await srv.metrics(), 'ringlog_received_frames_total');
     const records0 = outputRecords(await srv.metrics(), o.countOutput);
     const cpu0 = threadCpu(srv.pid);
+    const disk0 = diskWritten(srv.pid);
     const want = records0 + o.messages;
     let sender: LoadgenSummary | null = null;
     let senderErr: Error | null = null;
@@ -158,6 +175,7 @@ export async function measureServerRun(o: ServerRunOptions): Promise<ServerRun> 
     // The store worker builds blocks after the ack point: wait until it has consumed everything, so its CPU counts whole.
     for (let i = 0; i < 400 && sumMetric(await srv.metrics(), 'ringlog_store_pending_bytes') > 0; i++) await sleep(25);
     const cpu1 = threadCpu(srv.pid);
+    const disk1 = diskWritten(srv.pid);
     const samples = await srv.metrics();
     const received = sumMetric(samples, 'ringlog_received_frames_total') - frames0;
     const dropped = sumMetric(samples, 'ringlog_dropped_total');
@@ -168,7 +186,8 @@ export async function measureServerRun(o: ServerRunOptions): Promise<ServerRun> 
     const code = await srv.stop();
     if (code !== 0) notes.push(`exit ${srv.describeExit()}`);
     const seconds = (tLast - tFirst) / 1000;
-    return { msgsPerSec: o.messages / seconds, seconds, peakRssKb: mem?.hwmKb ?? null, sender, notes, samples, cpuNsPerRecord: cpuSplit(srv.pid, cpu0, cpu1, o.messages) };
+    const diskBytesPerRecord = disk0 !== null && disk1 !== null ? (disk1 - disk0) / o.messages : null;
+    return { msgsPerSec: o.messages / seconds, seconds, peakRssKb: mem?.hwmKb ?? null, sender, notes, samples, cpuNsPerRecord: cpuSplit(srv.pid, cpu0, cpu1, o.messages), diskBytesPerRecord };
   } finally {
     if (!stopped) await srv.stop();
   }
