@@ -248,7 +248,7 @@ export const configSchema = z
         maxPending: size(1 * MiB, 4 * GiB).default(64 * MiB),
         /** Prepare each next WAL file ahead, recycled or zero-filled (docs/storage.md, "Write-ahead log"); off on copy-on-write file systems, where it does not help. */
         walPrepare: z.boolean().default(true),
-        /** A WAL file is closed and the next one started past this size; the WAL takes up to about four (docs/storage.md, "Write-ahead log"). */
+        /** A WAL file is closed and the next one started past this size; the WAL takes about commitSize plus three of them (docs/storage.md, "Write-ahead log"). */
         walFileSize: size(1 * MiB, 1 * GiB).default(64 * MiB),
         /**
          * Seal blocks (encode, compress, index) in a thread of their own, in parallel with the

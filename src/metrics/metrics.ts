@@ -130,7 +130,7 @@ export class Metrics {
   });
   readonly storeWalFilesOpened = new Gauge({
     name: 'ringlog_store_wal_files_opened',
-    help: 'WAL files opened since start, by how: prepared (zero-filled ahead, store.walPrepare) or grown (created empty: none was ready, or too little free space); recycled: those of the prepared that were made from a committed WAL file',
+    help: 'WAL files opened since start, by how: prepared (made at full size ahead, store.walPrepare) or grown (created empty: none was ready, or too little free space); recycled: those of the prepared that were a committed WAL file reused (the others were zero-filled)',
     labelNames: ['kind'], registers: [this.registry],
   });
   readonly storeBlocks = new Counter({

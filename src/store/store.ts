@@ -351,16 +351,10 @@ export class Store implements Output {
         this.log.warn('store recovery: damaged WAL file header; its entries were read anyway', { file: f.path });
       }
       const last = i === files.length - 1;
-      // In the last file, a stretch from an end mark to more entries is a write cut short
-      // by the crash (its pages reached the disk out of order): it was never acknowledged.
-      const unwritten = last ? scan.unwrittenBytes : 0;
-      if (unwritten > 0) {
-        this.log.info('store recovery: unwritten stretch in the last WAL file skipped (a write cut short by the crash; it was never acknowledged)', { file: f.path, bytes: unwritten });
-      }
-      if (scan.damagedBytes - unwritten > 0 || scan.badEntries > 0) {
-        this.metrics.storeDamage.inc({ kind: 'damaged_wal_entry' }, scan.badEntries + (scan.damagedBytes - unwritten > 0 ? 1 : 0));
-        this.metrics.storeDamagedBytes.inc(scan.damagedBytes - unwritten);
-        this.log.warn('store recovery: damaged WAL entries skipped (their records are lost)', { file: f.path, damaged_bytes: scan.damagedBytes - unwritten, bad_entries: scan.badEntries });
+      if (scan.damagedBytes > 0 || scan.badEntries > 0) {
+        this.metrics.storeDamage.inc({ kind: 'damaged_wal_entry' }, scan.badEntries + (scan.damagedBytes > 0 ? 1 : 0));
+        this.metrics.storeDamagedBytes.inc(scan.damagedBytes);
+        this.log.warn('store recovery: damaged WAL entries skipped (their records are lost)', { file: f.path, damaged_bytes: scan.damagedBytes, bad_entries: scan.badEntries });
       }
       if (scan.tornTail > 0) {
         this.metrics.storeDamage.inc({ kind: 'torn_tail' });

@@ -92,6 +92,10 @@ export class WalFollower {
   private nextFirstLsn = Infinity;
   /** File offset of `carry`'s first byte. */
   private offset = 0;
+  /** File offset where the last entry read in the open file (or its header) ends. */
+  private lastEnd = 0;
+  /** The open file's size when this poll read it. */
+  private fileEnd = 0;
   private carry: Buffer = Buffer.alloc(0);
   private lastLsn = 0;
   /** Entries found missing (LSN gaps) since the last poll's result. */
@@ -139,6 +143,7 @@ export class WalFollower {
     this.ino = fstatSync(this.fd).ino;
     this.nextFirstLsn = Infinity;
     this.offset = FILE_HEADER_SIZE;
+    this.lastEnd = FILE_HEADER_SIZE;
     this.carry = Buffer.alloc(0);
     this.stuck = null;
     this.writerDone = false;
@@ -264,6 +269,7 @@ export class WalFollower {
   private read(onEntry: (e: DecodedEntry) => void, end: number): void {
     const fd = this.fd!;
     this.carry = Buffer.alloc(0);
+    this.fileEnd = end;
     let have = this.offset;
     // Small first: at the writer's position a poll reads little, and stops at the end mark.
     let chunkSize = FIRST_READ;
@@ -305,35 +311,35 @@ export class WalFollower {
           if (!(err instanceof CorruptError)) throw err;
         }
         pos = start + len;
+        this.lastEnd = this.offset + pos;
         continue;
       }
       if (other || buf.readUInt32LE(pos) === 0) {
         // The end of the log here (an end mark, or what was there before): the writer's
-        // position, or the end of a file it is done with — unless this file's entries
-        // are missing before the next file's first LSN: then the rest of a write cut
-        // short by a crash may follow (wal-reader.ts), searched for as past damage.
-        if (!this.writerDone || this.lastLsn + 1 >= this.nextFirstLsn) {
-          stop = Stop.Frontier;
-          break;
-        }
-      } else {
-        // Not (yet) an entry: wait when it is one whose end has not arrived.
-        const declared = buf.readUInt32LE(pos + 4);
-        if (buf.readUInt32LE(pos) === WAL_ENTRY_MAGIC && declared <= MAX_WAL_ENTRY && pos + WAL_ENTRY_HEADER_SIZE + declared > buf.length) break;
-        // Bytes that do not check out may be an entry still being copied in: wait on them
-        // for a while before skipping them as damage.
-        const at = this.offset + pos;
-        const now = performance.now();
-        if (this.stuck === null || this.stuck.at !== at) this.stuck = { at, since: now };
-        if (!this.writerDone && now - this.stuck.since < this.damageWaitMs) {
-          stop = Stop.Frontier;
-          break;
-        }
+        // position, or the end of a file it is done with. Nothing past it is read
+        // (wal-reader.ts).
+        stop = Stop.Frontier;
+        break;
+      }
+      // Not (yet) an entry: wait when it is one whose end has not arrived (in a file the
+      // writer is done with, one whose end lies past the file's is damage).
+      const declared = buf.readUInt32LE(pos + 4);
+      const entryEnd = pos + WAL_ENTRY_HEADER_SIZE + declared;
+      if (buf.readUInt32LE(pos) === WAL_ENTRY_MAGIC && declared <= MAX_WAL_ENTRY && entryEnd > buf.length &&
+        !(this.writerDone && this.offset + entryEnd > this.fileEnd)) break;
+      // Bytes that do not check out may be an entry still being copied in: wait on them
+      // for a while before skipping them as damage.
+      const at = this.offset + pos;
+      const now = performance.now();
+      if (this.stuck === null || this.stuck.at !== at) this.stuck = { at, since: now };
+      if (!this.writerDone && now - this.stuck.since < this.damageWaitMs) {
+        stop = Stop.Frontier;
+        break;
       }
       // Skip to the next valid entry of this file, never past the writer's position: in a
       // file the writer is still in, only to one found in what was read (the writer wrote
       // past the damage); none there, the damage is waited on, searched again each poll.
-      const next = nextValidEntry(buf, pos, Math.max(this.firstLsn, this.lastLsn + 1), this.nextFirstLsn);
+      const next = nextValidEntry(buf, pos, { lastLsn: this.lastLsn, firstLsn: this.firstLsn, nextFirstLsn: this.nextFirstLsn, lastEnd: this.lastEnd - this.offset });
       if (next >= 0) {
         pos = next;
         continue;

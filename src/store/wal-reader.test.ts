@@ -54,7 +54,7 @@ const STARTS = ENTRIES.map((_, i) => FILE_HEADER_SIZE + ENTRIES.slice(0, i).redu
 test('a clean file: every entry in LSN order, nothing reported', () => {
   const { res, lsns, got } = scan(write(FILE));
   assert.deepEqual(lsns, [10, 11, 12, 13, 14, 15]);
-  assert.deepEqual(res, { path: res.path, missing: false, validEnd: FILE.length, size: FILE.length, tornTail: 0, damagedBytes: 0, unwrittenBytes: 0, badEntries: 0, headerDamaged: false, lastLsn: 15 });
+  assert.deepEqual(res, { path: res.path, missing: false, validEnd: FILE.length, size: FILE.length, tornTail: 0, damagedBytes: 0, badEntries: 0, headerDamaged: false, lastLsn: 15 });
   // The frames are there to parse again.
   assert.equal(got[2]!.batches[0]!.count, 3);
   // Only entries past fromLsn are delivered; lastLsn still counts them all.
@@ -116,20 +116,18 @@ test('a prepared file (zeros past the last entry): the log ends where the zeros 
   assert.deepEqual(scan(write(withZeroEnd)).lsns, [10, 11, 12, 13, 14, 15, 16]);
 });
 
-test('a stretch of zeros between entries (a write whose first pages did not reach the disk, in a zero-filled file) is counted as unwrittenBytes', () => {
+test('zeros where an entry should begin end the log, whatever follows (a write cut short by a crash after the end mark of the one before was never acknowledged)', () => {
   const hole = Buffer.from(FILE);
   hole.fill(0, STARTS[3]!, STARTS[4]!);
   const { res, lsns } = scan(write(hole));
-  assert.deepEqual(lsns, [10, 11, 12, 14, 15]);
-  assert.equal(res.damagedBytes, STARTS[4]! - STARTS[3]!);
-  assert.equal(res.unwrittenBytes, res.damagedBytes);
-  assert.equal(res.tornTail, 0);
-  // Garbage is damage, not zeros.
+  assert.deepEqual(lsns, [10, 11, 12]);
+  assert.deepEqual([res.validEnd, res.damagedBytes, res.tornTail], [STARTS[3], 0, 0]);
+  // Garbage is damage, skipped to the next entry.
   const bad = Buffer.from(FILE);
   bad.fill(0x55, STARTS[3]!, STARTS[4]!);
-  const r2 = scan(write(bad)).res;
-  assert.equal(r2.damagedBytes, STARTS[4]! - STARTS[3]!);
-  assert.equal(r2.unwrittenBytes, 0);
+  const r2 = scan(write(bad));
+  assert.deepEqual(r2.lsns, [10, 11, 12, 14, 15]);
+  assert.equal(r2.res.damagedBytes, STARTS[4]! - STARTS[3]!);
 });
 
 /** A recycled file named by `firstLsn` (its name is what readers go by): `fresh` written from the start over `old`, then an end mark. */
@@ -160,7 +158,7 @@ test('a recycled file: the log ends at the end mark; no entry of the earlier use
   const { res, lsns } = scan(r.path);
   assert.deepEqual(lsns, [100, 101, 102]);
   assert.equal(res.validEnd, r.ends[2]);
-  assert.deepEqual([res.tornTail, res.damagedBytes, res.unwrittenBytes, res.badEntries, res.lastLsn], [0, 0, 0, 0, 102]);
+  assert.deepEqual([res.tornTail, res.damagedBytes, res.badEntries, res.lastLsn], [0, 0, 0, 102]);
   // Just recycled: the header and its end mark, then the old entries from the old first on.
   const empty = recycled(100, OLD, []);
   assert.deepEqual(scan(empty.path).lsns, []);
@@ -197,20 +195,18 @@ test('a recycled file: a torn write over old entries is a torn tail (cut at ever
   }
 });
 
-test('a recycled file: a write whose first page did not reach the disk (its end mark before it left) is unwritten, the entries of it that did are read', () => {
+test('a recycled file: a write whose first page did not reach the disk (the end mark of the one before left) ends the log there; damage in an entry is skipped', () => {
   // Write 1: entry 100 and its end mark. Write 2: entries 101 and 102, of which only 102
-  // reached the disk: 101's place holds write 1's end mark and then old bytes.
+  // reached the disk: 101's place holds write 1's end mark and then old bytes. Write 2
+  // was never acknowledged.
   const r = recycled(100, OLD, NEW);
   const bytes = Buffer.from(r.bytes);
   OLD.copy(bytes, r.ends[0]!, r.ends[0]!, r.ends[1]!);
   bytes.fill(0, r.ends[0]!, r.ends[0]! + 4);
   writeFileSync(r.path, bytes);
   const { res, lsns } = scan(r.path);
-  assert.deepEqual(lsns, [100, 102]);
-  assert.equal(res.unwrittenBytes, r.ends[1]! - r.ends[0]!);
-  assert.equal(res.damagedBytes, res.unwrittenBytes);
-  assert.equal(res.tornTail, 0);
-  assert.equal(res.validEnd, r.ends[2]);
+  assert.deepEqual(lsns, [100]);
+  assert.deepEqual([res.validEnd, res.damagedBytes, res.tornTail], [r.ends[0], 0, 0]);
   // Damage (not an end mark) in a new entry: that entry is lost, the next read, the old ones never.
   const d = recycled(100, OLD, NEW);
   const bad = Buffer.from(d.bytes);
@@ -219,7 +215,32 @@ test('a recycled file: a write whose first page did not reach the disk (its end 
   const rd = scan(d.path);
   assert.deepEqual(rd.lsns, [101, 102]);
   assert.equal(rd.res.damagedBytes, d.ends[0]! - FILE_HEADER_SIZE);
-  assert.equal(rd.res.unwrittenBytes, 0);
+});
+
+/** A frame whose bytes are a whole, well-formed WAL entry of LSN `lsn`: what a sender can put in a message. */
+function forged(lsn: number): Buffer {
+  return Buffer.from(encodeEntry([parse('raw', ['forged record'])], lsn).entry);
+}
+
+test('well-formed entries inside messages: never read past the end of the log, and never taken past damage with an LSN that cannot follow', () => {
+  // An earlier use whose messages hold forged entries, and a new use that ends inside them.
+  const msgs = Array.from({ length: 40 }, (_, k) => Buffer.concat([Buffer.from(`m${k} `), forged(k % 2 === 0 ? 1e12 : 101)]));
+  const old = Buffer.concat([fileHeader(10), Buffer.from(encodeEntry([parse('raw', msgs)], 10).entry)]);
+  for (const fresh of [[], [NEW[0]!], [NEW[0]!, NEW[1]!]]) {
+    const r = recycled(100, old, fresh);
+    const got = scan(r.path);
+    assert.deepEqual(got.lsns, fresh.map((_, k) => 100 + k), `${fresh.length} new entries`);
+    assert.equal(got.res.lastLsn, fresh.length > 0 ? 99 + fresh.length : 0);
+  }
+  // Damage right before a message that holds forged entries: the scan goes on only at an
+  // entry whose LSN can follow the last one read.
+  const carrier = Buffer.from(encodeEntry([parse('raw', [Buffer.concat([Buffer.from('x '), forged(1e12), forged(5_000)])])], 12).entry);
+  const file = Buffer.concat([fileHeader(10), ENTRIES[0]!, ENTRIES[1]!, carrier, ENTRIES[3]!]);
+  file[FILE_HEADER_SIZE + ENTRIES[0]!.length + ENTRIES[1]!.length + 5]! ^= 0xff; // the carrier's own header
+  const d = scan(write(file));
+  assert.deepEqual(d.lsns, [10, 11, 13]);
+  assert.equal(d.res.lastLsn, 13);
+  assert.equal(d.res.damagedBytes, carrier.length);
 });
 
 test('endOfNonZero: the end of the non-zero bytes of a range', () => {

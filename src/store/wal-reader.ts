@@ -11,14 +11,17 @@
  * (its name): LSNs only grow, and a file is recycled only once all its entries are
  * committed. Such an entry is never read as data, wherever it is found.
  *
+ * Nothing past the end of the log is read or searched: a write cut short by a crash
+ * after the end mark of the write before (its pages reach the disk in any order) was
+ * never acknowledged, and a recycled file's old messages may hold byte strings that are
+ * well-formed entries (frames are copied into entries as they are).
+ *
  * Damage handling: an entry whose header or CRC does not check out is skipped by
- * searching for the next valid entry of this file (LSN past the last one read). When
- * nothing valid follows, what remains is a torn tail (the server died mid-append; it
- * runs to the next entry of the earlier use, or to the last non-zero byte): recovery
- * cuts it off. A damaged stretch with valid entries after it loses only that stretch.
- * A stretch that begins with an end mark (or an earlier use's entry) and has entries of
- * this file after it is a write cut short by a crash: its pages reached the disk in any
- * order, and its first did not, leaving the end mark of the write before (`unwrittenBytes`).
+ * searching for the next valid entry of this file, whose LSN must be one that can
+ * follow the last one read (nextValidEntry). When nothing valid follows, what remains
+ * is a torn tail (the server died mid-append; it runs to the next entry of the earlier
+ * use, or to the last non-zero byte): recovery cuts it off. A damaged stretch with
+ * valid entries after it loses only that stretch.
  */
 import { readdirOrEmpty } from './fs-util.js';
 import { basename, join } from 'node:path';
@@ -65,12 +68,6 @@ export interface WalFileScan {
   tornTail: number;
   /** Bytes skipped between valid entries (damage in the middle of the file). */
   damagedBytes: number;
-  /**
-   * Of those, stretches that begin with an end mark (or an entry of the file's earlier
-   * use): part of a write that did not reach the disk before a crash (the pages of one
-   * write can survive in any order), with valid entries of the same write after it.
-   */
-  unwrittenBytes: number;
   /** Entries whose frame CRC was fine but whose body did not decode. */
   badEntries: number;
   /** The 16-byte file header is not ours (the entries were read anyway). */
@@ -81,13 +78,35 @@ export interface WalFileScan {
 const MAGIC = Buffer.alloc(4);
 MAGIC.writeUInt32LE(WAL_ENTRY_MAGIC);
 
+/** The smallest entry: its header, the kind, the LSN and a batch count. */
+const MIN_ENTRY = WAL_ENTRY_HEADER_SIZE + 10;
+
+/** What an entry found past damage must agree with (nextValidEntry). */
+export interface ResyncBounds {
+  /** LSN of the last entry read in this file before the damage (0: none). */
+  lastLsn: number;
+  /** The file's first LSN, from its name (0: not known). */
+  firstLsn: number;
+  /** The next file's first LSN (Infinity: not known). */
+  nextFirstLsn: number;
+  /** Where in buf that entry (or the file header) ended; before buf's start when the damage began in an earlier read. */
+  lastEnd: number;
+}
+
 /**
- * Where the next entry that checks out and whose LSN is in [minLsn, maxLsn) begins in
- * buf after `pos`, or -1. An entry that checks out with another LSN (left from the
- * file's earlier use) is stepped over whole: nothing of the log can lie inside bytes
- * that still hold an intact entry. `other.at` gets the first such entry's position.
+ * Where the log may resume after damage at `pos`: the first position after it where an
+ * entry checks out whose LSN can follow the last one read, or -1. Such an LSN is above
+ * the last one and the file's first, below the next file's first, and at most one more
+ * than the last for every MIN_ENTRY bytes since the last entry ended (as many entries as
+ * the damage can have taken). The bytes searched are of unknown meaning, and frames are
+ * copied into entries byte for byte: a sender can put a well-formed entry inside a
+ * message, and the bound keeps such an entry from moving the log's LSNs anywhere. An
+ * entry that checks out out of bounds (another use's, or one inside a message) is
+ * stepped over whole; `other.at` gets the first one's position. Without bounds, any entry
+ * that checks out.
  */
-export function nextValidEntry(buf: Buffer, pos: number, minLsn = -Infinity, maxLsn = Infinity, other?: { at: number }): number {
+export function nextValidEntry(buf: Buffer, pos: number, bounds?: ResyncBounds, other?: { at: number }): number {
+  const base = bounds === undefined ? 0 : Math.max(bounds.lastLsn, bounds.firstLsn - 1);
   let q = buf.indexOf(MAGIC, pos + 1);
   while (q >= 0) {
     const len = checkEntry(buf, q, buf.length);
@@ -95,8 +114,10 @@ export function nextValidEntry(buf: Buffer, pos: number, minLsn = -Infinity, max
       q = buf.indexOf(MAGIC, q + 1);
       continue;
     }
+    if (bounds === undefined) return q;
     const lsn = entryLsn(buf, q, len);
-    if (lsn >= minLsn && lsn < maxLsn) return q;
+    const most = base > 0 ? base + 1 + Math.ceil((q - bounds.lastEnd) / MIN_ENTRY) : Infinity;
+    if (lsn > base && lsn <= most && lsn < bounds.nextFirstLsn) return q;
     if (other && other.at < 0) other.at = q;
     q = buf.indexOf(MAGIC, q + WAL_ENTRY_HEADER_SIZE + len);
   }
@@ -128,7 +149,7 @@ export function endOfNonZero(buf: Uint8Array, from: number, to: number = buf.len
  * file header does not stop the scan: every entry carries its own magic and CRC.
  */
 export function scanWalFile(path: string, fromLsn: number, onEntry: (e: DecodedEntry) => void): WalFileScan {
-  const res: WalFileScan = { path, missing: false, validEnd: 0, size: 0, tornTail: 0, damagedBytes: 0, unwrittenBytes: 0, badEntries: 0, headerDamaged: false, lastLsn: 0 };
+  const res: WalFileScan = { path, missing: false, validEnd: 0, size: 0, tornTail: 0, damagedBytes: 0, badEntries: 0, headerDamaged: false, lastLsn: 0 };
   const buf = readFileOrNull(path);
   if (buf === null) {
     res.missing = true;
@@ -168,17 +189,19 @@ export function scanWalFile(path: string, fromLsn: number, onEntry: (e: DecodedE
       res.validEnd = pos;
       continue;
     }
-    const endMark = earlier || (pos + 4 <= buf.length && buf.readUInt32LE(pos) === 0);
-    // The next entry of this file, if any; none means the end of the log (after an end
-    // mark) or a torn tail.
+    // An end mark, or what was there before: the end of the log in this file. Nothing
+    // past it is the log's (a write cut short by a crash after its end mark was never
+    // acknowledged), and nothing past it is searched: a recycled file's old messages could
+    // hold well-formed entries.
+    if (earlier || (pos + 4 <= buf.length && buf.readUInt32LE(pos) === 0)) break;
+    // Damage or a torn tail: the next entry of this file, if any; none means a torn tail.
     const other = { at: -1 };
-    const next = nextValidEntry(buf, pos, Math.max(firstLsn, res.lastLsn + 1), Infinity, other);
+    const next = nextValidEntry(buf, pos, { lastLsn: res.lastLsn, firstLsn, nextFirstLsn: Infinity, lastEnd: res.validEnd }, other);
     if (next < 0) {
-      if (!endMark) res.tornTail = (other.at >= 0 ? other.at : end) - pos;
+      res.tornTail = (other.at >= 0 ? other.at : end) - pos;
       break;
     }
     res.damagedBytes += next - pos;
-    if (endMark) res.unwrittenBytes += next - pos;
     pos = next;
   }
   return res;

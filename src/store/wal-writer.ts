@@ -45,8 +45,9 @@
  *   10–30 ms instead of ~1; overwriting blocks a file already has costs neither, and
  *   not zeroing it halves what the WAL writes to the disk.
  * - Fresh (at start, or when nothing is ready or on its way and no committed file can be
- *   recycled): written with zeros to fileTarget and synced. It is only started once the open file is a quarter full, so
- *   that the commit after a rotation can hand its file over first.
+ *   recycled): written with zeros to fileTarget and synced. It is only started once the
+ *   open file is a quarter full, so that the commit after a rotation can hand its file
+ *   over first.
  * A reader that opens the file between that check and the rename gets RECYCLE_GRACE_MS
  * before its bytes change, and stops at it if it is slower (wal-follower.ts).
  */
