@@ -16,7 +16,7 @@ import { appendFileSync, closeSync, mkdirSync, openSync, renameSync, statSync, u
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
-import { FILE_HEADER_SIZE, WAL_DIR, WAL_FILE_MAGIC } from './consts.js';
+import { FILE_HEADER_SIZE, WAL_DIR, WAL_ENTRY_HEADER_SIZE, WAL_FILE_MAGIC } from './consts.js';
 import { encodeEntry } from './wal-entry.js';
 import { walFileName } from './wal-reader.js';
 import { fileHeader } from './segment.js';
@@ -315,6 +315,33 @@ test('damage before a message that holds well-formed entries: the follower goes 
   appendFileSync(newFile(s.wal, 20_000), entry(20_000));
   const f = new WalFollower(s.root, { from: 'start', damageWaitMs: 0 });
   assert.deepEqual(poll(f), { lsns: [1, 2, 4, 20_000], skipped: 0, lost: 1 + (20_000 - 5) });
+  f.stop();
+  // The same in a store's first file, still being written (no next file to bound the
+  // LSNs), its first entry damaged (no entry read yet, LSN 1).
+  const t = newStore();
+  const first = Buffer.from(encodeEntry([parse('raw', [Buffer.concat([Buffer.from('x '), forged(2 ** 52)])])], 1).entry);
+  first[WAL_ENTRY_HEADER_SIZE + 3]! ^= 0xff; // its body: its CRC fails, its length still holds (a live file waits on a length past what is there)
+  const t1 = newFile(t.wal, 1);
+  for (const b of [first, entry(2), entry(3)]) appendFileSync(t1, b);
+  const g = new WalFollower(t.root, { from: 'start', damageWaitMs: 0 });
+  assert.deepEqual(poll(g).lsns, [2, 3]);
+  g.stop();
+});
+
+test('damage in a file the writer is done with, the next entry crossing the end of a read: that entry is read', () => {
+  const s = newStore();
+  const f1 = newFile(s.wal, 1);
+  const big = (lsn: number, frames: number) => Buffer.from(encodeEntry([parse('raw', Array.from({ length: frames }, (_, k) => `entry ${lsn} frame ${k} ${'y'.repeat(40)}`))], lsn).entry);
+  const e2 = big(2, 1000);
+  e2[5]! ^= 0xff;
+  const e3 = big(3, 200);
+  const e1 = entry(1);
+  // Entry 3 starts before 64 KiB into the file and ends after it.
+  assert.ok(FILE_HEADER_SIZE + e1.length + e2.length < 64 * 1024 && FILE_HEADER_SIZE + e1.length + e2.length + e3.length > 64 * 1024);
+  for (const b of [e1, e2, e3, entry(4)]) appendFileSync(f1, b);
+  appendFileSync(newFile(s.wal, 5), entry(5));
+  const f = new WalFollower(s.root, { from: 'start', damageWaitMs: 0 });
+  assert.deepEqual(poll(f), { lsns: [1, 3, 4, 5], skipped: 0, lost: 1 });
   f.stop();
 });
 

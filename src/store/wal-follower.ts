@@ -50,7 +50,7 @@ import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FILE_HEADER_SIZE, MAX_WAL_ENTRY, WAL_DIR, WAL_ENTRY_HEADER_SIZE, WAL_ENTRY_MAGIC } from './consts.js';
 import { checkEntry, decodeEntryBody, entryLsn, type DecodedEntry } from './wal-entry.js';
-import { listWalFiles, nextValidEntry, type WalFile } from './wal-reader.js';
+import { listWalFiles, nextValidEntry, type ResyncBounds, type WalFile } from './wal-reader.js';
 import { CorruptError } from './byte-buffer.js';
 
 export interface FollowResult {
@@ -71,6 +71,8 @@ const DAMAGE_WAIT_MS = 2_000;
  * a recycled file) and stops at the end mark.
  */
 const FIRST_READ = 64 * 1024;
+const ENTRY_MAGIC = Buffer.alloc(4);
+ENTRY_MAGIC.writeUInt32LE(WAL_ENTRY_MAGIC);
 const MAX_READ = 8 * 1024 * 1024;
 
 /** What consume() stopped at. */
@@ -94,6 +96,10 @@ export class WalFollower {
   private offset = 0;
   /** File offset where the last entry read in the open file (or its header) ends. */
   private lastEnd = 0;
+  /** The LSN of the last entry that checked out in the open file, decoded or not (the bound of a resync). */
+  private boundLsn = 0;
+  /** A search past damage goes on in the next read (a file the writer is done with). */
+  private resyncing = false;
   /** The open file's size when this poll read it. */
   private fileEnd = 0;
   private carry: Buffer = Buffer.alloc(0);
@@ -144,6 +150,8 @@ export class WalFollower {
     this.nextFirstLsn = Infinity;
     this.offset = FILE_HEADER_SIZE;
     this.lastEnd = FILE_HEADER_SIZE;
+    this.boundLsn = 0;
+    this.resyncing = false;
     this.carry = Buffer.alloc(0);
     this.stuck = null;
     this.writerDone = false;
@@ -293,6 +301,17 @@ export class WalFollower {
     let pos = 0;
     let stop = Stop.More;
     while (pos + WAL_ENTRY_HEADER_SIZE <= buf.length) {
+      if (this.resyncing) {
+        // Still searching past damage (in a file the writer is done with): from here on,
+        // this position included, as the first search did.
+        const next = nextValidEntry(buf, pos - 1, this.bounds());
+        if (next < 0) {
+          pos = this.readOnFrom(buf, pos - 1);
+          break;
+        }
+        this.resyncing = false;
+        pos = next;
+      }
       const len = checkEntry(buf, pos, buf.length);
       // An entry of another use of the file: the earlier one of a recycled file, or (the
       // file recycled while being read) the newer one.
@@ -300,6 +319,8 @@ export class WalFollower {
       if (len >= 0 && !other) {
         this.stuck = null;
         const start = pos + WAL_ENTRY_HEADER_SIZE;
+        const lsn = entryLsn(buf, pos, len);
+        if (Number.isSafeInteger(lsn) && lsn > this.boundLsn) this.boundLsn = lsn;
         try {
           const e = decodeEntryBody(buf, start, start + len);
           if (e.lsn > this.lastLsn) {
@@ -339,7 +360,7 @@ export class WalFollower {
       // Skip to the next valid entry of this file, never past the writer's position: in a
       // file the writer is still in, only to one found in what was read (the writer wrote
       // past the damage); none there, the damage is waited on, searched again each poll.
-      const next = nextValidEntry(buf, pos, { lastLsn: this.lastLsn, firstLsn: this.firstLsn, nextFirstLsn: this.nextFirstLsn, lastEnd: this.lastEnd - this.offset });
+      const next = nextValidEntry(buf, pos, this.bounds());
       if (next >= 0) {
         pos = next;
         continue;
@@ -348,10 +369,10 @@ export class WalFollower {
         stop = Stop.Frontier;
         break;
       }
-      // The writer is done with this file: read on from near the end of what was read,
-      // where a valid entry may begin.
+      // The writer is done with this file: the search goes on in the next read.
       this.stuck = null;
-      pos = Math.max(pos + 1, buf.length - WAL_ENTRY_HEADER_SIZE);
+      this.resyncing = true;
+      pos = this.readOnFrom(buf, pos);
       break;
     }
     this.offset += pos;
@@ -359,6 +380,26 @@ export class WalFollower {
     // Keep no more than one entry's worth of old buffer alive.
     if (this.carry.length > 0 && this.carry.byteOffset > 0 && this.carry.length < buf.length / 2) this.carry = Buffer.from(this.carry);
     return stop;
+  }
+
+  /** What an entry found past damage in the carried bytes must agree with (nextValidEntry). */
+  private bounds(): ResyncBounds {
+    return { lastLsn: Math.max(this.lastLsn, this.boundLsn), firstLsn: this.firstLsn, nextFirstLsn: this.nextFirstLsn, lastEnd: this.lastEnd - this.offset };
+  }
+
+  /**
+   * Where a search past damage that found nothing in buf after `pos` goes on in the next
+   * read: at the first header after pos whose entry would end past buf but within the
+   * file (an entry it could not check yet: the next read holds all of it), else near the
+   * end of buf, where one may begin. Always past pos.
+   */
+  private readOnFrom(buf: Buffer, pos: number): number {
+    for (let q = buf.indexOf(ENTRY_MAGIC, pos + 1); q >= 0 && q + WAL_ENTRY_HEADER_SIZE <= buf.length; q = buf.indexOf(ENTRY_MAGIC, q + 1)) {
+      const declared = buf.readUInt32LE(q + 4);
+      const end = q + WAL_ENTRY_HEADER_SIZE + declared;
+      if (declared <= MAX_WAL_ENTRY && end > buf.length && this.offset + end <= this.fileEnd) return q;
+    }
+    return Math.max(pos + 1, buf.length - WAL_ENTRY_HEADER_SIZE);
   }
 
   /** Whether an LSN is one of the open file's (not of its earlier use, nor of the file after it). */

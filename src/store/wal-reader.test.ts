@@ -243,6 +243,36 @@ test('well-formed entries inside messages: never read past the end of the log, a
   assert.equal(d.res.damagedBytes, carrier.length);
 });
 
+test('a resync is bounded in a store\'s first file too (LSN 1), and entries that check out but do not decode count toward the bound', () => {
+  const sub = join(dir, `r${seq++}`);
+  mkdirSync(sub);
+  // The first entry is damaged; a message in it holds an entry of LSN 2^52.
+  const carrier = Buffer.from(encodeEntry([parse('raw', [Buffer.concat([Buffer.from('x '), forged(2 ** 52)])])], 1).entry);
+  carrier[5]! ^= 0xff;
+  const first = join(sub, walFileName(1));
+  writeFileSync(first, Buffer.concat([fileHeader(1), carrier, ...entries(2, 2)]));
+  const a = scanWalFile(first, 0, () => {});
+  const got: number[] = [];
+  scanWalFile(first, 0, (e) => got.push(e.lsn));
+  assert.deepEqual(got, [2, 3]);
+  assert.equal(a.lastLsn, 3);
+  // Entries 12–16 check out but do not decode (an unknown format); 17 is damaged; 18 is read.
+  const undecodable = (lsn: number) => {
+    const e = Buffer.from(encodeEntry([parse('raw', ['x'])], lsn).entry);
+    const at = e.indexOf('raw');
+    e.write('rax', at, 'latin1');
+    e.writeUInt32LE(crc32c(e.subarray(WAL_ENTRY_HEADER_SIZE)), 8);
+    return e;
+  };
+  const bad17 = Buffer.from(encodeEntry([parse('raw', ['seventeen'])], 17).entry);
+  bad17[5]! ^= 0xff;
+  const path = join(sub, walFileName(10));
+  writeFileSync(path, Buffer.concat([fileHeader(10), ...entries(10, 2), ...[12, 13, 14, 15, 16].map(undecodable), bad17, ...entries(18, 1)]));
+  const r = scan(path);
+  assert.deepEqual(r.lsns, [10, 11, 18]);
+  assert.equal(r.res.badEntries, 5);
+});
+
 test('endOfNonZero: the end of the non-zero bytes of a range', () => {
   const b = Buffer.alloc(200_000);
   assert.equal(endOfNonZero(b, 0), 0);

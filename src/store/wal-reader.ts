@@ -83,7 +83,7 @@ const MIN_ENTRY = WAL_ENTRY_HEADER_SIZE + 10;
 
 /** What an entry found past damage must agree with (nextValidEntry). */
 export interface ResyncBounds {
-  /** LSN of the last entry read in this file before the damage (0: none). */
+  /** LSN of the last entry read in this file before the damage, decoded or not (0: none). */
   lastLsn: number;
   /** The file's first LSN, from its name (0: not known). */
   firstLsn: number;
@@ -116,7 +116,7 @@ export function nextValidEntry(buf: Buffer, pos: number, bounds?: ResyncBounds, 
     }
     if (bounds === undefined) return q;
     const lsn = entryLsn(buf, q, len);
-    const most = base > 0 ? base + 1 + Math.ceil((q - bounds.lastEnd) / MIN_ENTRY) : Infinity;
+    const most = bounds.lastLsn > 0 || bounds.firstLsn > 0 ? base + 1 + Math.ceil((q - bounds.lastEnd) / MIN_ENTRY) : Infinity;
     if (lsn > base && lsn <= most && lsn < bounds.nextFirstLsn) return q;
     if (other && other.at < 0) other.at = q;
     q = buf.indexOf(MAGIC, q + WAL_ENTRY_HEADER_SIZE + len);
@@ -167,6 +167,8 @@ export function scanWalFile(path: string, fromLsn: number, onEntry: (e: DecodedE
     }
   }
   const firstLsn = walFileFirstLsn(path);
+  // The LSN of the last entry that checked out, whether its body decoded or not (the bound of a resync).
+  let boundLsn = 0;
   let pos = FILE_HEADER_SIZE;
   res.validEnd = pos;
   // Trailing zeros (a prepared file's unused part) are not data.
@@ -177,6 +179,8 @@ export function scanWalFile(path: string, fromLsn: number, onEntry: (e: DecodedE
     const earlier = len >= 9 && entryLsn(buf, pos, len) < firstLsn;
     if (len >= 0 && !earlier) {
       const start = pos + WAL_ENTRY_HEADER_SIZE;
+      const lsn = entryLsn(buf, pos, len);
+      if (Number.isSafeInteger(lsn) && lsn > boundLsn) boundLsn = lsn;
       try {
         const e = decodeEntryBody(buf, start, start + len);
         if (e.lsn > res.lastLsn) res.lastLsn = e.lsn;
@@ -196,7 +200,7 @@ export function scanWalFile(path: string, fromLsn: number, onEntry: (e: DecodedE
     if (earlier || (pos + 4 <= buf.length && buf.readUInt32LE(pos) === 0)) break;
     // Damage or a torn tail: the next entry of this file, if any; none means a torn tail.
     const other = { at: -1 };
-    const next = nextValidEntry(buf, pos, { lastLsn: res.lastLsn, firstLsn, nextFirstLsn: Infinity, lastEnd: res.validEnd }, other);
+    const next = nextValidEntry(buf, pos, { lastLsn: boundLsn, firstLsn, nextFirstLsn: Infinity, lastEnd: res.validEnd }, other);
     if (next < 0) {
       res.tornTail = (other.at >= 0 ? other.at : end) - pos;
       break;
