@@ -31,11 +31,14 @@ function majorGcs(percent: number): number {
   return Number(r.stdout.split(' ')[0]);
 }
 
-test('setting the heap growth at run time takes effect: a large growth leaves far fewer mark-compacts than V8 chooses', () => {
-  const adaptive = majorGcs(0);
+// Two settings far apart, not one against V8's own factor: that factor adapts to how much
+// of the time goes to GC, and on a busy machine (the test suite runs files in parallel)
+// it came within 1.5x of 1000% (6 mark-compacts against 9).
+test('setting the heap growth at run time takes effect: a large growth leaves far fewer mark-compacts than a small one', () => {
+  const small = majorGcs(10);
   const large = majorGcs(1000);
-  assert.ok(adaptive >= 4, `the workload needs several mark-compacts with V8's own factor (${adaptive})`);
-  assert.ok(large * 2 <= adaptive, `with 1000%: ${large} mark-compacts, against ${adaptive} with V8's own factor`);
+  assert.ok(small >= 8, `the workload needs many mark-compacts with a growth of 10% (${small})`);
+  assert.ok(large * 4 <= small, `with 1000%: ${large} mark-compacts, against ${small} with 10%`);
 });
 
 test('the heap growth must be a whole number ≥ 0', () => {
