@@ -50,7 +50,7 @@ import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FILE_HEADER_SIZE, MAX_WAL_ENTRY, WAL_DIR, WAL_ENTRY_HEADER_SIZE, WAL_ENTRY_MAGIC } from './consts.js';
 import { checkEntry, decodeEntryBody, entryLsn, type DecodedEntry } from './wal-entry.js';
-import { listWalFiles, nextValidEntry, type ResyncBounds, type WalFile } from './wal-reader.js';
+import { ENTRY_MAGIC_BYTES, listWalFiles, nextValidEntry, type ResyncBounds, type WalFile } from './wal-reader.js';
 import { CorruptError } from './byte-buffer.js';
 
 export interface FollowResult {
@@ -71,8 +71,6 @@ const DAMAGE_WAIT_MS = 2_000;
  * a recycled file) and stops at the end mark.
  */
 const FIRST_READ = 64 * 1024;
-const ENTRY_MAGIC = Buffer.alloc(4);
-ENTRY_MAGIC.writeUInt32LE(WAL_ENTRY_MAGIC);
 const MAX_READ = 8 * 1024 * 1024;
 
 /** What consume() stopped at. */
@@ -394,7 +392,7 @@ export class WalFollower {
    * end of buf, where one may begin. Always past pos.
    */
   private readOnFrom(buf: Buffer, pos: number): number {
-    for (let q = buf.indexOf(ENTRY_MAGIC, pos + 1); q >= 0 && q + WAL_ENTRY_HEADER_SIZE <= buf.length; q = buf.indexOf(ENTRY_MAGIC, q + 1)) {
+    for (let q = buf.indexOf(ENTRY_MAGIC_BYTES, pos + 1); q >= 0 && q + WAL_ENTRY_HEADER_SIZE <= buf.length; q = buf.indexOf(ENTRY_MAGIC_BYTES, q + 1)) {
       const declared = buf.readUInt32LE(q + 4);
       const end = q + WAL_ENTRY_HEADER_SIZE + declared;
       if (declared <= MAX_WAL_ENTRY && end > buf.length && this.offset + end <= this.fileEnd) return q;

@@ -75,8 +75,9 @@ export interface WalFileScan {
   lastLsn: number;
 }
 
-const MAGIC = Buffer.alloc(4);
-MAGIC.writeUInt32LE(WAL_ENTRY_MAGIC);
+/** An entry's magic as it is on disk. */
+export const ENTRY_MAGIC_BYTES = Buffer.alloc(4);
+ENTRY_MAGIC_BYTES.writeUInt32LE(WAL_ENTRY_MAGIC);
 
 /** The smallest entry: its header, the kind, the LSN and a batch count. */
 const MIN_ENTRY = WAL_ENTRY_HEADER_SIZE + 10;
@@ -107,11 +108,11 @@ export interface ResyncBounds {
  */
 export function nextValidEntry(buf: Buffer, pos: number, bounds?: ResyncBounds, other?: { at: number }): number {
   const base = bounds === undefined ? 0 : Math.max(bounds.lastLsn, bounds.firstLsn - 1);
-  let q = buf.indexOf(MAGIC, pos + 1);
+  let q = buf.indexOf(ENTRY_MAGIC_BYTES, pos + 1);
   while (q >= 0) {
     const len = checkEntry(buf, q, buf.length);
     if (len < 0) {
-      q = buf.indexOf(MAGIC, q + 1);
+      q = buf.indexOf(ENTRY_MAGIC_BYTES, q + 1);
       continue;
     }
     if (bounds === undefined) return q;
@@ -119,7 +120,7 @@ export function nextValidEntry(buf: Buffer, pos: number, bounds?: ResyncBounds, 
     const most = bounds.lastLsn > 0 || bounds.firstLsn > 0 ? base + 1 + Math.ceil((q - bounds.lastEnd) / MIN_ENTRY) : Infinity;
     if (lsn > base && lsn <= most && lsn < bounds.nextFirstLsn) return q;
     if (other && other.at < 0) other.at = q;
-    q = buf.indexOf(MAGIC, q + WAL_ENTRY_HEADER_SIZE + len);
+    q = buf.indexOf(ENTRY_MAGIC_BYTES, q + WAL_ENTRY_HEADER_SIZE + len);
   }
   return -1;
 }

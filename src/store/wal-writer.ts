@@ -38,12 +38,13 @@
  *   when one of the two places is free and no reader has it open
  *   (native/file_open.cc), renamed to that place's partial name and cut to fileTarget
  *   rather than deleted. The second place is what lets a commit that comes while a
- *   fresh file is on its way (as at full load it usually does) recycle its file. Its old entries stay where they are: their LSNs are all below
- *   the new first LSN, and readers never take them for the log. Deleting a 64 MiB file
- *   and zero-filling a new one allocate and free blocks (journal commits, and discards
- *   on a file system mounted with `discard`), and WAL writes in flight meanwhile took
- *   10–30 ms instead of ~1; overwriting blocks a file already has costs neither, and
- *   not zeroing it halves what the WAL writes to the disk.
+ *   fresh file is on its way (as at full load it usually does) recycle its file. Its
+ *   old entries stay where they are: their LSNs are all below the new first LSN, and
+ *   readers never take them for the log. Deleting a 64 MiB file and zero-filling a new
+ *   one allocate and free blocks (journal commits, and discards on a file system
+ *   mounted with `discard`), and WAL writes in flight meanwhile took 10–30 ms instead
+ *   of ~1; overwriting blocks a file already has costs neither, and not zeroing it
+ *   halves what the WAL writes to the disk.
  * - Fresh (at start, or when nothing is ready or on its way and no committed file can be
  *   recycled): written with zeros to fileTarget and synced. It is only started once the
  *   open file is a quarter full, so that the commit after a rotation can hand its file
