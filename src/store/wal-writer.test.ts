@@ -107,6 +107,11 @@ function onDisk(dir: string): { lsns: number[]; files: { firstLsn: number; lsns:
   return { lsns: files.flatMap((f) => f.lsns), files, damage };
 }
 
+/** Waits until `path` exists (at most 5 s: the assertions after it say what is missing). */
+async function untilExists(path: string): Promise<void> {
+  for (let i = 0; i < 500 && !existsSync(path); i++) await new Promise((r) => setTimeout(r, 10));
+}
+
 const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
 
 for (const fsync of ['always', 'interval', 'never'] as const) {
@@ -226,9 +231,7 @@ test('recycling: a committed WAL file becomes the next file, cut to fileTarget b
   // Whether a reader has the file open is the next test's concern: here, none has.
   const h = harness(dir, { fsync: 'always', fileTarget: 4_000, openElsewhere: () => false });
   await h.w.start(1);
-  const untilFile = async (name: string) => {
-    for (let i = 0; i < 500 && !existsSync(join(dir, name)); i++) await new Promise((r) => setTimeout(r, 10));
-  };
+  const untilFile = (name: string) => untilExists(join(dir, name));
   // The first file: 700-byte entries until it passes fileTarget (it ends past 4,000 bytes),
   // the second made fresh meanwhile (once the first is a quarter full) and opened prepared.
   let lsn = 1;
@@ -268,9 +271,7 @@ test('recycling: a file committed while a next file is ready is recycled as a se
   const dir = newDir();
   const h = harness(dir, { fsync: 'always', fileTarget: 4_000, openElsewhere: () => false });
   await h.w.start(1);
-  const untilFile = async (name: string) => {
-    for (let i = 0; i < 500 && !existsSync(join(dir, name)); i++) await new Promise((r) => setTimeout(r, 10));
-  };
+  const untilFile = (name: string) => untilExists(join(dir, name));
   let lsn = 1;
   const write = async () => {
     h.w.append(entry(lsn, 600));
@@ -307,9 +308,7 @@ test('recycling: a committed WAL file that a reader has open is deleted instead 
   const dir = newDir();
   const h = harness(dir, { fsync: 'always', fileTarget: 4_000 });
   await h.w.start(1);
-  const untilFile = async (name: string) => {
-    for (let i = 0; i < 500 && !existsSync(join(dir, name)); i++) await new Promise((r) => setTimeout(r, 10));
-  };
+  const untilFile = (name: string) => untilExists(join(dir, name));
   let lsn = 1;
   const fillOne = async () => {
     const files = h.w.files.length;
