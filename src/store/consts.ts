@@ -27,8 +27,9 @@ export const STORE_VERSION = 3;
 export const READABLE_STORE_VERSIONS: readonly number[] = [1, 2, 3];
 /** The layout version in every file header and block header (unchanged since store version 1). */
 export const FORMAT_VERSION = 1;
+/** A WAL file's header version when its entry checksums are keyed (wal-key.ts); FORMAT_VERSION when not. */
+export const WAL_KEYED_VERSION = 2;
 export const FORMAT_FILE = 'FORMAT';
-export const FORMAT_TEXT = `ringlog-store ${STORE_VERSION}\n`;
 export const LOCK_FILE = 'LOCK';
 export const CHECKPOINT_FILE = 'checkpoint';
 export const WAL_DIR = 'wal';

@@ -26,11 +26,12 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { Logger } from '../log.js';
 import { RinglogError } from '../errors.js';
 import { nowMs } from '../pipeline/batch.js';
-import { CHECKPOINT_FILE, FORMAT_FILE, FORMAT_TEXT, LOCK_FILE, READABLE_STORE_VERSIONS, STORE_VERSION, PARTITIONS_DIR, STORE_DIR, WAL_DIR, WAL_FILE_TARGET } from './consts.js';
+import { CHECKPOINT_FILE, FORMAT_FILE, LOCK_FILE, READABLE_STORE_VERSIONS, STORE_VERSION, PARTITIONS_DIR, STORE_DIR, WAL_DIR, WAL_FILE_TARGET } from './consts.js';
 import { encodeEntry, type StoreBatch } from './wal-entry.js';
 import { WalWriter, type FsyncMode, type WalEntryRef } from './wal-writer.js';
 import { replaceFileDurably, truncateFile } from './fs-util.js';
 import { listWalFiles, scanWalFile } from './wal-reader.js';
+import { formatText, newWalKey, parseFormat } from './wal-key.js';
 import type { FromWorker, ThreadFaults, ToWorker, WalEntryMessage, WorkerInit, WorkerStats } from './store-worker.js';
 import type { Checkpoint } from './checkpoint.js';
 import { EntryBuffers } from './entry-buffers.js';
@@ -139,12 +140,13 @@ export class Store implements Output {
     // version); created or moved to this version only once it is held.
     checkFormat(this.root, 'probe');
     this.lock();
-    checkFormat(this.root, 'write');
+    const walKey = checkFormat(this.root, 'write')!;
     const ready = await this.startWorker();
     this.checkpoint = ready.checkpoint;
     this.reportRecovery(ready);
-    const replayed = this.replayWal(ready.checkpoint.lsn);
+    const replayed = this.replayWal(ready.checkpoint.lsn, walKey);
     this.wal = new WalWriter(join(this.root, WAL_DIR), listWalFiles(join(this.root, WAL_DIR)), {
+      walKey,
       fsync: this.opts.fsync,
       fsyncIntervalMs: this.opts.fsyncIntervalMs,
       fileTarget: this.opts.walFileSize ?? WAL_FILE_TARGET,
@@ -333,7 +335,7 @@ export class Store implements Output {
    * Replays WAL entries past the checkpoint into the worker (they are durable but not
    * yet in committed blocks); cuts a torn tail off the last file. Returns the records.
    */
-  private replayWal(fromLsn: number): number {
+  private replayWal(fromLsn: number, walKey: Buffer): number {
     const dir = join(this.root, WAL_DIR);
     const files = listWalFiles(dir);
     let records = 0;
@@ -344,7 +346,7 @@ export class Store implements Output {
         const { entry, records: n } = encodeEntry(e.batches, e.lsn);
         this.post([{ lsn: e.lsn, entry }]);
         records += n;
-      });
+      }, walKey);
       if (scan.lastLsn > maxLsn) maxLsn = scan.lastLsn;
       if (scan.headerDamaged) {
         this.metrics.storeDamage.inc({ kind: 'damaged_header' });
@@ -537,9 +539,10 @@ export class Store implements Output {
  * before it takes the LOCK): it may be missing (a new store); nothing is written.
  * `write` (a server holding the LOCK): creates the file in a new store, and moves an
  * older readable store to STORE_VERSION (its files stay as they are; what is written
- * from now on may use what the newer version adds).
+ * from now on may use what the newer version adds), with a WAL key (wal-key.ts) if it
+ * has none. Returns the store's WAL key (null: none yet, for `read` and `probe`).
  */
-export function checkFormat(root: string, mode: 'read' | 'probe' | 'write'): void {
+export function checkFormat(root: string, mode: 'read' | 'probe' | 'write'): Buffer | null {
   const path = join(root, FORMAT_FILE);
   let text: string;
   try {
@@ -547,24 +550,23 @@ export function checkFormat(root: string, mode: 'read' | 'probe' | 'write'): voi
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     if (mode === 'read') throw new RinglogError('RL_STORE_OPEN', `${root} is not a ringlog store (no ${FORMAT_FILE} file)`);
-    if (mode === 'write') writeFormat(root);
-    return;
+    return mode === 'write' ? writeFormat(root, newWalKey()) : null;
   }
-  if (text === FORMAT_TEXT) return;
-  const m = /^ringlog-store (\d+)\n?$/.exec(text);
-  if (m === null) throw new RinglogError('RL_STORE_VERSION', `${path} does not name a ringlog store format`);
-  const version = Number(m[1]);
-  if (!READABLE_STORE_VERSIONS.includes(version)) {
+  const f = parseFormat(text);
+  if (f === null) throw new RinglogError('RL_STORE_VERSION', `${path} does not name a ringlog store format`);
+  if (!READABLE_STORE_VERSIONS.includes(f.version)) {
     throw new RinglogError('RL_STORE_VERSION',
-      `the store in ${root} has format version ${version}; this ringlog reads versions ${READABLE_STORE_VERSIONS.join(', ')} (use the ringlog version that wrote it, or a newer one)`);
+      `the store in ${root} has format version ${f.version}; this ringlog reads versions ${READABLE_STORE_VERSIONS.join(', ')} (use the ringlog version that wrote it, or a newer one)`);
   }
-  if (mode === 'write' && version < STORE_VERSION) writeFormat(root);
+  if (mode === 'write' && (f.version < STORE_VERSION || f.walKey === null)) return writeFormat(root, f.walKey ?? newWalKey());
+  return f.walKey;
 }
 
-/** Writes FORMAT_TEXT to the FORMAT file durably, in place of any older one. */
-function writeFormat(root: string): void {
+/** Writes the FORMAT file of this version with `walKey`, durably, in place of any older one; returns the key. */
+function writeFormat(root: string, walKey: Buffer): Buffer {
   try {
-    replaceFileDurably(join(root, FORMAT_FILE), FORMAT_TEXT);
+    replaceFileDurably(join(root, FORMAT_FILE), formatText(STORE_VERSION, walKey));
+    return walKey;
   } catch (err) {
     throw new RinglogError('RL_STORE_OPEN', `cannot write ${join(root, FORMAT_FILE)}: ${(err as Error).message}`, { cause: err });
   }

@@ -213,14 +213,18 @@ export function decodeEntryBody(buf: Buffer, start: number, end: number): Decode
   return { lsn, batches };
 }
 
-/** Checks an entry header at buf[pos]; returns the body length, or -1 when it is not a valid entry there. */
-export function checkEntry(buf: Buffer, pos: number, end: number): number {
+/**
+ * Checks an entry header at buf[pos]; returns the body length, or -1 when it is not a
+ * valid entry there. `salt`: the mask of the file's keyed checksums (wal-key.ts), 0 when
+ * they are not keyed.
+ */
+export function checkEntry(buf: Buffer, pos: number, end: number, salt = 0): number {
   if (pos + WAL_ENTRY_HEADER_SIZE > end) return -1;
   if (buf.readUInt32LE(pos) !== WAL_ENTRY_MAGIC) return -1;
   const len = buf.readUInt32LE(pos + 4);
   if (len > MAX_WAL_ENTRY || pos + WAL_ENTRY_HEADER_SIZE + len > end) return -1;
   const crc = buf.readUInt32LE(pos + 8);
-  if (crc32c(buf.subarray(pos + WAL_ENTRY_HEADER_SIZE, pos + WAL_ENTRY_HEADER_SIZE + len)) !== crc) return -1;
+  if (((crc32c(buf.subarray(pos + WAL_ENTRY_HEADER_SIZE, pos + WAL_ENTRY_HEADER_SIZE + len)) ^ salt) >>> 0) !== crc) return -1;
   return len;
 }
 

@@ -16,7 +16,8 @@ import { appendFileSync, closeSync, mkdirSync, openSync, renameSync, statSync, u
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
-import { FILE_HEADER_SIZE, WAL_DIR, WAL_ENTRY_HEADER_SIZE, WAL_FILE_MAGIC } from './consts.js';
+import { FILE_HEADER_SIZE, FORMAT_FILE, STORE_VERSION, WAL_DIR, WAL_ENTRY_HEADER_SIZE, WAL_FILE_MAGIC, WAL_KEYED_VERSION } from './consts.js';
+import { formatText, newWalKey, walSalt } from './wal-key.js';
 import { encodeEntry } from './wal-entry.js';
 import { walFileName } from './wal-reader.js';
 import { fileHeader } from './segment.js';
@@ -342,6 +343,37 @@ test('damage in a file the writer is done with, the next entry crossing the end 
   appendFileSync(newFile(s.wal, 5), entry(5));
   const f = new WalFollower(s.root, { from: 'start', damageWaitMs: 0 });
   assert.deepEqual(poll(f), { lsns: [1, 3, 4, 5], skipped: 0, lost: 1 });
+  f.stop();
+});
+
+test('a store with a WAL key: keyed files are read with it; a recycled file renamed into place with its old plain header is read once the writer rewrote it keyed', () => {
+  const s = newStore();
+  const key = newWalKey();
+  writeFileSync(join(s.root, FORMAT_FILE), formatText(STORE_VERSION, key));
+  const keyed = (b: Buffer, firstLsn: number) => {
+    const e = Buffer.from(b);
+    e.writeUInt32LE((e.readUInt32LE(8) ^ walSalt(key, firstLsn)) >>> 0, 8);
+    return e;
+  };
+  const header = (version: number) => {
+    const h = fileHeader(WAL_FILE_MAGIC);
+    h.writeUInt32LE(version, 4);
+    return h;
+  };
+  const f1 = join(s.wal, walFileName(1));
+  writeFileSync(f1, Buffer.concat([header(WAL_KEYED_VERSION), keyed(entry(1), 1), keyed(entry(2), 1)]));
+  const f = new WalFollower(s.root, { from: 'start' });
+  assert.deepEqual(poll(f).lsns, [1, 2]);
+  // The next file: a plain file of an older run renamed into place, header not yet rewritten.
+  const f3 = join(s.wal, walFileName(3));
+  writeFileSync(f3, Buffer.concat([fileHeader(WAL_FILE_MAGIC), Buffer.alloc(4), entry(1)]));
+  assert.deepEqual(poll(f).lsns, []);
+  // The writer rewrites the header (keyed) and the end mark, then writes.
+  const fd = openSync(f3, 'r+');
+  const start = Buffer.concat([header(WAL_KEYED_VERSION), keyed(entry(3), 3), keyed(entry(4), 3), Buffer.alloc(4)]);
+  writeSync(fd, start, 0, start.length, 0);
+  closeSync(fd);
+  assert.deepEqual(poll(f).lsns, [3, 4]);
   f.stop();
 });
 

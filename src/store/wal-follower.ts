@@ -50,7 +50,8 @@ import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FILE_HEADER_SIZE, MAX_WAL_ENTRY, WAL_DIR, WAL_ENTRY_HEADER_SIZE, WAL_ENTRY_MAGIC } from './consts.js';
 import { checkEntry, decodeEntryBody, entryLsn, type DecodedEntry } from './wal-entry.js';
-import { ENTRY_MAGIC_BYTES, listWalFiles, nextValidEntry, type ResyncBounds, type WalFile } from './wal-reader.js';
+import { ENTRY_MAGIC_BYTES, listWalFiles, nextValidEntry, walFileSalt, type ResyncBounds, type WalFile } from './wal-reader.js';
+import { readWalKey } from './wal-key.js';
 import { CorruptError } from './byte-buffer.js';
 
 export interface FollowResult {
@@ -100,6 +101,9 @@ export class WalFollower {
   private resyncing = false;
   /** The open file's size when this poll read it. */
   private fileEnd = 0;
+  /** The store's WAL key (wal-key.ts), and the mask of the open file's entry checksums (0: plain). */
+  private readonly walKey: Buffer | null;
+  private salt = 0;
   private carry: Buffer = Buffer.alloc(0);
   private lastLsn = 0;
   /** Entries found missing (LSN gaps) since the last poll's result. */
@@ -125,6 +129,7 @@ export class WalFollower {
    */
   constructor(storeRoot: string, opts: { from: 'start' | 'end'; maxBehind?: number; damageWaitMs?: number }) {
     this.dir = join(storeRoot, WAL_DIR);
+    this.walKey = readWalKey(storeRoot);
     this.maxBehind = opts.maxBehind ?? Infinity;
     this.damageWaitMs = opts.damageWaitMs ?? DAMAGE_WAIT_MS;
     if (opts.from === 'start') return;
@@ -153,7 +158,19 @@ export class WalFollower {
     this.carry = Buffer.alloc(0);
     this.stuck = null;
     this.writerDone = false;
+    this.readSalt();
     return true;
+  }
+
+  /**
+   * The open file's checksum mask, from its header (wal-reader.ts walFileSalt). Read again
+   * at each poll until an entry of the file has been read: a recycled file is renamed
+   * into place before the writer rewrites its header.
+   */
+  private readSalt(): void {
+    const head = Buffer.alloc(FILE_HEADER_SIZE);
+    const n = readSync(this.fd!, head, 0, FILE_HEADER_SIZE, 0);
+    this.salt = walFileSalt(head.subarray(0, n), this.walKey, this.firstLsn);
   }
 
   /**
@@ -237,6 +254,7 @@ export class WalFollower {
         this.close();
         continue;
       }
+      if (this.lastEnd === FILE_HEADER_SIZE) this.readSalt();
       const size = fstatSync(this.fd!).size;
       const skipping = this.maxBehind !== Infinity && this.entriesEnd(size) - this.offset > this.maxBehind;
       this.read((e) => {
@@ -310,7 +328,7 @@ export class WalFollower {
         this.resyncing = false;
         pos = next;
       }
-      const len = checkEntry(buf, pos, buf.length);
+      const len = checkEntry(buf, pos, buf.length, this.salt);
       // An entry of another use of the file: the earlier one of a recycled file, or (the
       // file recycled while being read) the newer one.
       const other = len >= 9 && !this.ours(entryLsn(buf, pos, len));
@@ -382,7 +400,7 @@ export class WalFollower {
 
   /** What an entry found past damage in the carried bytes must agree with (nextValidEntry). */
   private bounds(): ResyncBounds {
-    return { lastLsn: Math.max(this.lastLsn, this.boundLsn), firstLsn: this.firstLsn, nextFirstLsn: this.nextFirstLsn, lastEnd: this.lastEnd - this.offset };
+    return { lastLsn: Math.max(this.lastLsn, this.boundLsn), firstLsn: this.firstLsn, nextFirstLsn: this.nextFirstLsn, lastEnd: this.lastEnd - this.offset, salt: this.salt };
   }
 
   /**

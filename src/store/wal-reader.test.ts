@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32c } from '@node-rs/crc32';
-import { FILE_HEADER_SIZE, FORMAT_VERSION, WAL_ENTRY_HEADER_SIZE, WAL_ENTRY_MAGIC, WAL_FILE_MAGIC } from './consts.js';
+import { FILE_HEADER_SIZE, FORMAT_VERSION, WAL_ENTRY_HEADER_SIZE, WAL_ENTRY_MAGIC, WAL_FILE_MAGIC, WAL_KEYED_VERSION } from './consts.js';
+import { newWalKey, walSalt } from './wal-key.js';
 import { encodeEntry, type DecodedEntry } from './wal-entry.js';
 import { endOfNonZero, listWalFiles, scanWalFile, walFileName } from './wal-reader.js';
 import { parse, rmDir, tempDir } from './test-helpers.js';
@@ -273,6 +274,39 @@ test('a resync is bounded in a store\'s first file too (LSN 1), and entries that
   assert.equal(r.res.badEntries, 5);
 });
 
+test('keyed checksums: an entry a sender put in a message, with an LSN that could follow, is taken past damage in a plain file and not in a keyed one', () => {
+  const key = newWalKey();
+  const sub = join(dir, `r${seq++}`);
+  mkdirSync(sub);
+  // Entries 10 and 11, then 12 whose message holds a well-formed entry 13 of the sender's, then 13 and 14.
+  const plan = (salt: number) => {
+    const keyed = (e: Buffer) => {
+      const b = Buffer.from(e);
+      if (salt !== 0) b.writeUInt32LE((b.readUInt32LE(8) ^ salt) >>> 0, 8);
+      return b;
+    };
+    const carrier = keyed(Buffer.from(encodeEntry([parse('raw', [Buffer.concat([Buffer.from('x '), forged(13)])])], 12).entry));
+    carrier[WAL_ENTRY_HEADER_SIZE + 3]! ^= 0xff; // damaged: its checksum fails
+    const h = fileHeader(10);
+    if (salt !== 0) h.writeUInt32LE(WAL_KEYED_VERSION, 4);
+    return Buffer.concat([h, ...entries(10, 2).map(keyed), carrier, ...entries(13, 2).map(keyed)]);
+  };
+  const path = join(sub, walFileName(10));
+  writeFileSync(path, plan(0));
+  const plain: DecodedEntry[] = [];
+  scanWalFile(path, 0, (e) => plain.push(e), key);
+  // Plain: the sender's entry 13 is taken for the log's, then the log's own.
+  const text = (e: DecodedEntry) => { const b = e.batches[0]!; return b.buf.toString('latin1', b.offsets[0], b.offsets[1]); };
+  assert.deepEqual(plain.map((e) => e.lsn), [10, 11, 13, 13, 14]);
+  assert.equal(text(plain[2]!), 'forged record');
+  writeFileSync(path, plan(walSalt(key, 10)));
+  const keyed: DecodedEntry[] = [];
+  const r = scanWalFile(path, 0, (e) => keyed.push(e), key);
+  assert.deepEqual(keyed.map((e) => e.lsn), [10, 11, 13, 14]);
+  assert.match(text(keyed[2]!), /entry 13 record 0/);
+  assert.equal(r.headerDamaged, false);
+});
+
 test('endOfNonZero: the end of the non-zero bytes of a range', () => {
   const b = Buffer.alloc(200_000);
   assert.equal(endOfNonZero(b, 0), 0);
@@ -340,7 +374,7 @@ test('a torn file header: nothing there; a damaged or other-version header: the 
   assert.equal(f.res.headerDamaged, true);
   assert.equal(f.res.tornTail, 0);
   assert.deepEqual(f.lsns, scan(write(FILE)).lsns, 'every entry still read');
-  const other = scan(write(Buffer.concat([fileHeader(10, FORMAT_VERSION + 1), ...ENTRIES])));
+  const other = scan(write(Buffer.concat([fileHeader(10, FORMAT_VERSION + 2), ...ENTRIES])));
   assert.equal(other.res.headerDamaged, true);
   assert.deepEqual(other.lsns, scan(write(FILE)).lsns);
   const missing = scan(join(dir, 'nope.wal'));

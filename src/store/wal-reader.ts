@@ -16,6 +16,9 @@
  * never acknowledged, and a recycled file's old messages may hold byte strings that are
  * well-formed entries (frames are copied into entries as they are).
  *
+ * Checksums are keyed (wal-key.ts) in a file written with the store's WAL key, so that
+ * an entry a sender put in a message does not check out where bytes are searched.
+ *
  * Damage handling: an entry whose header or CRC does not check out is skipped by
  * searching for the next valid entry of this file, whose LSN must be one that can
  * follow the last one read (nextValidEntry). When nothing valid follows, what remains
@@ -25,10 +28,11 @@
  */
 import { readdirOrEmpty } from './fs-util.js';
 import { basename, join } from 'node:path';
-import { FILE_HEADER_SIZE, WAL_ENTRY_HEADER_SIZE, WAL_ENTRY_MAGIC, WAL_FILE_MAGIC } from './consts.js';
+import { FILE_HEADER_SIZE, FORMAT_VERSION, WAL_ENTRY_HEADER_SIZE, WAL_ENTRY_MAGIC, WAL_FILE_MAGIC, WAL_KEYED_VERSION } from './consts.js';
+import { walSalt } from './wal-key.js';
 import { CorruptError } from './byte-buffer.js';
 import { checkEntry, decodeEntryBody, entryLsn, type DecodedEntry } from './wal-entry.js';
-import { checkFileHeader, readFileOrNull } from './segment.js';
+import { readFileOrNull } from './segment.js';
 
 const WAL_NAME = /^([0-9a-f]{16})\.wal$/;
 
@@ -92,6 +96,8 @@ export interface ResyncBounds {
   nextFirstLsn: number;
   /** Where in buf that entry (or the file header) ended; before buf's start when the damage began in an earlier read. */
   lastEnd: number;
+  /** The mask of the file's keyed entry checksums (0: not keyed; wal-key.ts). */
+  salt: number;
 }
 
 /**
@@ -108,9 +114,10 @@ export interface ResyncBounds {
  */
 export function nextValidEntry(buf: Buffer, pos: number, bounds?: ResyncBounds, other?: { at: number }): number {
   const base = bounds === undefined ? 0 : Math.max(bounds.lastLsn, bounds.firstLsn - 1);
+  const salt = bounds?.salt ?? 0;
   let q = buf.indexOf(ENTRY_MAGIC_BYTES, pos + 1);
   while (q >= 0) {
-    const len = checkEntry(buf, q, buf.length);
+    const len = checkEntry(buf, q, buf.length, salt);
     if (len < 0) {
       q = buf.indexOf(ENTRY_MAGIC_BYTES, q + 1);
       continue;
@@ -123,6 +130,28 @@ export function nextValidEntry(buf: Buffer, pos: number, bounds?: ResyncBounds, 
     q = buf.indexOf(ENTRY_MAGIC_BYTES, q + WAL_ENTRY_HEADER_SIZE + len);
   }
   return -1;
+}
+
+/** What a WAL file's header says of its entry checksums: keyed, plain, or nothing (not a header of ours: damaged). */
+export function walHeaderKind(head: Buffer): 'keyed' | 'plain' | 'damaged' {
+  if (head.length < FILE_HEADER_SIZE || head.readUInt32LE(0) !== WAL_FILE_MAGIC) return 'damaged';
+  const v = head.readUInt32LE(4);
+  return v === WAL_KEYED_VERSION ? 'keyed' : v === FORMAT_VERSION ? 'plain' : 'damaged';
+}
+
+/**
+ * The mask of the entry checksums (0: not keyed, wal-key.ts) of the WAL file named by
+ * `firstLsn` whose first bytes are `head`. When `head` holds the file's first entry
+ * whole, the mask it checks out with (its position is the writer's, not a sender's);
+ * otherwise as the header says, and keyed when the header is damaged and the store has
+ * a key. Without a key, 0.
+ */
+export function walFileSalt(head: Buffer, walKey: Buffer | null, firstLsn: number): number {
+  if (walKey === null) return 0;
+  const salt = walSalt(walKey, firstLsn);
+  if (checkEntry(head, FILE_HEADER_SIZE, head.length, salt) >= 0) return salt;
+  if (checkEntry(head, FILE_HEADER_SIZE, head.length, 0) >= 0) return 0;
+  return walHeaderKind(head) === 'plain' ? 0 : salt;
 }
 
 const ZEROS = Buffer.alloc(64 * 1024);
@@ -146,10 +175,11 @@ export function endOfNonZero(buf: Uint8Array, from: number, to: number = buf.len
 
 /**
  * Reads one WAL file and calls `onEntry` for every valid entry with lsn > fromLsn.
+ * `walKey`: the store's (wal-key.ts), for a file whose entry checksums are keyed.
  * Never throws on damage (it is counted in the result), only on I/O errors. A damaged
  * file header does not stop the scan: every entry carries its own magic and CRC.
  */
-export function scanWalFile(path: string, fromLsn: number, onEntry: (e: DecodedEntry) => void): WalFileScan {
+export function scanWalFile(path: string, fromLsn: number, onEntry: (e: DecodedEntry) => void, walKey: Buffer | null = null): WalFileScan {
   const res: WalFileScan = { path, missing: false, validEnd: 0, size: 0, tornTail: 0, damagedBytes: 0, badEntries: 0, headerDamaged: false, lastLsn: 0 };
   const buf = readFileOrNull(path);
   if (buf === null) {
@@ -157,17 +187,14 @@ export function scanWalFile(path: string, fromLsn: number, onEntry: (e: DecodedE
     return res;
   }
   res.size = buf.length;
-  try {
-    checkFileHeader(buf, WAL_FILE_MAGIC, `WAL file ${path}`);
-  } catch (err) {
-    if (!(err instanceof CorruptError)) throw err;
+  if (buf.length < FILE_HEADER_SIZE) {
     res.headerDamaged = true;
-    if (buf.length < FILE_HEADER_SIZE) {
-      res.tornTail = buf.length;
-      return res;
-    }
+    res.tornTail = buf.length;
+    return res;
   }
   const firstLsn = walFileFirstLsn(path);
+  res.headerDamaged = walHeaderKind(buf) === 'damaged';
+  const salt = walFileSalt(buf, walKey, firstLsn);
   // The LSN of the last entry that checked out, whether its body decoded or not (the bound of a resync).
   let boundLsn = 0;
   let pos = FILE_HEADER_SIZE;
@@ -175,7 +202,7 @@ export function scanWalFile(path: string, fromLsn: number, onEntry: (e: DecodedE
   // Trailing zeros (a prepared file's unused part) are not data.
   const end = endOfNonZero(buf, pos);
   while (pos < end) {
-    const len = checkEntry(buf, pos, buf.length);
+    const len = checkEntry(buf, pos, buf.length, salt);
     // An entry of the file's earlier use (recycled) is where the log ends, as an end mark is.
     const earlier = len >= 9 && entryLsn(buf, pos, len) < firstLsn;
     if (len >= 0 && !earlier) {
@@ -201,7 +228,7 @@ export function scanWalFile(path: string, fromLsn: number, onEntry: (e: DecodedE
     if (earlier || (pos + 4 <= buf.length && buf.readUInt32LE(pos) === 0)) break;
     // Damage or a torn tail: the next entry of this file, if any; none means a torn tail.
     const other = { at: -1 };
-    const next = nextValidEntry(buf, pos, { lastLsn: boundLsn, firstLsn, nextFirstLsn: Infinity, lastEnd: res.validEnd }, other);
+    const next = nextValidEntry(buf, pos, { lastLsn: boundLsn, firstLsn, nextFirstLsn: Infinity, lastEnd: res.validEnd, salt }, other);
     if (next < 0) {
       res.tornTail = (other.at >= 0 ? other.at : end) - pos;
       break;

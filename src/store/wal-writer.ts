@@ -23,6 +23,10 @@
  * overwritten by the next write), and so is a new file's header. Readers stop there
  * (wal-reader.ts), whatever the file holds past it.
  *
+ * Keyed checksums (wal-key.ts): with the store's WAL key, a file's header says layout
+ * version 2, and each entry's checksum is masked for the file it is written to, at the
+ * write (an entry written again after a failure may go to another file).
+ *
  * Prepared files (docs/storage.md, "Write-ahead log"): a write that makes a file longer
  * changes its size, and a durable write then waits for a journal commit, which on
  * ext4 (data=ordered) first writes out the dirty data of every other file in the
@@ -55,7 +59,8 @@
 import { open, rename, statfs, unlink, type FileHandle } from 'node:fs/promises';
 import { constants, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { FILE_HEADER_SIZE, FORMAT_VERSION, WAL_END_MARK, WAL_FILE_MAGIC, WAL_PREPARED_FILE, WAL_SPARE_FILE } from './consts.js';
+import { FILE_HEADER_SIZE, FORMAT_VERSION, WAL_END_MARK, WAL_FILE_MAGIC, WAL_KEYED_VERSION, WAL_PREPARED_FILE, WAL_SPARE_FILE } from './consts.js';
+import { walSalt } from './wal-key.js';
 import { walFileName, type WalFile } from './wal-reader.js';
 import { syncDirAsync } from './fs-util.js';
 import { fileOpenElsewhere } from '../native/file-open.js';
@@ -65,6 +70,8 @@ export type FsyncMode = 'always' | 'interval' | 'never';
 export interface WalEntryRef {
   lsn: number;
   entry: Buffer;
+  /** The entry's own checksum, before the writer masks it for a keyed file (set by append()). */
+  crc?: number;
 }
 
 export interface WalWriterOptions {
@@ -87,6 +94,8 @@ export interface WalWriterOptions {
   recycle?: boolean;
   /** Whether a file is open anywhere else (true), not (false), or that cannot be told (null); default: native/file_open.cc. */
   openElsewhere?: (path: string) => boolean | null;
+  /** The store's WAL key (wal-key.ts): entry checksums are keyed with it; null or absent: plain. */
+  walKey?: Buffer | null;
 }
 
 /** A fresh prepared file is made only when the file system keeps this many times fileTarget free besides. */
@@ -113,6 +122,8 @@ export class WalWriter {
   /** Files written by this writer or found at start, oldest first (the last is the open one). */
   readonly files: WalFile[];
   private size = 0;
+  /** The mask of the open file's entry checksums (0: plain). */
+  private salt = 0;
   private queue: WalEntryRef[] = [];
   private queuedBytes = 0;
   /** Written but not yet synced, with the position the first of them starts at. */
@@ -167,6 +178,7 @@ export class WalWriter {
 
   append(e: WalEntryRef): void {
     if (this.closing) throw new Error('WAL is closed');
+    e.crc = e.entry.readUInt32LE(8);
     this.queue.push(e);
     this.queuedBytes += e.entry.length;
     this.kick();
@@ -307,9 +319,10 @@ export class WalWriter {
       this.opened.grown++;
     }
     // The header and an end mark: a recycled file's old entries begin right after it.
+    const key = this.opts.walKey ?? null;
     const header = Buffer.alloc(FILE_HEADER_SIZE + WAL_END_MARK);
     header.writeUInt32LE(WAL_FILE_MAGIC, 0);
-    header.writeUInt32LE(FORMAT_VERSION, 4);
+    header.writeUInt32LE(key === null ? FORMAT_VERSION : WAL_KEYED_VERSION, 4);
     header.writeDoubleLE(firstLsn, 8);
     try {
       await writeAll(fh, [header], 0);
@@ -322,6 +335,7 @@ export class WalWriter {
     }
     this.fh = fh;
     this.file = { firstLsn, path };
+    this.salt = key === null ? 0 : walSalt(key, firstLsn);
     // A file of this name found at start (it held no entry at or past firstLsn, e.g. a
     // header only) was just truncated and is this one now: listed twice, deleteUpTo()
     // would unlink the open file through the stale entry.
@@ -382,6 +396,9 @@ export class WalWriter {
           let bytes = 0;
           for (const e of batch) bytes += e.entry.length;
           const t0 = performance.now();
+          // Checksums masked for this file (written again after a failure, perhaps into
+          // another file: always from the entry's own).
+          if (this.salt !== 0) for (const e of batch) e.entry.writeUInt32LE((e.crc! ^ this.salt) >>> 0, 8);
           // The end mark after the entries is overwritten by the next write (size leaves it out).
           const bufs = batch.map((e) => e.entry);
           bufs.push(END_MARK);

@@ -21,7 +21,8 @@ import { FILE_HEADER_SIZE, PARTITIONS_DIR, WAL_DIR, WAL_END_MARK, WAL_ENTRY_HEAD
 import { listPartitions, listSegments } from '../../src/store/partition.js';
 import { segmentPaths } from '../../src/store/segment.js';
 import { checkEntry, decodeEntryBody } from '../../src/store/wal-entry.js';
-import { listWalFiles } from '../../src/store/wal-reader.js';
+import { listWalFiles, walFileSalt } from '../../src/store/wal-reader.js';
+import { readWalKey } from '../../src/store/wal-key.js';
 import { readCheckpoint, type Checkpoint } from '../../src/store/checkpoint.js';
 import { seqOfRecord } from '../../src/loadgen/payload.js';
 import { run, sendAndClose, type NdjsonRecord } from './lifecycle-helpers.js';
@@ -269,14 +270,16 @@ export interface WalEntryInfo {
 export function inventoryWal(dataDir: string): { files: { path: string; size: number }[]; entries: WalEntryInfo[] } {
   const files: { path: string; size: number }[] = [];
   const entries: WalEntryInfo[] = [];
+  const walKey = readWalKey(storeDir(dataDir));
   for (const f of listWalFiles(path.join(storeDir(dataDir), WAL_DIR))) {
     const buf = readFileSync(f.path);
     files.push({ path: f.path, size: buf.length });
+    const salt = walFileSalt(buf, walKey, f.firstLsn);
     let pos = FILE_HEADER_SIZE;
     while (pos < buf.length) {
       // The end mark after the last write: what follows is not the log (wal-reader.ts).
       if (pos + WAL_END_MARK <= buf.length && buf.readUInt32LE(pos) === 0) break;
-      const len = checkEntry(buf, pos, buf.length);
+      const len = checkEntry(buf, pos, buf.length, salt);
       if (len < 0) throw new Error(`${f.path}: no valid entry at ${pos} before the test touched it`);
       const end = pos + WAL_ENTRY_HEADER_SIZE + len;
       const { lsn } = decodeEntryBody(buf, pos + WAL_ENTRY_HEADER_SIZE, end);

@@ -152,7 +152,8 @@ test('a store of another format version is refused with RL_STORE_VERSION by the 
   await srv.waitForMetric('ringlog_store_records_total', 1000, { timeoutMs: 20_000 });
   assert.equal(await srv.stop(), 0);
   const formatFile = path.join(storeDir(data), 'FORMAT');
-  assert.equal(readFileSync(formatFile, 'utf8'), 'ringlog-store 3\n');
+  const format = readFileSync(formatFile, 'utf8');
+  assert.match(format, /^ringlog-store 3\nwal-key [0-9a-f]{32}\n$/);
 
   writeFileSync(formatFile, 'ringlog-store 4\n');
   const before = readdirSync(storeDir(data)).sort();
@@ -172,7 +173,7 @@ test('a store of another format version is refused with RL_STORE_VERSION by the 
   assert.match(r2.stderr, /does not name a ringlog store format \[RL_STORE_VERSION\]/);
 
   // Put back, the store opens with every record.
-  writeFileSync(formatFile, 'ringlog-store 3\n');
+  writeFileSync(formatFile, format);
   const q2 = await queryOk(data);
   assert.equal(q2.records.length, 1000);
 });
@@ -213,7 +214,7 @@ test('a version 1 store (bloom filters, by an earlier ringlog) is read as it is;
   // A server (retention off: the records are from January) appends to the same partitions.
   const config = writeConfig(path.join(path.dirname(data), 'v1.json'), { store: { retention: { maxAge: 0 } } });
   const srv = await start(data, config);
-  assert.equal(readFileSync(formatFile, 'utf8'), 'ringlog-store 3\n', 'a server moves the store to version 3');
+  assert.match(readFileSync(formatFile, 'utf8'), /^ringlog-store 3\nwal-key [0-9a-f]{32}\n$/, 'a server moves the store to version 3, with a WAL key');
   const sock = net.connect(srv.address('tcp').port, '127.0.0.1');
   await new Promise<void>((resolve, reject) => sock.on('error', reject).end(fixtureLines('v2', 300), () => resolve()));
   await srv.waitForMetric('ringlog_store_records_total', 300, { timeoutMs: 20_000 });
