@@ -7,15 +7,16 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Metrics } from '../metrics/metrics.js';
 import { Logger } from '../log.js';
 import { Pipeline, type Output } from '../pipeline/pipeline.js';
 import type { RecordBatch } from '../record/record-batch.js';
 import type { FrameBatch } from '../pipeline/batch.js';
-import { Store, storeRoot, type StoreOptions } from './store.js';
-import { WAL_DIR } from './consts.js';
+import { Store, checkFormat, storeRoot, type StoreOptions } from './store.js';
+import { FILE_HEADER_SIZE, FORMAT_FILE, FORMAT_VERSION, STORE_VERSION, WAL_DIR, WAL_FILE_MAGIC, WAL_KEYED_VERSION } from './consts.js';
+import { walFileName } from './wal-reader.js';
 import { parse, rmDir, tempDir } from './test-helpers.js';
 
 const quiet = new Logger('error', 'logfmt', () => {});
@@ -112,4 +113,38 @@ test('the pipeline acks batches itself when no output acks, and leaves it to an 
   await p2.drain();
   assert.equal(acked, 1, 'an acking output decides when: the pipeline does not ack');
   await p2.close();
+});
+
+test('FORMAT and the WAL key: a new store\'s key covers every WAL file; an older store\'s, the files named past those it has; a FORMAT without the key its WAL files were written with is refused', () => {
+  const made: string[] = [];
+  const root = (format: string | null, files: [number, number][]) => {
+    const r = tempDir('ringlog-format-');
+    made.push(r);
+    mkdirSync(join(r, WAL_DIR), { recursive: true });
+    if (format !== null) writeFileSync(join(r, FORMAT_FILE), format);
+    for (const [lsn, version] of files) {
+      const h = Buffer.alloc(FILE_HEADER_SIZE);
+      h.writeUInt32LE(WAL_FILE_MAGIC, 0);
+      h.writeUInt32LE(version, 4);
+      writeFileSync(join(r, WAL_DIR, walFileName(lsn)), h);
+    }
+    return r;
+  };
+  try {
+    const fresh = root(null, []);
+    const key = checkFormat(fresh, 'write')!;
+    assert.equal(key.from, 1);
+    assert.equal(readFileSync(join(fresh, FORMAT_FILE), 'utf8'), `ringlog-store ${STORE_VERSION}\nwal-key ${key.key.toString('hex')} from 1\n`);
+    assert.deepEqual(checkFormat(fresh, 'read'), key, 'read back as written');
+    // A version 2 store with WAL files 1 and 0x40: the key covers files from 0x41 on.
+    const older = root('ringlog-store 2\n', [[1, FORMAT_VERSION], [0x40, FORMAT_VERSION]]);
+    assert.equal(checkFormat(older, 'read'), null, 'a reader leaves it as it is');
+    assert.equal(checkFormat(older, 'write')!.from, 0x41);
+    // Keyed WAL files, and a FORMAT that lost the key (restored from before, or edited).
+    const lost = root(`ringlog-store ${STORE_VERSION}\n`, [[1, FORMAT_VERSION], [7, WAL_KEYED_VERSION]]);
+    assert.throws(() => checkFormat(lost, 'write'), (err: Error & { code?: string }) => err.code === 'RL_STORE_OPEN' && /written with a WAL key/.test(err.message));
+    assert.equal(readFileSync(join(lost, FORMAT_FILE), 'utf8'), `ringlog-store ${STORE_VERSION}\n`, 'left as it was');
+  } finally {
+    for (const r of made) rmDir(r);
+  }
 });

@@ -18,7 +18,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { mkdirSync, readFileSync, writeFileSync, unlinkSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Output } from '../pipeline/pipeline.js';
 import type { FrameBatch } from '../pipeline/batch.js';
@@ -26,12 +26,12 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { Logger } from '../log.js';
 import { RinglogError } from '../errors.js';
 import { nowMs } from '../pipeline/batch.js';
-import { CHECKPOINT_FILE, FORMAT_FILE, LOCK_FILE, READABLE_STORE_VERSIONS, STORE_VERSION, PARTITIONS_DIR, STORE_DIR, WAL_DIR, WAL_FILE_TARGET } from './consts.js';
+import { CHECKPOINT_FILE, FORMAT_FILE, LOCK_FILE, READABLE_STORE_VERSIONS, STORE_VERSION, PARTITIONS_DIR, STORE_DIR, WAL_DIR, WAL_FILE_MAGIC, WAL_FILE_TARGET, WAL_KEYED_VERSION } from './consts.js';
 import { encodeEntry, type StoreBatch } from './wal-entry.js';
 import { WalWriter, type FsyncMode, type WalEntryRef } from './wal-writer.js';
 import { replaceFileDurably, truncateFile } from './fs-util.js';
 import { listWalFiles, scanWalFile } from './wal-reader.js';
-import { formatText, newWalKey, parseFormat } from './wal-key.js';
+import { formatText, newWalKey, parseFormat, type WalKey } from './wal-key.js';
 import type { FromWorker, ThreadFaults, ToWorker, WalEntryMessage, WorkerInit, WorkerStats } from './store-worker.js';
 import type { Checkpoint } from './checkpoint.js';
 import { EntryBuffers } from './entry-buffers.js';
@@ -140,7 +140,7 @@ export class Store implements Output {
     // version); created or moved to this version only once it is held.
     checkFormat(this.root, 'probe');
     this.lock();
-    const walKey = checkFormat(this.root, 'write')!;
+    const walKey = checkFormat(this.root, 'write');
     const ready = await this.startWorker();
     this.checkpoint = ready.checkpoint;
     this.reportRecovery(ready);
@@ -335,7 +335,7 @@ export class Store implements Output {
    * Replays WAL entries past the checkpoint into the worker (they are durable but not
    * yet in committed blocks); cuts a torn tail off the last file. Returns the records.
    */
-  private replayWal(fromLsn: number, walKey: Buffer): number {
+  private replayWal(fromLsn: number, walKey: WalKey | null): number {
     const dir = join(this.root, WAL_DIR);
     const files = listWalFiles(dir);
     let records = 0;
@@ -542,7 +542,7 @@ export class Store implements Output {
  * from now on may use what the newer version adds), with a WAL key (wal-key.ts) if it
  * has none. Returns the store's WAL key (null: none yet, for `read` and `probe`).
  */
-export function checkFormat(root: string, mode: 'read' | 'probe' | 'write'): Buffer | null {
+export function checkFormat(root: string, mode: 'read' | 'probe' | 'write'): WalKey | null {
   const path = join(root, FORMAT_FILE);
   let text: string;
   try {
@@ -550,7 +550,7 @@ export function checkFormat(root: string, mode: 'read' | 'probe' | 'write'): Buf
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     if (mode === 'read') throw new RinglogError('RL_STORE_OPEN', `${root} is not a ringlog store (no ${FORMAT_FILE} file)`);
-    return mode === 'write' ? writeFormat(root, newWalKey()) : null;
+    return mode === 'write' ? writeFormat(root, newKeyFor(root)) : null;
   }
   const f = parseFormat(text);
   if (f === null) throw new RinglogError('RL_STORE_VERSION', `${path} does not name a ringlog store format`);
@@ -558,12 +558,42 @@ export function checkFormat(root: string, mode: 'read' | 'probe' | 'write'): Buf
     throw new RinglogError('RL_STORE_VERSION',
       `the store in ${root} has format version ${f.version}; this ringlog reads versions ${READABLE_STORE_VERSIONS.join(', ')} (use the ringlog version that wrote it, or a newer one)`);
   }
-  if (mode === 'write' && (f.version < STORE_VERSION || f.walKey === null)) return writeFormat(root, f.walKey ?? newWalKey());
+  if (mode === 'write' && (f.version < STORE_VERSION || f.walKey === null)) return writeFormat(root, f.walKey ?? newKeyFor(root));
   return f.walKey;
 }
 
+/**
+ * A new WAL key for the store at `root`, covering the files named past every WAL file
+ * there now (those keep plain checksums). Refused when one of them says it is keyed: the
+ * key it was written with is gone from FORMAT (a FORMAT file restored or edited), and a
+ * new one would leave its entries unreadable.
+ */
+function newKeyFor(root: string): WalKey {
+  let from = 1;
+  for (const f of listWalFiles(join(root, WAL_DIR))) {
+    from = Math.max(from, f.firstLsn + 1);
+    const head = Buffer.alloc(8);
+    let n = 0;
+    try {
+      const fd = openSync(f.path, 'r');
+      try {
+        n = readSync(fd, head, 0, 8, 0);
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      continue;
+    }
+    if (n === 8 && head.readUInt32LE(0) === WAL_FILE_MAGIC && head.readUInt32LE(4) === WAL_KEYED_VERSION) {
+      throw new RinglogError('RL_STORE_OPEN',
+        `${f.path} was written with a WAL key that ${join(root, FORMAT_FILE)} does not hold: put back the FORMAT file the store was written with`);
+    }
+  }
+  return newWalKey(from);
+}
+
 /** Writes the FORMAT file of this version with `walKey`, durably, in place of any older one; returns the key. */
-function writeFormat(root: string, walKey: Buffer): Buffer {
+function writeFormat(root: string, walKey: WalKey): WalKey {
   try {
     replaceFileDurably(join(root, FORMAT_FILE), formatText(STORE_VERSION, walKey));
     return walKey;

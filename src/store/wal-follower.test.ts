@@ -17,7 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { FILE_HEADER_SIZE, FORMAT_FILE, STORE_VERSION, WAL_DIR, WAL_ENTRY_HEADER_SIZE, WAL_FILE_MAGIC, WAL_KEYED_VERSION } from './consts.js';
-import { formatText, newWalKey, walSalt } from './wal-key.js';
+import { formatText, newWalKey, walMask } from './wal-key.js';
 import { encodeEntry } from './wal-entry.js';
 import { walFileName } from './wal-reader.js';
 import { fileHeader } from './segment.js';
@@ -346,34 +346,28 @@ test('damage in a file the writer is done with, the next entry crossing the end 
   f.stop();
 });
 
-test('a store with a WAL key: keyed files are read with it; a recycled file renamed into place with its old plain header is read once the writer rewrote it keyed', () => {
+test('a store with a WAL key: the files it covers (named from its `from` LSN on) are read keyed, older ones plain; a follower started before the store had a key reads FORMAT again', () => {
   const s = newStore();
-  const key = newWalKey();
+  const f = new WalFollower(s.root, { from: 'start' });
+  // A file of the store before it had a key: plain.
+  const f1 = newFile(s.wal, 1);
+  for (const l of [1, 2]) appendFileSync(f1, entry(l));
+  assert.deepEqual(poll(f).lsns, [1, 2]);
+  // A newer server gives the store its key, covering files from LSN 3 on.
+  const key = newWalKey(3);
   writeFileSync(join(s.root, FORMAT_FILE), formatText(STORE_VERSION, key));
-  const keyed = (b: Buffer, firstLsn: number) => {
+  const keyed = (b: Buffer) => {
     const e = Buffer.from(b);
-    e.writeUInt32LE((e.readUInt32LE(8) ^ walSalt(key, firstLsn)) >>> 0, 8);
+    e.writeUInt32LE((e.readUInt32LE(8) ^ walMask(key.key)) >>> 0, 8);
     return e;
   };
-  const header = (version: number) => {
-    const h = fileHeader(WAL_FILE_MAGIC);
-    h.writeUInt32LE(version, 4);
-    return h;
-  };
-  const f1 = join(s.wal, walFileName(1));
-  writeFileSync(f1, Buffer.concat([header(WAL_KEYED_VERSION), keyed(entry(1), 1), keyed(entry(2), 1)]));
-  const f = new WalFollower(s.root, { from: 'start' });
-  assert.deepEqual(poll(f).lsns, [1, 2]);
-  // The next file: a plain file of an older run renamed into place, header not yet rewritten.
-  const f3 = join(s.wal, walFileName(3));
-  writeFileSync(f3, Buffer.concat([fileHeader(WAL_FILE_MAGIC), Buffer.alloc(4), entry(1)]));
-  assert.deepEqual(poll(f).lsns, []);
-  // The writer rewrites the header (keyed) and the end mark, then writes.
-  const fd = openSync(f3, 'r+');
-  const start = Buffer.concat([header(WAL_KEYED_VERSION), keyed(entry(3), 3), keyed(entry(4), 3), Buffer.alloc(4)]);
-  writeSync(fd, start, 0, start.length, 0);
-  closeSync(fd);
+  const header = fileHeader(WAL_FILE_MAGIC);
+  header.writeUInt32LE(WAL_KEYED_VERSION, 4);
+  writeFileSync(join(s.wal, walFileName(3)), Buffer.concat([header, keyed(entry(3)), keyed(entry(4)), Buffer.alloc(4)]));
   assert.deepEqual(poll(f).lsns, [3, 4]);
+  // In a file the key covers, a plain checksum does not check out.
+  writeFileSync(join(s.wal, walFileName(5)), Buffer.concat([header, entry(5), Buffer.alloc(4)]));
+  assert.deepEqual(poll(f).lsns, []);
   f.stop();
 });
 

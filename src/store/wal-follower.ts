@@ -50,8 +50,8 @@ import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FILE_HEADER_SIZE, MAX_WAL_ENTRY, WAL_DIR, WAL_ENTRY_HEADER_SIZE, WAL_ENTRY_MAGIC } from './consts.js';
 import { checkEntry, decodeEntryBody, entryLsn, type DecodedEntry } from './wal-entry.js';
-import { ENTRY_MAGIC_BYTES, listWalFiles, nextValidEntry, walFileSalt, type ResyncBounds, type WalFile } from './wal-reader.js';
-import { readWalKey } from './wal-key.js';
+import { ENTRY_MAGIC_BYTES, listWalFiles, nextValidEntry, type ResyncBounds, type WalFile } from './wal-reader.js';
+import { readWalKey, walFileSalt, type WalKey } from './wal-key.js';
 import { CorruptError } from './byte-buffer.js';
 
 export interface FollowResult {
@@ -101,8 +101,9 @@ export class WalFollower {
   private resyncing = false;
   /** The open file's size when this poll read it. */
   private fileEnd = 0;
-  /** The store's WAL key (wal-key.ts), and the mask of the open file's entry checksums (0: plain). */
-  private readonly walKey: Buffer | null;
+  /** The store's WAL key (wal-key.ts; read again while there is none), and the mask of the open file's entry checksums (0: plain). */
+  private readonly storeRoot: string;
+  private walKey: WalKey | null;
   private salt = 0;
   private carry: Buffer = Buffer.alloc(0);
   private lastLsn = 0;
@@ -129,6 +130,7 @@ export class WalFollower {
    */
   constructor(storeRoot: string, opts: { from: 'start' | 'end'; maxBehind?: number; damageWaitMs?: number }) {
     this.dir = join(storeRoot, WAL_DIR);
+    this.storeRoot = storeRoot;
     this.walKey = readWalKey(storeRoot);
     this.maxBehind = opts.maxBehind ?? Infinity;
     this.damageWaitMs = opts.damageWaitMs ?? DAMAGE_WAIT_MS;
@@ -163,14 +165,12 @@ export class WalFollower {
   }
 
   /**
-   * The open file's checksum mask, from its header (wal-reader.ts walFileSalt). Read again
-   * at each poll until an entry of the file has been read: a recycled file is renamed
-   * into place before the writer rewrites its header.
+   * The open file's checksum mask (wal-key.ts). A follower started before the store had
+   * a key (a tail of a store that a newer server then opened) reads FORMAT again.
    */
   private readSalt(): void {
-    const head = Buffer.alloc(FILE_HEADER_SIZE);
-    const n = readSync(this.fd!, head, 0, FILE_HEADER_SIZE, 0);
-    this.salt = walFileSalt(head.subarray(0, n), this.walKey, this.firstLsn);
+    this.walKey ??= readWalKey(this.storeRoot);
+    this.salt = walFileSalt(this.walKey, this.firstLsn);
   }
 
   /**
@@ -254,7 +254,6 @@ export class WalFollower {
         this.close();
         continue;
       }
-      if (this.lastEnd === FILE_HEADER_SIZE) this.readSalt();
       const size = fstatSync(this.fd!).size;
       const skipping = this.maxBehind !== Infinity && this.entriesEnd(size) - this.offset > this.maxBehind;
       this.read((e) => {

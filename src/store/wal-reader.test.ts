@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32c } from '@node-rs/crc32';
 import { FILE_HEADER_SIZE, FORMAT_VERSION, WAL_ENTRY_HEADER_SIZE, WAL_ENTRY_MAGIC, WAL_FILE_MAGIC, WAL_KEYED_VERSION } from './consts.js';
-import { newWalKey, walSalt } from './wal-key.js';
+import { newWalKey, walMask } from './wal-key.js';
 import { encodeEntry, type DecodedEntry } from './wal-entry.js';
 import { endOfNonZero, listWalFiles, scanWalFile, walFileName } from './wal-reader.js';
 import { parse, rmDir, tempDir } from './test-helpers.js';
@@ -275,7 +275,7 @@ test('a resync is bounded in a store\'s first file too (LSN 1), and entries that
 });
 
 test('keyed checksums: an entry a sender put in a message, with an LSN that could follow, is taken past damage in a plain file and not in a keyed one', () => {
-  const key = newWalKey();
+  const key = newWalKey(1);
   const sub = join(dir, `r${seq++}`);
   mkdirSync(sub);
   // Entries 10 and 11, then 12 whose message holds a well-formed entry 13 of the sender's, then 13 and 14.
@@ -294,12 +294,12 @@ test('keyed checksums: an entry a sender put in a message, with an LSN that coul
   const path = join(sub, walFileName(10));
   writeFileSync(path, plan(0));
   const plain: DecodedEntry[] = [];
-  scanWalFile(path, 0, (e) => plain.push(e), key);
+  scanWalFile(path, 0, (e) => plain.push(e), { key: key.key, from: 11 }); // the key covers files from 11 on: this one is plain
   // Plain: the sender's entry 13 is taken for the log's, then the log's own.
   const text = (e: DecodedEntry) => { const b = e.batches[0]!; return b.buf.toString('latin1', b.offsets[0], b.offsets[1]); };
   assert.deepEqual(plain.map((e) => e.lsn), [10, 11, 13, 13, 14]);
   assert.equal(text(plain[2]!), 'forged record');
-  writeFileSync(path, plan(walSalt(key, 10)));
+  writeFileSync(path, plan(walMask(key.key)));
   const keyed: DecodedEntry[] = [];
   const r = scanWalFile(path, 0, (e) => keyed.push(e), key);
   assert.deepEqual(keyed.map((e) => e.lsn), [10, 11, 13, 14]);

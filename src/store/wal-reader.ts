@@ -29,7 +29,7 @@
 import { readdirOrEmpty } from './fs-util.js';
 import { basename, join } from 'node:path';
 import { FILE_HEADER_SIZE, FORMAT_VERSION, WAL_ENTRY_HEADER_SIZE, WAL_ENTRY_MAGIC, WAL_FILE_MAGIC, WAL_KEYED_VERSION } from './consts.js';
-import { walSalt } from './wal-key.js';
+import { walFileSalt, type WalKey } from './wal-key.js';
 import { CorruptError } from './byte-buffer.js';
 import { checkEntry, decodeEntryBody, entryLsn, type DecodedEntry } from './wal-entry.js';
 import { readFileOrNull } from './segment.js';
@@ -132,28 +132,6 @@ export function nextValidEntry(buf: Buffer, pos: number, bounds?: ResyncBounds, 
   return -1;
 }
 
-/** What a WAL file's header says of its entry checksums: keyed, plain, or nothing (not a header of ours: damaged). */
-export function walHeaderKind(head: Buffer): 'keyed' | 'plain' | 'damaged' {
-  if (head.length < FILE_HEADER_SIZE || head.readUInt32LE(0) !== WAL_FILE_MAGIC) return 'damaged';
-  const v = head.readUInt32LE(4);
-  return v === WAL_KEYED_VERSION ? 'keyed' : v === FORMAT_VERSION ? 'plain' : 'damaged';
-}
-
-/**
- * The mask of the entry checksums (0: not keyed, wal-key.ts) of the WAL file named by
- * `firstLsn` whose first bytes are `head`. When `head` holds the file's first entry
- * whole, the mask it checks out with (its position is the writer's, not a sender's);
- * otherwise as the header says, and keyed when the header is damaged and the store has
- * a key. Without a key, 0.
- */
-export function walFileSalt(head: Buffer, walKey: Buffer | null, firstLsn: number): number {
-  if (walKey === null) return 0;
-  const salt = walSalt(walKey, firstLsn);
-  if (checkEntry(head, FILE_HEADER_SIZE, head.length, salt) >= 0) return salt;
-  if (checkEntry(head, FILE_HEADER_SIZE, head.length, 0) >= 0) return 0;
-  return walHeaderKind(head) === 'plain' ? 0 : salt;
-}
-
 const ZEROS = Buffer.alloc(64 * 1024);
 
 /**
@@ -175,11 +153,11 @@ export function endOfNonZero(buf: Uint8Array, from: number, to: number = buf.len
 
 /**
  * Reads one WAL file and calls `onEntry` for every valid entry with lsn > fromLsn.
- * `walKey`: the store's (wal-key.ts), for a file whose entry checksums are keyed.
+ * `walKey`: the store's (wal-key.ts): the file's checksums are keyed when its name says so.
  * Never throws on damage (it is counted in the result), only on I/O errors. A damaged
  * file header does not stop the scan: every entry carries its own magic and CRC.
  */
-export function scanWalFile(path: string, fromLsn: number, onEntry: (e: DecodedEntry) => void, walKey: Buffer | null = null): WalFileScan {
+export function scanWalFile(path: string, fromLsn: number, onEntry: (e: DecodedEntry) => void, walKey: WalKey | null = null): WalFileScan {
   const res: WalFileScan = { path, missing: false, validEnd: 0, size: 0, tornTail: 0, damagedBytes: 0, badEntries: 0, headerDamaged: false, lastLsn: 0 };
   const buf = readFileOrNull(path);
   if (buf === null) {
@@ -193,8 +171,9 @@ export function scanWalFile(path: string, fromLsn: number, onEntry: (e: DecodedE
     return res;
   }
   const firstLsn = walFileFirstLsn(path);
-  res.headerDamaged = walHeaderKind(buf) === 'damaged';
-  const salt = walFileSalt(buf, walKey, firstLsn);
+  const version = buf.readUInt32LE(4);
+  res.headerDamaged = buf.readUInt32LE(0) !== WAL_FILE_MAGIC || (version !== FORMAT_VERSION && version !== WAL_KEYED_VERSION);
+  const salt = walFileSalt(walKey, firstLsn);
   // The LSN of the last entry that checked out, whether its body decoded or not (the bound of a resync).
   let boundLsn = 0;
   let pos = FILE_HEADER_SIZE;

@@ -179,7 +179,7 @@ test('group commit: entries appended while a write or sync is in flight share on
 
 test('a writer with the store\'s WAL key: keyed headers and checksums, read back with the key and not without it, across rotations', async () => {
   const dir = newDir();
-  const key = newWalKey();
+  const key = newWalKey(1);
   const h = harness(dir, { fsync: 'always', fileTarget: 2_000, walKey: key });
   await h.w.start(1);
   for (let lsn = 1; lsn <= 20; lsn++) {
@@ -199,7 +199,7 @@ test('a writer with the store\'s WAL key: keyed headers and checksums, read back
     scanWalFile(f.path, 0, (e) => without.push(e.lsn));
     assert.deepEqual(without, [], 'no entry checks out without the key');
     const other: number[] = [];
-    scanWalFile(f.path, 0, (e) => other.push(e.lsn), newWalKey());
+    scanWalFile(f.path, 0, (e) => other.push(e.lsn), newWalKey(1));
     assert.deepEqual(other, [], 'nor with another key');
   }
   assert.deepEqual(withKey, range(1, 20));

@@ -23,9 +23,9 @@
  * overwritten by the next write), and so is a new file's header. Readers stop there
  * (wal-reader.ts), whatever the file holds past it.
  *
- * Keyed checksums (wal-key.ts): with the store's WAL key, a file's header says layout
- * version 2, and each entry's checksum is masked for the file it is written to, at the
- * write (an entry written again after a failure may go to another file).
+ * Keyed checksums (wal-key.ts): in a file the store's WAL key covers, the header says
+ * layout version 2, and each entry's checksum is masked at the write (an entry written
+ * again after a failure may go to another file, which the key may not cover).
  *
  * Prepared files (docs/storage.md, "Write-ahead log"): a write that makes a file longer
  * changes its size, and a durable write then waits for a journal commit, which on
@@ -60,7 +60,7 @@ import { open, rename, statfs, unlink, type FileHandle } from 'node:fs/promises'
 import { constants, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FILE_HEADER_SIZE, FORMAT_VERSION, WAL_END_MARK, WAL_FILE_MAGIC, WAL_KEYED_VERSION, WAL_PREPARED_FILE, WAL_SPARE_FILE } from './consts.js';
-import { walSalt } from './wal-key.js';
+import { walFileSalt, type WalKey } from './wal-key.js';
 import { walFileName, type WalFile } from './wal-reader.js';
 import { syncDirAsync } from './fs-util.js';
 import { fileOpenElsewhere } from '../native/file-open.js';
@@ -94,8 +94,8 @@ export interface WalWriterOptions {
   recycle?: boolean;
   /** Whether a file is open anywhere else (true), not (false), or that cannot be told (null); default: native/file_open.cc. */
   openElsewhere?: (path: string) => boolean | null;
-  /** The store's WAL key (wal-key.ts): entry checksums are keyed with it; null or absent: plain. */
-  walKey?: Buffer | null;
+  /** The store's WAL key (wal-key.ts): the checksums of files it covers are keyed; null or absent: plain. */
+  walKey?: WalKey | null;
 }
 
 /** A fresh prepared file is made only when the file system keeps this many times fileTarget free besides. */
@@ -319,10 +319,10 @@ export class WalWriter {
       this.opened.grown++;
     }
     // The header and an end mark: a recycled file's old entries begin right after it.
-    const key = this.opts.walKey ?? null;
+    const salt = walFileSalt(this.opts.walKey ?? null, firstLsn);
     const header = Buffer.alloc(FILE_HEADER_SIZE + WAL_END_MARK);
     header.writeUInt32LE(WAL_FILE_MAGIC, 0);
-    header.writeUInt32LE(key === null ? FORMAT_VERSION : WAL_KEYED_VERSION, 4);
+    header.writeUInt32LE(salt === 0 ? FORMAT_VERSION : WAL_KEYED_VERSION, 4);
     header.writeDoubleLE(firstLsn, 8);
     try {
       await writeAll(fh, [header], 0);
@@ -335,7 +335,7 @@ export class WalWriter {
     }
     this.fh = fh;
     this.file = { firstLsn, path };
-    this.salt = key === null ? 0 : walSalt(key, firstLsn);
+    this.salt = salt;
     // A file of this name found at start (it held no entry at or past firstLsn, e.g. a
     // header only) was just truncated and is this one now: listed twice, deleteUpTo()
     // would unlink the open file through the stale entry.

@@ -21,8 +21,8 @@ import { FILE_HEADER_SIZE, PARTITIONS_DIR, WAL_DIR, WAL_END_MARK, WAL_ENTRY_HEAD
 import { listPartitions, listSegments } from '../../src/store/partition.js';
 import { segmentPaths } from '../../src/store/segment.js';
 import { checkEntry, decodeEntryBody } from '../../src/store/wal-entry.js';
-import { listWalFiles, walFileSalt } from '../../src/store/wal-reader.js';
-import { readWalKey } from '../../src/store/wal-key.js';
+import { listWalFiles } from '../../src/store/wal-reader.js';
+import { readWalKey, walFileSalt } from '../../src/store/wal-key.js';
 import { readCheckpoint, type Checkpoint } from '../../src/store/checkpoint.js';
 import { seqOfRecord } from '../../src/loadgen/payload.js';
 import { run, sendAndClose, type NdjsonRecord } from './lifecycle-helpers.js';
@@ -274,7 +274,7 @@ export function inventoryWal(dataDir: string): { files: { path: string; size: nu
   for (const f of listWalFiles(path.join(storeDir(dataDir), WAL_DIR))) {
     const buf = readFileSync(f.path);
     files.push({ path: f.path, size: buf.length });
-    const salt = walFileSalt(buf, walKey, f.firstLsn);
+    const salt = walFileSalt(walKey, f.firstLsn);
     let pos = FILE_HEADER_SIZE;
     while (pos < buf.length) {
       // The end mark after the last write: what follows is not the log (wal-reader.ts).

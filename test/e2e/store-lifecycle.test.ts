@@ -153,7 +153,7 @@ test('a store of another format version is refused with RL_STORE_VERSION by the 
   assert.equal(await srv.stop(), 0);
   const formatFile = path.join(storeDir(data), 'FORMAT');
   const format = readFileSync(formatFile, 'utf8');
-  assert.match(format, /^ringlog-store 3\nwal-key [0-9a-f]{32}\n$/);
+  assert.match(format, /^ringlog-store 3\nwal-key [0-9a-f]{32} from 1\n$/);
 
   writeFileSync(formatFile, 'ringlog-store 4\n');
   const before = readdirSync(storeDir(data)).sort();
@@ -214,7 +214,7 @@ test('a version 1 store (bloom filters, by an earlier ringlog) is read as it is;
   // A server (retention off: the records are from January) appends to the same partitions.
   const config = writeConfig(path.join(path.dirname(data), 'v1.json'), { store: { retention: { maxAge: 0 } } });
   const srv = await start(data, config);
-  assert.match(readFileSync(formatFile, 'utf8'), /^ringlog-store 3\nwal-key [0-9a-f]{32}\n$/, 'a server moves the store to version 3, with a WAL key');
+  assert.match(readFileSync(formatFile, 'utf8'), /^ringlog-store 3\nwal-key [0-9a-f]{32} from \d+\n$/, 'a server moves the store to version 3, with a WAL key');
   const sock = net.connect(srv.address('tcp').port, '127.0.0.1');
   await new Promise<void>((resolve, reject) => sock.on('error', reject).end(fixtureLines('v2', 300), () => resolve()));
   await srv.waitForMetric('ringlog_store_records_total', 300, { timeoutMs: 20_000 });
