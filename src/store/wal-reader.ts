@@ -16,8 +16,8 @@
  * never acknowledged, and a recycled file's old messages may hold byte strings that are
  * well-formed entries (frames are copied into entries as they are).
  *
- * Checksums are keyed (wal-key.ts) in a file written with the store's WAL key, so that
- * an entry a sender put in a message does not check out where bytes are searched.
+ * Checksums are keyed (wal-key.ts) in a file the store's WAL key covers (by its name),
+ * so that an entry a sender put in a message does not check out where bytes are searched.
  *
  * Damage handling: an entry whose header or CRC does not check out is skipped by
  * searching for the next valid entry of this file, whose LSN must be one that can
