@@ -5,7 +5,7 @@
  * FORMAT_VERSION as well when the layout of a file or block header does.
  *
  *   DATA_DIR/store/
- *     FORMAT                          "ringlog-store 3\n": refuse to open anything but 1, 2 or 3
+ *     FORMAT                          "ringlog-store 3\nwal-key <hex> from <LSN>\n" (wal-key.ts): refuse to open anything but 1, 2 or 3
  *     LOCK                            pid of the server writing the store
  *     checkpoint                      two CHECKPOINT_SLOT-byte slots, the newer valid one counts
  *     wal/<first LSN, 16 hex>.wal     write-ahead log files
@@ -50,7 +50,7 @@ export const CHECKPOINT_MAGIC = 0x50434c52;
 
 /** Every file starts with magic u32 · version u32 · 8 bytes (WAL: first LSN as f64; others 0). */
 export const FILE_HEADER_SIZE = 16;
-/** WAL entry: magic u32 · body length u32 · crc32c(body) u32. */
+/** WAL entry: magic u32 · body length u32 · checksum u32 (crc32c of the body, masked in a keyed file: wal-key.ts). */
 export const WAL_ENTRY_HEADER_SIZE = 12;
 /** The end mark the writer puts after each write's entries (and after a new file's header): a zero word where the next entry's magic would be. */
 export const WAL_END_MARK = 4;

@@ -285,3 +285,15 @@ export function hashSetOf(xs: Iterable<number>): HashSet32 {
   for (const x of xs) s.add(x);
   return s;
 }
+
+/** A frame whose bytes are a whole, well-formed WAL entry of LSN `lsn`: what a sender can put in a message. */
+export function forgedEntry(lsn: number): Buffer {
+  return Buffer.from(encodeEntry([parse('raw', ['forged record'])], lsn).entry);
+}
+
+/** A copy of WAL entry `entry` with its checksum masked by `salt`, as in a keyed WAL file (wal-key.ts); 0: unchanged. */
+export function maskedEntry(entry: Buffer, salt: number): Buffer {
+  const b = Buffer.from(entry);
+  b.writeUInt32LE((b.readUInt32LE(8) ^ salt) >>> 0, 8);
+  return b;
+}

@@ -20,7 +20,7 @@ import { crc32c } from '@node-rs/crc32';
 import type { FrameBatch, Transport } from '../pipeline/batch.js';
 import { FORMATS, type FormatName } from '../protocols/formats/format.js';
 import { ByteReader, CorruptError } from './byte-buffer.js';
-import { MAX_WAL_ENTRY, WAL_ENTRY_HEADER_SIZE, WAL_ENTRY_MAGIC } from './consts.js';
+import { MAX_WAL_ENTRY, WAL_END_MARK, WAL_ENTRY_HEADER_SIZE, WAL_ENTRY_MAGIC } from './consts.js';
 
 const KIND_RECORDS = 1;
 
@@ -226,6 +226,11 @@ export function checkEntry(buf: Buffer, pos: number, end: number, salt = 0): num
   const crc = buf.readUInt32LE(pos + 8);
   if (((crc32c(buf.subarray(pos + WAL_ENTRY_HEADER_SIZE, pos + WAL_ENTRY_HEADER_SIZE + len)) ^ salt) >>> 0) !== crc) return -1;
   return len;
+}
+
+/** Whether buf[pos] holds an end mark (wal-reader.ts): a zero word where an entry's magic would be. */
+export function atEndMark(buf: Buffer, pos: number): boolean {
+  return pos + WAL_END_MARK <= buf.length && buf.readUInt32LE(pos) === 0;
 }
 
 /**

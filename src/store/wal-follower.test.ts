@@ -22,7 +22,7 @@ import { encodeEntry } from './wal-entry.js';
 import { walFileName } from './wal-reader.js';
 import { fileHeader } from './segment.js';
 import { WalFollower } from './wal-follower.js';
-import { parse, rmDir, tempDir } from './test-helpers.js';
+import { forgedEntry, maskedEntry, parse, rmDir, tempDir } from './test-helpers.js';
 
 const root = tempDir('ringlog-wal-follower-');
 after(() => rmDir(root));
@@ -307,8 +307,7 @@ test('a recycled file the writer is done with: a write cut short by a crash (the
 test('damage before a message that holds well-formed entries: the follower goes on only at an entry whose LSN can follow the last one it read', () => {
   const s = newStore();
   const f1 = newFile(s.wal, 1);
-  const forged = (lsn: number) => Buffer.from(encodeEntry([parse('raw', ['forged record'])], lsn).entry);
-  const carrier = Buffer.from(encodeEntry([parse('raw', [Buffer.concat([Buffer.from('x '), forged(1e12), forged(9_000)])])], 3).entry);
+  const carrier = Buffer.from(encodeEntry([parse('raw', [Buffer.concat([Buffer.from('x '), forgedEntry(1e12), forgedEntry(9_000)])])], 3).entry);
   carrier[5]! ^= 0xff; // its own header: damaged
   for (const b of [entry(1), entry(2), carrier, entry(4)]) appendFileSync(f1, b);
   // The next file starts far on (as after a restart that found later entries), so that
@@ -320,7 +319,7 @@ test('damage before a message that holds well-formed entries: the follower goes 
   // The same in a store's first file, still being written (no next file to bound the
   // LSNs), its first entry damaged (no entry read yet, LSN 1).
   const t = newStore();
-  const first = Buffer.from(encodeEntry([parse('raw', [Buffer.concat([Buffer.from('x '), forged(2 ** 52)])])], 1).entry);
+  const first = Buffer.from(encodeEntry([parse('raw', [Buffer.concat([Buffer.from('x '), forgedEntry(2 ** 52)])])], 1).entry);
   first[WAL_ENTRY_HEADER_SIZE + 3]! ^= 0xff; // its body: its CRC fails, its length still holds (a live file waits on a length past what is there)
   const t1 = newFile(t.wal, 1);
   for (const b of [first, entry(2), entry(3)]) appendFileSync(t1, b);
@@ -356,11 +355,7 @@ test('a store with a WAL key: the files it covers (named from its `from` LSN on)
   // A newer server gives the store its key, covering files from LSN 3 on.
   const key = newWalKey(3);
   writeFileSync(join(s.root, FORMAT_FILE), formatText(STORE_VERSION, key));
-  const keyed = (b: Buffer) => {
-    const e = Buffer.from(b);
-    e.writeUInt32LE((e.readUInt32LE(8) ^ walMask(key.key)) >>> 0, 8);
-    return e;
-  };
+  const keyed = (b: Buffer) => maskedEntry(b, walMask(key.key));
   const header = fileHeader(WAL_FILE_MAGIC);
   header.writeUInt32LE(WAL_KEYED_VERSION, 4);
   writeFileSync(join(s.wal, walFileName(3)), Buffer.concat([header, keyed(entry(3)), keyed(entry(4)), Buffer.alloc(4)]));

@@ -49,7 +49,7 @@
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FILE_HEADER_SIZE, MAX_WAL_ENTRY, WAL_DIR, WAL_ENTRY_HEADER_SIZE, WAL_ENTRY_MAGIC } from './consts.js';
-import { checkEntry, decodeEntryBody, entryLsn, type DecodedEntry } from './wal-entry.js';
+import { atEndMark, checkEntry, decodeEntryBody, entryLsn, type DecodedEntry } from './wal-entry.js';
 import { ENTRY_MAGIC_BYTES, listWalFiles, nextValidEntry, type ResyncBounds, type WalFile } from './wal-reader.js';
 import { readWalKey, walFileSalt, type WalKey } from './wal-key.js';
 import { CorruptError } from './byte-buffer.js';
@@ -328,13 +328,13 @@ export class WalFollower {
         pos = next;
       }
       const len = checkEntry(buf, pos, buf.length, this.salt);
+      const lsn = len >= 0 ? entryLsn(buf, pos, len) : -1;
       // An entry of another use of the file: the earlier one of a recycled file, or (the
       // file recycled while being read) the newer one.
-      const other = len >= 9 && !this.ours(entryLsn(buf, pos, len));
+      const other = len >= 9 && !this.ours(lsn);
       if (len >= 0 && !other) {
         this.stuck = null;
         const start = pos + WAL_ENTRY_HEADER_SIZE;
-        const lsn = entryLsn(buf, pos, len);
         if (Number.isSafeInteger(lsn) && lsn > this.boundLsn) this.boundLsn = lsn;
         try {
           const e = decodeEntryBody(buf, start, start + len);
@@ -350,7 +350,7 @@ export class WalFollower {
         this.lastEnd = this.offset + pos;
         continue;
       }
-      if (other || buf.readUInt32LE(pos) === 0) {
+      if (other || atEndMark(buf, pos)) {
         // The end of the log here (an end mark, or what was there before): the writer's
         // position, or the end of a file it is done with. Nothing past it is read
         // (wal-reader.ts).

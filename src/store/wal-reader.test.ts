@@ -12,7 +12,7 @@ import { FILE_HEADER_SIZE, FORMAT_VERSION, WAL_ENTRY_HEADER_SIZE, WAL_ENTRY_MAGI
 import { newWalKey, walMask } from './wal-key.js';
 import { encodeEntry, type DecodedEntry } from './wal-entry.js';
 import { endOfNonZero, listWalFiles, scanWalFile, walFileName } from './wal-reader.js';
-import { parse, rmDir, tempDir } from './test-helpers.js';
+import { forgedEntry, maskedEntry, parse, rmDir, tempDir } from './test-helpers.js';
 
 const dir = tempDir('ringlog-wal-reader-');
 after(() => rmDir(dir));
@@ -218,14 +218,9 @@ test('a recycled file: a write whose first page did not reach the disk (the end 
   assert.equal(rd.res.damagedBytes, d.ends[0]! - FILE_HEADER_SIZE);
 });
 
-/** A frame whose bytes are a whole, well-formed WAL entry of LSN `lsn`: what a sender can put in a message. */
-function forged(lsn: number): Buffer {
-  return Buffer.from(encodeEntry([parse('raw', ['forged record'])], lsn).entry);
-}
-
 test('well-formed entries inside messages: never read past the end of the log, and never taken past damage with an LSN that cannot follow', () => {
   // An earlier use whose messages hold forged entries, and a new use that ends inside them.
-  const msgs = Array.from({ length: 40 }, (_, k) => Buffer.concat([Buffer.from(`m${k} `), forged(k % 2 === 0 ? 1e12 : 101)]));
+  const msgs = Array.from({ length: 40 }, (_, k) => Buffer.concat([Buffer.from(`m${k} `), forgedEntry(k % 2 === 0 ? 1e12 : 101)]));
   const old = Buffer.concat([fileHeader(10), Buffer.from(encodeEntry([parse('raw', msgs)], 10).entry)]);
   for (const fresh of [[], [NEW[0]!], [NEW[0]!, NEW[1]!]]) {
     const r = recycled(100, old, fresh);
@@ -235,7 +230,7 @@ test('well-formed entries inside messages: never read past the end of the log, a
   }
   // Damage right before a message that holds forged entries: the scan goes on only at an
   // entry whose LSN can follow the last one read.
-  const carrier = Buffer.from(encodeEntry([parse('raw', [Buffer.concat([Buffer.from('x '), forged(1e12), forged(5_000)])])], 12).entry);
+  const carrier = Buffer.from(encodeEntry([parse('raw', [Buffer.concat([Buffer.from('x '), forgedEntry(1e12), forgedEntry(5_000)])])], 12).entry);
   const file = Buffer.concat([fileHeader(10), ENTRIES[0]!, ENTRIES[1]!, carrier, ENTRIES[3]!]);
   file[FILE_HEADER_SIZE + ENTRIES[0]!.length + ENTRIES[1]!.length + 5]! ^= 0xff; // the carrier's own header
   const d = scan(write(file));
@@ -248,7 +243,7 @@ test('a resync is bounded in a store\'s first file too (LSN 1), and entries that
   const sub = join(dir, `r${seq++}`);
   mkdirSync(sub);
   // The first entry is damaged; a message in it holds an entry of LSN 2^52.
-  const carrier = Buffer.from(encodeEntry([parse('raw', [Buffer.concat([Buffer.from('x '), forged(2 ** 52)])])], 1).entry);
+  const carrier = Buffer.from(encodeEntry([parse('raw', [Buffer.concat([Buffer.from('x '), forgedEntry(2 ** 52)])])], 1).entry);
   carrier[5]! ^= 0xff;
   const first = join(sub, walFileName(1));
   writeFileSync(first, Buffer.concat([fileHeader(1), carrier, ...entries(2, 2)]));
@@ -280,12 +275,8 @@ test('keyed checksums: an entry a sender put in a message, with an LSN that coul
   mkdirSync(sub);
   // Entries 10 and 11, then 12 whose message holds a well-formed entry 13 of the sender's, then 13 and 14.
   const plan = (salt: number) => {
-    const keyed = (e: Buffer) => {
-      const b = Buffer.from(e);
-      if (salt !== 0) b.writeUInt32LE((b.readUInt32LE(8) ^ salt) >>> 0, 8);
-      return b;
-    };
-    const carrier = keyed(Buffer.from(encodeEntry([parse('raw', [Buffer.concat([Buffer.from('x '), forged(13)])])], 12).entry));
+    const keyed = (e: Buffer) => maskedEntry(e, salt);
+    const carrier = keyed(Buffer.from(encodeEntry([parse('raw', [Buffer.concat([Buffer.from('x '), forgedEntry(13)])])], 12).entry));
     carrier[WAL_ENTRY_HEADER_SIZE + 3]! ^= 0xff; // damaged: its checksum fails
     const h = fileHeader(10);
     if (salt !== 0) h.writeUInt32LE(WAL_KEYED_VERSION, 4);

@@ -31,7 +31,7 @@ import { basename, join } from 'node:path';
 import { FILE_HEADER_SIZE, FORMAT_VERSION, WAL_ENTRY_HEADER_SIZE, WAL_ENTRY_MAGIC, WAL_FILE_MAGIC, WAL_KEYED_VERSION } from './consts.js';
 import { walFileSalt, type WalKey } from './wal-key.js';
 import { CorruptError } from './byte-buffer.js';
-import { checkEntry, decodeEntryBody, entryLsn, type DecodedEntry } from './wal-entry.js';
+import { atEndMark, checkEntry, decodeEntryBody, entryLsn, type DecodedEntry } from './wal-entry.js';
 import { readFileOrNull } from './segment.js';
 
 const WAL_NAME = /^([0-9a-f]{16})\.wal$/;
@@ -182,11 +182,11 @@ export function scanWalFile(path: string, fromLsn: number, onEntry: (e: DecodedE
   const end = endOfNonZero(buf, pos);
   while (pos < end) {
     const len = checkEntry(buf, pos, buf.length, salt);
+    const lsn = len >= 0 ? entryLsn(buf, pos, len) : -1;
     // An entry of the file's earlier use (recycled) is where the log ends, as an end mark is.
-    const earlier = len >= 9 && entryLsn(buf, pos, len) < firstLsn;
+    const earlier = len >= 9 && lsn < firstLsn;
     if (len >= 0 && !earlier) {
       const start = pos + WAL_ENTRY_HEADER_SIZE;
-      const lsn = entryLsn(buf, pos, len);
       if (Number.isSafeInteger(lsn) && lsn > boundLsn) boundLsn = lsn;
       try {
         const e = decodeEntryBody(buf, start, start + len);
@@ -204,7 +204,7 @@ export function scanWalFile(path: string, fromLsn: number, onEntry: (e: DecodedE
     // past it is the log's (a write cut short by a crash after its end mark was never
     // acknowledged), and nothing past it is searched: a recycled file's old messages could
     // hold well-formed entries.
-    if (earlier || (pos + 4 <= buf.length && buf.readUInt32LE(pos) === 0)) break;
+    if (earlier || atEndMark(buf, pos)) break;
     // Damage or a torn tail: the next entry of this file, if any; none means a torn tail.
     const other = { at: -1 };
     const next = nextValidEntry(buf, pos, { lastLsn: boundLsn, firstLsn, nextFirstLsn: Infinity, lastEnd: res.validEnd, salt }, other);

@@ -17,10 +17,10 @@ import { startServer, ringlogBin, repoRoot, type RinglogServer } from '../../ben
 import { readIndex } from '../../src/store/segment.js';
 import { decodeBlock } from '../../src/store/block-decoder.js';
 import { BLOCK_HEADER_SIZE } from '../../src/store/block-header.js';
-import { FILE_HEADER_SIZE, PARTITIONS_DIR, WAL_DIR, WAL_END_MARK, WAL_ENTRY_HEADER_SIZE } from '../../src/store/consts.js';
+import { FILE_HEADER_SIZE, PARTITIONS_DIR, WAL_DIR, WAL_ENTRY_HEADER_SIZE } from '../../src/store/consts.js';
 import { listPartitions, listSegments } from '../../src/store/partition.js';
 import { segmentPaths } from '../../src/store/segment.js';
-import { checkEntry, decodeEntryBody } from '../../src/store/wal-entry.js';
+import { atEndMark, checkEntry, decodeEntryBody } from '../../src/store/wal-entry.js';
 import { listWalFiles } from '../../src/store/wal-reader.js';
 import { readWalKey, walFileSalt } from '../../src/store/wal-key.js';
 import { readCheckpoint, type Checkpoint } from '../../src/store/checkpoint.js';
@@ -278,7 +278,7 @@ export function inventoryWal(dataDir: string): { files: { path: string; size: nu
     let pos = FILE_HEADER_SIZE;
     while (pos < buf.length) {
       // The end mark after the last write: what follows is not the log (wal-reader.ts).
-      if (pos + WAL_END_MARK <= buf.length && buf.readUInt32LE(pos) === 0) break;
+      if (atEndMark(buf, pos)) break;
       const len = checkEntry(buf, pos, buf.length, salt);
       if (len < 0) throw new Error(`${f.path}: no valid entry at ${pos} before the test touched it`);
       const end = pos + WAL_ENTRY_HEADER_SIZE + len;
