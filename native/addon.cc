@@ -2,7 +2,7 @@
 // index (tokens, hashes and bloom filter of a store block in one call), and the string
 // finder for batches of JSON lines, gather (many byte ranges copied in one call), the
 // RFC 5424 batch parser, whether a file is open elsewhere (WAL recycling), and the
-// row-wise columns of a store block.
+// row-wise columns of a store block, and the block builder's append loop.
 #include <napi.h>
 
 #ifdef __linux__
@@ -14,6 +14,7 @@ Napi::Object InitGather(Napi::Env env, Napi::Object exports);
 Napi::Object InitSyslog5424(Napi::Env env, Napi::Object exports);
 Napi::Object InitFileOpen(Napi::Env env, Napi::Object exports);
 Napi::Object InitBlockColumns(Napi::Env env, Napi::Object exports);
+Napi::Object InitBlockAppend(Napi::Env env, Napi::Object exports);
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #ifdef __linux__
@@ -24,6 +25,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitSyslog5424(env, exports);
   InitFileOpen(env, exports);
   InitBlockColumns(env, exports);
+  InitBlockAppend(env, exports);
   return InitBlockIndex(env, exports);
 }
 

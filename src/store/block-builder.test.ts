@@ -20,6 +20,7 @@ import type { RecordBatch } from '../record/record-batch.js';
 import type { LogRecord } from '../record/record.js';
 import { BlockBuilder } from './block-builder.js';
 import { nativeIndexBlock } from './native-index.js';
+import { ST_DICT_SIZE, ST_LIMIT, ST_MAX_MS, ST_MAX_RECORDS, ST_MIN_MS, ST_N, ST_SIZE, ST_STATUS, ST_TOKENS_SIZE, nativeAppendRun } from './block-append.js';
 import { BLOCK_HEADER_SIZE, marshalBlockHeader, unmarshalBlockHeader, type BlockHeader } from './block-header.js';
 import { decodeBlock, filterOfBlock, type DecodedBlock } from './block-decoder.js';
 import { filterBytes } from './block-filter.js';
@@ -359,17 +360,24 @@ const batchArb = fc.record({
   listener: fc.constantFrom('a', 'b', 'ünï', ''),
 });
 
+type BatchSpec = typeof batchArb extends fc.Arbitrary<infer T> ? T : never;
+
+/** The entries (lists of parsed batches) that batchArb's specs describe. */
+function entriesOf(spec: BatchSpec[][]): RecordBatch[][] {
+  return spec.map((batches) => batches.map((s) => parse(s.format, s.frames, {
+    layout: s.layout,
+    received: s.received,
+    source: { listener: s.listener, transport: s.datagram ? 'udp' : 'tcp', peer: s.datagram ? '' : 'p:1' },
+    peers: s.datagram ? s.frames.map((_, i) => `10.1.0.${i % 3}:${i}`) : null,
+    flags: s.truncated ? Uint8Array.from(s.frames.map((_, i) => (i % 2 === 0 ? FRAME_TRUNCATED : 0))) : null,
+  })));
+}
+
 test('property: any frames of any format, however laid out, come back from a block as recordAt() says', () => {
   let compared = 0;
   fc.assert(
     fc.property(fc.array(fc.array(batchArb, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 4 }), fc.integer({ min: 1, max: 1e9 }), (spec, firstLsn) => {
-      const entries = spec.map((batches) => batches.map((s) => parse(s.format, s.frames, {
-        layout: s.layout,
-        received: s.received,
-        source: { listener: s.listener, transport: s.datagram ? 'udp' : 'tcp', peer: s.datagram ? '' : 'p:1' },
-        peers: s.datagram ? s.frames.map((_, i) => `10.1.0.${i % 3}:${i}`) : null,
-        flags: s.truncated ? Uint8Array.from(s.frames.map((_, i) => (i % 2 === 0 ? FRAME_TRUNCATED : 0))) : null,
-      })));
+      const entries = entriesOf(spec);
       const expected = expectedOf(entries);
       if (expected.length === 0) return; // the store never builds an empty block
       assertBlocksHold(buildBlocks(entries, { firstLsn, epoch: firstLsn % 1000 }), expected, firstLsn % 1000);
@@ -378,6 +386,116 @@ test('property: any frames of any format, however laid out, come back from a blo
     { numRuns: 250 },
   );
   assert.ok(compared > 1000, `only ${compared} records compared`);
+});
+
+// ---- the native append loop (block-append.ts) against append() ----
+
+/** Blocks of the same entries built with the native loop and with append() only: byte for byte the same, filters too. */
+function assertSameBlocks(entries: RecordBatch[][], limit: number, what: string): PartitionBlock[] {
+  const opts = { parsers: new Parsers(), limit };
+  const a = buildBlocks(entries, { ...opts, builder: () => new BlockBuilder() });
+  const b = buildBlocks(entries, { ...opts, builder: () => new BlockBuilder({ append: 'js' }) });
+  assert.equal(a.length, b.length, `${what}: partitions`);
+  for (let k = 0; k < a.length; k++) {
+    assert.equal(a[k]!.key, b[k]!.key);
+    assert.equal(a[k]!.expected.length, b[k]!.expected.length, `${what}: block ${k} records`);
+    assert.ok(a[k]!.sealed.bytes.equals(b[k]!.sealed.bytes), `${what}: block ${k} differs`);
+    assert.ok(Buffer.from(filterBytes(a[k]!.sealed.filter)).equals(Buffer.from(filterBytes(b[k]!.sealed.filter))), `${what}: block ${k} filter differs`);
+  }
+  return a;
+}
+
+test('the native append loop builds the same blocks as append(): growth of every array, arena, dictionary and the token set, new field keys, escapes, partitions, limits', (t) => {
+  if (nativeAppendRun() === null || nativeIndexBlock() === null) {
+    t.skip('native addon not built (or RINGLOG_NATIVE=off)');
+    return;
+  }
+  // Many distinct hosts, apps, pids and message ids (dictionaries and the token set grow
+  // inside a run), field keys that first appear late in a batch, escaped values, messages
+  // long and empty, and times that cross partitions inside a batch.
+  const lines = Array.from({ length: 30_000 }, (_, i) => {
+    const hour = 9 + (Math.floor(i / 7000) % 2) + (i % 997 === 0 ? 3 : 0);
+    const sd = i % 5 === 0 ? '-' : `[s@1 i="${i}"${i > 12_000 ? ` late${i % 40}="v"` : ''}${i % 9 === 0 ? ' e="a\\"b\\]"' : ''}]`;
+    const msg = i % 13 === 0 ? '' : i % 101 === 0 ? 'x'.repeat(70_000) : `message ${i % 3000} ÿ words`;
+    // Ties on ms broken by ns, the way that moves the minimum (falling ns at the first ms) and the maximum (rising at the last).
+    const frac = i % 2 ? 999 - (i % 1000) : 999_000 + (i % 1000);
+    return `<${i % 192}>1 2026-11-22T${String(hour).padStart(2, '0')}:00:00.${String(frac).padStart(6, '0')}Z h${i % 4000} a${i % 50} ${i % 3 ? i : '-'} ${i % 7 ? `ID${i % 2500}` : '-'} ${sd} ${msg}`;
+  });
+  const json = Array.from({ length: 2000 }, (_, i) => `{"msg":"m \\u00e9 ${i % 50}","host":"j${i % 3}","n${i % 30}":${i},"s":"a\\"b"}`);
+  const entries = [
+    [parse('rfc5424', lines.slice(0, 10_000))],
+    [parse('auto', lines.slice(10_000, 10_500)), parse('json', json), parse('auto', lines.slice(10_500, 20_000))],
+    [parse('rfc5424', lines.slice(20_000), { peers: lines.slice(20_000).map((_, i) => `10.0.0.${i % 5}:1`) })],
+  ];
+  for (const limit of [Infinity, 256 * 1024, 50_000]) {
+    const blocks = assertSameBlocks(entries, limit, `limit ${limit}`);
+    assertBlocksHold(blocks, expectedOf(entries), 1);
+  }
+  // A block per record or two.
+  const few = [[parse('rfc5424', lines.slice(0, 300))], [parse('auto', lines.slice(12_000, 12_300))]];
+  assertSameBlocks(few, 1, 'limit 1');
+  assertSameBlocks(few, 150, 'limit 150');
+});
+
+test('property: the native append loop and append() build the same blocks from any frames', (t) => {
+  if (nativeAppendRun() === null || nativeIndexBlock() === null) {
+    t.skip('native addon not built (or RINGLOG_NATIVE=off)');
+    return;
+  }
+  fc.assert(
+    fc.property(fc.array(fc.array(batchArb, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 4 }), fc.constantFrom(Infinity, 1, 200, 5000), (spec, limit) => {
+      const entries = entriesOf(spec);
+      if (expectedOf(entries).length === 0) return;
+      assertSameBlocks(entries, limit, `limit ${limit}`);
+    }),
+    { numRuns: 200 },
+  );
+});
+
+test('the native append loop refuses arrays that share memory, a bad state, and leaves a range outside the buffer to append()', (t) => {
+  const run = nativeAppendRun();
+  if (run === null) {
+    t.skip('native addon not built (or RINGLOG_NATIVE=off)');
+    return;
+  }
+  const n = 4;
+  const args = () => {
+    const u32 = (k: number) => new Uint32Array(k);
+    const dict = () => [new Int32Array(16), new Int32Array(8), u32(8), u32(8), new Uint8Array(64)];
+    const st = new Float64Array(ST_SIZE);
+    st[ST_MIN_MS] = Infinity;
+    st[ST_MAX_MS] = -Infinity;
+    st[ST_LIMIT] = Infinity;
+    st[ST_MAX_RECORDS] = 1 << 16;
+    const buf = Buffer.from('hostmessage');
+    const spans = u32(n * 10);
+    for (let i = 0; i < n; i++) spans.set([0, 4, 0, 0, 0, 0, 0, 0, 4, 11], i * 10);
+    const batch = [buf, new Float64Array(n), u32(n), new Uint8Array(n), new Uint8Array(n), spans, new Uint8Array(n * 5), u32(n + 1), u32(1), new Uint8Array(1), u32(2)];
+    const builder: Uint8Array[] | unknown[] = [new Float64Array(8), u32(8), new Float64Array(8), u32(8), new Uint8Array(8), new Uint8Array(8), u32(8), u32(8), u32(8), u32(8), u32(8),
+      u32(8), u32(8), new Uint8Array(64), u32(9), u32(8), u32(8), u32(8), new Uint8Array(64), new Int32Array(8), u32(8)];
+    return { batch, builder, dicts: [...dict(), ...dict(), ...dict(), ...dict()], tokens: u32(64), st, spans };
+  };
+  const call = (a: ReturnType<typeof args>) => (run as (...x: unknown[]) => number)(...a.batch, 0, n, ...a.builder, ...a.dicts, a.tokens, a.st);
+  const ok = args();
+  assert.equal(call(ok), n);
+  assert.equal(ok.st[ST_N], n);
+  assert.equal(ok.st[ST_STATUS], 0);
+  assert.equal(ok.st[ST_DICT_SIZE], 1, 'one host interned');
+  assert.equal(ok.st[ST_TOKENS_SIZE], 1, 'its host= pair');
+  const shared = args();
+  shared.builder[7] = new Uint32Array(shared.spans.buffer, 0, 8); // the host ids written over the spans read
+  assert.throws(() => call(shared), RangeError);
+  const badState = args();
+  badState.st[ST_DICT_SIZE] = 1e9;
+  assert.throws(() => call(badState), RangeError);
+  const wrongType = args();
+  wrongType.builder[0] = new Uint32Array(8);
+  assert.throws(() => call(wrongType), TypeError);
+  const outside = args();
+  outside.spans[2 * 10 + 9] = 1000; // record 2's message ends past the buffer
+  assert.equal(call(outside), 2);
+  assert.equal(outside.st[ST_STATUS], 1, 'record 2 is left to append()');
+  assert.equal(outside.st[ST_N], 2);
 });
 
 // ---- damage ----

@@ -50,6 +50,12 @@ import { BLOCK_HEADER_SIZE, marshalBlockHeader, type BlockHeader } from './block
 import type { BlockSummary } from './segment.js';
 import { CODEC_ZSTD, FORMAT_VERSION } from './consts.js';
 import { HashSet32, addTokens, addValueTokens, hashPairFrom, pairPrefix } from './tokenizer.js';
+import { partitionOf } from './partition.js';
+import {
+  ST_BYTES, ST_DICT_SIZE, ST_DICT_USED, ST_FAC_MASK, ST_KEY, ST_LIMIT, ST_LSN, ST_MAX_LSN, ST_MAX_MS, ST_MAX_NS, ST_MAX_RECORDS,
+  ST_MIN_MS, ST_MIN_NS, ST_MSGS_USED, ST_N, ST_NF, ST_RECV_MS, ST_RECV_NS, ST_SEV_MASK, ST_SIZE, ST_SLOT_PREFIX, ST_SOURCE,
+  ST_STATUS, ST_TOKENS_SIZE, ST_VALUES_USED, nativeAppendRun, type AppendRunFn,
+} from './block-append.js';
 
 /** Names of the four dictionary-encoded text columns, as the index and queries call them. */
 export const SLOT_NAMES = ['host', 'app', 'procid', 'msgid'] as const;
@@ -63,6 +69,7 @@ export const MAX_BLOCK_RECORDS = 1 << 16;
 interface FieldColumn {
   name: string;
   prefix: number;
+  /** Entries in the block (set from BlockBuilder.colCount when the contents are taken). */
   count: number;
 }
 
@@ -91,6 +98,10 @@ export class BlockBuilder {
    * before the batch's buffer is reused or changed. seal() and the next batch flush too.
    */
   private readonly gather: GatherFn | null;
+  /** The native append loop (block-append.ts), or null: with the native index and gather only. */
+  private readonly run: AppendRunFn | null;
+  /** The scalar state the native loop reads and writes (block-append.ts ST_*). */
+  private readonly st = new Float64Array(ST_SIZE);
   /** The buffer the pending copies read from (the current batch's). */
   private pendSrc: Buffer | null = null;
   private readonly pendMsgs = new PendingCopies();
@@ -131,6 +142,8 @@ export class BlockBuilder {
   private nf = 0;
   private readonly values = new Arena(32 * 1024);
   private columns: FieldColumn[] = [];
+  /** Entries per field column, by column id. */
+  private colCount = new Uint32Array(64);
   private columnIds = new Map<string, number>();
   private readonly tokens = new HashSet32(1024);
   /** The batch the per-batch values below belong to. */
@@ -155,12 +168,18 @@ export class BlockBuilder {
   /**
    * `index: 'js'` builds the token filter in JavaScript even where the native addon is
    * there; `copy: 'js'` copies texts one by one at append; `columns: 'js'` encodes the
-   * row-wise columns in JavaScript (tests compare both ways).
+   * row-wise columns in JavaScript; `append: 'js'` appends record by record in
+   * JavaScript only, without the native loop (tests compare both ways).
    */
-  constructor(opts: { index?: 'native' | 'js'; copy?: 'native' | 'js'; columns?: 'native' | 'js' } = {}) {
+  constructor(opts: { index?: 'native' | 'js'; copy?: 'native' | 'js'; columns?: 'native' | 'js'; append?: 'native' | 'js' } = {}) {
     this.tools = sealTools({ index: opts.index === 'js', gather: opts.copy === 'js', columns: opts.columns === 'js' });
     this.nativeIndex = this.tools.index;
     this.gather = opts.copy === 'js' ? null : nativeGather();
+    // The native loop leaves message and field tokens to the seal (the native index), and copies as gather would.
+    this.run = opts.append !== 'js' && this.nativeIndex !== null && this.gather !== null ? nativeAppendRun() : null;
+    const st = this.st;
+    for (let slot = 0; slot < 4; slot++) st[ST_SLOT_PREFIX + slot] = SLOT_PREFIX[slot]!;
+    st[ST_MAX_RECORDS] = MAX_BLOCK_RECORDS;
   }
 
   /** Makes the copies append() deferred (see `gather`): the batch's buffer may then go. */
@@ -295,13 +314,99 @@ export class BlockBuilder {
       this.fAt[x] = this.put(this.values, this.pendValues, buf, start, end);
       this.fLen[x] = end - start;
       this.nf = x + 1;
-      const c = this.columns[col]!;
-      c.count++;
-      if (this.nativeIndex === null) addValueTokens(this.tokens, c.prefix, buf, start, end);
+      this.colCount[col]!++;
+      if (this.nativeIndex === null) addValueTokens(this.tokens, this.columns[col]!.prefix, buf, start, end);
       bytes += end - start + 4;
     }
     this.bytes += bytes;
     this.n = n + 1;
+  }
+
+  /**
+   * Appends records from, from + 1, … of b while they are in partition `key`
+   * (partitionOf their time), up to `to`, and until the builder holds `limit` bytes or
+   * is full (the caller then seals it). Record `from` is appended whatever its time (the
+   * caller chose this builder for it). Returns the index of the first record not
+   * appended. The native loop (block-append.ts) takes the records it can; append()
+   * every other one.
+   */
+  appendWhile(b: RecordBatch, from: number, to: number, lsn: number, key: number, limit: number): number {
+    let i = from;
+    while (i < to) {
+      if (this.run !== null && b.peers === null) {
+        const at = i;
+        i = this.appendNative(b, i, to, lsn, key, limit);
+        // Stopped at the end, another partition or the limit; else record i is append()'s (or record `from`, which goes in whatever its time).
+        if (this.st[ST_STATUS] === 0 && i > at) return i;
+      }
+      this.append(b, i, lsn);
+      i++;
+      if (this.bytes >= limit || this.full || (i < to && partitionOf(b.timeMs[i]!) !== key)) return i;
+    }
+    return i;
+  }
+
+  /** One native run from record `from` (see appendWhile): the index of the first record it did not append. */
+  private appendNative(b: RecordBatch, from: number, to: number, lsn: number, key: number, limit: number): number {
+    if (this.cacheOf !== b) this.newBatch(b);
+    // The native loop copies to the arenas' ends: the deferred copies go first, to their places.
+    if (this.pendMsgs.n > 0) this.pendMsgs.copy(this.gather!, this.msgs, this.pendSrc!);
+    if (this.pendValues.n > 0) this.pendValues.copy(this.gather!, this.values, this.pendSrc!);
+    const st = this.st;
+    const d = this.slotDicts;
+    const ids = this.slotIds;
+    st[ST_N] = this.n;
+    st[ST_NF] = this.nf;
+    st[ST_BYTES] = this.bytes;
+    st[ST_MIN_MS] = this.minMs;
+    st[ST_MIN_NS] = this.minNs;
+    st[ST_MAX_MS] = this.maxMs;
+    st[ST_MAX_NS] = this.maxNs;
+    st[ST_FAC_MASK] = this.facMask;
+    st[ST_SEV_MASK] = this.sevMask;
+    st[ST_MAX_LSN] = this.maxLsn;
+    st[ST_MSGS_USED] = this.msgs.used;
+    st[ST_VALUES_USED] = this.values.used;
+    st[ST_RECV_MS] = this.recvMs;
+    st[ST_RECV_NS] = this.recvNs;
+    st[ST_SOURCE] = this.batchSource;
+    st[ST_LSN] = lsn;
+    st[ST_KEY] = key;
+    st[ST_LIMIT] = limit;
+    st[ST_TOKENS_SIZE] = this.tokens.size;
+    for (let k = 0; k < 4; k++) {
+      st[ST_DICT_SIZE + k] = d[k]!.size;
+      st[ST_DICT_USED + k] = d[k]!.arena.used;
+    }
+    const i = this.run!(
+      b.buf, b.timeMs, b.timeNs, b.facility, b.severity, b.spans, b.enc, b.fieldStart, b.fieldKey, b.fieldEnc, b.fieldSpans,
+      from, to,
+      this.tsMs, this.tsNs, this.rcMs, this.rcNs, this.fac, this.sev, this.src, ids[0]!, ids[1]!, ids[2]!, ids[3]!,
+      this.msgAt, this.msgLen, this.msgs.buf, this.fStart, this.fCol, this.fAt, this.fLen, this.values.buf, this.colMap, this.colCount,
+      d[0]!.table, d[0]!.hashes, d[0]!.starts, d[0]!.lens, d[0]!.arena.buf,
+      d[1]!.table, d[1]!.hashes, d[1]!.starts, d[1]!.lens, d[1]!.arena.buf,
+      d[2]!.table, d[2]!.hashes, d[2]!.starts, d[2]!.lens, d[2]!.arena.buf,
+      d[3]!.table, d[3]!.hashes, d[3]!.starts, d[3]!.lens, d[3]!.arena.buf,
+      this.tokens.slots, st,
+    );
+    this.n = st[ST_N]!;
+    this.nf = st[ST_NF]!;
+    this.bytes = st[ST_BYTES]!;
+    this.minMs = st[ST_MIN_MS]!;
+    this.minNs = st[ST_MIN_NS]!;
+    this.maxMs = st[ST_MAX_MS]!;
+    this.maxNs = st[ST_MAX_NS]!;
+    this.facMask = st[ST_FAC_MASK]!;
+    this.sevMask = st[ST_SEV_MASK]!;
+    this.maxLsn = st[ST_MAX_LSN]!;
+    this.msgs.used = st[ST_MSGS_USED]!;
+    this.values.used = st[ST_VALUES_USED]!;
+    this.tokens.size = st[ST_TOKENS_SIZE]!;
+    for (let k = 0; k < 4; k++) {
+      d[k]!.size = st[ST_DICT_SIZE + k]!;
+      d[k]!.arena.used = st[ST_DICT_USED + k]!;
+    }
+    return i;
   }
 
   /** Per-batch values, and the key cache when the batch brings another key dictionary. */
@@ -342,6 +447,11 @@ export class BlockBuilder {
       id = this.columns.length;
       this.columns.push({ name, prefix: pairPrefix(name), count: 0 });
       this.columnIds.set(name, id);
+      if (id === this.colCount.length) {
+        const next = new Uint32Array(id * 2);
+        next.set(this.colCount);
+        this.colCount = next;
+      }
     }
     if (key < this.colMap.length) this.colMap[key] = id + 1;
     return id;
@@ -392,6 +502,7 @@ export class BlockBuilder {
   private contents(): BlockContents {
     this.flush();
     this.fStart[this.n] = this.nf;
+    for (let k = 0; k < this.columns.length; k++) this.columns[k]!.count = this.colCount[k]!;
     return {
       n: this.n, nf: this.nf,
       tsMs: this.tsMs, tsNs: this.tsNs, rcMs: this.rcMs, rcNs: this.rcNs, fac: this.fac, sev: this.sev,
@@ -419,6 +530,7 @@ export class BlockBuilder {
     this.msgs.used = 0;
     this.values.used = 0;
     this.columns = [];
+    this.colCount.fill(0);
     this.columnIds.clear();
     this.cacheOf = null;
     this.pendSrc = null;

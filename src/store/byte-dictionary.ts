@@ -10,8 +10,10 @@ const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 
 export class ByteDictionary {
-  private table = new Int32Array(256);
-  private hashes = new Int32Array(64);
+  /** Open addressing: entry id + 1 per slot, 0 empty; never more than half full. (Read and written by the native append loop too, block-append.ts.) */
+  table = new Int32Array(256);
+  /** Each entry's FNV-1a hash. */
+  hashes = new Int32Array(64);
   starts = new Uint32Array(64);
   lens = new Uint32Array(64);
   /** The entries' bytes: entry id is arena.buf[starts[id], starts[id] + lens[id]). */

@@ -203,11 +203,11 @@ export class StoreReader {
     };
     for (const batch of batches) {
       const rb = this.parsers.parse(batch);
-      for (let i = 0; i < rb.count; i++) {
+      for (let i = 0; i < rb.count;) {
         const key = partitionOf(rb.timeMs[i]!);
         let b = builders.get(key);
         if (b === undefined) builders.set(key, (b = new BlockBuilder()));
-        b.append(rb, i, 0);
+        i = b.appendWhile(rb, i, rb.count, 0, key, Infinity);
         if (b.full) seal(b);
       }
     }

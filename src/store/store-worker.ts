@@ -351,22 +351,18 @@ class BlockStore {
     for (const fb of batches) {
       const b = parsed !== null ? fb as RecordBatch : this.parsers.parse(fb);
       records += b.count;
-      let builder: BlockBuilder | null = null;
-      let key = NaN;
-      for (let i = 0; i < b.count; i++) {
+      // Runs of records of one partition (mostly the whole batch) go to its builder in one call.
+      for (let i = 0; i < b.count;) {
         const k = partitionOf(b.timeMs[i]!);
-        if (k !== key) {
-          key = k;
-          builder = this.builders.get(k) ?? null;
-          if (builder === null) {
-            if (this.builders.size >= MAX_OPEN_BUILDERS) await this.evictBuilder();
-            builder = new BlockBuilder();
-            this.builders.set(k, builder);
-          }
-          builder.lastUse = ++this.clock;
+        let builder = this.builders.get(k) ?? null;
+        if (builder === null) {
+          if (this.builders.size >= MAX_OPEN_BUILDERS) await this.evictBuilder();
+          builder = new BlockBuilder();
+          this.builders.set(k, builder);
         }
-        builder!.append(b, i, m.lsn);
-        if (builder!.bytes >= this.cfg.blockTarget || builder!.full) await this.seal(k, builder!);
+        builder.lastUse = ++this.clock;
+        i = builder.appendWhile(b, i, b.count, m.lsn, k, this.cfg.blockTarget);
+        if (builder.bytes >= this.cfg.blockTarget || builder.full) await this.seal(k, builder);
       }
       raw += fb.bytes;
     }

@@ -155,7 +155,8 @@ export function buildBlock(entries: RecordBatch[][], opts: { epoch?: number; fir
   let lsn = opts.firstLsn ?? 1;
   for (const batches of entries) {
     throughEntry(batches, lsn, parsers, [builder], (b) => {
-      for (let i = 0; i < b.count; i++) builder.append(b, i, lsn);
+      // One builder whatever the partitions: a run per partition, as the worker's appendWhile calls.
+      for (let i = 0; i < b.count;) i = builder.appendWhile(b, i, b.count, lsn, partitionOf(b.timeMs[i]!), Infinity);
     });
     lsn++;
   }
@@ -176,37 +177,49 @@ export interface PartitionBlock extends BuiltBlock {
 
 /**
  * Builds blocks as the store worker does: every record goes to the builder of its
- * partition (UTC hour of its timestamp); each builder is sealed once at the end.
- * Returns one block per partition, oldest first.
+ * partition (UTC hour of its timestamp); each builder is sealed at the end.
+ * Returns one block per partition, oldest first; with `limit`, a builder is sealed
+ * whenever it reaches that many bytes (or is full), as the worker seals at its block
+ * target, and a partition may have several blocks (in the order they were sealed).
  */
-export function buildBlocks(entries: RecordBatch[][], opts: { epoch?: number; firstLsn?: number; parsers?: Parsers } = {}): PartitionBlock[] {
+export function buildBlocks(
+  entries: RecordBatch[][],
+  opts: { epoch?: number; firstLsn?: number; parsers?: Parsers; builder?: () => BlockBuilder; limit?: number } = {},
+): PartitionBlock[] {
   const parsers = opts.parsers ?? new Parsers();
   const parts = new Map<number, { builder: BlockBuilder; expected: LogRecord[]; maxLsn: number }>();
+  const limit = opts.limit ?? Infinity;
+  const done: PartitionBlock[] = [];
+  const seal = (key: number, p: { builder: BlockBuilder; expected: LogRecord[]; maxLsn: number }) => {
+    const sealed = p.builder.seal(compressor, opts.epoch ?? 1, new ByteWriter(1024));
+    const decoded = decodeBlock(unmarshalBlockHeader(sealed.bytes, 0), sealed.bytes.subarray(BLOCK_HEADER_SIZE));
+    done.push({ key, sealed, decoded, expected: p.expected, maxLsn: p.maxLsn });
+    p.expected = [];
+  };
   let lsn = opts.firstLsn ?? 1;
   for (const batches of entries) {
     const recs = batches.flatMap(recordsOf);
     let r = 0;
     const builders = { *[Symbol.iterator]() { for (const p of parts.values()) yield p.builder; } };
     throughEntry(batches, lsn, parsers, builders, (b) => {
-      for (let i = 0; i < b.count; i++, r++) {
+      for (let i = 0; i < b.count;) {
         const key = partitionOf(b.timeMs[i]!);
         let p = parts.get(key);
         if (!p) {
-          p = { builder: new BlockBuilder(), expected: [], maxLsn: 0 };
+          p = { builder: (opts.builder ?? (() => new BlockBuilder()))(), expected: [], maxLsn: 0 };
           parts.set(key, p);
         }
-        p.builder.append(b, i, lsn);
-        p.expected.push(recs[r]!);
+        const j = p.builder.appendWhile(b, i, b.count, lsn, key, limit);
+        for (; i < j; i++, r++) p.expected.push(recs[r]!);
         p.maxLsn = lsn;
+        // As the worker: a builder at the limit (or full) is sealed there.
+        if (p.builder.bytes >= limit || p.builder.full) seal(key, p);
       }
     });
     lsn++;
   }
-  return [...parts.entries()].sort((a, b) => a[0] - b[0]).map(([key, p]) => {
-    const sealed = p.builder.seal(compressor, opts.epoch ?? 1, new ByteWriter(1024));
-    const decoded = decodeBlock(unmarshalBlockHeader(sealed.bytes, 0), sealed.bytes.subarray(BLOCK_HEADER_SIZE));
-    return { key, sealed, decoded, expected: p.expected, maxLsn: p.maxLsn };
-  });
+  for (const [key, p] of parts) if (p.builder.n > 0) seal(key, p);
+  return done.sort((a, b) => a.key - b.key);
 }
 
 // ---- fast-check arbitraries: frames of every format, with hostile pieces mixed in ----
