@@ -8,6 +8,8 @@ export class ItemScratch {
   taken = new Uint8Array(0);
   items = new Uint32Array(0);
   itemAt = new Uint32Array(0);
+  /** Frames the last run() took (0 when the pass took none or did not run). */
+  took = 0;
 
   /** `maxWords`: item room per batch at most; frames whose items do not fit go to JavaScript. */
   constructor(private readonly maxWords: number) {}
@@ -26,9 +28,13 @@ export class ItemScratch {
     }
     const want = Math.min(this.maxWords, words);
     if (this.items.length < want) this.items = new Uint32Array(Math.max(want, 64 * 1024));
+    this.took = 0;
     for (;;) {
       const took = pass(this);
-      if (took >= 0) return took > 0 ? this.taken : null;
+      if (took >= 0) {
+        this.took = took;
+        return took > 0 ? this.taken : null;
+      }
       if (this.items.length >= this.maxWords) return this.taken;
       this.items = new Uint32Array(Math.min(this.maxWords, this.items.length * 4));
     }

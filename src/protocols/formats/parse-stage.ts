@@ -89,6 +89,8 @@ export class ParseStage {
     // items) or checked and split (JSON lines: members left as items).
     const taken = this.syslogish ? scanRfc5424(w, batch) : null;
     const { items, itemAt } = scanned;
+    // Every frame RFC 5424 and taken by the native pass (syslog traffic): the loop below in short.
+    if (taken !== null && scanned.took === count) return this.allTaken(batch, limit);
     const jsonTaken = this.jsonLines ? scanJsonLines(batch, this.auto) : null;
     const { items: members, itemAt: memberAt } = jsonScanned;
     // String hints for what the JSON parser reads itself: frames the pass did not take (at
@@ -151,6 +153,28 @@ export class ParseStage {
       w.next(i);
     }
     if (hints) clearHints();
+    return w.finish(this.format);
+  }
+
+  /** parse() of a batch whose every frame the native RFC 5424 pass took. */
+  private allTaken(batch: FrameBatch, limit: number): RecordBatch {
+    const w = this.w;
+    const { items, itemAt } = scanned;
+    const { count, flags } = batch;
+    for (let i = 0; i < count; i++) {
+      try {
+        sdItemFields(w, items, itemAt[i]!, itemAt[i + 1]!);
+      } catch (err) {
+        const e = batch.offsets[2 * i + 1]!;
+        w.fail(i, skipBom(batch.buf, batch.offsets[2 * i]!, e), e, 'internal_error');
+        this.onInternalError?.(err);
+      }
+      if (flags !== null && (flags[i]! & FRAME_TRUNCATED) !== 0) w.constField(w.constId('truncated'), 'true');
+      const t = w.timeMs[i]!;
+      if (!(t >= 0 && t <= limit)) this.replaceTimestamp(i, t);
+      w.next(i);
+    }
+    this.perFormat[0]! += count;
     return w.finish(this.format);
   }
 

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ParseStage } from './parse-stage.js';
+import { FRAME_TRUNCATED } from '../framing/framer.js';
 import type { FormatName } from './format.js';
 import { applyEdits, frameBatchOf, stageSnapshots, type ByteEdit } from './test-helpers.js';
 import { nativeScan5424, scanRfc5424, setNative5424 } from './rfc5424-native.js';
@@ -158,6 +159,32 @@ describe('native RFC 5424 pass', { skip }, () => {
       ),
       { numRuns: 1200 },
     );
+  });
+
+  it('marks frames cut at max-frame truncated and replaces absurd timestamps, in batches it takes whole and in mixed ones', () => {
+    const frames = [
+      '<13>1 2026-11-22T10:00:00Z h a - - - cut here',
+      '<13>1 1969-12-31T23:59:59Z h a - - [x@1 k="v"] before 1970',
+      '<13>1 2099-01-01T00:00:00Z h a - - - far future',
+      '<13>1 2026-11-22T10:00:01Z h a - - - whole',
+    ];
+    for (const batch of [frames, [...frames, 'not syslog']]) {
+      const records = (native: boolean) => {
+        setNative5424(native);
+        try {
+          const fb = frameBatchOf(batch);
+          fb.flags = Uint8Array.from(batch.map((_, i) => (i === 0 || i === 2 ? FRAME_TRUNCATED : 0)));
+          const b = new ParseStage('auto', true).parse(fb);
+          return Array.from({ length: b.count }, (_, i) => recordAt(b, i));
+        } finally {
+          setNative5424(true);
+        }
+      };
+      const got = records(true);
+      assert.deepEqual(got, records(false));
+      assert.deepEqual(got.map((r) => r.fields['truncated'] ?? null), batch.map((_, i) => (i === 0 || i === 2 ? 'true' : null)));
+      assert.deepEqual(got.map((r) => r.fields['original_timestamp'] ?? null).slice(0, 4), [null, '1969-12-31T23:59:59.000000000Z', '2099-01-01T00:00:00.000000000Z', null]);
+    }
   });
 
   it('takes every frame that rfc5424.ts parses without an error, and no other', () => {
