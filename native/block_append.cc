@@ -38,6 +38,7 @@
 #include <cstring>
 #include <utility>
 
+#include "bytes.h"
 #include "napi_arrays.h"
 
 namespace {
@@ -80,7 +81,7 @@ struct Dict {
   int64_t last = -1;
 
   bool Same(size_t id, const uint8_t* p, size_t len) const {
-    return lens.data[id] == len && static_cast<size_t>(starts.data[id]) + len <= used && std::memcmp(arena.data + starts.data[id], p, len) == 0;
+    return lens.data[id] == len && static_cast<size_t>(starts.data[id]) + len <= used && ringlog::BytesEqual(arena.data + starts.data[id], p, len);
   }
 };
 

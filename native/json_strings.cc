@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "bytes.h"
 #include "napi_arrays.h"
 
 #if defined(__SSE2__)
@@ -528,7 +529,7 @@ Napi::Value ScanJsonLines(const Napi::CallbackInfo& info) {
       if (j < prevN && (x[1] & kKesc) == 0 && (prev[j].w[1] & kKesc) == 0) {
         const uint32_t a = x[1] - x[0];
         const uint32_t* y = prev[j].w;
-        if (y[1] - y[0] == a && std::memcmp(b + x[0], b + y[0], a) == 0) same = kSameKey;
+        if (y[1] - y[0] == a && ringlog::BytesEqual(b + x[0], b + y[0], a)) same = kSameKey;
       }
       out[w++] = x[0];
       out[w++] = x[1] | same;

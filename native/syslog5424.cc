@@ -34,7 +34,9 @@
 
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
+#include "bytes.h"
 #include "napi_arrays.h"
 
 #if defined(__SSE2__)
@@ -161,10 +163,9 @@ struct Frame {
   int nItems;
 };
 
-// RFC 3339 at b[p, e), as syslog-common.ts parseRfc3339 with bsd = false: true with p
-// moved past it (to SP or e) and the time in f, or false.
-bool Rfc3339(const uint8_t* b, size_t& p, size_t e, Frame& f) {
-  if (p + 19 > e) return false;
+// `YYYY-MM-DDTHH:MM:SS` at b[p, p + 19) (the caller checked there are 19 bytes), as
+// parseRfc3339 checks it: true and its ms since the epoch in `ms`, or false.
+bool DateTime(const uint8_t* b, size_t p, int64_t& ms) {
   int yHi = D2(b, p), yLo = D2(b, p + 2);
   if (yHi < 0 || yLo < 0 || b[p + 4] != '-' || b[p + 7] != '-') return false;
   int y = yHi * 100 + yLo;
@@ -176,6 +177,30 @@ bool Rfc3339(const uint8_t* b, size_t& p, size_t e, Frame& f) {
   if (t != 'T' && t != 't') return false;
   int h = D2(b, p + 11), mi = D2(b, p + 14), s = D2(b, p + 17);
   if (h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 60 || b[p + 13] != ':' || b[p + 16] != ':') return false;
+  ms = ((DaysFromCivil(y, mo, d) * 24 + h) * 60 + mi) * 60000 + int64_t{s} * 1000;
+  return true;
+}
+
+// The date and time to the second (`YYYY-MM-DDTHH:MM:SS`, 19 bytes) of the last
+// timestamp parsed in this call, and its ms since the epoch: consecutive records mostly
+// share it, and then neither the checks nor the day arithmetic run again.
+struct SecondCache {
+  const uint8_t* at = nullptr;
+  int64_t ms = 0;
+};
+
+// RFC 3339 at b[p, e), as syslog-common.ts parseRfc3339 with bsd = false: true with p
+// moved past it (to SP or e) and the time in f, or false.
+bool Rfc3339(const uint8_t* b, size_t& p, size_t e, Frame& f, SecondCache& cache) {
+  if (p + 19 > e) return false;
+  int64_t ms;
+  if (cache.at != nullptr && ringlog::BytesEqual(b + p, cache.at, 19)) {
+    ms = cache.ms;
+  } else {
+    if (!DateTime(b, p, ms)) return false;
+    cache.at = b + p;
+    cache.ms = ms;
+  }
   p += 19;
   int64_t ns = 0;
   if (p < e && b[p] == '.') {
@@ -192,7 +217,6 @@ bool Rfc3339(const uint8_t* b, size_t& p, size_t e, Frame& f) {
     for (size_t k = p - s0; k < 9; k++) v *= 10;
     ns = v;
   }
-  int64_t ms = ((DaysFromCivil(y, mo, d) * 24 + h) * 60 + mi) * 60000 + int64_t{s} * 1000;
   int c = p < e ? b[p] : -1;
   if (c == 'Z' || c == 'z') {
     p++;
@@ -260,7 +284,7 @@ size_t StructuredData(const uint8_t* b, size_t p, size_t e, Item* it, int& n) {
 
 // Frame [start, end0) as ParseStage + parseSyslog/parseRfc5424 + rfc5424AfterPri parse it,
 // when they succeed: true and `f`/`it` filled; false for every other frame.
-bool ParseFrame(const uint8_t* b, size_t start, size_t end0, Frame& f, Item* it) {
+bool ParseFrame(const uint8_t* b, size_t start, size_t end0, Frame& f, Item* it, SecondCache& seconds) {
   size_t s = start;
   if (s + 3 <= end0 && b[s] == 0xef && b[s + 1] == 0xbb && b[s + 2] == 0xbf) s += 3;
   size_t e = end0;
@@ -290,7 +314,7 @@ bool ParseFrame(const uint8_t* b, size_t start, size_t end0, Frame& f, Item* it)
   f.hasTime = false;
   if (p < e && b[p] == '-' && (p + 1 == e || b[p + 1] == ' ')) {
     p++;
-  } else if (!Rfc3339(b, p, e, f)) {
+  } else if (!Rfc3339(b, p, e, f, seconds)) {
     return false;
   }
   if (p == e) return false;
@@ -334,7 +358,7 @@ bool ParseFrame(const uint8_t* b, size_t start, size_t end0, Frame& f, Item* it)
 
 bool SameName(const uint8_t* b, const uint32_t* x, const uint32_t* y) {
   uint32_t n = x[1] - x[0];
-  return y[1] - y[0] == n && std::memcmp(b + x[0], b + y[0], n) == 0;
+  return y[1] - y[0] == n && ringlog::BytesEqual(b + x[0], b + y[0], n);
 }
 
 Napi::Value Scan5424(const Napi::CallbackInfo& info) {
@@ -373,22 +397,28 @@ Napi::Value Scan5424(const Napi::CallbackInfo& info) {
   const uint32_t* off = offsets.Data();
   uint32_t* out = items.Data();
   const size_t cap = items.ElementLength() / 4 * 4;
-  static thread_local Item cur[kMaxItems];
-  static thread_local Item prev[kMaxCompared];
+  // The items of the frame being parsed and of the previous frame taken: two arrays that
+  // swap roles when a frame is taken (no copy).
+  static thread_local Item itemsA[kMaxItems];
+  static thread_local Item itemsB[kMaxItems];
+  Item* cur = itemsA;
+  Item* prev = itemsB;
   int prevN = 0;
-  // The header field spans of the previous frame taken (all zero before the first).
-  uint32_t prevSpan[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  // The header field spans of the previous frame taken (all zero before the first): its words in `spans`.
+  static const uint32_t kNoSpan[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  const uint32_t* prevSpan = kNoSpan;
   size_t w = 0;
   int64_t done = 0;
   bool full = false;
   Frame f;
+  SecondCache seconds;
   for (size_t i = 0; i < n; i++) {
     itemAt[i] = static_cast<uint32_t>(w);
     taken[i] = 0;
     size_t s = off[2 * i];
     size_t e = off[2 * i + 1];
     if (e > len || s > e) continue;
-    if (!ParseFrame(b, s, e, f, cur)) continue;
+    if (!ParseFrame(b, s, e, f, cur, seconds)) continue;
     if (w + static_cast<size_t>(f.nItems) * 4 > cap) {
       taken[i] = 2;  // valid, but its items do not fit: not written
       full = true;
@@ -405,15 +435,23 @@ Napi::Value Scan5424(const Napi::CallbackInfo& info) {
     }
     // A header field with the previous frame's bytes gets that frame's range: the same
     // bytes, so readers see no difference, and the block builder knows it without comparing.
+    // Copied word by word: f.span was just written a word at a time, and a wider load of
+    // it (memcpy) would wait for those stores to reach the cache.
+    uint32_t* o = spans.Data() + 10 * i;
     for (int k = 0; k < 8; k += 2) {
-      uint32_t len = f.span[k + 1] - f.span[k];
-      if (len != 0 && prevSpan[k + 1] - prevSpan[k] == len && std::memcmp(b + f.span[k], b + prevSpan[k], len) == 0) {
-        f.span[k] = prevSpan[k];
-        f.span[k + 1] = prevSpan[k + 1];
+      uint32_t a = f.span[k], z = f.span[k + 1];
+      const uint32_t len = z - a;
+      if (len != 0 && prevSpan[k + 1] - prevSpan[k] == len && ringlog::BytesEqual(b + a, b + prevSpan[k], len)) {
+        a = prevSpan[k];
+        z = prevSpan[k + 1];
       }
+      o[k] = a;
+      o[k + 1] = z;
+      asm volatile("" ::: "memory");  // keeps the compiler from merging the copies into wide ones
     }
-    std::memcpy(prevSpan, f.span, sizeof(prevSpan));
-    std::memcpy(spans.Data() + 10 * i, f.span, sizeof(f.span));
+    o[8] = f.span[8];
+    o[9] = f.span[9];
+    prevSpan = o;
     bool same[kMaxCompared];
     for (int k = 0; k < f.nItems; k++) {
       const Item& x = cur[k];
@@ -434,7 +472,7 @@ Napi::Value Scan5424(const Napi::CallbackInfo& info) {
       out[w++] = x.w[3] | flag;
     }
     prevN = f.nItems < kMaxCompared ? f.nItems : kMaxCompared;
-    std::memcpy(prev, cur, sizeof(Item) * prevN);
+    std::swap(cur, prev);
   }
   itemAt[n] = static_cast<uint32_t>(w);
   return Napi::Number::New(env, full ? -1.0 : static_cast<double>(done));

@@ -187,6 +187,32 @@ describe('native RFC 5424 pass', { skip }, () => {
     }
   });
 
+  it('parses each timestamp whole when it differs from the previous frame\'s in one place only (the pass reuses the previous second)', () => {
+    // Each one differs from the one before in one byte, every byte of the date and time in turn; some are invalid.
+    const times = [
+      '2026-11-22T10:20:30', '2026-11-22T10:20:31', '2026-11-22T10:20:41', '2026-11-22T10:21:41', '2026-11-22T10:31:41',
+      '2026-11-22T11:31:41', '2026-11-22T21:31:41', '2026-11-23T21:31:41', '2026-11-13T21:31:41', '2026-12-13T21:31:41',
+      '2026-02-13T21:31:41', '2027-02-13T21:31:41', '2037-02-13T21:31:41', '2137-02-13T21:31:41', '1137-02-13T21:31:41',
+      '1137-02-13t21:31:41', '1137-02-13x21:31:41', '1137-02-13t21:31:41', '1137-02-31t21:31:41', '1137-02-21t21:31:41',
+      '1137-02-21t21:31:61', '1137-02-21t21:31:60', '1137-02-21t21-31:60', '1137-02-21t21:31:60',
+    ];
+    const frames = times.map((t, i) => Buffer.from(`<13>1 ${t}.${i}Z h a - - - m${i}`));
+    assert.deepEqual(parseAll('rfc5424', [frames], true, true), parseAll('rfc5424', [frames], false, true));
+    setNative5424(true);
+    const b = new ParseStage('rfc5424', true).parse(frameBatchOf(frames));
+    const got = Array.from({ length: b.count }, (_, i) => recordAt(b, i));
+    const invalid = new Set(['1137-02-13x21:31:41', '1137-02-31t21:31:41', '1137-02-21t21:31:61', '1137-02-21t21-31:60']);
+    times.forEach((t, i) => {
+      const r = got[i]!;
+      if (invalid.has(t)) return assert.ok(r.fields['parse_error'] !== undefined, `${t}: a parse error`);
+      // Before 1970 or days ahead of the receive time: kept as original_timestamp (the receive time replaces it).
+      const kept = r.fields['original_timestamp'];
+      const ms = kept !== undefined ? Date.parse(kept) : Number(r.timestamp / 1_000_000n);
+      const leap = t.endsWith(':60') ? 1000 : 0; // Date.parse takes no leap second: :60 is a second after :59
+      assert.equal(ms, Date.parse(`${t.replace('t', 'T').replace(/:60$/, ':59')}.${i}Z`) + leap, t);
+    });
+  });
+
   it('takes every frame that rfc5424.ts parses without an error, and no other', () => {
     fc.assert(
       fc.property(fc.array(fc.oneof(line, repeating), { minLength: 1, maxLength: 10 }), (frames) => {
