@@ -415,7 +415,9 @@ Napi::Value IndexBlock(const Napi::CallbackInfo& info) {
     }
   }
 
-  HashSet set(n / 2 + 64);
+  // Room for about a distinct token per record from the start: a table grown by doubling
+  // re-adds every hash at each step (blocks mostly hold an id or a timestamp per record).
+  HashSet set(n + 64);
   for (size_t i = 0; i < extraN; i++) if (extra[i] != 0) set.Add(extra[i]);
   {
     SeenTexts seen;
