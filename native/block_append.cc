@@ -89,13 +89,14 @@ struct TokenSet {
   Span<uint32_t> table;
   size_t size = 0;
 
-  // Adds h (as HashSet32.add): false when the table would have to grow first.
+  // Adds h (as HashSet32.add): false when the table would have to grow first (or is full, whatever `size` said).
   bool Add(uint32_t h) {
     if ((size + 1) * 2 > table.length) return false;
     if (h == 0) h = 1;
     const size_t mask = table.length - 1;
     size_t i = static_cast<uint32_t>(h * 0x9e3779b1u) & mask;
-    for (;;) {
+    for (size_t probes = 0;; probes++) {
+      if (probes > mask) return false;
       const uint32_t v = table.data[i];
       if (v == h) return true;
       if (v == 0) break;
@@ -134,7 +135,7 @@ inline uint32_t Intern(Dict& d, TokenSet& tokens, const uint8_t* p, size_t len) 
   }
   uint32_t pair = d.prefix;
   for (size_t k = 0; k < len; k++) pair = (pair ^ Lower(p[k])) * kFnvPrime;
-  tokens.Add(pair);
+  if (!tokens.Add(pair)) return 0;
   std::memcpy(d.arena.data + d.used, p, len);
   d.hashes.data[id] = static_cast<int32_t>(h);
   d.starts.data[id] = static_cast<uint32_t>(d.used);
@@ -169,7 +170,7 @@ Napi::Value AppendRun(const Napi::CallbackInfo& info) {
   bool ok = info.Length() >= kArgs && GetU8(info[0], &buf) && GetF64(info[1], &timeMs) && GetU32(info[2], &timeNs) &&
             GetU8(info[3], &facility) && GetU8(info[4], &severity) && GetU32(info[5], &spans) && GetU8(info[6], &enc) &&
             GetU32(info[7], &fieldStart) && GetU32(info[8], &fieldKey) && GetU8(info[9], &fieldEnc) && GetU32(info[10], &fieldSpans) &&
-            GetIndex(info[11], SIZE_MAX, &from) && GetIndex(info[12], SIZE_MAX, &to) &&
+            GetIndex(info[11], 4294967295.0, &from) && GetIndex(info[12], 4294967295.0, &to) &&
             GetF64(info[13], &tsMs) && GetU32(info[14], &tsNs) && GetF64(info[15], &rcMs) && GetU32(info[16], &rcNs) &&
             GetU8(info[17], &fac) && GetU8(info[18], &sev) && GetU32(info[19], &src) &&
             GetU32(info[20], &slotIds[0]) && GetU32(info[21], &slotIds[1]) && GetU32(info[22], &slotIds[2]) && GetU32(info[23], &slotIds[3]) &&
@@ -251,6 +252,10 @@ Napi::Value AppendRun(const Napi::CallbackInfo& info) {
   if (fStart.length == 0) cap = 0;
   cap = std::min(cap, fStart.length - (fStart.length > 0 ? 1 : 0));
   const size_t fcap = std::min({fCol.length, fAt.length, fLen.length});
+  if (nf > fcap) {
+    Napi::RangeError::New(env, "appendRun: the builder's field count is past its field arrays").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
   const size_t bufLen = buf.length;
   const uint8_t* data = buf.data;
 

@@ -404,9 +404,8 @@ Napi::Value Scan5424(const Napi::CallbackInfo& info) {
   Item* cur = itemsA;
   Item* prev = itemsB;
   int prevN = 0;
-  // The header field spans of the previous frame taken (all zero before the first): its words in `spans`.
-  static const uint32_t kNoSpan[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  const uint32_t* prevSpan = kNoSpan;
+  // The header field spans of the previous frame taken (all zero before the first).
+  uint32_t prevSpan[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   size_t w = 0;
   int64_t done = 0;
   bool full = false;
@@ -447,11 +446,12 @@ Napi::Value Scan5424(const Napi::CallbackInfo& info) {
       }
       o[k] = a;
       o[k + 1] = z;
+      prevSpan[k] = a;
+      prevSpan[k + 1] = z;
       asm volatile("" ::: "memory");  // keeps the compiler from merging the copies into wide ones
     }
     o[8] = f.span[8];
     o[9] = f.span[9];
-    prevSpan = o;
     bool same[kMaxCompared];
     for (int k = 0; k < f.nItems; k++) {
       const Item& x = cur[k];

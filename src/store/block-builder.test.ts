@@ -20,7 +20,7 @@ import type { RecordBatch } from '../record/record-batch.js';
 import type { LogRecord } from '../record/record.js';
 import { BlockBuilder } from './block-builder.js';
 import { nativeIndexBlock } from './native-index.js';
-import { ST_DICT_SIZE, ST_LIMIT, ST_MAX_MS, ST_MAX_RECORDS, ST_MIN_MS, ST_N, ST_SIZE, ST_STATUS, ST_TOKENS_SIZE, nativeAppendRun } from './block-append.js';
+import { ST_DICT_SIZE, ST_LIMIT, ST_MAX_MS, ST_MAX_RECORDS, ST_MIN_MS, ST_N, ST_NF, ST_SIZE, ST_STATUS, ST_TOKENS_SIZE, nativeAppendRun } from './block-append.js';
 import { BLOCK_HEADER_SIZE, marshalBlockHeader, unmarshalBlockHeader, type BlockHeader } from './block-header.js';
 import { decodeBlock, filterOfBlock, type DecodedBlock } from './block-decoder.js';
 import { filterBytes } from './block-filter.js';
@@ -431,6 +431,18 @@ test('the native append loop builds the same blocks as append(): growth of every
     const blocks = assertSameBlocks(entries, limit, `limit ${limit}`);
     assertBlocksHold(blocks, expectedOf(entries), 1);
   }
+  // The native loop does take the records (append() gets the ones it leaves: new keys, escapes, growth, datagram peers).
+  class Counting extends BlockBuilder {
+    calls = 0;
+    override append(b: RecordBatch, i: number, lsn: number): void {
+      this.calls++;
+      super.append(b, i, lsn);
+    }
+  }
+  const counting: Counting[] = [];
+  buildBlocks(entries.slice(0, 1), { parsers: new Parsers(), builder: () => { const c = new Counting(); counting.push(c); return c; } });
+  const calls = counting.reduce((a, c) => a + c.calls, 0);
+  assert.ok(calls > 0 && calls < 2000, `append() took ${calls} of 10,000 records`);
   // A block per record or two.
   const few = [[parse('rfc5424', lines.slice(0, 300))], [parse('auto', lines.slice(12_000, 12_300))]];
   assertSameBlocks(few, 1, 'limit 1');
@@ -491,6 +503,13 @@ test('the native append loop refuses arrays that share memory, a bad state, and 
   const wrongType = args();
   wrongType.builder[0] = new Uint32Array(8);
   assert.throws(() => call(wrongType), TypeError);
+  const badFields = args();
+  badFields.st[ST_NF] = 100; // past the builder's field arrays (8 long)
+  assert.throws(() => call(badFields), RangeError);
+  const fullTokens = args();
+  fullTokens.tokens = new Uint32Array(64).fill(7); // a full token set that says it is empty: the host's pair finds no room
+  assert.equal(call(fullTokens), 0);
+  assert.equal(fullTokens.st[ST_STATUS], 1, 'record 0 is left to append()');
   const outside = args();
   outside.spans[2 * 10 + 9] = 1000; // record 2's message ends past the buffer
   assert.equal(call(outside), 2);

@@ -332,16 +332,22 @@ export class BlockBuilder {
    */
   appendWhile(b: RecordBatch, from: number, to: number, lsn: number, key: number, limit: number): number {
     let i = from;
+    // Records for append() before the native loop is tried again: doubled each time it takes none (a batch
+    // of records it leaves, e.g. escaped JSON or failed parses, costs a native call per few records, not per record).
+    let js = 1;
     while (i < to) {
       if (this.run !== null && b.peers === null) {
         const at = i;
         i = this.appendNative(b, i, to, lsn, key, limit);
         // Stopped at the end, another partition or the limit; else record i is append()'s (or record `from`, which goes in whatever its time).
         if (this.st[ST_STATUS] === 0 && i > at) return i;
+        js = i > at ? 1 : Math.min(js * 2, 256);
       }
-      this.append(b, i, lsn);
-      i++;
-      if (this.bytes >= limit || this.full || (i < to && partitionOf(b.timeMs[i]!) !== key)) return i;
+      for (let k = 0; k < js && i < to; k++) {
+        this.append(b, i, lsn);
+        i++;
+        if (this.bytes >= limit || this.full || (i < to && partitionOf(b.timeMs[i]!) !== key)) return i;
+      }
     }
     return i;
   }

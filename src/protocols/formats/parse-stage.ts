@@ -164,6 +164,7 @@ export class ParseStage {
     for (let i = 0; i < count; i++) {
       try {
         sdItemFields(w, items, itemAt[i]!, itemAt[i + 1]!);
+        this.perFormat[0]!++;
       } catch (err) {
         const e = batch.offsets[2 * i + 1]!;
         w.fail(i, skipBom(batch.buf, batch.offsets[2 * i]!, e), e, 'internal_error');
@@ -174,7 +175,6 @@ export class ParseStage {
       if (!(t >= 0 && t <= limit)) this.replaceTimestamp(i, t);
       w.next(i);
     }
-    this.perFormat[0]! += count;
     return w.finish(this.format);
   }
 
