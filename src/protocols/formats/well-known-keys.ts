@@ -121,11 +121,12 @@ export class Members {
   /** 1 once mapMembers put the member into the record (not to be written as a field). */
   used = new Uint8Array(32);
   /** Index of the last member with each role, or -1. */
-  readonly last = new Int32Array(ROLES);
+  readonly last = new Int32Array(ROLES).fill(-1);
 
   reset(): void {
+    // Only add() sets `last`, at the roles of the members it added: those go back to -1 (a fill() per record cost more).
+    for (let k = 0; k < this.n; k++) this.last[this.role[k]!] = -1;
     this.n = 0;
-    this.last.fill(-1);
   }
 
   add(role: number, ks: number, ke: number, kesc: number, vs: number, ve: number, vtype: number): void {
