@@ -443,6 +443,10 @@ test('the native append loop builds the same blocks as append(): growth of every
   buildBlocks(entries.slice(0, 1), { parsers: new Parsers(), builder: () => { const c = new Counting(); counting.push(c); return c; } });
   const calls = counting.reduce((a, c) => a + c.calls, 0);
   assert.ok(calls > 0 && calls < 2000, `append() took ${calls} of 10,000 records`);
+  // A block full at 65,536 records (MAX_BLOCK_RECORDS) before any byte limit: sealed at the same record both ways.
+  const tiny = Array.from({ length: 70_000 }, (_, i) => `<13>1 2026-11-22T09:00:00Z h a - - - ${i % 10}`);
+  const full = assertSameBlocks([[parse('rfc5424', tiny.slice(0, 40_000))], [parse('rfc5424', tiny.slice(40_000))]], Infinity, 'full blocks');
+  assert.deepEqual(full.map((b) => b.decoded.n), [65_536, 70_000 - 65_536]);
   // A block per record or two.
   const few = [[parse('rfc5424', lines.slice(0, 300))], [parse('auto', lines.slice(12_000, 12_300))]];
   assertSameBlocks(few, 1, 'limit 1');
