@@ -127,6 +127,23 @@ export class OctetFramer implements Framer {
           }
           fs = pos;
           if (b >= D1 && b <= D9) {
+            // The common case in one go: count, SP and the whole body (within maxFrame) in
+            // this chunk. Anything else goes through Length and Body, from the first digit.
+            if (p.part.len === 0) {
+              let q = pos + 1;
+              let c = b - D0;
+              while (q < len && q - pos < MAX_DIGITS) {
+                const d = chunk[q]!;
+                if (d < D0 || d > D9) break;
+                c = c * 10 + (d - D0);
+                q++;
+              }
+              if (q < len && chunk[q] === SP && c <= max && q + 1 + c <= len) {
+                emit(chunk, q + 1, q + 1 + c, 0);
+                pos = q + 1 + c;
+                break; // still Start
+              }
+            }
             this.count = b - D0;
             this.nd = 1;
             pos++;
