@@ -14,6 +14,8 @@
 //          spans: Uint32Array, taken: Uint8Array, items: Uint32Array, itemAt: Uint32Array)
 //   → frames taken, or -1 when `items` was too small for some (the caller may run it again
 //     with more room: a run writes nothing a later run would not write the same)
+//   Arrays over a SharedArrayBuffer are refused (TypeError), and so is an output that shares
+//   memory with another argument (RangeError): a write to it could change what was checked.
 //
 //   taken:   count bytes, 1 where the frame was parsed here (its columns written); 2 where it
 //            is valid but its items did not fit in `items` (nothing written); else 0
@@ -45,7 +47,6 @@
 
 namespace {
 
-using ringlog::IsTyped;
 
 constexpr uint32_t kElem = 1u << 31;
 constexpr uint32_t kEsc = 1u << 30;
@@ -363,40 +364,47 @@ bool SameName(const uint8_t* b, const uint32_t* x, const uint32_t* y) {
 
 Napi::Value Scan5424(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 11 || !IsTyped(info[0], napi_uint8_array) || !IsTyped(info[1], napi_uint32_array) || !info[2].IsNumber() ||
-      !IsTyped(info[3], napi_float64_array) || !IsTyped(info[4], napi_uint32_array) || !IsTyped(info[5], napi_uint8_array) ||
-      !IsTyped(info[6], napi_uint8_array) || !IsTyped(info[7], napi_uint32_array) || !IsTyped(info[8], napi_uint8_array) ||
-      !IsTyped(info[9], napi_uint32_array) || !IsTyped(info[10], napi_uint32_array)) {
+  using ringlog::Span;
+  Span<uint8_t> buf, facility, severity, taken;
+  Span<uint32_t> offsets, timeNs, spans, items, itemAt;
+  Span<double> timeMs;
+  if (info.Length() < 11 || !ringlog::GetU8(info[0], &buf) || !ringlog::GetU32(info[1], &offsets) || !info[2].IsNumber() ||
+      !ringlog::GetF64(info[3], &timeMs) || !ringlog::GetU32(info[4], &timeNs) || !ringlog::GetU8(info[5], &facility) ||
+      !ringlog::GetU8(info[6], &severity) || !ringlog::GetU32(info[7], &spans) || !ringlog::GetU8(info[8], &taken) ||
+      !ringlog::GetU32(info[9], &items) || !ringlog::GetU32(info[10], &itemAt)) {
     Napi::TypeError::New(env,
                          "scan5424(buf: Uint8Array, offsets: Uint32Array, count, timeMs: Float64Array, timeNs: Uint32Array, "
                          "facility: Uint8Array, severity: Uint8Array, spans: Uint32Array, taken: Uint8Array, items: "
-                         "Uint32Array, itemAt: Uint32Array)")
+                         "Uint32Array, itemAt: Uint32Array), none over a SharedArrayBuffer")
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  auto buf = info[0].As<Napi::Uint8Array>();
-  auto offsets = info[1].As<Napi::Uint32Array>();
-  int64_t count = info[2].As<Napi::Number>().Int64Value();
-  auto timeMs = info[3].As<Napi::Float64Array>();
-  auto timeNs = info[4].As<Napi::Uint32Array>();
-  auto facility = info[5].As<Napi::Uint8Array>();
-  auto severity = info[6].As<Napi::Uint8Array>();
-  auto spans = info[7].As<Napi::Uint32Array>();
-  auto taken = info[8].As<Napi::Uint8Array>();
-  auto items = info[9].As<Napi::Uint32Array>();
-  auto itemAt = info[10].As<Napi::Uint32Array>();
+  // What it writes may share memory with nothing it reads or writes: a write could change what was checked.
+  {
+    bool shared = false;
+    auto check = [&](const auto& w) {
+      auto vs = [&](const auto& o) { if (static_cast<const void*>(o.data) != static_cast<const void*>(w.data)) shared = shared || ringlog::Overlap(w, o); };
+      vs(buf), vs(offsets), vs(timeMs), vs(timeNs), vs(facility), vs(severity), vs(spans), vs(taken), vs(items), vs(itemAt);
+    };
+    check(timeMs), check(timeNs), check(facility), check(severity), check(spans), check(taken), check(items), check(itemAt);
+    if (shared) {
+      Napi::RangeError::New(env, "scan5424: an output shares memory with another argument").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+  }
+  const int64_t count = info[2].As<Napi::Number>().Int64Value();
   const size_t n = count < 0 ? 0 : static_cast<size_t>(count);
-  if (count < 0 || n * 2 > offsets.ElementLength() || n > timeMs.ElementLength() || n > timeNs.ElementLength() ||
-      n > facility.ElementLength() || n > severity.ElementLength() || n * 10 > spans.ElementLength() ||
-      n > taken.ElementLength() || n + 1 > itemAt.ElementLength() || buf.ElementLength() >= kMaxBuf) {
+  if (count < 0 || n * 2 > offsets.length || n > timeMs.length || n > timeNs.length ||
+      n > facility.length || n > severity.length || n * 10 > spans.length ||
+      n > taken.length || n + 1 > itemAt.length || buf.length >= kMaxBuf) {
     Napi::RangeError::New(env, "scan5424: count does not fit the arrays, or the buffer is 512 MiB or more").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  const uint8_t* b = buf.Data();
-  const size_t len = buf.ElementLength();
-  const uint32_t* off = offsets.Data();
-  uint32_t* out = items.Data();
-  const size_t cap = items.ElementLength() / 4 * 4;
+  const uint8_t* b = buf.data;
+  const size_t len = buf.length;
+  const uint32_t* off = offsets.data;
+  uint32_t* out = items.data;
+  const size_t cap = items.length / 4 * 4;
   // The items of the frame being parsed and of the previous frame taken: two arrays that
   // swap roles when a frame is taken (no copy).
   static thread_local Item itemsA[kMaxItems];
@@ -412,31 +420,31 @@ Napi::Value Scan5424(const Napi::CallbackInfo& info) {
   Frame f;
   SecondCache seconds;
   for (size_t i = 0; i < n; i++) {
-    itemAt[i] = static_cast<uint32_t>(w);
-    taken[i] = 0;
+    itemAt.data[i] = static_cast<uint32_t>(w);
+    taken.data[i] = 0;
     size_t s = off[2 * i];
     size_t e = off[2 * i + 1];
     if (e > len || s > e) continue;
     if (!ParseFrame(b, s, e, f, cur, seconds)) continue;
     if (w + static_cast<size_t>(f.nItems) * 4 > cap) {
-      taken[i] = 2;  // valid, but its items do not fit: not written
+      taken.data[i] = 2;  // valid, but its items do not fit: not written
       full = true;
       continue;
     }
     // Committed: the columns, then the items with their SAME bits.
-    taken[i] = 1;
+    taken.data[i] = 1;
     done++;
-    facility.Data()[i] = f.pri >> 3;
-    severity.Data()[i] = f.pri & 7;
+    facility.data[i] = f.pri >> 3;
+    severity.data[i] = f.pri & 7;
     if (f.hasTime) {
-      timeMs.Data()[i] = static_cast<double>(f.ms);
-      timeNs.Data()[i] = static_cast<uint32_t>(f.ns);
+      timeMs.data[i] = static_cast<double>(f.ms);
+      timeNs.data[i] = static_cast<uint32_t>(f.ns);
     }
     // A header field with the previous frame's bytes gets that frame's range: the same
     // bytes, so readers see no difference, and the block builder knows it without comparing.
     // Copied word by word: f.span was just written a word at a time, and a wider load of
     // it (memcpy) would wait for those stores to reach the cache.
-    uint32_t* o = spans.Data() + 10 * i;
+    uint32_t* o = spans.data + 10 * i;
     for (int k = 0; k < 8; k += 2) {
       uint32_t a = f.span[k], z = f.span[k + 1];
       const uint32_t len = z - a;
@@ -474,7 +482,7 @@ Napi::Value Scan5424(const Napi::CallbackInfo& info) {
     prevN = f.nItems < kMaxCompared ? f.nItems : kMaxCompared;
     std::swap(cur, prev);
   }
-  itemAt[n] = static_cast<uint32_t>(w);
+  itemAt.data[n] = static_cast<uint32_t>(w);
   return Napi::Number::New(env, full ? -1.0 : static_cast<double>(done));
 }
 

@@ -309,5 +309,15 @@ describe('native RFC 5424 pass', { skip }, () => {
     const c = cols(1);
     assert.equal(fn(buf, Uint32Array.of(0, 999), 1, ...c), 0);
     assert.equal(c[5][0], 0);
+    // Arrays over a SharedArrayBuffer (another thread could change them under the pass) are refused,
+    const shared = new Uint8Array(new SharedArrayBuffer(buf.length));
+    shared.set(buf);
+    assert.throws(() => fn(shared, Uint32Array.of(0, buf.length), 1, ...cols(1)), TypeError);
+    // and so is an output that shares memory with another argument (spans written over itemAt).
+    const d = [...cols(1)] as unknown as Parameters<typeof fn> extends [unknown, unknown, unknown, ...infer R] ? R : never;
+    const words = new Uint32Array(16);
+    d[4] = words.subarray(0, 10);
+    d[7] = words.subarray(8, 10);
+    assert.throws(() => fn(buf, Uint32Array.of(0, buf.length), 1, ...d), RangeError);
   });
 });
