@@ -18,6 +18,10 @@
 // character, an unknown escape, a bad \u, no closing quote): the parser then scans
 // from there itself and fails as the definition says. It also stops when `out` is
 // full. Frames are at most 2 GiB (offsets are 32-bit), so bit 31 is free.
+//
+// Both functions here refuse arrays over a SharedArrayBuffer (TypeError) and an output
+// that shares memory with another argument (RangeError): a write to it could change
+// what was checked.
 #include <napi.h>
 
 #include <cstdint>
@@ -32,7 +36,6 @@
 
 namespace {
 
-using ringlog::IsTyped;
 
 constexpr uint32_t kEscBit = 0x80000000u;
 
@@ -199,27 +202,29 @@ void ScanFrameSlow(const uint8_t* base, const uint8_t* p, const uint8_t* e, uint
 
 Napi::Value JsonStrings(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 5 || !IsTyped(info[0], napi_uint8_array) || !IsTyped(info[1], napi_uint32_array) || !info[2].IsNumber() ||
-      !IsTyped(info[3], napi_uint32_array) || !IsTyped(info[4], napi_uint32_array)) {
-    Napi::TypeError::New(env, "jsonStrings(buf: Uint8Array, offsets: Uint32Array, count, out: Uint32Array, frameAt: Uint32Array)").ThrowAsJavaScriptException();
+  ringlog::Span<uint8_t> bufS;
+  ringlog::Span<uint32_t> offS, outS, faS;
+  if (info.Length() < 5 || !ringlog::GetU8(info[0], &bufS) || !ringlog::GetU32(info[1], &offS) || !info[2].IsNumber() ||
+      !ringlog::GetU32(info[3], &outS) || !ringlog::GetU32(info[4], &faS)) {
+    Napi::TypeError::New(env, "jsonStrings(buf: Uint8Array, offsets: Uint32Array, count, out: Uint32Array, frameAt: Uint32Array), none over a SharedArrayBuffer").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  auto buf = info[0].As<Napi::Uint8Array>();
-  auto offsets = info[1].As<Napi::Uint32Array>();
-  auto out = info[3].As<Napi::Uint32Array>();
-  auto frameAt = info[4].As<Napi::Uint32Array>();
+  using ringlog::RangeOf;
+  if (ringlog::OutputsShare({RangeOf(outS), RangeOf(faS)}, {RangeOf(bufS), RangeOf(offS), RangeOf(outS), RangeOf(faS)})) {
+    Napi::RangeError::New(env, "jsonStrings: an output shares memory with another argument").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
   int64_t count = info[2].As<Napi::Number>().Int64Value();
-  if (count < 0 || static_cast<size_t>(count) * 2 > offsets.ElementLength() ||
-      static_cast<size_t>(count) + 1 > frameAt.ElementLength()) {
+  if (count < 0 || static_cast<size_t>(count) * 2 > offS.length || static_cast<size_t>(count) + 1 > faS.length) {
     Napi::RangeError::New(env, "jsonStrings: count does not fit offsets or frameAt").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  const uint8_t* base = buf.Data();
-  const size_t len = buf.ElementLength();
-  const uint32_t* off = offsets.Data();
-  uint32_t* o = out.Data();
-  uint32_t* fa = frameAt.Data();
-  const size_t cap = out.ElementLength() & ~static_cast<size_t>(1);
+  const uint8_t* base = bufS.data;
+  const size_t len = bufS.length;
+  const uint32_t* off = offS.data;
+  uint32_t* o = outS.data;
+  uint32_t* fa = faS.data;
+  const size_t cap = outS.length & ~static_cast<size_t>(1);
   size_t w = 0;
   for (int64_t i = 0; i < count; i++) {
     fa[i] = static_cast<uint32_t>(w);
@@ -477,30 +482,31 @@ int JsonFrame(const uint8_t* base, size_t start, size_t end0, bool autoMode, Mem
 
 Napi::Value ScanJsonLines(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 7 || !IsTyped(info[0], napi_uint8_array) || !IsTyped(info[1], napi_uint32_array) || !info[2].IsNumber() ||
-      !info[3].IsBoolean() || !IsTyped(info[4], napi_uint8_array) || !IsTyped(info[5], napi_uint32_array) || !IsTyped(info[6], napi_uint32_array)) {
-    Napi::TypeError::New(env, "scanJsonLines(buf: Uint8Array, offsets: Uint32Array, count, auto: boolean, taken: Uint8Array, items: Uint32Array, itemAt: Uint32Array)")
+  ringlog::Span<uint8_t> buf, taken;
+  ringlog::Span<uint32_t> offsets, items, itemAt;
+  if (info.Length() < 7 || !ringlog::GetU8(info[0], &buf) || !ringlog::GetU32(info[1], &offsets) || !info[2].IsNumber() ||
+      !info[3].IsBoolean() || !ringlog::GetU8(info[4], &taken) || !ringlog::GetU32(info[5], &items) || !ringlog::GetU32(info[6], &itemAt)) {
+    Napi::TypeError::New(env, "scanJsonLines(buf: Uint8Array, offsets: Uint32Array, count, auto: boolean, taken: Uint8Array, items: Uint32Array, itemAt: Uint32Array), none over a SharedArrayBuffer")
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  auto buf = info[0].As<Napi::Uint8Array>();
-  auto offsets = info[1].As<Napi::Uint32Array>();
+  using ringlog::RangeOf;
+  if (ringlog::OutputsShare({RangeOf(taken), RangeOf(items), RangeOf(itemAt)}, {RangeOf(buf), RangeOf(offsets), RangeOf(taken), RangeOf(items), RangeOf(itemAt)})) {
+    Napi::RangeError::New(env, "scanJsonLines: an output shares memory with another argument").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
   int64_t count = info[2].As<Napi::Number>().Int64Value();
   const bool autoMode = info[3].As<Napi::Boolean>().Value();
-  auto taken = info[4].As<Napi::Uint8Array>();
-  auto items = info[5].As<Napi::Uint32Array>();
-  auto itemAt = info[6].As<Napi::Uint32Array>();
   const size_t n = count < 0 ? 0 : static_cast<size_t>(count);
-  if (count < 0 || n * 2 > offsets.ElementLength() || n > taken.ElementLength() || n + 1 > itemAt.ElementLength() ||
-      buf.ElementLength() > kPos28) {
+  if (count < 0 || n * 2 > offsets.length || n > taken.length || n + 1 > itemAt.length || buf.length > kPos28) {
     Napi::RangeError::New(env, "scanJsonLines: count does not fit the arrays, or the buffer is 256 MiB or more").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  const uint8_t* b = buf.Data();
-  const size_t len = buf.ElementLength();
-  const uint32_t* off = offsets.Data();
-  uint32_t* out = items.Data();
-  const size_t cap = items.ElementLength() / 4 * 4;
+  const uint8_t* b = buf.data;
+  const size_t len = buf.length;
+  const uint32_t* off = offsets.data;
+  uint32_t* out = items.data;
+  const size_t cap = items.length / 4 * 4;
   static thread_local Member cur[kMaxMembers];
   static thread_local Member prev[kComparedMembers];
   int prevN = 0;
@@ -508,23 +514,23 @@ Napi::Value ScanJsonLines(const Napi::CallbackInfo& info) {
   int64_t done = 0;
   bool full = false;
   for (size_t i = 0; i < n; i++) {
-    itemAt[i] = static_cast<uint32_t>(w);
-    taken[i] = 0;
+    itemAt.data[i] = static_cast<uint32_t>(w);
+    taken.data[i] = 0;
     const size_t s = off[2 * i];
     const size_t e = off[2 * i + 1];
     if (e > len || s > e) continue;
     const int k = JsonFrame(b, s, e, autoMode, cur);
     if (k < 0) continue;
     if (w + static_cast<size_t>(k) * 4 > cap) {
-      taken[i] = 2;
+      taken.data[i] = 2;
       full = true;
       continue;
     }
-    taken[i] = 1;
+    taken.data[i] = 1;
     done++;
     for (int j = 0; j < k; j++) {
       uint32_t* x = cur[j].w;
-      if ((x[3] >> 28) == 5) taken[i] = 3;  // an object to flatten: the JavaScript side reads its bytes
+      if ((x[3] >> 28) == 5) taken.data[i] = 3;  // an object to flatten: the JavaScript side reads its bytes
       uint32_t same = 0;
       if (j < prevN && (x[1] & kKesc) == 0 && (prev[j].w[1] & kKesc) == 0) {
         const uint32_t a = x[1] - x[0];
@@ -539,7 +545,7 @@ Napi::Value ScanJsonLines(const Napi::CallbackInfo& info) {
     prevN = k < kComparedMembers ? k : kComparedMembers;
     std::memcpy(prev, cur, sizeof(Member) * prevN);
   }
-  itemAt[n] = static_cast<uint32_t>(w);
+  itemAt.data[n] = static_cast<uint32_t>(w);
   return Napi::Number::New(env, full ? -1.0 : static_cast<double>(done));
 }
 

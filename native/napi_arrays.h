@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 
 namespace ringlog {
 
@@ -19,11 +20,6 @@ struct Span {
   T* data = nullptr;
   size_t length = 0;
 };
-
-// Whether v is a typed array of type t (a Buffer is a napi_uint8_array).
-inline bool IsTyped(const Napi::Value& v, napi_typedarray_type t) {
-  return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == t;
-}
 
 // v's elements when it is a typed array over an ordinary ArrayBuffer (of type `type`,
 // or any type with `anyType`): their address and bytes.
@@ -86,6 +82,36 @@ inline bool Overlap(const Span<A>& a, const Span<B>& b) {
   const uintptr_t a1 = a0 + a.length * sizeof(A);
   const uintptr_t b1 = b0 + b.length * sizeof(B);
   return a0 < b1 && b0 < a1;
+}
+
+// The bytes of an array, as addresses [lo, hi).
+struct ByteRange {
+  uintptr_t lo = 0;
+  uintptr_t hi = 0;
+};
+
+template <typename T>
+inline ByteRange RangeOf(const Span<T>& s) {
+  const uintptr_t p = reinterpret_cast<uintptr_t>(s.data);
+  return {p, p + s.length * sizeof(T)};
+}
+
+// Whether an output shares a byte with any other argument: `all` lists every argument,
+// the outputs among them (an output passed twice shares with itself).
+inline bool OutputsShare(std::initializer_list<ByteRange> outputs, std::initializer_list<ByteRange> all) {
+  for (const ByteRange& o : outputs) {
+    if (o.lo == o.hi) continue;
+    bool self = false;
+    for (const ByteRange& a : all) {
+      if (!(a.lo < o.hi && o.lo < a.hi)) continue;
+      if (!self && a.lo == o.lo && a.hi == o.hi) {
+        self = true;
+        continue;
+      }
+      return true;
+    }
+  }
+  return false;
 }
 
 // A number that is a whole number in [0, max]: its value in *out.

@@ -379,18 +379,12 @@ Napi::Value Scan5424(const Napi::CallbackInfo& info) {
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  // What it writes may share memory with nothing it reads or writes: a write could change what was checked.
-  {
-    bool shared = false;
-    auto check = [&](const auto& w) {
-      auto vs = [&](const auto& o) { if (static_cast<const void*>(o.data) != static_cast<const void*>(w.data)) shared = shared || ringlog::Overlap(w, o); };
-      vs(buf), vs(offsets), vs(timeMs), vs(timeNs), vs(facility), vs(severity), vs(spans), vs(taken), vs(items), vs(itemAt);
-    };
-    check(timeMs), check(timeNs), check(facility), check(severity), check(spans), check(taken), check(items), check(itemAt);
-    if (shared) {
-      Napi::RangeError::New(env, "scan5424: an output shares memory with another argument").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
+  // What it writes may share memory with nothing else: a write could change what was checked.
+  using ringlog::RangeOf;
+  if (ringlog::OutputsShare({RangeOf(timeMs), RangeOf(timeNs), RangeOf(facility), RangeOf(severity), RangeOf(spans), RangeOf(taken), RangeOf(items), RangeOf(itemAt)},
+                            {RangeOf(buf), RangeOf(offsets), RangeOf(timeMs), RangeOf(timeNs), RangeOf(facility), RangeOf(severity), RangeOf(spans), RangeOf(taken), RangeOf(items), RangeOf(itemAt)})) {
+    Napi::RangeError::New(env, "scan5424: an output shares memory with another argument").ThrowAsJavaScriptException();
+    return env.Undefined();
   }
   const int64_t count = info[2].As<Napi::Number>().Int64Value();
   const size_t n = count < 0 ? 0 : static_cast<size_t>(count);

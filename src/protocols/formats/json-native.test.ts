@@ -150,6 +150,11 @@ describe('native JSON lines pass', { skip }, () => {
     assert.equal(fn(buf, Uint32Array.of(0, buf.length), 1, false, new Uint8Array(1), new Uint32Array(64), new Uint32Array(2)), 1);
     assert.throws(() => fn(buf, Uint32Array.of(0, buf.length), 2, false, new Uint8Array(2), new Uint32Array(64), new Uint32Array(3)), RangeError);
     assert.throws(() => fn(buf, Uint32Array.of(0, buf.length), 1, 1 as unknown as boolean, new Uint8Array(1), new Uint32Array(64), new Uint32Array(2)), TypeError);
+    const shared = new Uint8Array(new SharedArrayBuffer(buf.length));
+    shared.set(buf);
+    assert.throws(() => fn(shared as unknown as Buffer, Uint32Array.of(0, buf.length), 1, false, new Uint8Array(1), new Uint32Array(64), new Uint32Array(2)), TypeError);
+    const words = new Uint32Array(66);
+    assert.throws(() => fn(buf, Uint32Array.of(0, buf.length), 1, false, new Uint8Array(1), words.subarray(0, 64), words.subarray(63, 65)), RangeError, 'items and itemAt share a word');
     assert.equal(fn(buf, Uint32Array.of(0, 999), 1, false, new Uint8Array(1), new Uint32Array(64), new Uint32Array(2)), 0);
   });
 });

@@ -117,6 +117,10 @@ describe('native JSON string finder', { skip }, () => {
     // Arrays of another element type are refused, not read as 32-bit words.
     assert.throws(() => native!(buf, new Uint16Array(2) as unknown as Uint32Array, 1, new Uint32Array(8), new Uint32Array(2)), TypeError);
     assert.throws(() => native!(buf, new Uint32Array(2), 1, new Uint8Array(8) as unknown as Uint32Array, new Uint32Array(2)), TypeError);
+    const shared = new Uint8Array(new SharedArrayBuffer(buf.length));
+    assert.throws(() => native!(shared as unknown as Buffer, new Uint32Array(2), 1, new Uint32Array(8), new Uint32Array(2)), TypeError);
+    const words = new Uint32Array(10);
+    assert.throws(() => native!(buf, new Uint32Array(2), 1, words.subarray(0, 8), words.subarray(7, 9)), RangeError, 'out and frameAt share a word');
     // A frame outside the buffer gets no hints (and no read past the buffer).
     const frameAt = new Uint32Array(2);
     assert.equal(native!(buf, Uint32Array.of(0, 99), 1, new Uint32Array(8), frameAt), 0);
