@@ -144,13 +144,9 @@ export class ParseStage {
           this.perFormat[0]!++;
         }
       } catch (err) {
-        w.fail(i, s, e, 'internal_error');
-        this.onInternalError?.(err);
+        this.failed(i, s, e, err);
       }
-      if (flags !== null && (flags[i]! & FRAME_TRUNCATED) !== 0) w.constField(w.constId('truncated'), 'true');
-      const t = w.timeMs[i]!;
-      if (!(t >= 0 && t <= limit)) this.replaceTimestamp(i, t);
-      w.next(i);
+      this.endRecord(i, flags, limit);
     }
     if (hints) clearHints();
     return w.finish(this.format);
@@ -167,15 +163,26 @@ export class ParseStage {
         this.perFormat[0]!++;
       } catch (err) {
         const e = batch.offsets[2 * i + 1]!;
-        w.fail(i, skipBom(batch.buf, batch.offsets[2 * i]!, e), e, 'internal_error');
-        this.onInternalError?.(err);
+        this.failed(i, skipBom(batch.buf, batch.offsets[2 * i]!, e), e, err);
       }
-      if (flags !== null && (flags[i]! & FRAME_TRUNCATED) !== 0) w.constField(w.constId('truncated'), 'true');
-      const t = w.timeMs[i]!;
-      if (!(t >= 0 && t <= limit)) this.replaceTimestamp(i, t);
-      w.next(i);
+      this.endRecord(i, flags, limit);
     }
     return w.finish(this.format);
+  }
+
+  /** Record i [s, e) after a parser threw (a bug): kept raw, the error reported. */
+  private failed(i: number, s: number, e: number, err: unknown): void {
+    this.w.fail(i, s, e, 'internal_error');
+    this.onInternalError?.(err);
+  }
+
+  /** The rules every record gets after its parser (see the top of this file), then the record is done. */
+  private endRecord(i: number, flags: Uint8Array | null, limit: number): void {
+    const w = this.w;
+    if (flags !== null && (flags[i]! & FRAME_TRUNCATED) !== 0) w.constField(w.constId('truncated'), 'true');
+    const t = w.timeMs[i]!;
+    if (!(t >= 0 && t <= limit)) this.replaceTimestamp(i, t);
+    w.next(i);
   }
 
   private replaceTimestamp(i: number, t: number): void {
