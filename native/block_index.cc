@@ -31,11 +31,13 @@
 #include <cstring>
 #include <vector>
 
+#include "bytes.h"
 #include "napi_arrays.h"
 
 namespace {
 
 using ringlog::GetBytes;
+using ringlog::Load64;
 using ringlog::GetU32;
 using ringlog::Span;
 
@@ -94,12 +96,6 @@ class HashSet {
   size_t size_ = 0;
 };
 
-inline uint64_t Load64(const uint8_t* p) {
-  uint64_t v;
-  memcpy(&v, p, 8);
-  return v;
-}
-
 inline uint64_t Mix64(uint64_t x) {
   x ^= x >> 33;
   x *= 0xff51afd7ed558ccdULL;
@@ -121,10 +117,7 @@ uint64_t TextHash(const uint8_t* p, size_t len, uint64_t seed) {
     if (len >= 8) {
       tail = Load64(p + len - 8);
     } else if (len >= 4) {
-      uint32_t a, b;
-      memcpy(&a, p, 4);
-      memcpy(&b, p + len - 4, 4);
-      tail = (static_cast<uint64_t>(a) << 32) | b;
+      tail = (static_cast<uint64_t>(ringlog::Load32(p)) << 32) | ringlog::Load32(p + len - 4);
     } else {
       for (size_t k = 0; k < len; k++) tail |= static_cast<uint64_t>(p[k]) << (8 * k);
     }
