@@ -202,29 +202,29 @@ void ScanFrameSlow(const uint8_t* base, const uint8_t* p, const uint8_t* e, uint
 
 Napi::Value JsonStrings(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  ringlog::Span<uint8_t> bufS;
-  ringlog::Span<uint32_t> offS, outS, faS;
-  if (info.Length() < 5 || !ringlog::GetU8(info[0], &bufS) || !ringlog::GetU32(info[1], &offS) || !info[2].IsNumber() ||
-      !ringlog::GetU32(info[3], &outS) || !ringlog::GetU32(info[4], &faS)) {
+  ringlog::Span<uint8_t> buf;
+  ringlog::Span<uint32_t> offsets, out, frameAt;
+  if (info.Length() < 5 || !ringlog::GetU8(info[0], &buf) || !ringlog::GetU32(info[1], &offsets) || !info[2].IsNumber() ||
+      !ringlog::GetU32(info[3], &out) || !ringlog::GetU32(info[4], &frameAt)) {
     Napi::TypeError::New(env, "jsonStrings(buf: Uint8Array, offsets: Uint32Array, count, out: Uint32Array, frameAt: Uint32Array), none over a SharedArrayBuffer").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   using ringlog::RangeOf;
-  if (ringlog::OutputsShare({RangeOf(outS), RangeOf(faS)}, {RangeOf(bufS), RangeOf(offS), RangeOf(outS), RangeOf(faS)})) {
+  if (ringlog::OutputsShare({RangeOf(out), RangeOf(frameAt)}, {RangeOf(buf), RangeOf(offsets), RangeOf(out), RangeOf(frameAt)})) {
     Napi::RangeError::New(env, "jsonStrings: an output shares memory with another argument").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   int64_t count = info[2].As<Napi::Number>().Int64Value();
-  if (count < 0 || static_cast<size_t>(count) * 2 > offS.length || static_cast<size_t>(count) + 1 > faS.length) {
+  if (count < 0 || static_cast<size_t>(count) * 2 > offsets.length || static_cast<size_t>(count) + 1 > frameAt.length) {
     Napi::RangeError::New(env, "jsonStrings: count does not fit offsets or frameAt").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  const uint8_t* base = bufS.data;
-  const size_t len = bufS.length;
-  const uint32_t* off = offS.data;
-  uint32_t* o = outS.data;
-  uint32_t* fa = faS.data;
-  const size_t cap = outS.length & ~static_cast<size_t>(1);
+  const uint8_t* base = buf.data;
+  const size_t len = buf.length;
+  const uint32_t* off = offsets.data;
+  uint32_t* o = out.data;
+  uint32_t* fa = frameAt.data;
+  const size_t cap = out.length & ~static_cast<size_t>(1);
   size_t w = 0;
   for (int64_t i = 0; i < count; i++) {
     fa[i] = static_cast<uint32_t>(w);
