@@ -148,7 +148,8 @@ export class BlockBuilder {
   private readonly tokens = new HashSet32(1024);
   /** The batch the per-batch values below belong to. */
   private cacheOf: RecordBatch | null = null;
-  private recvMs = 0;
+  /** -0: a double field from the start (a receive time in ms is past the small integers; a 0 here made the first batch's time change the field's kind, and V8 threw appendNative out of its optimized code). */
+  private recvMs = -0;
   private recvNs = 0;
   /** Block source id of the batch (when it has no per-record peers). */
   private batchSource = -1;
@@ -725,6 +726,10 @@ export function sealTools(js: { index?: boolean; gather?: boolean; columns?: boo
  * BlockBuilder.seal() makes of its contents, here or in a seal thread (seal-thread.ts),
  * with `tools` (native or JavaScript: the same bytes and bits either way).
  */
+// Its loops over the records are small functions of their own (timeUnit, sum): called
+// once a block, encodeBlock is rarely hot enough to optimize as a whole, and each loop in
+// it made V8 compile all of it again to enter the loop optimized (on-stack replacement):
+// seven compiles over the first seconds of a run.
 export function encodeBlock(c: BlockContents, compressor: Compressor, epoch: number, out: ByteWriter, tools: SealTools): SealedBlock {
   const n = c.n;
   const { index, gather, columns } = tools;
@@ -733,11 +738,7 @@ export function encodeBlock(c: BlockContents, compressor: Compressor, epoch: num
   out.uvarint(n);
   // Timestamps: deltas along the row order, in the coarsest unit every timestamp of the
   // block is a whole number of (ms, µs or ns: most sources give ms or µs).
-  let unit = 1_000_000;
-  for (let i = 0; i < n && unit > 1; i++) {
-    const ns = c.tsNs[i]!;
-    if (ns % unit !== 0) unit = ns % 1000 === 0 ? 1000 : 1;
-  }
+  const unit = timeUnit(c.tsNs, n);
   out.uvarint(unit === 1_000_000 ? 6 : unit === 1000 ? 3 : 0);
   let rowsDone = false;
   if (columns !== null) {
@@ -760,7 +761,7 @@ export function encodeBlock(c: BlockContents, compressor: Compressor, epoch: num
   putIds(out, c.src, perm, n, columns);
   let msgBytes = 0;
   if (columns !== null) {
-    for (let i = 0; i < n; i++) msgBytes += c.msgLen[i]!;
+    msgBytes = sum(c.msgLen, n);
     putIds(out, c.msgLen, perm, n, columns);
   } else {
     msgBytes = putUvarints(out, c.msgLen, perm, n);
@@ -787,6 +788,22 @@ export function encodeBlock(c: BlockContents, compressor: Compressor, epoch: num
   comp.copy(bytes, BLOCK_HEADER_SIZE);
   const filter = index === null ? buildFilter(c.tokens) : nativeFilter(c, index);
   return { header, bytes, filter };
+}
+
+/** The coarsest unit (ns: 1e6 for ms, 1000 for µs, else 1) every one of the first n timestamps' ns part is a whole number of. */
+function timeUnit(tsNs: Uint32Array, n: number): number {
+  let unit = 1_000_000;
+  for (let i = 0; i < n && unit > 1; i++) {
+    const ns = tsNs[i]!;
+    if (ns % unit !== 0) unit = ns % 1000 === 0 ? 1000 : 1;
+  }
+  return unit;
+}
+
+function sum(a: Uint32Array, n: number): number {
+  let t = 0;
+  for (let i = 0; i < n; i++) t += a[i]!;
+  return t;
 }
 
 /** Time deltas, receive times, facility and severity of the rows in `perm` order (the definition of encodeRows in block_columns.cc). */
@@ -902,9 +919,7 @@ function writeFieldsNative(c: BlockContents, out: ByteWriter, perm: Uint32Array,
     nameEnds[k] = names.pos;
     counts[k] = cols[k]!.count;
   }
-  let bytes = 0;
-  for (let x = 0; x < c.nf; x++) bytes += c.fLen[x]!;
-  out.ensure(names.pos + 5 * cols.length + 10 * c.nf + bytes);
+  out.ensure(names.pos + 5 * cols.length + 10 * c.nf + sum(c.fLen, c.nf));
   out.pos = columns.encodeFields(out.buf, out.pos, perm, c.n, c.fStart, c.fCol, c.fAt, c.fLen, c.values, names.view(), nameEnds, counts);
 }
 
