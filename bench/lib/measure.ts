@@ -22,11 +22,15 @@ export interface ServerRunOptions {
   loadgenArgs: string[];
   messages: number;
   timeoutSec: number;
+  /** Also time the first `markAt` records (ServerRun.markSeconds): how the run went while the server was cold. */
+  markAt?: number;
 }
 
 export interface ServerRun {
   msgsPerSec: number;
   seconds: number;
+  /** Sender's start → the server's last write once `markAt` records were counted (null without markAt). */
+  markSeconds: number | null;
   peakRssKb: number | null;
   sender: LoadgenSummary | null;
   notes: string[];
@@ -143,6 +147,8 @@ export async function measureServerRun(o: ServerRunOptions): Promise<ServerRun> 
     );
     let tFirst = 0;
     let tLast = 0;
+    let tMark = 0;
+    let prev = { records: records0, at: 0 };
     let frames = frames0;
     let records = records0;
     const deadline = performance.now() + o.timeoutSec * 1000;
@@ -153,10 +159,20 @@ export async function measureServerRun(o: ServerRunOptions): Promise<ServerRun> 
       frames = sumMetric(samples, 'ringlog_received_frames_total');
       records = outputRecords(samples, o.countOutput);
       if (!tFirst && frames > frames0) tFirst = t;
-      if (records >= want) {
-        // The server's own time of its last write (epoch s) on our performance.now() timeline.
+      // The server's own time of its last write (epoch s) on our performance.now() timeline.
+      const lastWrite = () => {
         const last = samples.find((x) => x.name === 'ringlog_output_last_write_timestamp_seconds' && (x.labels.output ?? '').startsWith(o.countOutput));
-        tLast = last ? last.value * 1000 - performance.timeOrigin : t;
+        return last ? last.value * 1000 - performance.timeOrigin : t;
+      };
+      if (o.markAt !== undefined && !tMark) {
+        // Between this scrape and the one before (50 ms apart), in proportion to the records.
+        const mark = records0 + o.markAt;
+        const at = lastWrite();
+        if (records >= mark) tMark = prev.at > 0 && prev.records < mark && records > prev.records ? prev.at + ((at - prev.at) * (mark - prev.records)) / (records - prev.records) : at;
+        prev = { records, at };
+      }
+      if (records >= want) {
+        tLast = lastWrite();
         break;
       }
       if (senderErr) throw senderErr;
@@ -187,7 +203,8 @@ export async function measureServerRun(o: ServerRunOptions): Promise<ServerRun> 
     if (code !== 0) notes.push(`exit ${srv.describeExit()}`);
     const seconds = (tLast - tFirst) / 1000;
     const diskBytesPerRecord = disk0 !== null && disk1 !== null ? (disk1 - disk0) / o.messages : null;
-    return { msgsPerSec: o.messages / seconds, seconds, peakRssKb: mem?.hwmKb ?? null, sender, notes, samples, cpuNsPerRecord: cpuSplit(srv.pid, cpu0, cpu1, o.messages), diskBytesPerRecord };
+    const markSeconds = tMark ? (tMark - tFirst) / 1000 : null;
+    return { msgsPerSec: o.messages / seconds, seconds, markSeconds, peakRssKb: mem?.hwmKb ?? null, sender, notes, samples, cpuNsPerRecord: cpuSplit(srv.pid, cpu0, cpu1, o.messages), diskBytesPerRecord };
   } finally {
     if (!stopped) await srv.stop();
   }
