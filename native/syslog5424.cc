@@ -480,9 +480,99 @@ Napi::Value Scan5424(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, full ? -1.0 : static_cast<double>(done));
 }
 
+// sdFields(items: Uint32Array, itemAt: Uint32Array, itemIds: Uint32Array, from, count,
+//          flags: Uint8Array, timeMs: Float64Array, limit,
+//          fieldKey: Uint32Array, fieldSpans: Uint32Array, fieldEnc: Uint8Array, fieldStart: Uint32Array)
+//   → the first record at or after `from` it did not do
+//
+// What rfc5424.ts sdItemFields() and ParseStage's record ending do, for the records
+// from..count-1 of a batch whose every frame scan5424 took, as long as a record needs
+// nothing else: every item of it SAME (at most kMaxCompared of them, so every key id is
+// the previous record's, in itemIds by item index), no frame flag (flags empty, or 0 for
+// it), a timestamp in [0, limit], and room for its fields. Fields are appended from
+// fieldStart[from] on, and fieldStart[i + 1] closes record i. The first record it stops
+// at is left untouched for JavaScript, which stays the definition
+// (rfc5424-native.test.ts compares both).
+Napi::Value SdFields(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  using ringlog::Span;
+  Span<uint32_t> items, itemAt, itemIds, fieldKey, fieldSpans, fieldStart;
+  Span<uint8_t> flags, fieldEnc;
+  Span<double> timeMs;
+  size_t from = 0, count = 0;
+  if (info.Length() < 12 || !ringlog::GetU32(info[0], &items) || !ringlog::GetU32(info[1], &itemAt) ||
+      !ringlog::GetU32(info[2], &itemIds) || !ringlog::GetIndex(info[3], 0xffffffffu, &from) ||
+      !ringlog::GetIndex(info[4], 0xffffffffu, &count) || !ringlog::GetU8(info[5], &flags) ||
+      !ringlog::GetF64(info[6], &timeMs) || !info[7].IsNumber() || !ringlog::GetU32(info[8], &fieldKey) ||
+      !ringlog::GetU32(info[9], &fieldSpans) || !ringlog::GetU8(info[10], &fieldEnc) || !ringlog::GetU32(info[11], &fieldStart)) {
+    Napi::TypeError::New(env,
+                         "sdFields(items: Uint32Array, itemAt: Uint32Array, itemIds: Uint32Array, from, count, flags: "
+                         "Uint8Array, timeMs: Float64Array, limit, fieldKey: Uint32Array, fieldSpans: Uint32Array, "
+                         "fieldEnc: Uint8Array, fieldStart: Uint32Array), none over a SharedArrayBuffer")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  using ringlog::RangeOf;
+  if (ringlog::OutputsShare({RangeOf(fieldKey), RangeOf(fieldSpans), RangeOf(fieldEnc), RangeOf(fieldStart)},
+                            {RangeOf(items), RangeOf(itemAt), RangeOf(itemIds), RangeOf(flags), RangeOf(timeMs),
+                             RangeOf(fieldKey), RangeOf(fieldSpans), RangeOf(fieldEnc), RangeOf(fieldStart)})) {
+    Napi::RangeError::New(env, "sdFields: an output shares memory with another argument").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (from > count || count + 1 > itemAt.length || count > timeMs.length || count + 1 > fieldStart.length ||
+      (flags.length != 0 && count > flags.length) || itemIds.length < static_cast<size_t>(kMaxCompared) ||
+      fieldStart.data[from] > fieldKey.length) {
+    Napi::RangeError::New(env, "sdFields: from and count do not fit the arrays").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const double limit = info[7].As<Napi::Number>().DoubleValue();
+  // rfc5424.ts writes fields with these encodings (record-batch.ts ENC_UTF8, ENC_SD).
+  constexpr uint8_t kEncUtf8 = 0;
+  constexpr uint8_t kEncSd = 2;
+  const uint32_t* it = items.data;
+  const uint32_t* ids = itemIds.data;
+  const size_t keyCap = fieldKey.length;
+  const size_t encCap = fieldEnc.length;
+  const size_t spanCap = fieldSpans.length / 2;
+  size_t nf = fieldStart.data[from];
+  size_t i = from;
+  for (; i < count; i++) {
+    if (flags.length != 0 && flags.data[i] != 0) break;
+    const double t = timeMs.data[i];
+    if (!(t >= 0 && t <= limit)) break;
+    const size_t a = itemAt.data[i];
+    const size_t b = itemAt.data[i + 1];
+    if (a > b || b > items.length || (b - a) % 4 != 0) break;
+    const size_t nItems = (b - a) / 4;
+    if (nItems > static_cast<size_t>(kMaxCompared) || nf + nItems > keyCap || nf + nItems > encCap || nf + nItems > spanCap) break;
+    bool same = true;
+    for (size_t x = a + 3; x < b; x += 4) same &= (it[x] & kSame) != 0;
+    if (!same) break;
+    for (size_t x = a, idx = 0; x < b; x += 4, idx++) {
+      const uint32_t last = it[x + 3];
+      if ((last & kElem) != 0) {
+        if (it[x + 2] != 0) continue;  // an element with params gets no field of its own
+        fieldKey.data[nf] = ids[idx];
+        fieldSpans.data[2 * nf] = 0;
+        fieldSpans.data[2 * nf + 1] = 0;
+        fieldEnc.data[nf] = kEncUtf8;
+      } else {
+        fieldKey.data[nf] = ids[idx];
+        fieldSpans.data[2 * nf] = it[x + 2];
+        fieldSpans.data[2 * nf + 1] = last & (kSame - 1);
+        fieldEnc.data[nf] = (last & kEsc) != 0 ? kEncSd : kEncUtf8;
+      }
+      nf++;
+    }
+    fieldStart.data[i + 1] = static_cast<uint32_t>(nf);
+  }
+  return Napi::Number::New(env, static_cast<double>(i));
+}
+
 }  // namespace
 
 Napi::Object InitSyslog5424(Napi::Env env, Napi::Object exports) {
   exports.Set("scan5424", Napi::Function::New(env, Scan5424, "scan5424"));
+  exports.Set("sdFields", Napi::Function::New(env, SdFields, "sdFields"));
   return exports;
 }

@@ -9,11 +9,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { ParseStage } from './parse-stage.js';
+import { FUTURE_LIMIT_MS, ParseStage } from './parse-stage.js';
 import { FRAME_TRUNCATED } from '../framing/framer.js';
 import type { FormatName } from './format.js';
-import { applyEdits, frameBatchOf, stageSnapshots, type ByteEdit } from './test-helpers.js';
-import { nativeScan5424, scanRfc5424, setNative5424 } from './rfc5424-native.js';
+import { RECEIVED_MS, applyEdits, frameBatchOf, stageSnapshots, type ByteEdit } from './test-helpers.js';
+import { nativeScan5424, nativeSdFields, scanRfc5424, scanned, sdFieldsRun, setNative5424 } from './rfc5424-native.js';
+import { sdItemFields } from './rfc5424.js';
 import { RecordWriter, type RecordBatch } from '../../record/record-batch.js';
 import { recordAt } from '../../record/record.js';
 import { buildBlock, buildBlocks, parse } from '../../store/test-helpers.js';
@@ -97,7 +98,7 @@ const repeating = fc
     fc.constantFrom('[a@1 x="1" y="2"]', '[a@1 x="1" y="2"][b z="3"]', '[a@2 x="1" y="2"]', '[a@1 y="1" x="2"]', '[a@1 x="1"][y]', '[a@1][x]', '[x][a@1 x="1" y="2"]', '-', '[a@1 x="1" y="2" z="3"]'),
     fc.nat(1000),
   )
-  .map(([sd, seq]) => Buffer.from(`<134>1 2026-12-03T08:49:09.758000Z host app 42 - ${sd} seq ${seq}\n`));
+  .map(([sd, seq]) => Buffer.from(`<134>1 2026-11-22T08:49:09.758000Z host app 42 - ${sd} seq ${seq}\n`));
 
 const frameArb = fc.oneof({ weight: 5, arbitrary: line }, { weight: 3, arbitrary: mutated }, { weight: 1, arbitrary: randomFrame }, { weight: 3, arbitrary: repeating });
 
@@ -296,6 +297,92 @@ describe('native RFC 5424 pass', { skip }, () => {
     const d = buildBlock(entries).decoded;
     const hosts = Array.from({ length: d.n }, (_, i) => `${d.record(i).host} ${d.record(i).message}`).sort();
     assert.deepEqual(hosts, ['hostA x', 'hostA x', 'hostA y', 'hostA y', 'hostB x', 'hostB y']);
+  });
+
+  it('adds the fields of records that repeat the names before them natively, many a call, and stops where JavaScript takes over', () => {
+    const frames = Array.from({ length: 200 }, (_, k) => {
+      // 130–139: escaped values under names that repeat (stored with the escapes: ENC_SD);
+      // 140–149: an element without params after one with (a field of its own, empty).
+      const sd = k === 100 ? '[b@1 z="1"]' : k === 120 ? '[a@1 x="e\\"s" y="2"][c]' : k >= 130 && k < 140 ? `[a@1 x="e\\"${k}" y="2"]`
+        : k >= 140 && k < 150 ? `[a@1 x="${k}"][c]` : `[a@1 x="${k}" y="2"]`;
+      const time = k === 170 ? '1969-12-31T23:59:59Z' : '2026-11-22T09:00:00Z';
+      return Buffer.from(`<14>1 ${time} h a - - ${sd} m${k}\n`);
+    });
+    const flags = new Uint8Array(frames.length);
+    flags[150] = FRAME_TRUNCATED;
+    const limit = RECEIVED_MS + FUTURE_LIMIT_MS;
+    const w = new RecordWriter(true);
+    const batch = frameBatchOf(frames);
+    batch.flags = flags;
+    w.begin(batch);
+    assert.equal(scanRfc5424(w, batch)!.subarray(0, frames.length).every((t) => t === 1), true);
+    // Record 0 in JavaScript (nothing before it to repeat), then the native loop from 1.
+    const js = (i: number) => {
+      sdItemFields(w, scanned.items, scanned.itemAt[i]!, scanned.itemAt[i + 1]!);
+      w.next(i);
+    };
+    js(0);
+    const stops: number[] = [];
+    for (let i = 1; i < frames.length;) {
+      const j = sdFieldsRun(w, i, frames.length, flags, limit);
+      stops.push(j);
+      if (j === frames.length) break;
+      js(j);
+      i = j + 1;
+    }
+    // Other names (100), names after them repeating nothing (101), another element (120),
+    // fewer items than the record before (140: 'c' at the place of 'y'), the frame flag
+    // (150; 151 repeats its names), a timestamp before 1970 (170).
+    assert.deepEqual(stops, [100, 101, 120, 140, 150, 170, 200]);
+    // The same fields as ParseStage without the native passes (records 150 and 170 aside,
+    // which it ends with `truncated` and `original_timestamp`: the test's loop did not).
+    const fields = (b: RecordBatch, i: number) => {
+      const out: unknown[] = [];
+      for (let f = b.fieldStart[i]!; f < b.fieldStart[i + 1]!; f++) out.push([b.keys.strings[b.fieldKey[f]!], b.fieldSpans[2 * f], b.fieldSpans[2 * f + 1], b.fieldEnc[f]]);
+      return out;
+    };
+    const mine = w.finish('auto');
+    setNative5424(false);
+    let theirs: RecordBatch;
+    try {
+      const fb = frameBatchOf(frames);
+      fb.flags = flags;
+      theirs = new ParseStage('auto', true).parse(fb);
+    } finally {
+      setNative5424(true);
+    }
+    for (let i = 0; i < frames.length; i++) {
+      if (i === 150 || i === 170) continue;
+      assert.deepEqual(fields(mine, i), fields(theirs, i), `record ${i}`);
+    }
+  });
+
+  it('sdFields refuses arguments that do not fit, and stops where the fields have no room', () => {
+    const fn = nativeSdFields()!;
+    const frames = ['<14>1 - h a - - [a x="1"] m', '<14>1 - h a - - [a x="2"] m', '<14>1 - h a - - [a x="3"] m'].map((f) => Buffer.from(f));
+    const w = new RecordWriter(true);
+    const batch = frameBatchOf(frames);
+    w.begin(batch);
+    scanRfc5424(w, batch);
+    const ids = new Uint32Array(64);
+    const args = (o: Partial<{ from: number; count: number; ids: Uint32Array; key: Uint32Array; spans: Uint32Array; enc: Uint8Array; start: Uint32Array; flags: Uint8Array }> = {}) =>
+      [scanned.items, scanned.itemAt, o.ids ?? ids, o.from ?? 1, o.count ?? 3, o.flags ?? new Uint8Array(0), w.timeMs, 1e15,
+        o.key ?? new Uint32Array(16), o.spans ?? new Uint32Array(32), o.enc ?? new Uint8Array(16), o.start ?? new Uint32Array(4)] as const;
+    assert.equal(fn(...args()), 3);
+    assert.throws(() => fn(...args({ from: 4 })), RangeError);
+    assert.throws(() => fn(...args({ count: 9 })), RangeError);
+    assert.throws(() => fn(...args({ ids: new Uint32Array(8) })), RangeError);
+    assert.throws(() => fn(...args({ flags: new Uint8Array(2) })), RangeError);
+    assert.throws(() => fn(...args({ from: 1.5 })), TypeError);
+    assert.throws(() => fn(...(args() as unknown as Parameters<typeof fn>).map((a, k) => (k === 9 ? new Uint16Array(32) : a)) as unknown as Parameters<typeof fn>), TypeError);
+    assert.throws(() => fn(...args({ key: new Uint32Array(new SharedArrayBuffer(64)) })), TypeError);
+    // An output over another argument (the field keys written over fieldStart).
+    const words = new Uint32Array(24);
+    assert.throws(() => fn(...args({ key: words.subarray(0, 16), start: words.subarray(12, 16) })), RangeError);
+    // No room for a record's fields (room is counted by items: two here, one field): it stops there.
+    assert.equal(fn(...args({ key: new Uint32Array(2), spans: new Uint32Array(4), enc: new Uint8Array(2) })), 2);
+    assert.equal(fn(...args({ key: new Uint32Array(3), spans: new Uint32Array(4), enc: new Uint8Array(3) })), 2);
+    assert.equal(fn(...args({ key: new Uint32Array(0) })), 1);
   });
 
   it('refuses arguments that do not fit', () => {

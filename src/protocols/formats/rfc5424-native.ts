@@ -19,6 +19,7 @@ import { nativeFunction } from '../../native/addon.js';
 import type { FrameBatch } from '../../pipeline/batch.js';
 import type { RecordWriter } from '../../record/record-batch.js';
 import { ItemScratch } from './native-items.js';
+import { lastItemIds } from './rfc5424.js';
 
 export type Scan5424Fn = (
   buf: Uint8Array, offsets: Uint32Array, count: number,
@@ -31,7 +32,14 @@ const MAX_BUF = 1 << 29;
 /** Item words per batch at most (16 MiB): frames whose items do not fit are parsed in JavaScript. */
 const MAX_WORDS = 1 << 22;
 
+export type SdFieldsFn = (
+  items: Uint32Array, itemAt: Uint32Array, itemIds: Uint32Array, from: number, count: number,
+  flags: Uint8Array, timeMs: Float64Array, limit: number,
+  fieldKey: Uint32Array, fieldSpans: Uint32Array, fieldEnc: Uint8Array, fieldStart: Uint32Array,
+) => number;
+
 let enabled = true;
+const NO_FLAGS = new Uint8Array(0);
 
 /** The native scan5424, or null when the addon is not built (or lacks it) or RINGLOG_NATIVE=off. */
 export function nativeScan5424(): Scan5424Fn | null {
@@ -57,4 +65,25 @@ export function scanRfc5424(w: RecordWriter, batch: FrameBatch): Uint8Array | nu
   if (fn === null || n === 0 || batch.buf.length >= MAX_BUF) return null;
   // Room for four structured-data items a record to begin with (more when a frame does not fit).
   return scanned.run(n, n * 16, (s) => fn(batch.buf, batch.offsets, n, w.timeMs, w.timeNs, w.facility, w.severity, w.spans, s.taken, s.items, s.itemAt));
+}
+
+/** The native sdFields, or null when the addon is not built (or lacks it) or RINGLOG_NATIVE=off. */
+export function nativeSdFields(): SdFieldsFn | null {
+  return nativeFunction<SdFieldsFn>('sdFields');
+}
+
+/**
+ * After scanRfc5424 took every frame of the batch: the fields of records from, from + 1…
+ * (sdItemFields) and their ending (ParseStage: no frame flag, a timestamp in [0, limit]),
+ * in one native call, while each record's items are all SAME, so that every key id is
+ * the previous record's. Returns the first record not done (`from` when none), which
+ * JavaScript does (it stays the definition: rfc5424-native.test.ts compares both).
+ */
+export function sdFieldsRun(w: RecordWriter, from: number, count: number, flags: Uint8Array | null, limit: number): number {
+  const fn = enabled ? nativeSdFields() : null;
+  const ids = lastItemIds();
+  if (fn === null || ids === null || from >= count) return from;
+  const j = fn(scanned.items, scanned.itemAt, ids, from, count, flags ?? NO_FLAGS, w.timeMs, limit, w.fieldKey, w.fieldSpans, w.fieldEnc, w.fieldStart);
+  if (j > from) w.nf = w.fieldStart[j]!;
+  return j;
 }

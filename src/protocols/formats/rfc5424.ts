@@ -204,9 +204,18 @@ const ITEM_POS = 0x1fffffff;
 /** Items per record the native pass compares with those of the previous frame it took (SAME). */
 const ITEMS_COMPARED = 64;
 /** Key ids of the items of the last record sdItemFields() added, by item index. */
-const itemIds = new Int32Array(ITEMS_COMPARED);
+const itemIds = new Uint32Array(ITEMS_COMPARED);
 /** False while sdItemFields() runs: after one that threw (a bug), the next takes no SAME id from a half-written record. */
 let itemIdsWhole = true;
+
+/**
+ * The key ids of the last record sdItemFields() added, by item index, for the native
+ * loop that adds the fields of records whose items are all SAME (rfc5424-native.ts
+ * sdFieldsRun): null when that record was not added whole.
+ */
+export function lastItemIds(): Uint32Array | null {
+  return itemIdsWhole ? itemIds : null;
+}
 
 /** Id of the SD name buf[s, e), already found valid, interned under `prefix`. */
 function validNameId(keys: KeyDictionary, slot: number, prefix: number, buf: Uint8Array, s: number, e: number): number {
