@@ -11,6 +11,8 @@
  * the best run of each case is reported (least disturbed by GC and the scheduler).
  */
 import { createFramer, type Framer, type FramerOptions, type FrameSink } from '../src/protocols/framing/index.js';
+import { setNativeOctet } from '../src/protocols/framing/octet.js';
+import { BatchBuilder } from '../src/pipeline/batch.js';
 
 const MiB = 1024 * 1024;
 const CHUNK = 64 * 1024;
@@ -66,6 +68,29 @@ function runFramer(make: () => Framer): (chunks: Buffer[]) => void {
   };
 }
 
+/**
+ * As a listener frames: into a BatchBuilder (flushed after each chunk), whose sink also
+ * takes many frames at once — the octet framer's native run (native/octet_frames.cc)
+ * unless `native` is false.
+ */
+function intoBatches(make: () => Framer, native: boolean): (chunks: Buffer[]) => void {
+  return (chunks) => {
+    setNativeOctet(native);
+    const builder = new BatchBuilder({ listener: 'bench', transport: 'tcp', peer: '-' }, (b) => {
+      frames += b.count;
+      bytes += b.bytes;
+    });
+    const f = make();
+    for (const c of chunks) {
+      f.push(c, builder.emit);
+      builder.flush();
+    }
+    f.end(builder.emit);
+    builder.flush();
+    setNativeOctet(true);
+  };
+}
+
 interface Case {
   name: string;
   chunks: Buffer[];
@@ -102,6 +127,8 @@ const cases: Case[] = [
   ['auto, LF input', lfInput, runFramer(() => createFramer(opts('auto')))],
   ['auto, octet input', octetInput, runFramer(() => createFramer(opts('auto')))],
   ['octet, octet input', octetInput, runFramer(() => createFramer(opts('octet')))],
+  ['octet → batches, by frame', octetInput, intoBatches(() => createFramer(opts('octet')), false)],
+  ['octet → batches, native', octetInput, intoBatches(() => createFramer(opts('octet')), true)],
 ].map(([name, chunks, fn]) => ({ name, chunks, fn, best: Infinity, frames: 0 }) as Case);
 
 for (const c of cases) timeOnce(c); // warm-up

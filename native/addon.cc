@@ -2,7 +2,8 @@
 // index (tokens, hashes and bloom filter of a store block in one call), and the string
 // finder for batches of JSON lines, gather (many byte ranges copied in one call), the
 // RFC 5424 batch parser, whether a file is open elsewhere (WAL recycling), and the
-// row-wise columns of a store block, and the block builder's append loop.
+// row-wise columns of a store block, the block builder's append loop, and the octet-counted
+// frames of a chunk.
 #include <napi.h>
 
 #ifdef __linux__
@@ -15,6 +16,7 @@ Napi::Object InitSyslog5424(Napi::Env env, Napi::Object exports);
 Napi::Object InitFileOpen(Napi::Env env, Napi::Object exports);
 Napi::Object InitBlockColumns(Napi::Env env, Napi::Object exports);
 Napi::Object InitBlockAppend(Napi::Env env, Napi::Object exports);
+Napi::Object InitOctetFrames(Napi::Env env, Napi::Object exports);
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #ifdef __linux__
@@ -26,6 +28,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitFileOpen(env, exports);
   InitBlockColumns(env, exports);
   InitBlockAppend(env, exports);
+  InitOctetFrames(env, exports);
   return InitBlockIndex(env, exports);
 }
 

@@ -237,9 +237,12 @@ bool Rfc3339(const uint8_t* b, size_t& p, size_t e, Frame& f, SecondCache& cache
     return false;
   }
   if (p < e && b[p] != ' ') return false;
-  int64_t extra = ns / 1000000;
+  // ns < 10^9: unsigned 32-bit, which the compiler divides by a multiply (as int64_t it
+  // issued an idiv, a tenth of the pass's time on the bench lines).
+  const uint32_t frac = static_cast<uint32_t>(ns);
+  const uint32_t extra = frac / 1000000u;
   f.ms = ms + extra;
-  f.ns = ns - extra * 1000000;
+  f.ns = frac - extra * 1000000u;
   f.hasTime = true;
   return true;
 }

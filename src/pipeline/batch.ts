@@ -113,7 +113,9 @@ export class BatchBuilder {
   constructor(
     private readonly source: Source,
     private readonly deliver: (batch: FrameBatch) => void,
-  ) {}
+  ) {
+    this.emit.many = this.emitMany;
+  }
 
   /**
    * Marks the receive time for the frames that follow (one clock read per chunk) and,
@@ -146,6 +148,20 @@ export class BatchBuilder {
     this.at = i + 2;
     this.count++;
     this.bytes += end - start;
+  };
+
+  /** emit.many: n unflagged frames at once (their offsets copied into the pool in one go). */
+  private readonly emitMany = (buf: Buffer, offsets: Uint32Array, n: number, bytes: number): void => {
+    if (buf !== this.buf || owner !== this) this.switchTo(buf);
+    let i = this.at;
+    if (i + 2 * n > pool.length) {
+      growPool(this.count * 2, 2 * n);
+      i = this.count * 2;
+    }
+    pool.set(offsets.subarray(0, 2 * n), i);
+    this.at = i + 2 * n;
+    this.count += n;
+    this.bytes += bytes;
   };
 
   add(buf: Buffer, start: number, end: number, flags: number): void {

@@ -143,3 +143,38 @@ test('BatchBuilder: two connections interleaving never mix their frames', () => 
   y.flush();
   assert.deepEqual(got.map((b) => [b.source.peer, [...b.offsets]]), [['x', [0, 1]], ['y', [1, 2]], ['x', [2, 3]]]);
 });
+
+test('BatchBuilder emit.many: many frames at once, the same batches as one by one (flags kept, pools grown, owners switched)', () => {
+  const a = Buffer.from('aaaa\nbbbb\n');
+  const c = Buffer.from('cc');
+  const offsets = new Uint32Array(2 * 40_000);
+  for (let k = 0; k < 40_000; k++) {
+    offsets[2 * k] = k % 5;
+    offsets[2 * k + 1] = (k % 5) + 1;
+  }
+  const snap = (bs: FrameBatch[]) => bs.map((x) => [x.buf.toString(), [...x.offsets], x.flags && [...x.flags], x.count, x.bytes, x.source.peer]);
+  const runs = (many: boolean) => {
+    const got: FrameBatch[] = [];
+    const x = new BatchBuilder({ ...source, peer: 'x' }, (b) => got.push(b));
+    const y = new BatchBuilder({ ...source, peer: 'y' }, (b) => got.push(b));
+    const put = (bb: BatchBuilder, buf: Buffer, from: number, n: number) => {
+      const o = offsets.subarray(2 * from, 2 * (from + n));
+      let bytes = 0;
+      for (let k = 0; k < n; k++) bytes += o[2 * k + 1]! - o[2 * k]!;
+      if (many) bb.emit.many!(buf, o, n, bytes);
+      else for (let k = 0; k < n; k++) bb.emit(buf, o[2 * k]!, o[2 * k + 1]!, 0);
+    };
+    x.emit(a, 0, 4, 1); // a flagged frame, then many unflagged ones in the same batch
+    put(x, a, 0, 3);
+    put(y, a, 3, 2); // takes the pool: x's open batch goes first
+    put(x, c, 0, 1);
+    put(x, a, 0, 40_000); // another buffer: a new batch, past a whole pool
+    x.flush();
+    y.flush();
+    return snap(got);
+  };
+  const many = runs(true);
+  assert.deepEqual(many, runs(false));
+  assert.deepEqual(many.map((b) => b[3]), [4, 2, 1, 40_000]);
+  assert.deepEqual(many[0]![2], [1, 0, 0, 0]);
+});

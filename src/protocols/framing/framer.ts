@@ -17,7 +17,14 @@ export const FRAME_TRUNCATED = 1;
  * (the pipeline keeps chunks alive by reference, which is fine: Node never reuses
  * a chunk once it has been handed to a 'data' listener).
  */
-export type FrameSink = (buf: Buffer, start: number, end: number, flags: number) => void;
+export type FrameSink = ((buf: Buffer, start: number, end: number, flags: number) => void) & {
+  /**
+   * Optional: n frames of `buf` at once, none flagged, their [start, end) in
+   * offsets[0, 2n), `bytes` in all; the same as n calls, in order. A framer that finds
+   * many frames in one go (octet.ts) hands them over so.
+   */
+  many?: (buf: Buffer, offsets: Uint32Array, n: number, bytes: number) => void;
+};
 
 /** What the framer reports besides frames, so the listener can count it and name the peer. */
 export type FramingEventKind =

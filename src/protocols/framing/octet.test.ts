@@ -2,7 +2,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { FRAME_TRUNCATED, OctetFramer } from './index.js';
-import type { FramerOptions, FramingEventKind, FramingMode } from './framer.js';
+import type { FrameSink, FramerOptions, FramingEventKind, FramingMode } from './framer.js';
+import { nativeOctetFrames, setNativeOctet } from './octet.js';
+import { BatchBuilder } from '../../pipeline/batch.js';
 import { type Frame, b, checkAllSplits, opts, run, splitAt, str } from './test-helpers.js';
 
 const T = FRAME_TRUNCATED;
@@ -234,4 +236,71 @@ describe('octet framing: properties', () => {
       );
     });
   }
+});
+
+describe('octet framing: the native run of counted frames (native/octet_frames.cc)', { skip: nativeOctetFrames() === null ? 'native addon not built (or RINGLOG_NATIVE=off)' : false }, () => {
+  it('hands a chunk\'s whole counted frames over in one go, and batches are the same as frame by frame', () => {
+    const body = (k: number) => `<13>1 - h a - - - message ${k}`;
+    const stream = Buffer.from(Array.from({ length: 3000 }, (_, k) => `${body(k).length} ${body(k)}${k % 7 === 0 ? '\n' : ''}`).join(''), 'latin1');
+    const batches = (native: boolean) => {
+      setNativeOctet(native);
+      try {
+        const out: string[][] = [];
+        let singles = 0;
+        let many = 0;
+        const builder = new BatchBuilder({ listener: 'l', transport: 'tcp', peer: 'p' }, (bt) => {
+          const frames: string[] = [];
+          for (let i = 0; i < bt.count; i++) frames.push(bt.buf.toString('latin1', bt.offsets[2 * i]!, bt.offsets[2 * i + 1]!));
+          assert.equal(bt.bytes, frames.reduce((n, s) => n + s.length, 0));
+          out.push(frames);
+        });
+        const sink: FrameSink = (buf, s, e, fl) => {
+          singles++;
+          builder.emit(buf, s, e, fl);
+        };
+        sink.many = (buf, offsets, n, bytes) => {
+          many += n;
+          builder.emit.many!(buf, offsets, n, bytes);
+        };
+        const framer = new OctetFramer(opts('octet'));
+        for (const c of splitAt(stream, [65536, 131072, 140000])) {
+          framer.push(c, sink);
+          builder.flush();
+        }
+        framer.end(sink);
+        builder.flush();
+        return { out, singles, many };
+      } finally {
+        setNativeOctet(true);
+      }
+    };
+    const on = batches(true);
+    const off = batches(false);
+    assert.deepEqual(on.out, off.out);
+    assert.equal(on.out.flat().length, 3000);
+    assert.equal(off.many, 0);
+    // Only the frames the chunk ends cut (and the first of each chunk after one) go one by one.
+    assert.ok(on.singles <= 8 && on.many >= 2990, `${on.singles} one by one, ${on.many} at once`);
+  });
+
+  it('refuses arguments that do not fit', () => {
+    const fn = nativeOctetFrames()!;
+    const chunk = Buffer.from('3 abc2 de1 f');
+    const out = new Uint32Array(8);
+    const st = new Float64Array(2);
+    assert.equal(fn(chunk, 0, 100, out, st), 3);
+    assert.deepEqual([...out.subarray(0, 6), ...st], [2, 5, 7, 9, 11, 12, 12, 6]);
+    // As many as fit, and where it stopped; a count over maxFrame stops it.
+    assert.equal(fn(chunk, 0, 100, new Uint32Array(3), st), 1);
+    assert.deepEqual([...st], [5, 3]);
+    assert.equal(fn(chunk, 0, 2, out, st), 0);
+    assert.deepEqual([...st], [0, 0]);
+    assert.throws(() => fn(chunk, 99, 100, out, st), RangeError);
+    assert.throws(() => fn(chunk, 0, 100, out, new Float64Array(1)), RangeError);
+    assert.throws(() => fn(chunk, 0.5, 100, out, st), TypeError);
+    assert.throws(() => fn(chunk, 0, 100, new Uint16Array(8) as unknown as Uint32Array, st), TypeError);
+    assert.throws(() => fn(new Uint8Array(new SharedArrayBuffer(4)), 0, 100, out, st), TypeError);
+    const words = new Float64Array(6);
+    assert.throws(() => fn(chunk, 0, 100, new Uint32Array(words.buffer, 0, 8), words.subarray(3, 5)), RangeError);
+  });
 });

@@ -55,6 +55,29 @@
  */
 import { FRAME_TRUNCATED, type FrameSink, type Framer, type FramerOptions, type FramingEvent } from './framer.js';
 import { CR, LF, LfPending, NUL, SP, checkOptions } from './common.js';
+import { nativeFunction } from '../../native/addon.js';
+
+/** native/octet_frames.cc: the counted frames of chunk from pos on while they are the common case. */
+export type OctetFramesFn = (chunk: Uint8Array, pos: number, maxFrame: number, out: Uint32Array, st: Float64Array) => number;
+
+let nativeOn = true;
+
+/** Turns the native frame run off or back on in this thread (tests and benchmarks that compare both paths). */
+export function setNativeOctet(on: boolean): void {
+  nativeOn = on;
+}
+
+/** The native octetFrames, or null (no addon, an older one, RINGLOG_NATIVE=off). */
+export function nativeOctetFrames(): OctetFramesFn | null {
+  return nativeFunction<OctetFramesFn>('octetFrames');
+}
+
+/** Frames per native call at most, and where it puts them (one framer pushes at a time in a thread). */
+const RUN_FRAMES = 4096;
+const runOut = new Uint32Array(2 * RUN_FRAMES);
+const runSt = new Float64Array(2);
+/** After a native call that found no frame, Start is entered this many more times (doubling up to it) before the next. */
+const RUN_BACKOFF_MAX = 64;
 
 export const enum State {
   /** Between frames: skipping separators, looking at the first byte. */
@@ -85,6 +108,9 @@ export class OctetFramer implements Framer {
   private remaining = 0;
   /** LfFallback: report this frame as bad_octet_count when it ends. */
   private bad = false;
+  /** Start entries left before the native run is tried again, and the next such wait (see RUN_BACKOFF_MAX). */
+  private runSkip = 0;
+  private runBackoff = 1;
 
   private readonly max: number;
   private readonly nul: boolean;
@@ -117,9 +143,29 @@ export class OctetFramer implements Framer {
     /** Next NUL at or after pos: -2 = not searched yet in this chunk, -1 = none left. */
     let nulAt = this.nul ? -2 : -1;
 
+    const run = emit.many !== undefined && nativeOn ? nativeOctetFrames() : null;
+
     while (pos < len) {
       switch (this.state) {
         case State.Start: {
+          // Many counted frames in one native call while they are the common case (the one
+          // below): the frames of a chunk but its last, which the chunk's end usually splits.
+          if (run !== null && p.part.len === 0) {
+            if (this.runSkip > 0) this.runSkip--;
+            else {
+              const n = run(chunk, pos, max, runOut, runSt);
+              if (n > 0) {
+                emit.many!(chunk, runOut, n, runSt[1]!);
+                this.runBackoff = 1;
+              } else {
+                // Not counted traffic (auto mode reading LF lines): not worth a call per frame.
+                this.runSkip = this.runBackoff;
+                this.runBackoff = Math.min(this.runBackoff * 2, RUN_BACKOFF_MAX);
+              }
+              pos = runSt[0]!;
+              if (pos === len) return;
+            }
+          }
           let b = chunk[pos];
           while (b === LF || b === CR || b === NUL) {
             if (++pos === len) return;

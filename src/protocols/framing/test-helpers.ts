@@ -1,7 +1,8 @@
 /** Test helpers for the framing tests (not a test file itself). */
 import assert from 'node:assert/strict';
 import { createFramer } from './index.js';
-import type { Framer, FramerOptions, FramingEventKind, FramingMode } from './framer.js';
+import type { FrameSink, Framer, FramerOptions, FramingEventKind, FramingMode } from './framer.js';
+import { nativeOctetFrames } from './octet.js';
 
 export interface Frame {
   /** Copy of the frame bytes, as latin1 text (byte-exact, readable in diffs). */
@@ -25,8 +26,20 @@ export function opts(mode: FramingMode, o: Partial<FramerOptions> = {}): FramerO
   return { mode, maxFrame: 64 * 1024, onOversize: 'truncate', nulDelimiter: false, ...o };
 }
 
-/** Runs a fresh framer over `chunks`, then end(). Checks the sink contract on the way. */
+/**
+ * Runs a fresh framer over `chunks`, then end(). Checks the sink contract on the way.
+ * Without `framer`, twice: to a sink of single frames, and to one that also takes many
+ * at once (FrameSink.many: the octet framer's native run, where the addon is built);
+ * both must give the same.
+ */
 export function run(o: FramerOptions, chunks: Buffer[], framer?: Framer): Run {
+  if (framer !== undefined) return runOnce(o, chunks, framer, false);
+  const single = runOnce(o, chunks, undefined, false);
+  if (nativeOctetFrames() !== null) assert.deepEqual(runOnce(o, chunks, undefined, true), single, 'the same with FrameSink.many');
+  return single;
+}
+
+function runOnce(o: FramerOptions, chunks: Buffer[], framer: Framer | undefined, many: boolean): Run {
   const events: Array<[FramingEventKind, number]> = [];
   const user = o.onEvent;
   const f =
@@ -39,12 +52,23 @@ export function run(o: FramerOptions, chunks: Buffer[], framer?: Framer): Run {
       },
     });
   const frames: Frame[] = [];
-  const sink = (buf: Buffer, start: number, end: number, flags: number): void => {
+  const sink: FrameSink = (buf: Buffer, start: number, end: number, flags: number): void => {
     assert.ok(Buffer.isBuffer(buf), 'sink gets a Buffer');
     assert.ok(Number.isInteger(start) && Number.isInteger(end), 'integer bounds');
     assert.ok(start >= 0 && start < end && end <= buf.length, `bounds ${start},${end} within ${buf.length}, non-empty`);
     frames.push({ s: buf.toString('latin1', start, end), flags });
   };
+  if (many) {
+    sink.many = (buf, offsets, n, bytes) => {
+      assert.ok(n > 0 && 2 * n <= offsets.length, `${n} frames in ${offsets.length} words`);
+      let sum = 0;
+      for (let k = 0; k < n; k++) {
+        sink(buf, offsets[2 * k]!, offsets[2 * k + 1]!, 0);
+        sum += offsets[2 * k + 1]! - offsets[2 * k]!;
+      }
+      assert.equal(bytes, sum, 'bytes of the frames');
+    };
+  }
   let maxBuffered = 0;
   for (const c of chunks) {
     f.push(c, sink);
