@@ -129,6 +129,8 @@ const cases: Case[] = [
   ['octet, octet input', octetInput, runFramer(() => createFramer(opts('octet')))],
   ['octet → batches, by frame', octetInput, intoBatches(() => createFramer(opts('octet')), false)],
   ['octet → batches, native', octetInput, intoBatches(() => createFramer(opts('octet')), true)],
+  ['auto, LF → batches, by frame', lfInput, intoBatches(() => createFramer(opts('auto')), false)],
+  ['auto, LF → batches, native', lfInput, intoBatches(() => createFramer(opts('auto')), true)],
 ].map(([name, chunks, fn]) => ({ name, chunks, fn, best: Infinity, frames: 0 }) as Case);
 
 for (const c of cases) timeOnce(c); // warm-up
@@ -140,8 +142,8 @@ const base = mbs(cases[0]!);
 const pad = (s: string, n: number): string => s.padEnd(n);
 const num = (x: number, d = 0): string => x.toFixed(d).padStart(9);
 console.log(`framing: ${(TOTAL / MiB).toFixed(0)} MiB of ${LINE}-byte lines, ${CHUNK / 1024} KiB chunks, best of ${REPS}, node ${process.version}`);
-console.log(`${pad('case', 26)}      MB/s   Mframe/s  vs baseline`);
+console.log(`${pad('case', 30)}      MB/s   Mframe/s  vs baseline`);
 for (const c of cases) {
   const ok = c.frames === expected ? '' : `  (!! ${c.frames} frames, expected ${expected})`;
-  console.log(`${pad(c.name, 26)}${num(mbs(c))}  ${num(c.frames / (c.best / 1e9) / 1e6, 2)}  ${num(mbs(c) / base, 2)}${ok}`);
+  console.log(`${pad(c.name, 30)}${num(mbs(c))}  ${num(c.frames / (c.best / 1e9) / 1e6, 2)}  ${num(mbs(c) / base, 2)}${ok}`);
 }

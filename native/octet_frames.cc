@@ -1,18 +1,25 @@
-// RFC 6587 octet-counted frames of a chunk in one call (src/protocols/framing/octet.ts):
-// the framer's Start state for as long as each frame is the common case — `MSG-LEN SP
-// MSG` whole in the chunk, MSG-LEN 1 to 10 digits, the first not 0, at most maxFrame —
-// with the LF, CR and NUL bytes senders put between frames skipped. It stops before the
-// first frame that is anything else (split by the chunk's end, too long, not counted),
-// which the framer's state machine then takes, as it stays the definition
-// (octet-native.test.ts compares both).
+// The frames of a chunk on an octet-counting or auto port in one call (src/protocols/
+// framing/octet.ts): the framer's Start state for as long as each frame is a common case,
+// with the LF, CR and NUL bytes senders put between frames skipped —
+//  - RFC 6587 `MSG-LEN SP MSG` whole in the chunk, MSG-LEN 1 to 10 digits, the first not
+//    0, at most maxFrame;
+//  - with LINES (auto mode), a frame that does not begin with 1-9: an LF-delimited line
+//    (or NUL-delimited, with NUL) whole in the chunk, one CR before its delimiter
+//    stripped, at most maxFrame.
+// It stops before the first frame that is anything else (split by the chunk's end, too
+// long, a count that turns out invalid, a line in strict octet mode), which the framer's
+// state machine then takes, as it stays the definition (the framing tests run every input
+// both ways and compare).
 //
-// octetFrames(chunk: Uint8Array, pos: number, maxFrame: number, out: Uint32Array, st: Float64Array)
+// octetFrames(chunk: Uint8Array, pos: number, maxFrame: number, modes: number, out: Uint32Array, st: Float64Array)
 //   → frames found (their [start, end) in out, two words each, as many as fit)
+//   modes: LINES (1) | NUL (2)
 //   st[0]: the position it stopped at (the chunk's length when it used it all),
 //   st[1]: the frames' bytes in all.
 #include <napi.h>
 
 #include <cstdint>
+#include <cstring>
 
 #include "napi_arrays.h"
 
@@ -20,6 +27,8 @@ namespace {
 
 // More digits than this is not a count (octet.ts MAX_DIGITS).
 constexpr size_t kMaxDigits = 10;
+constexpr uint32_t kLines = 1;
+constexpr uint32_t kNul = 2;
 
 Napi::Value OctetFrames(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -27,12 +36,13 @@ Napi::Value OctetFrames(const Napi::CallbackInfo& info) {
   Span<uint8_t> chunk;
   Span<uint32_t> out;
   Span<double> st;
-  size_t pos = 0;
-  if (info.Length() < 5 || !ringlog::GetU8(info[0], &chunk) || !ringlog::GetIndex(info[1], 0xffffffffu, &pos) ||
-      !info[2].IsNumber() || !ringlog::GetU32(info[3], &out) || !ringlog::GetF64(info[4], &st)) {
+  size_t pos = 0, modes = 0;
+  if (info.Length() < 6 || !ringlog::GetU8(info[0], &chunk) || !ringlog::GetIndex(info[1], 0xffffffffu, &pos) ||
+      !info[2].IsNumber() || !ringlog::GetIndex(info[3], kLines | kNul, &modes) || !ringlog::GetU32(info[4], &out) ||
+      !ringlog::GetF64(info[5], &st)) {
     Napi::TypeError::New(env,
-                         "octetFrames(chunk: Uint8Array, pos, maxFrame, out: Uint32Array, st: Float64Array), none over a "
-                         "SharedArrayBuffer")
+                         "octetFrames(chunk: Uint8Array, pos, maxFrame, modes: 0-3, out: Uint32Array, st: Float64Array), "
+                         "none over a SharedArrayBuffer")
         .ThrowAsJavaScriptException();
     return env.Undefined();
   }
@@ -58,7 +68,26 @@ Napi::Value OctetFrames(const Napi::CallbackInfo& info) {
       pos = p;
       break;
     }
-    if (b[p] < '1' || b[p] > '9') break;
+    if (b[p] < '1' || b[p] > '9') {
+      if ((modes & kLines) == 0) break;
+      // A line: to its LF (or NUL), which must be in this chunk.
+      const uint8_t* lf = static_cast<const uint8_t*>(memchr(b + p, '\n', len - p));
+      size_t e = lf == nullptr ? len : static_cast<size_t>(lf - b);
+      if ((modes & kNul) != 0) {
+        const uint8_t* nul = static_cast<const uint8_t*>(memchr(b + p, 0, e - p));
+        if (nul != nullptr) e = static_cast<size_t>(nul - b);
+      }
+      if (e == len) break;
+      // b[p] is none of LF, CR, NUL: e > p, and a CR before the delimiter leaves the line non-empty.
+      const size_t fe = b[e - 1] == '\r' ? e - 1 : e;
+      if (static_cast<double>(fe - p) > maxFrame) break;
+      out.data[2 * n] = static_cast<uint32_t>(p);
+      out.data[2 * n + 1] = static_cast<uint32_t>(fe);
+      n++;
+      bytes += static_cast<double>(fe - p);
+      pos = e + 1;
+      continue;
+    }
     uint64_t c = b[p] - '0';
     size_t q = p + 1;
     while (q < len && q - p < kMaxDigits && b[q] >= '0' && b[q] <= '9') {

@@ -239,9 +239,11 @@ describe('octet framing: properties', () => {
 });
 
 describe('octet framing: the native run of counted frames (native/octet_frames.cc)', { skip: nativeOctetFrames() === null ? 'native addon not built (or RINGLOG_NATIVE=off)' : false }, () => {
-  it('hands a chunk\'s whole counted frames over in one go, and batches are the same as frame by frame', () => {
+  for (const mode of ['octet', 'auto'] as const) it(`${mode}: hands a chunk's whole frames over in one go, and batches are the same as frame by frame`, () => {
     const body = (k: number) => `<13>1 - h a - - - message ${k}`;
-    const stream = Buffer.from(Array.from({ length: 3000 }, (_, k) => `${body(k).length} ${body(k)}${k % 7 === 0 ? '\n' : ''}`).join(''), 'latin1');
+    // Counted frames (some with an LF after them); in auto mode every third a line instead.
+    const frame = (k: number) => (mode === 'auto' && k % 3 === 0 ? `${body(k)}${k % 2 ? '\r\n' : '\n'}` : `${body(k).length} ${body(k)}${k % 7 === 0 ? '\n' : ''}`);
+    const stream = Buffer.from(Array.from({ length: 3000 }, (_, k) => frame(k)).join(''), 'latin1');
     const batches = (native: boolean) => {
       setNativeOctet(native);
       try {
@@ -262,7 +264,7 @@ describe('octet framing: the native run of counted frames (native/octet_frames.c
           many += n;
           builder.emit.many!(buf, offsets, n, bytes);
         };
-        const framer = new OctetFramer(opts('octet'));
+        const framer = new OctetFramer(opts(mode), mode === 'octet');
         for (const c of splitAt(stream, [65536, 131072, 140000])) {
           framer.push(c, sink);
           builder.flush();
@@ -288,19 +290,40 @@ describe('octet framing: the native run of counted frames (native/octet_frames.c
     const chunk = Buffer.from('3 abc2 de1 f');
     const out = new Uint32Array(8);
     const st = new Float64Array(2);
-    assert.equal(fn(chunk, 0, 100, out, st), 3);
+    assert.equal(fn(chunk, 0, 100, 0, out, st), 3);
     assert.deepEqual([...out.subarray(0, 6), ...st], [2, 5, 7, 9, 11, 12, 12, 6]);
     // As many as fit, and where it stopped; a count over maxFrame stops it.
-    assert.equal(fn(chunk, 0, 100, new Uint32Array(3), st), 1);
+    assert.equal(fn(chunk, 0, 100, 0, new Uint32Array(3), st), 1);
     assert.deepEqual([...st], [5, 3]);
-    assert.equal(fn(chunk, 0, 2, out, st), 0);
+    assert.equal(fn(chunk, 0, 2, 0, out, st), 0);
     assert.deepEqual([...st], [0, 0]);
-    assert.throws(() => fn(chunk, 99, 100, out, st), RangeError);
-    assert.throws(() => fn(chunk, 0, 100, out, new Float64Array(1)), RangeError);
-    assert.throws(() => fn(chunk, 0.5, 100, out, st), TypeError);
-    assert.throws(() => fn(chunk, 0, 100, new Uint16Array(8) as unknown as Uint32Array, st), TypeError);
-    assert.throws(() => fn(new Uint8Array(new SharedArrayBuffer(4)), 0, 100, out, st), TypeError);
+    assert.throws(() => fn(chunk, 99, 100, 0, out, st), RangeError);
+    assert.throws(() => fn(chunk, 0, 100, 0, out, new Float64Array(1)), RangeError);
+    assert.throws(() => fn(chunk, 0.5, 100, 0, out, st), TypeError);
+    assert.throws(() => fn(chunk, 0, 100, 4, out, st), TypeError);
+    assert.throws(() => fn(chunk, 0, 100, 0, new Uint16Array(8) as unknown as Uint32Array, st), TypeError);
+    assert.throws(() => fn(new Uint8Array(new SharedArrayBuffer(4)), 0, 100, 0, out, st), TypeError);
     const words = new Float64Array(6);
-    assert.throws(() => fn(chunk, 0, 100, new Uint32Array(words.buffer, 0, 8), words.subarray(3, 5)), RangeError);
+    assert.throws(() => fn(chunk, 0, 100, 0, new Uint32Array(words.buffer, 0, 8), words.subarray(3, 5)), RangeError);
+  });
+
+  it('takes lines in auto mode (LINES): to LF, or NUL with NUL, one CR before it stripped; stops at a line the chunk cuts or over maxFrame', () => {
+    const fn = nativeOctetFrames()!;
+    const out = new Uint32Array(16);
+    const st = new Float64Array(2);
+    const frames = (chunk: Buffer, n: number) => Array.from({ length: n }, (_, k) => chunk.toString('latin1', out[2 * k]!, out[2 * k + 1]!));
+    const chunk = Buffer.from('ab\r\n\n3 xyzc\0d\r\r\ne\ntail', 'latin1');
+    // Strict octet mode: no lines.
+    assert.equal(fn(chunk, 0, 100, 0, out, st), 0);
+    assert.equal(fn(chunk, 0, 100, 1, out, st), 4);
+    assert.deepEqual(frames(chunk, 4), ['ab', 'xyz', 'c\0d\r', 'e']);
+    assert.deepEqual([...st], [chunk.length - 4, 2 + 3 + 4 + 1]);
+    assert.equal(fn(chunk, 0, 100, 3, out, st), 5);
+    assert.deepEqual(frames(chunk, 5), ['ab', 'xyz', 'c', 'd\r', 'e']);
+    // A frame longer than maxFrame stops it before that frame: a count (xyz: 3 > 2), a line (abcd: 4 > 3).
+    assert.equal(fn(chunk, 0, 2, 3, out, st), 1);
+    assert.deepEqual([...st], [4, 2]);
+    assert.equal(fn(Buffer.from('abcd\n'), 0, 3, 1, out, st), 0);
+    assert.deepEqual([...st], [0, 0]);
   });
 });

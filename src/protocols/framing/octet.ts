@@ -57,8 +57,11 @@ import { FRAME_TRUNCATED, type FrameSink, type Framer, type FramerOptions, type 
 import { CR, LF, LfPending, NUL, SP, checkOptions } from './common.js';
 import { nativeFunction } from '../../native/addon.js';
 
-/** native/octet_frames.cc: the counted frames of chunk from pos on while they are the common case. */
-export type OctetFramesFn = (chunk: Uint8Array, pos: number, maxFrame: number, out: Uint32Array, st: Float64Array) => number;
+/** native/octet_frames.cc: the frames of chunk from pos on while they are the common case (modes: RUN_LINES | RUN_NUL). */
+export type OctetFramesFn = (chunk: Uint8Array, pos: number, maxFrame: number, modes: number, out: Uint32Array, st: Float64Array) => number;
+/** octetFrames modes: take lines that are not counted (auto mode); NUL ends a line too. */
+const RUN_LINES = 1;
+const RUN_NUL = 2;
 
 let nativeOn = true;
 
@@ -108,6 +111,8 @@ export class OctetFramer implements Framer {
   private remaining = 0;
   /** LfFallback: report this frame as bad_octet_count when it ends. */
   private bad = false;
+  /** octetFrames' modes for this framer. */
+  private readonly runModes: number;
   /** Start entries left before the native run is tried again, and the next such wait (see RUN_BACKOFF_MAX). */
   private runSkip = 0;
   private runBackoff = 1;
@@ -127,6 +132,8 @@ export class OctetFramer implements Framer {
     this.drop = opts.onOversize === 'drop';
     this.onEvent = opts.onEvent;
     this.p = new LfPending(opts.maxFrame, this.drop, opts.onEvent);
+    // Strict mode reports a line (bad_octet_count): the native run leaves lines to it.
+    this.runModes = (strict ? 0 : RUN_LINES) | (this.nul ? RUN_NUL : 0);
   }
 
   get buffered(): number {
@@ -148,17 +155,18 @@ export class OctetFramer implements Framer {
     while (pos < len) {
       switch (this.state) {
         case State.Start: {
-          // Many counted frames in one native call while they are the common case (the one
-          // below): the frames of a chunk but its last, which the chunk's end usually splits.
+          // Many frames in one native call while they are the common cases (counted, as the
+          // one-step path below; a whole line in auto mode): the frames of a chunk but its
+          // last, which the chunk's end usually splits.
           if (run !== null && p.part.len === 0) {
             if (this.runSkip > 0) this.runSkip--;
             else {
-              const n = run(chunk, pos, max, runOut, runSt);
+              const n = run(chunk, pos, max, this.runModes, runOut, runSt);
               if (n > 0) {
                 emit.many!(chunk, runOut, n, runSt[1]!);
                 this.runBackoff = 1;
               } else {
-                // Not counted traffic (auto mode reading LF lines): not worth a call per frame.
+                // Nothing it takes (lines in strict mode, frames over maxFrame): not worth a call per frame.
                 this.runSkip = this.runBackoff;
                 this.runBackoff = Math.min(this.runBackoff * 2, RUN_BACKOFF_MAX);
               }
