@@ -1,9 +1,11 @@
 /**
  * Framing micro-benchmark: node dist/bench/framing.js [MiB]
  *
- * Input: ~64 MiB of 128-byte RFC 5424-like lines (127 bytes + LF), fed in 64 KiB
- * chunks (so a line straddles every chunk edge, as on a real socket). The same
- * messages octet-counted ("127 " + message, no LF) for the octet case.
+ * Input: ~64 MiB of 128-byte RFC 5424-like lines (127 bytes + LF), fed in chunks of
+ * 65,000 bytes (not a multiple of any frame size here: a frame straddles every chunk
+ * edge, as on a real socket). The same messages octet-counted ("127 " + message, no
+ * LF) for the octet cases. The "→ batches" cases frame as a listener does, into a
+ * BatchBuilder, frame by frame or through the native run (FrameSink.many).
  *
  * Baseline: a loop that only finds LFs with Buffer.indexOf, i.e. the least any
  * LF framer has to do. Each case runs once to warm up, then REPS rounds run all
@@ -15,7 +17,7 @@ import { setNativeOctet } from '../src/protocols/framing/octet.js';
 import { BatchBuilder } from '../src/pipeline/batch.js';
 
 const MiB = 1024 * 1024;
-const CHUNK = 64 * 1024;
+const CHUNK = 65_000;
 const LINE = 128;
 const REPS = 7;
 const TOTAL = Math.max(1, Number(process.argv[2] ?? 64)) * MiB;
@@ -141,7 +143,7 @@ const mbs = (c: Case): number => size(c) / MiB / (c.best / 1e9);
 const base = mbs(cases[0]!);
 const pad = (s: string, n: number): string => s.padEnd(n);
 const num = (x: number, d = 0): string => x.toFixed(d).padStart(9);
-console.log(`framing: ${(TOTAL / MiB).toFixed(0)} MiB of ${LINE}-byte lines, ${CHUNK / 1024} KiB chunks, best of ${REPS}, node ${process.version}`);
+console.log(`framing: ${(TOTAL / MiB).toFixed(0)} MiB of ${LINE}-byte lines, ${CHUNK.toLocaleString('en-US')}-byte chunks, best of ${REPS}, node ${process.version}`);
 console.log(`${pad('case', 30)}      MB/s   Mframe/s  vs baseline`);
 for (const c of cases) {
   const ok = c.frames === expected ? '' : `  (!! ${c.frames} frames, expected ${expected})`;

@@ -239,10 +239,11 @@ describe('octet framing: properties', () => {
 });
 
 describe('octet framing: the native run of counted frames (native/octet_frames.cc)', { skip: nativeOctetFrames() === null ? 'native addon not built (or RINGLOG_NATIVE=off)' : false }, () => {
-  for (const mode of ['octet', 'auto'] as const) it(`${mode}: hands a chunk's whole frames over in one go, and batches are the same as frame by frame`, () => {
+  const kinds = [['octet', 'counted frames', 0], ['auto', 'every third frame a line', 3], ['auto', 'lines only', 1]] as const;
+  for (const [mode, what, lineEvery] of kinds) it(`${mode}, ${what}: hands a chunk's whole frames over in one go, and batches are the same as frame by frame`, () => {
     const body = (k: number) => `<13>1 - h a - - - message ${k}`;
-    // Counted frames (some with an LF after them); in auto mode every third a line instead.
-    const frame = (k: number) => (mode === 'auto' && k % 3 === 0 ? `${body(k)}${k % 2 ? '\r\n' : '\n'}` : `${body(k).length} ${body(k)}${k % 7 === 0 ? '\n' : ''}`);
+    // Counted frames (some with an LF after them), or lines (LF or CR LF).
+    const frame = (k: number) => (lineEvery > 0 && k % lineEvery === 0 ? `${body(k)}${k % 2 ? '\r\n' : '\n'}` : `${body(k).length} ${body(k)}${k % 7 === 0 ? '\n' : ''}`);
     const stream = Buffer.from(Array.from({ length: 3000 }, (_, k) => frame(k)).join(''), 'latin1');
     const batches = (native: boolean) => {
       setNativeOctet(native);

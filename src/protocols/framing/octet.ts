@@ -308,8 +308,9 @@ export class OctetFramer implements Framer {
           }
           pos = e + 1;
           // Fast path for runs of LF-framed lines (the common case on the auto port): when the
-          // next frame plainly is not counted, go straight on with it instead of via Start.
-          if (pos < len) {
+          // next frame plainly is not counted, go straight on with it instead of via Start —
+          // unless Start hands the lines to the native run.
+          if (pos < len && (run === null || this.runSkip > 0)) {
             const b = chunk[pos]!;
             if ((b < D1 || b > D9) && b !== LF && b !== CR && b !== NUL) {
               fs = pos;
