@@ -111,6 +111,22 @@ inline size_t PrintableRun(const uint8_t* b, size_t p, size_t e) {
   return p;
 }
 
+// A bit for each of the 64 bytes from p that is not printable ASCII (bit k: b[p + k]),
+// or 0 when fewer than 64 bytes are left (the caller then scans with PrintableRun).
+inline uint64_t StopMask64(const uint8_t* b, size_t p, size_t e) {
+#if defined(__SSE2__)
+  if (e - p < 64) return 0;
+  uint64_t m = 0;
+  for (int k = 0; k < 4; k++) {
+    const unsigned ok = PrintableMask(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + p + 16 * k)));
+    m |= static_cast<uint64_t>(ok ^ 0xffffu) << (16 * k);
+  }
+  return m;
+#else
+  return 0;
+#endif
+}
+
 // The first position in [p, e) whose byte cannot be in an SD-NAME, or e.
 inline size_t SdNameRun(const uint8_t* b, size_t p, size_t e) {
 #if defined(__SSE2__)
@@ -325,9 +341,15 @@ bool ParseFrame(const uint8_t* b, size_t start, size_t end0, Frame& f, Item* it,
   p++;
   // HOSTNAME SP APP-NAME SP PROCID SP MSGID
   std::memset(f.span, 0, sizeof(f.span));
+  // Where the fields end, for the 64 bytes from here at once when the frame has them: a
+  // bit per byte that is not printable (StopMask64); a field that runs past them is scanned on.
+  const size_t w0 = p;
+  const uint64_t stop = StopMask64(b, p, e);
   for (int slot = 0; slot < 4; slot++) {
     size_t fs = p;
-    p = PrintableRun(b, p, e);
+    const size_t r = p - w0;
+    const uint64_t m = r < 64 ? stop & (~uint64_t{0} << r) : 0;
+    p = m != 0 ? w0 + static_cast<size_t>(__builtin_ctzll(m)) : PrintableRun(b, p, e);
     if (p < e && b[p] != ' ') return false;
     size_t len = p - fs;
     if (len == 0 || len > kMaxField) return false;
