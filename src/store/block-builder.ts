@@ -37,7 +37,7 @@ import { ENC_CONST, ENC_JSON, ENC_SD, ENC_UTF8, SLOTS, type RecordBatch } from '
 import type { KeyNames } from '../record/key-dictionary.js';
 import { splitReceived } from '../record/time.js';
 import { unescapeJson, unescapeSd } from '../record/record.js';
-import { ByteReader, ByteWriter } from './byte-buffer.js';
+import { ByteReader, ByteWriter, putUvarint } from './byte-buffer.js';
 import { gatherJs, nativeGather, type GatherFn } from './gather.js';
 import { ByteDictionary } from './byte-dictionary.js';
 import { Arena } from './arena.js';
@@ -638,15 +638,6 @@ function putUvarints(out: ByteWriter, vals: Uint32Array, perm: Uint32Array, n: n
   return sum;
 }
 
-/** uvarint of 0 ≤ v < 2^30 at buf[p] (room checked by the caller); returns the position after it. */
-function putUvarint30(buf: Buffer, p: number, v: number): number {
-  while (v >= 0x80) {
-    buf[p++] = (v & 0x7f) | 0x80;
-    v >>>= 7;
-  }
-  buf[p++] = v;
-  return p;
-}
 
 /**
  * What a block is encoded from: a builder's contents as plain data (typed arrays,
@@ -818,7 +809,7 @@ function encodeRowsJs(c: BlockContents, out: ByteWriter, perm: Uint32Array, unit
     const ns = c.tsNs[i]!;
     const v = ((ms - prevMs) * 1_000_000 + (ns - prevNs)) / unit;
     // Small deltas (most: rows of one group follow each other) inline; others through svarint.
-    if (v >= -0x20000000 && v < 0x20000000) out.pos = putUvarint30(out.buf, out.pos, v >= 0 ? v * 2 : -v * 2 - 1);
+    if (v >= -0x20000000 && v < 0x20000000) out.pos = putUvarint(out.buf, out.pos, v >= 0 ? v * 2 : -v * 2 - 1);
     else out.svarint(v);
     prevMs = ms;
     prevNs = ns;
@@ -829,7 +820,7 @@ function encodeRowsJs(c: BlockContents, out: ByteWriter, perm: Uint32Array, unit
   for (let j = 0; j < n; j++) {
     const ms = c.rcMs[perm[j]!]!;
     const v = ms - prevMs;
-    if (v >= -0x20000000 && v < 0x20000000) out.pos = putUvarint30(out.buf, out.pos, v >= 0 ? v * 2 : -v * 2 - 1);
+    if (v >= -0x20000000 && v < 0x20000000) out.pos = putUvarint(out.buf, out.pos, v >= 0 ? v * 2 : -v * 2 - 1);
     else out.svarint(v);
     prevMs = ms;
   }
@@ -896,7 +887,7 @@ function writeFields(c: BlockContents, out: ByteWriter, perm: Uint32Array, gathe
     let p = out.pos;
     let prev = 0;
     for (let k = from; k < to; k++) {
-      p = putUvarint30(buf, p, row[k]! - prev);
+      p = putUvarint(buf, p, row[k]! - prev);
       prev = row[k]!;
     }
     out.pos = p;

@@ -18,6 +18,16 @@ export class CorruptError extends Error {
   }
 }
 
+/** uvarint of 0 ≤ v < 2^32 at buf[p] (room checked by the caller); returns the position after it. */
+export function putUvarint(buf: Uint8Array, p: number, v: number): number {
+  while (v >= 0x80) {
+    buf[p++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  buf[p++] = v;
+  return p;
+}
+
 export class ByteWriter {
   buf: Buffer;
   pos = 0;

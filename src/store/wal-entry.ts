@@ -19,7 +19,7 @@
 import { crc32c } from '@node-rs/crc32';
 import type { FrameBatch, Transport } from '../pipeline/batch.js';
 import { FORMATS, type FormatName } from '../protocols/formats/format.js';
-import { ByteReader, CorruptError } from './byte-buffer.js';
+import { ByteReader, CorruptError, putUvarint } from './byte-buffer.js';
 import { MAX_WAL_ENTRY, WAL_END_MARK, WAL_ENTRY_HEADER_SIZE, WAL_ENTRY_MAGIC } from './consts.js';
 
 const KIND_RECORDS = 1;
@@ -58,16 +58,6 @@ function ordered(offsets: Uint32Array, count: number): boolean {
     prev = e;
   }
   return true;
-}
-
-/** Writes x as a uvarint at p; returns the position after it. */
-function putUvarint(buf: Buffer, p: number, x: number): number {
-  while (x >= 0x80) {
-    buf[p++] = (x & 0x7f) | 0x80;
-    x >>>= 7;
-  }
-  buf[p++] = x;
-  return p;
 }
 
 /** Writes s as a str (uvarint length + UTF-8) at p; returns the position after it. */
