@@ -78,18 +78,21 @@ function runFramer(make: () => Framer): (chunks: Buffer[]) => void {
 function intoBatches(make: () => Framer, native: boolean): (chunks: Buffer[]) => void {
   return (chunks) => {
     setNativeOctet(native);
-    const builder = new BatchBuilder({ listener: 'bench', transport: 'tcp', peer: '-' }, (b) => {
-      frames += b.count;
-      bytes += b.bytes;
-    });
-    const f = make();
-    for (const c of chunks) {
-      f.push(c, builder.emit);
+    try {
+      const builder = new BatchBuilder({ listener: 'bench', transport: 'tcp', peer: '-' }, (b) => {
+        frames += b.count;
+        bytes += b.bytes;
+      });
+      const f = make();
+      for (const c of chunks) {
+        f.push(c, builder.emit);
+        builder.flush();
+      }
+      f.end(builder.emit);
       builder.flush();
+    } finally {
+      setNativeOctet(true);
     }
-    f.end(builder.emit);
-    builder.flush();
-    setNativeOctet(true);
   };
 }
 

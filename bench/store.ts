@@ -12,7 +12,7 @@
  *    the same server writing only the NDJSON output (--no-store), and only the null
  *    output (the edge alone). Rate = N / (sender's start → the server's own time of the
  *    last ack, i.e. ringlog_output_last_write_timestamp_seconds{output="store"}).
- *    N is 12 million by default, about six seconds into the store: sustained, in that
+ *    N is 12 million by default, five to six seconds into the store: sustained, in that
  *    neither the server's start (V8 compiling its hot code, the first WAL files) nor the
  *    records still on their way into blocks at the last ack (up to store.maxPending) is
  *    more than a few percent of the run. The "first 4 M" column is the same runs' rate

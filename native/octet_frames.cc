@@ -61,6 +61,10 @@ Napi::Value OctetFrames(const Napi::CallbackInfo& info) {
   const size_t cap = out.length / 2;
   size_t n = 0;
   double bytes = 0;
+  // The next LF at or after the line being read (len: none), searched again only once
+  // passed: NUL-delimited lines without LFs would otherwise search to the end each time.
+  size_t lfAt = 0;
+  bool lfKnown = false;
   while (n < cap) {
     size_t p = pos;
     while (p < len && (b[p] == '\n' || b[p] == '\r' || b[p] == 0)) p++;
@@ -71,8 +75,12 @@ Napi::Value OctetFrames(const Napi::CallbackInfo& info) {
     if (b[p] < '1' || b[p] > '9') {
       if ((modes & kLines) == 0) break;
       // A line: to its LF (or NUL), which must be in this chunk.
-      const uint8_t* lf = static_cast<const uint8_t*>(memchr(b + p, '\n', len - p));
-      size_t e = lf == nullptr ? len : static_cast<size_t>(lf - b);
+      if (!lfKnown || lfAt < p) {
+        const uint8_t* lf = static_cast<const uint8_t*>(memchr(b + p, '\n', len - p));
+        lfAt = lf == nullptr ? len : static_cast<size_t>(lf - b);
+        lfKnown = true;
+      }
+      size_t e = lfAt;
       if ((modes & kNul) != 0) {
         const uint8_t* nul = static_cast<const uint8_t*>(memchr(b + p, 0, e - p));
         if (nul != nullptr) e = static_cast<size_t>(nul - b);

@@ -562,6 +562,7 @@ Napi::Value SdFields(const Napi::CallbackInfo& info) {
   size_t nf = fieldStart.data[from];
   size_t i = from;
   for (; i < count; i++) {
+    // Any flag, not only FRAME_TRUNCATED (the one ParseStage adds a field for): flagged frames are rare.
     if (flags.length != 0 && flags.data[i] != 0) break;
     const double t = timeMs.data[i];
     if (!(t >= 0 && t <= limit)) break;

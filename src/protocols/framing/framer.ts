@@ -21,7 +21,8 @@ export type FrameSink = ((buf: Buffer, start: number, end: number, flags: number
   /**
    * Optional: n frames of `buf` at once, none flagged, their [start, end) in
    * offsets[0, 2n), `bytes` in all; the same as n calls, in order. A framer that finds
-   * many frames in one go (octet.ts) hands them over so.
+   * many frames in one go (octet.ts) hands them over so. `offsets` is the framer's
+   * scratch memory: valid only during the call.
    */
   many?: (buf: Buffer, offsets: Uint32Array, n: number, bytes: number) => void;
 };

@@ -55,11 +55,14 @@ export class LfFramer implements Framer {
     let pos = 0;
     // Next NUL at or after pos: -2 = not searched yet in this chunk, -1 = none left.
     let nulAt = this.nul ? -2 : -1;
+    // Next LF at or after pos, the same way: with nulDelimiter, lines may end in NUL and
+    // the LF found lies further on; it is searched for again only once passed.
+    let lfAt = -2;
     let e: number;
 
     if (p.total !== 0) {
       // A frame started in an earlier chunk: this chunk's head belongs to it.
-      e = chunk.indexOf(LF);
+      e = lfAt = chunk.indexOf(LF);
       if (nulAt !== -1) {
         nulAt = chunk.indexOf(NUL);
         if (nulAt !== -1 && (e === -1 || nulAt < e)) e = nulAt;
@@ -73,7 +76,8 @@ export class LfFramer implements Framer {
     }
 
     while (pos < len) {
-      e = chunk.indexOf(LF, pos);
+      if (lfAt !== -1 && lfAt < pos) lfAt = chunk.indexOf(LF, pos);
+      e = lfAt;
       if (nulAt !== -1) {
         if (nulAt < pos) nulAt = chunk.indexOf(NUL, pos);
         if (nulAt !== -1 && (e === -1 || nulAt < e)) e = nulAt;

@@ -286,6 +286,32 @@ describe('octet framing: the native run of counted frames (native/octet_frames.c
     assert.ok(on.singles <= 8 && on.many >= 2990, `${on.singles} one by one, ${on.many} at once`);
   });
 
+  it('a framer reused after end() (its run state carried over): the same frames, flags and events, in order, as frame by frame', () => {
+    const streams = [
+      'x\n5 hello\n12 over the max!tail\n', // a line (bad in octet mode), a frame, one over maxFrame (8)
+      '3 abc',                                // ends mid-stream: end() in Start
+      'line\r\n4 ab',                       // ends in a counted body: end() truncates
+      '\0\n7 1234567',
+    ];
+    for (const mode of ['octet', 'auto'] as const) {
+      const log = (many: boolean) => {
+        const out: string[] = [];
+        const framer = new OctetFramer({ ...opts(mode, { maxFrame: 8 }), onEvent: (k, n) => out.push(`${k} ${n}`) }, mode === 'octet');
+        const sink: FrameSink = (buf, s, e, fl) => out.push(`${buf.toString('latin1', s, e)}/${fl}`);
+        if (many) sink.many = (buf, o, n) => { for (let k = 0; k < n; k++) sink(buf, o[2 * k]!, o[2 * k + 1]!, 0); };
+        for (let r = 0; r < 3; r++) {
+          for (const st of streams) {
+            for (const c of splitAt(Buffer.from(st, 'latin1'), [3, 9])) framer.push(c, sink);
+            framer.end(sink);
+            out.push('end');
+          }
+        }
+        return out;
+      };
+      assert.deepEqual(log(true), log(false), mode);
+    }
+  });
+
   it('refuses arguments that do not fit', () => {
     const fn = nativeOctetFrames()!;
     const chunk = Buffer.from('3 abc2 de1 f');

@@ -50,8 +50,12 @@
  *  - 'bad_octet_count' is reported once the fallback LF frame ends, with that
  *    frame's length (after its frame, and after any oversize event).
  *
- * Hot path: a counted body inside one chunk is one zero-copy emit with no search
- * at all; an LF frame costs one byte test plus the same indexOf as LfFramer.
+ * Hot path: to a sink that takes many frames at once (a listener's BatchBuilder), the
+ * counted frames and (auto mode) the lines whole in a chunk go over in one native call
+ * from Start (native/octet_frames.cc, docs/framing.md "The native run"); the state
+ * machine takes the frame it stops at. Without it, a counted body inside one chunk is
+ * one zero-copy emit with no search at all, and an LF frame costs one byte test plus
+ * the same indexOf as LfFramer.
  */
 import { FRAME_TRUNCATED, type FrameSink, type Framer, type FramerOptions, type FramingEvent } from './framer.js';
 import { CR, LF, LfPending, NUL, SP, checkOptions } from './common.js';
@@ -149,8 +153,11 @@ export class OctetFramer implements Framer {
     let fs = -1;
     /** Next NUL at or after pos: -2 = not searched yet in this chunk, -1 = none left. */
     let nulAt = this.nul ? -2 : -1;
+    /** Next LF at or after pos, the same way (lines that end in NUL leave the LF found further on). */
+    let lfAt = -2;
 
-    const run = emit.many !== undefined && nativeOn ? nativeOctetFrames() : null;
+    // (Chunks are socket reads, at most 64 KiB; the addon refuses 4 GiB or more.)
+    const run = emit.many !== undefined && nativeOn && len <= 0xffffffff ? nativeOctetFrames() : null;
 
     while (pos < len) {
       switch (this.state) {
@@ -162,6 +169,8 @@ export class OctetFramer implements Framer {
             if (this.runSkip > 0) this.runSkip--;
             else {
               const n = run(chunk, pos, max, this.runModes, runOut, runSt);
+              // Read before the sink runs: runOut and runSt serve every framer of the thread.
+              pos = runSt[0]!;
               if (n > 0) {
                 emit.many!(chunk, runOut, n, runSt[1]!);
                 this.runBackoff = 1;
@@ -170,7 +179,6 @@ export class OctetFramer implements Framer {
                 this.runSkip = this.runBackoff;
                 this.runBackoff = Math.min(this.runBackoff * 2, RUN_BACKOFF_MAX);
               }
-              pos = runSt[0]!;
               if (pos === len) return;
             }
           }
@@ -276,7 +284,8 @@ export class OctetFramer implements Framer {
         }
 
         case State.LfFallback: {
-          let e = chunk.indexOf(LF, pos);
+          if (lfAt !== -1 && lfAt < pos) lfAt = chunk.indexOf(LF, pos);
+          let e = lfAt;
           if (nulAt !== -1) {
             if (nulAt < pos) nulAt = chunk.indexOf(NUL, pos);
             if (nulAt !== -1 && (e === -1 || nulAt < e)) e = nulAt;

@@ -17,6 +17,8 @@ export interface Run {
   maxBuffered: number;
   /** `buffered` after the last push, before end(). */
   bufferedBeforeEnd: number;
+  /** Frames (their index) and events in the order they came. */
+  order: string[];
 }
 
 export const b = (s: string): Buffer => Buffer.from(s, 'latin1');
@@ -41,6 +43,7 @@ export function run(o: FramerOptions, chunks: Buffer[], framer?: Framer): Run {
 
 function runOnce(o: FramerOptions, chunks: Buffer[], framer: Framer | undefined, many: boolean): Run {
   const events: Array<[FramingEventKind, number]> = [];
+  const order: string[] = [];
   const user = o.onEvent;
   const f =
     framer ??
@@ -48,6 +51,7 @@ function runOnce(o: FramerOptions, chunks: Buffer[], framer: Framer | undefined,
       ...o,
       onEvent: (k, n) => {
         events.push([k, n]);
+        order.push(`${k} ${n}`);
         user?.(k, n);
       },
     });
@@ -57,6 +61,7 @@ function runOnce(o: FramerOptions, chunks: Buffer[], framer: Framer | undefined,
     assert.ok(Number.isInteger(start) && Number.isInteger(end), 'integer bounds');
     assert.ok(start >= 0 && start < end && end <= buf.length, `bounds ${start},${end} within ${buf.length}, non-empty`);
     frames.push({ s: buf.toString('latin1', start, end), flags });
+    order.push(`frame ${frames.length - 1}`);
   };
   if (many) {
     sink.many = (buf, offsets, n, bytes) => {
@@ -77,7 +82,7 @@ function runOnce(o: FramerOptions, chunks: Buffer[], framer: Framer | undefined,
   const bufferedBeforeEnd = f.buffered;
   f.end(sink);
   assert.equal(f.buffered, 0, 'end() resets');
-  return { frames, events, maxBuffered, bufferedBeforeEnd };
+  return { frames, events, maxBuffered, bufferedBeforeEnd, order };
 }
 
 /** Splits `buf` at the given cut points (any order, any values; clamped and deduplicated). */
