@@ -175,6 +175,9 @@ test('queries → AST', () => {
     ['time:>=2026-12-02T11:00:00+01:00', { kind: 'time', from: D2 + 36000n * S, to: null }],
     ['time:>=2026-12-02T05:00-0500', { kind: 'time', from: D2 + 36000n * S, to: null }],
     ['time:>=1796205600000', { kind: 'time', from: D2 + 36000n * S, to: null }],
+    // Epoch ms with a fraction down to the ns.
+    ['time:>=1796205600000.5', { kind: 'time', from: D2 + 36000n * S + 500_000n, to: null }],
+    ['time:<1796205600000.000001', { kind: 'time', from: null, to: D2 + 36000n * S + 1n }],
     ['time:>=now', { kind: 'time', from: NOW_NS, to: null }],
     ['time:>=now-15m', { kind: 'time', from: NOW_NS - 900n * S, to: null }],
     ['time:<now+1d', { kind: 'time', from: null, to: NOW_NS + DAY }],
@@ -276,6 +279,11 @@ test('bad queries: the position and what was expected there', () => {
     ['time:>=2026-12-02T10:00:00.1234567891Z', 7, 'a time (2026-12-02T10:00:00Z, 2026-12-02, epoch ms of 13+ digits, now, now-15m)'],
     ['time:>=179620560000', 7, 'a time (2026-12-02T10:00:00Z, 2026-12-02, epoch ms of 13+ digits, now, now-15m)'],
     ['time:[now TO]', 12, 'the end of the range'],
+    // Before the year 0000: no time a query can name (and print back).
+    ['time:>now-1796205600000h', 6, 'a time from the year 0000 on'],
+    ['time:1796205600000h', 5, 'a time from the year 0000 on'],
+    ['time:>=0000-01-01T00:30:00+01:00', 7, 'a time from the year 0000 on'],
+    ['time:>=1796205600000.1234567', 7, 'a time (2026-12-02T10:00:00Z, 2026-12-02, epoch ms of 13+ digits, now, now-15m)'],
     [deep, MAX_QUERY_DEPTH, `at most ${MAX_QUERY_DEPTH} nested parentheses and NOTs`],
     ['-'.repeat(MAX_QUERY_DEPTH + 1) + 'x', MAX_QUERY_DEPTH, `at most ${MAX_QUERY_DEPTH} nested parentheses and NOTs`],
   ];
@@ -485,6 +493,13 @@ test('formatQuery: readable canonical text', () => {
     ['/a\\/b/i', '/a\\/b/i'],
     ['time:[2026-12-02T10:00:00.5+01:00 TO 2026-12-03]', 'time:[2026-12-02T09:00:00.500Z TO 2026-12-03T00:00:00.000000001Z}'],
     ['time:1h', 'time:[2026-12-02T11:00:00Z TO *}'],
+    // Beyond the year 9999: epoch ms, with the ns as a fraction when there are some
+    // (a bound after an exclusive one is 1 ns on: found by the round-trip property).
+    ['_time>1796205600000500', 'time:[1796205600000500.000001 TO *}'],
+    ['time:[253402300800000 TO 253402300800000.25]', 'time:[253402300800000 TO 253402300800000.250001}'],
   ];
-  for (const [q, want] of cases) assert.equal(formatQuery(parse(q)), want, q);
+  for (const [q, want] of cases) {
+    assert.equal(formatQuery(parse(q)), want, q);
+    assert.deepEqual(parse(formatQuery(parse(q))), parse(q), `${q}: printed back`);
+  }
 });

@@ -148,6 +148,10 @@ const SEVERITY_EXPECTED = `a severity (${SEVERITY_NAMES.join(', ')}; also ${[...
 const FACILITY_EXPECTED = `a facility (${FACILITY_NAMES.join(', ')}; or 0-23)`;
 
 const TIME_POINT_EXPECTED = 'a time (2026-12-02T10:00:00Z, 2026-12-02, epoch ms of 13+ digits, now, now-15m)';
+/** Epoch ms of 13 or more digits, with up to 6 more digits after a point (down to the ns). */
+const EPOCH_MS_RE = /^(\d{13,})(?:\.(\d{1,6}))?$/;
+/** 0000-01-01T00:00:00Z in ns since the epoch: the earliest time a query may name (earlier ones cannot be printed back). */
+const MIN_TIME_NS = -62_167_219_200n * 1_000_000_000n;
 
 const NS_PER: Record<string, bigint> = {
   ms: 1_000_000n, s: 1_000_000_000n, m: 60_000_000_000n, min: 60_000_000_000n,
@@ -643,12 +647,18 @@ class Parser {
     const w = this.readWord('');
     if (w.star) return all();
     const d = parseDurationNs(w.text);
-    if (d !== null) return { kind: 'time', from: this.nowNs - d, to: null };
+    if (d !== null) return { kind: 'time', from: this.checkTime(this.nowNs - d, w.pos, w.text), to: null };
     if (DATE_RE.test(w.text)) {
       const day = this.timePoint(w.text, w.pos);
       return { kind: 'time', from: day, to: day + NS_PER.d! };
     }
     return this.fail(w.pos, 'a duration (15m, 1h, 7d), a day (2026-12-02), a comparison (time:>=…) or a range (time:[… TO …])', `'${w.text}'`);
+  }
+
+  /** A time not before the year 0000, or a syntax error at `pos`. */
+  private checkTime(ns: bigint, pos: number, text: string): bigint {
+    if (ns < MIN_TIME_NS) this.fail(pos, 'a time from the year 0000 on', `'${text}'`);
+    return ns;
   }
 
   /** A point in time → ns since the epoch. */
@@ -658,9 +668,10 @@ class Parser {
     if (rel) {
       const d = parseDurationNs(rel[2]!);
       if (d === null) this.fail(pos + 4, 'a duration (500ms, 30s, 15m, 2h, 7d, 1w)', `'${rel[2]}'`);
-      return rel[1] === '-' ? this.nowNs - d : this.nowNs + d;
+      return this.checkTime(rel[1] === '-' ? this.nowNs - d : this.nowNs + d, pos, text);
     }
-    if (/^\d{13,}$/.test(text)) return BigInt(text) * 1_000_000n;
+    const epoch = EPOCH_MS_RE.exec(text);
+    if (epoch) return BigInt(epoch[1]!) * 1_000_000n + BigInt((epoch[2] ?? '').padEnd(6, '0'));
     const date = DATE_RE.exec(text) ?? DATETIME_RE.exec(text);
     if (!date) {
       const hint = parseDurationNs(text) !== null ? `for ${text} ago write now-${text}` : undefined;
@@ -679,7 +690,8 @@ class Parser {
       this.fail(pos, 'a valid date and time', `'${text}'`);
     }
     const secs = BigInt(daysFromCivil(y, mo, d)) * 86_400n + BigInt(h * 3600 + mi * 60 + sec - offset);
-    return secs * 1_000_000_000n + BigInt((date[7] ?? '').padEnd(9, '0'));
+    // (Before the year 0000 only by a zone offset: 0000-01-01T00:30:00+01:00.)
+    return this.checkTime(secs * 1_000_000_000n + BigInt((date[7] ?? '').padEnd(9, '0')), pos, text);
   }
 }
 
@@ -829,7 +841,11 @@ function fmtMatch(field: FieldRef | null, m: Match): string {
   }
 }
 
-/** ns since the epoch → RFC 3339 UTC (fraction only when needed), or epoch ms beyond year 9999. */
+/**
+ * ns since the epoch → RFC 3339 UTC (fraction only when needed), or beyond the year 9999
+ * epoch ms (with a fraction down to the ns when needed). The parser names no time
+ * before the year 0000.
+ */
 function fmtTime(ns: bigint): string {
   let sec = ns / 1_000_000_000n;
   let frac = ns % 1_000_000_000n;
@@ -840,8 +856,11 @@ function fmtTime(ns: bigint): string {
   const d = new Date(Number(sec) * 1000);
   const y = d.getUTCFullYear();
   if (!(y >= 0 && y <= 9999)) {
-    if (ns >= 0n && ns % 1_000_000n === 0n) return String(ns / 1_000_000n).padStart(13, '0');
-    return `${ns}ns`; // not representable; never produced by the parser
+    if (ns < 0n) return `${ns}ns`; // before the year 0000: not produced by the parser
+    const sub = ns % 1_000_000n;
+    let f = sub === 0n ? '' : `.${String(sub).padStart(6, '0')}`;
+    while (f.endsWith('0')) f = f.slice(0, -1);
+    return `${String(ns / 1_000_000n).padStart(13, '0')}${f}`;
   }
   const p = (n: number, w = 2): string => String(n).padStart(w, '0');
   let f = '';
