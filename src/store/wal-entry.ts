@@ -135,20 +135,10 @@ function encodeBatch(entry: Buffer, p: number, b: StoreBatch, fb: number): numbe
   let prevEnd = stretch ? first : 0;
   for (let i = 0; i < count; i++) {
     const s = offsets[2 * i]!;
-    let e = offsets[2 * i + 1]!;
-    let x = stretch ? s - prevEnd : 0;
+    const e = offsets[2 * i + 1]!;
+    p = putUvarint(entry, p, stretch ? s - prevEnd : 0);
+    p = putUvarint(entry, p, e - s);
     prevEnd = e;
-    while (x >= 0x80) {
-      entry[p++] = (x & 0x7f) | 0x80;
-      x >>>= 7;
-    }
-    entry[p++] = x;
-    e -= s;
-    while (e >= 0x80) {
-      entry[p++] = (e & 0x7f) | 0x80;
-      e >>>= 7;
-    }
-    entry[p++] = e;
   }
   if (stretch) p += b.buf.copy(entry, p, first, last);
   else for (let i = 0; i < count; i++) p += b.buf.copy(entry, p, offsets[2 * i]!, offsets[2 * i + 1]!);
