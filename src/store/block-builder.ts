@@ -638,7 +638,6 @@ function putUvarints(out: ByteWriter, vals: Uint32Array, perm: Uint32Array, n: n
   return sum;
 }
 
-
 /**
  * What a block is encoded from: a builder's contents as plain data (typed arrays,
  * strings, numbers), so that a seal thread can receive them. Record i's fields are
@@ -716,11 +715,12 @@ export function sealTools(js: { index?: boolean; gather?: boolean; columns?: boo
  * A block's contents encoded (columns), compressed, with header and token filter: what
  * BlockBuilder.seal() makes of its contents, here or in a seal thread (seal-thread.ts),
  * with `tools` (native or JavaScript: the same bytes and bits either way).
+ *
+ * Its loops over the records are small functions of their own (timeUnit, sum): called
+ * once a block, encodeBlock is rarely hot enough to optimize as a whole, and each loop in
+ * it made V8 compile all of it again to enter the loop optimized (on-stack replacement):
+ * seven compiles over the first seconds of a run.
  */
-// Its loops over the records are small functions of their own (timeUnit, sum): called
-// once a block, encodeBlock is rarely hot enough to optimize as a whole, and each loop in
-// it made V8 compile all of it again to enter the loop optimized (on-stack replacement):
-// seven compiles over the first seconds of a run.
 export function encodeBlock(c: BlockContents, compressor: Compressor, epoch: number, out: ByteWriter, tools: SealTools): SealedBlock {
   const n = c.n;
   const { index, gather, columns } = tools;
