@@ -5,7 +5,7 @@ import { FRAME_TRUNCATED, OctetFramer } from './index.js';
 import type { FrameSink, FramerOptions, FramingEventKind, FramingMode } from './framer.js';
 import { nativeOctetFrames, setNativeOctet } from './octet.js';
 import { BatchBuilder } from '../../pipeline/batch.js';
-import { type Frame, b, checkAllSplits, opts, run, splitAt, str } from './test-helpers.js';
+import { type Frame, b, checkAllSplits, opts, run, splitAt, str, takeMany } from './test-helpers.js';
 
 const T = FRAME_TRUNCATED;
 const f = (s: string, flags = 0): Frame => ({ s, flags });
@@ -298,7 +298,7 @@ describe('octet framing: the native run of counted frames (native/octet_frames.c
         const out: string[] = [];
         const framer = new OctetFramer({ ...opts(mode, { maxFrame: 8 }), onEvent: (k, n) => out.push(`${k} ${n}`) }, mode === 'octet');
         const sink: FrameSink = (buf, s, e, fl) => out.push(`${buf.toString('latin1', s, e)}/${fl}`);
-        if (many) sink.many = (buf, o, n) => { for (let k = 0; k < n; k++) sink(buf, o[2 * k]!, o[2 * k + 1]!, 0); };
+        if (many) takeMany(sink);
         for (let r = 0; r < 3; r++) {
           for (const st of streams) {
             for (const c of splitAt(Buffer.from(st, 'latin1'), [3, 9])) framer.push(c, sink);

@@ -63,17 +63,7 @@ function runOnce(o: FramerOptions, chunks: Buffer[], framer: Framer | undefined,
     frames.push({ s: buf.toString('latin1', start, end), flags });
     order.push(`frame ${frames.length - 1}`);
   };
-  if (many) {
-    sink.many = (buf, offsets, n, bytes) => {
-      assert.ok(n > 0 && 2 * n <= offsets.length, `${n} frames in ${offsets.length} words`);
-      let sum = 0;
-      for (let k = 0; k < n; k++) {
-        sink(buf, offsets[2 * k]!, offsets[2 * k + 1]!, 0);
-        sum += offsets[2 * k + 1]! - offsets[2 * k]!;
-      }
-      assert.equal(bytes, sum, 'bytes of the frames');
-    };
-  }
+  if (many) takeMany(sink);
   let maxBuffered = 0;
   for (const c of chunks) {
     f.push(c, sink);
@@ -83,6 +73,23 @@ function runOnce(o: FramerOptions, chunks: Buffer[], framer: Framer | undefined,
   f.end(sink);
   assert.equal(f.buffered, 0, 'end() resets');
   return { frames, events, maxBuffered, bufferedBeforeEnd, order };
+}
+
+/**
+ * Gives `sink` a FrameSink.many that hands each frame to it in turn, unflagged, and
+ * checks what the framer says of them (a frame at least, the bytes in all).
+ */
+export function takeMany(sink: FrameSink): FrameSink {
+  sink.many = (buf, offsets, n, bytes) => {
+    assert.ok(n > 0 && 2 * n <= offsets.length, `${n} frames in ${offsets.length} words`);
+    let sum = 0;
+    for (let k = 0; k < n; k++) {
+      sink(buf, offsets[2 * k]!, offsets[2 * k + 1]!, 0);
+      sum += offsets[2 * k + 1]! - offsets[2 * k]!;
+    }
+    assert.equal(bytes, sum, 'bytes of the frames');
+  };
+  return sink;
 }
 
 /** Splits `buf` at the given cut points (any order, any values; clamped and deduplicated). */
