@@ -576,18 +576,13 @@ Napi::Value SdFields(const Napi::CallbackInfo& info) {
     if (!same) break;
     for (size_t x = a, idx = 0; x < b; x += 4, idx++) {
       const uint32_t last = it[x + 3];
-      if ((last & kElem) != 0) {
-        if (it[x + 2] != 0) continue;  // an element with params gets no field of its own
-        fieldKey.data[nf] = ids[idx];
-        fieldSpans.data[2 * nf] = 0;
-        fieldSpans.data[2 * nf + 1] = 0;
-        fieldEnc.data[nf] = kEncUtf8;
-      } else {
-        fieldKey.data[nf] = ids[idx];
-        fieldSpans.data[2 * nf] = it[x + 2];
-        fieldSpans.data[2 * nf + 1] = last & (kSame - 1);
-        fieldEnc.data[nf] = (last & kEsc) != 0 ? kEncSd : kEncUtf8;
-      }
+      const bool elem = (last & kElem) != 0;
+      // An element with params gets no field of its own; one without, an empty value.
+      if (elem && it[x + 2] != 0) continue;
+      fieldKey.data[nf] = ids[idx];
+      fieldSpans.data[2 * nf] = elem ? 0 : it[x + 2];
+      fieldSpans.data[2 * nf + 1] = elem ? 0 : last & (kSame - 1);
+      fieldEnc.data[nf] = !elem && (last & kEsc) != 0 ? kEncSd : kEncUtf8;
       nf++;
     }
     fieldStart.data[i + 1] = static_cast<uint32_t>(nf);
